@@ -1,0 +1,51 @@
+# The two commands: `make demo` (the whole integration, end to end, on embedded defaults) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+ERP_VENV := .venv-erp
+PY := $(VENV)/bin/python
+PIP_QUIET ?= -q
+
+.PHONY: demo test stop lock venv erp-venv erp-build clean-state
+
+demo: venv erp-venv
+	$(PY) -m sandbox.demo up
+
+stop:
+	@if [ -x $(PY) ]; then $(PY) -m sandbox.demo down; else echo "nothing to stop (no $(VENV))"; fi
+
+test: venv erp-venv
+	$(PY) -m sandbox.tryton build
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+venv: $(VENV)/.installed
+erp-venv: $(ERP_VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install $(PIP_QUIET) --upgrade "pip==26.3"
+	$(VENV)/bin/pip install $(PIP_QUIET) -r requirements-dev.txt -c constraints.txt
+	$(VENV)/bin/pip install $(PIP_QUIET) --no-deps -e .
+	$(VENV)/bin/pip check
+	touch $@
+
+# The sandbox ERP (Tryton) lives in its own environment: it is a stand-in for the customer's ERP server,
+# never imported by the product.
+$(ERP_VENV)/.installed: sandbox/tryton/requirements.txt
+	test -x $(ERP_VENV)/bin/python || $(PYTHON) -m venv $(ERP_VENV)
+	$(ERP_VENV)/bin/pip install $(PIP_QUIET) --upgrade "pip==26.3"
+	$(ERP_VENV)/bin/pip install $(PIP_QUIET) -r sandbox/tryton/requirements.txt
+	$(ERP_VENV)/bin/pip check
+	touch $@
+
+erp-build: venv erp-venv
+	$(PY) -m sandbox.tryton build
+
+# Re-resolve the pinned set after editing requirements*.txt; commit constraints.txt with it.
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install $(PIP_QUIET) --upgrade "pip==26.3"
+	.venv-lock/bin/pip install $(PIP_QUIET) -r requirements-dev.txt
+	.venv-lock/bin/pip check
+	.venv-lock/bin/pip freeze --exclude-editable | grep -v '^erpsync' > constraints.txt
+	rm -rf .venv-lock

@@ -1,0 +1,1 @@
+"""Infrastructure shared by every external-system client (retries, time windows, logging helpers)."""
