@@ -1,0 +1,297 @@
+"""The warehouse schema, declared once (SQLAlchemy Core) for PostgreSQL and SQLite alike.
+
+Layers (see ARCHITECTURE.md, "Warehouse"):
+
+- raw: ``raw_record``, an append-only landing of every extracted record, tagged with its batch and run;
+- staging: the current validated state per key (``stg_product``, ``stg_stock_level``, ``stg_order``,
+  ``stg_order_line``);
+- quarantine: ``quarantine``, rejected rows with the expectations they failed and their payload;
+- sync state: ``sync_cursor`` (per source and entity), ``published_variant`` / ``published_inventory``
+  (what the store was last told), ``order_ledger`` (store order -> ERP sale, exactly once),
+  ``row_error`` (row-level failures and their retries), ``sync_run`` (one row per flow run).
+
+Alembic migrations under ``migrations/versions`` create these tables; a test proves that migrating to
+head yields exactly this metadata on both engines (``alembic check``), so the two never drift.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from erpsync.warehouse.types import UtcDateTime
+
+# Constraint names are part of the schema (migrations refer to them): make them deterministic.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+# JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
+Json = JSON().with_variant(JSONB(), "postgresql")
+Money = Numeric(18, 4)
+Quantity = Numeric(18, 4)
+
+
+def ts(name: str, **kwargs) -> Column:
+    """A timezone-aware timestamp column (stored as UTC)."""
+    return Column(name, UtcDateTime(), **kwargs)
+
+
+# -- raw --------------------------------------------------------------------------------------------
+
+raw_record = Table(
+    "raw_record",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("source", String(32), nullable=False, comment="erp | store"),
+    Column("entity", String(32), nullable=False, comment="product | stock_level | order ..."),
+    Column("record_key", String(255), nullable=False, comment="the natural key, e.g. the SKU"),
+    Column("batch_id", String(64), nullable=False),
+    Column("run_id", String(250), nullable=True, comment="the Airflow run that extracted it"),
+    ts("extracted_at", nullable=False),
+    ts("source_updated_at", nullable=True, comment="the record's modification time in its source"),
+    Column("payload", Json, nullable=False),
+    Index(None, "source", "entity", "batch_id"),
+    Index(None, "source", "entity", "record_key"),
+)
+
+# -- staging ----------------------------------------------------------------------------------------
+
+stg_product = Table(
+    "stg_product",
+    metadata,
+    Column("sku", String(128), primary_key=True),
+    Column("erp_product_id", Integer, nullable=False, unique=True),
+    Column("erp_template_id", Integer, nullable=False, index=True),
+    Column("template_code", String(128), nullable=True),
+    Column("title", String(255), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("image_urls", Json, nullable=True),
+    Column("categories", Json, nullable=True),
+    Column("unit", String(32), nullable=True),
+    Column("list_price", Money, nullable=True),
+    Column("sale_price", Money, nullable=True),
+    Column("currency", String(3), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("salable", Boolean, nullable=False),
+    ts("source_updated_at", nullable=False),
+    Column("content_hash", String(64), nullable=False, comment="of the fields the store shows"),
+    Column("batch_id", String(64), nullable=False),
+    ts("staged_at", nullable=False),
+)
+
+stg_stock_level = Table(
+    "stg_stock_level",
+    metadata,
+    Column("sku", String(128), primary_key=True),
+    Column("warehouse_code", String(64), primary_key=True),
+    Column("erp_product_id", Integer, nullable=False),
+    Column("erp_warehouse_id", Integer, nullable=False),
+    Column("quantity", Quantity, nullable=False),
+    Column("forecast_quantity", Quantity, nullable=False),
+    Column("batch_id", String(64), nullable=False),
+    ts("staged_at", nullable=False),
+    Index(None, "erp_product_id"),
+)
+
+stg_order = Table(
+    "stg_order",
+    metadata,
+    Column("store", String(64), primary_key=True, comment="which store (one per Connection)"),
+    Column("store_order_id", String(128), primary_key=True),
+    Column("order_name", String(64), nullable=True),
+    ts("store_created_at", nullable=False),
+    ts("store_updated_at", nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("financial_status", String(32), nullable=True),
+    Column("fulfillment_status", String(32), nullable=True),
+    ts("cancelled_at", nullable=True),
+    Column("cancel_reason", String(64), nullable=True),
+    Column("customer_ref", String(128), nullable=True, comment="the store's customer id"),
+    Column("customer", Json, nullable=True, comment="name and contact, personal data"),
+    Column("shipping_address", Json, nullable=True),
+    Column("billing_address", Json, nullable=True),
+    Column("subtotal", Money, nullable=False),
+    Column("discount_total", Money, nullable=False),
+    Column("shipping_total", Money, nullable=False),
+    Column("tax_total", Money, nullable=False),
+    Column("total", Money, nullable=False),
+    Column("refunded_total", Money, nullable=False, server_default="0"),
+    Column("requires_shipping", Boolean, nullable=False),
+    Column("batch_id", String(64), nullable=False),
+    ts("staged_at", nullable=False),
+    Index(None, "store", "store_updated_at"),
+)
+
+stg_order_line = Table(
+    "stg_order_line",
+    metadata,
+    Column("store", String(64), primary_key=True),
+    Column("store_order_id", String(128), primary_key=True),
+    Column("store_line_id", String(128), primary_key=True),
+    Column("sku", String(128), nullable=True),
+    Column("title", String(255), nullable=True),
+    Column("quantity", Quantity, nullable=False, comment="as ordered"),
+    Column("current_quantity", Quantity, nullable=False, comment="after edits, refunds and removals"),
+    Column("unit_price", Money, nullable=False),
+    Column("discount_total", Money, nullable=False),
+    Column("tax_total", Money, nullable=False),
+    Column("requires_shipping", Boolean, nullable=False),
+    Column("batch_id", String(64), nullable=False),
+    ts("staged_at", nullable=False),
+    Index(None, "sku"),
+)
+
+# -- quarantine -------------------------------------------------------------------------------------
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("source", String(32), nullable=False),
+    Column("entity", String(32), nullable=False),
+    Column("record_key", String(255), nullable=False),
+    Column("batch_id", String(64), nullable=False),
+    Column("run_id", String(250), nullable=True),
+    Column("failed_expectations", Json, nullable=False, comment="names of the expectations the row failed"),
+    Column("reason", Text, nullable=False, comment="for people: what is wrong and how to fix it"),
+    Column("payload", Json, nullable=False),
+    Column("status", String(16), nullable=False, server_default="open"),
+    ts("quarantined_at", nullable=False),
+    ts("resolved_at", nullable=True),
+    ts("expires_at", nullable=True),
+    CheckConstraint("status IN ('open', 'released', 'superseded', 'expired')", name="status"),
+    Index(None, "source", "entity", "record_key", "status"),
+    Index(None, "status", "quarantined_at"),
+)
+
+# -- sync state -------------------------------------------------------------------------------------
+
+sync_cursor = Table(
+    "sync_cursor",
+    metadata,
+    Column("source", String(32), primary_key=True),
+    Column("entity", String(32), primary_key=True),
+    ts("cursor_at", nullable=False, comment="end of the last committed window"),
+    Column("run_id", String(250), nullable=True),
+    ts("updated_at", nullable=False),
+)
+
+published_variant = Table(
+    "published_variant",
+    metadata,
+    Column("store", String(64), primary_key=True),
+    Column("sku", String(128), primary_key=True),
+    Column("store_product_id", String(128), nullable=True),
+    Column("store_variant_id", String(128), nullable=True),
+    Column("store_inventory_item_id", String(128), nullable=True),
+    Column("price", Money, nullable=True),
+    Column("compare_at_price", Money, nullable=True),
+    Column("status", String(16), nullable=True, comment="ACTIVE | ARCHIVED | DRAFT as the store has it"),
+    Column("content_hash", String(64), nullable=True),
+    ts("published_at", nullable=False),
+    Column("run_id", String(250), nullable=True),
+    Index(None, "store", "store_variant_id"),
+)
+
+published_inventory = Table(
+    "published_inventory",
+    metadata,
+    Column("store", String(64), primary_key=True),
+    Column("sku", String(128), primary_key=True),
+    Column("location_key", String(128), primary_key=True, comment="the store location's id"),
+    Column("quantity", Integer, nullable=False, comment="available, as last set in or read from the store"),
+    ts("published_at", nullable=False),
+    Column("run_id", String(250), nullable=True),
+)
+
+order_ledger = Table(
+    "order_ledger",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("store", String(64), nullable=False),
+    Column("store_order_id", String(128), nullable=False),
+    Column("order_name", String(64), nullable=True),
+    Column("state", String(24), nullable=False),
+    Column("erp_sale_id", Integer, nullable=True, unique=True),
+    Column("erp_sale_number", String(64), nullable=True),
+    ts("store_updated_at", nullable=True, comment="the order version last applied to the ERP"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text, nullable=True),
+    Column("store_fulfillment_ids", Json, nullable=True),
+    ts("created_at", nullable=False),
+    ts("updated_at", nullable=False),
+    UniqueConstraint("store", "store_order_id"),
+    CheckConstraint(
+        "state IN ('pending', 'held', 'created', 'confirmed', 'cancelled', 'cancel_failed',"
+        " 'fulfilled', 'failed')",
+        name="state",
+    ),
+    Index(None, "state", "updated_at"),
+)
+
+row_error = Table(
+    "row_error",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("flow", String(32), nullable=False, comment="catalog | orders | fulfillment ..."),
+    Column("entity", String(32), nullable=False),
+    Column("record_key", String(255), nullable=False),
+    Column("operation", String(64), nullable=False, comment="e.g. publish_inventory, create_sale"),
+    Column("status", String(16), nullable=False, server_default="open"),
+    Column("error_kind", String(64), nullable=False),
+    Column("error_message", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="1"),
+    ts("first_failed_at", nullable=False),
+    ts("last_failed_at", nullable=False),
+    ts("next_attempt_at", nullable=True),
+    ts("resolved_at", nullable=True),
+    Column("run_id", String(250), nullable=True),
+    Column("payload", Json, nullable=True),
+    UniqueConstraint("flow", "entity", "record_key", "operation"),
+    CheckConstraint("status IN ('open', 'resolved', 'given_up')", name="status"),
+    Index(None, "status", "next_attempt_at"),
+)
+
+sync_run = Table(
+    "sync_run",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("flow", String(32), nullable=False),
+    Column("dag_id", String(250), nullable=False),
+    Column("run_id", String(250), nullable=False),
+    ts("logical_date", nullable=True),
+    ts("window_start", nullable=True),
+    ts("window_end", nullable=True),
+    Column("status", String(16), nullable=False),
+    ts("started_at", nullable=False),
+    ts("finished_at", nullable=True),
+    Column("counts", Json, nullable=False, comment="rows extracted, staged, quarantined, published..."),
+    Column("timings", Json, nullable=False, comment="seconds per stage"),
+    Column("error", Text, nullable=True),
+    UniqueConstraint("flow", "dag_id", "run_id"),
+    CheckConstraint("status IN ('running', 'success', 'failed', 'held')", name="status"),
+    Index(None, "flow", "finished_at"),
+)
