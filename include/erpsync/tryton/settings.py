@@ -1,0 +1,52 @@
+"""How to reach the ERP, separate from the secret: built from an Airflow Connection or by hand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from erpsync.common.retry import Backoff
+from erpsync.tryton.client import TrytonClient
+from erpsync.tryton.rpc import TrytonRpc
+
+
+@dataclass(frozen=True)
+class TrytonSettings:
+    base_url: str
+    database: str
+    login: str
+    password: str = field(repr=False)
+    web_shop: str
+    page_size: int = 500
+    sale_batch_size: int = 25
+    read_timeout_s: float = 120.0
+
+    @classmethod
+    def from_connection(
+        cls, *, host: str | None, port: int | None, schema: str | None, login: str | None,
+        password: str | None, extra: dict[str, Any], conn_id: str,
+    ) -> TrytonSettings:
+        missing = [name for name, value in (
+            ("host", host), ("schema (the Tryton database)", schema), ("login", login),
+            ("password", password), ("extra.web_shop", extra.get("web_shop")),
+        ) if not value]
+        if missing:
+            raise ValueError(f"Connection {conn_id!r} lacks {', '.join(missing)}")
+        base_url = host if "://" in host else f"http://{host}"
+        if port:
+            base_url = f"{base_url.rstrip('/')}:{port}"
+        return cls(
+            base_url=base_url, database=schema, login=login, password=password,
+            web_shop=extra["web_shop"],
+            page_size=int(extra.get("page_size", 500)),
+            sale_batch_size=int(extra.get("sale_batch_size", 25)),
+            read_timeout_s=float(extra.get("read_timeout_s", 120.0)),
+        )
+
+    def client(self, *, backoff: Backoff = Backoff()) -> TrytonClient:
+        rpc = TrytonRpc(
+            self.base_url, self.database, self.login, self.password,
+            read_timeout_s=self.read_timeout_s, backoff=backoff,
+        )
+        return TrytonClient(rpc, web_shop=self.web_shop, page_size=self.page_size,
+                            sale_batch_size=self.sale_batch_size)
