@@ -1,0 +1,21 @@
+"""Deployment settings of the product, read at run time from Airflow's configuration, section
+``[erpsync]`` (or ``AIRFLOW__ERPSYNC__<KEY>`` environment variables), never at DAG parse time."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+
+def _conf():
+    from airflow.configuration import conf
+
+    return conf
+
+
+def extract_lag() -> dt.timedelta:
+    """How far before the previous window's end each incremental extract starts again.
+
+    It must exceed the longest ERP transaction (rows are stamped with their transaction's start) plus
+    any clock skew between the ERP and Airflow. Default 300 s.
+    """
+    return dt.timedelta(seconds=_conf().getint("erpsync", "extract_lag_seconds", fallback=300))

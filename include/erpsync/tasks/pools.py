@@ -1,0 +1,25 @@
+"""Airflow pools: they bound the concurrency towards each external system across all DAGs and runs.
+
+``python -m erpsync.tasks.pools`` creates or resizes them in Airflow's metadata database (the demo and
+docker-compose's init run it); a deployment may also manage them in Admin > Pools.
+"""
+
+from __future__ import annotations
+
+POOLS: dict[str, tuple[int, str]] = {
+    "erp_api": (2, "Concurrent calls to the ERP (Tryton serves few workers; sales batches lock tables)"),
+}
+
+
+def ensure_pools() -> None:
+    from airflow.models import Pool
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        for name, (slots, description) in POOLS.items():
+            Pool.create_or_update_pool(name, slots, description, include_deferred=False, session=session)
+
+
+if __name__ == "__main__":
+    ensure_pools()
+    print(f"pools: {', '.join(f'{name}={slots}' for name, (slots, _) in POOLS.items())}")

@@ -1,0 +1,50 @@
+"""The first and last task of every flow run: its row in ``sync_run`` (the UI and the alerts read it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from airflow.sdk import task
+
+from erpsync.tasks.runtime import RunInfo
+
+
+@task
+def start_run(flow: str, **context: Any) -> None:
+    """Open (or, on a rerun of the same Airflow run, reopen) the run's row in ``sync_run``."""
+    from erpsync.warehouse import db
+    from erpsync.warehouse.hook import WarehouseHook
+
+    run = RunInfo.from_context(context)
+    db.start_run(
+        WarehouseHook().get_conn(), flow=flow, dag_id=run.dag_id, run_id=run.run_id,
+        logical_date=run.logical_date, window_start=None, window_end=run.window_end,
+        now=dt.datetime.now(dt.UTC),
+    )
+
+
+@task(trigger_rule="all_done")
+def finish_run(flow: str, steps: list[str], **context: Any) -> dict[str, Any]:
+    """Close the run's row with each step's counts, then fail if a step did not succeed.
+
+    It runs whatever happened upstream (``all_done``) so that the row never stays 'running'; it fails
+    after writing so that the Airflow run is marked failed too (its state follows this last task).
+    """
+    from erpsync.warehouse import db
+    from erpsync.warehouse.hook import WarehouseHook
+
+    run = RunInfo.from_context(context)
+    results = {step: context["ti"].xcom_pull(task_ids=step) for step in steps}
+    missing = sorted(step for step, result in results.items() if result is None)
+    counts = {step: result for step, result in results.items() if result is not None}
+    timings = {step: result.get("seconds", 0.0) for step, result in counts.items()}
+    error = f"step(s) without a result: {', '.join(missing)} (see their logs)" if missing else None
+    db.finish_run(
+        WarehouseHook().get_conn(), flow=flow, dag_id=run.dag_id, run_id=run.run_id,
+        status="failed" if missing else "success", counts=counts, timings=timings, error=error,
+        now=dt.datetime.now(dt.UTC),
+    )
+    if missing:
+        raise RuntimeError(error)
+    return counts

@@ -1,0 +1,34 @@
+"""What every task needs from its Airflow context: the run's identity and its time window."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    dag_id: str
+    run_id: str
+    logical_date: dt.datetime | None
+    window_end: dt.datetime  # never the wall clock: the data interval's end, or when the run was due
+    params: dict[str, Any]
+
+    @classmethod
+    def from_context(cls, context: dict[str, Any]) -> RunInfo:
+        dag_run = context["dag_run"]
+        end = context.get("data_interval_end") or dag_run.run_after
+        return cls(
+            dag_id=dag_run.dag_id,
+            run_id=dag_run.run_id,
+            logical_date=context.get("logical_date"),
+            window_end=_as_utc(end),
+            params=dict(context.get("params") or {}),
+        )
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    # Airflow hands out pendulum datetimes; the warehouse and the clients take plain aware UTC ones.
+    utc = value.astimezone(dt.UTC)
+    return dt.datetime.combine(utc.date(), utc.time(), tzinfo=dt.UTC)
