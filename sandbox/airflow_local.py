@@ -1,0 +1,300 @@
+"""A local Airflow for the demo and the end-to-end tests: `airflow standalone` sized for two cores.
+
+Standard library only (plus ``requests``): it drives Airflow through its CLI and REST API, like a user.
+Airflow runs in its own process group, so that stopping it stops the scheduler, the DAG processor, the
+API server, the triggerer and every task worker they started, with nothing left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+log = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def wait_for(condition: Callable[[], Any], *, timeout_s: float, what: str, interval_s: float = 0.5) -> Any:
+    """Poll ``condition`` until it returns something truthy; fail after ``timeout_s`` naming ``what``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+        time.sleep(interval_s)
+
+
+@dataclass
+class AirflowLocal:
+    home: Path
+    port: int = 8080
+    parallelism: int = 4
+    dags_folder: Path = REPO / "dags"
+    plugins_folder: Path = REPO / "plugins"
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "standalone.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / "standalone.log"
+
+    @property
+    def password_file(self) -> Path:
+        return self.home / "simple_auth_manager_passwords.json.generated"
+
+    def env(self) -> dict[str, str]:
+        venv_bin = str(Path(sys.executable).parent)
+        env = {
+            **os.environ,
+            "PATH": f"{venv_bin}:{os.environ.get('PATH', '')}",
+            "AIRFLOW_HOME": str(self.home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(self.plugins_folder),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            # Two cores: the default parallelism of 32 starts 32 workers (~5.5 GB); 4 keeps ~1.8 GB.
+            "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
+            "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(self.port),
+            "AIRFLOW__API__WORKERS": "1",
+            "AIRFLOW__API__BASE_URL": self.url,
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
+            "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        }
+        env.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
+        env.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", None)
+        env.update(self.extra_env)
+        return env
+
+    # -- set-up (before start) ----------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self._cli(["db", "migrate"], timeout_s=300)
+
+    def configure(self, *, connections: Iterable[dict[str, Any]]) -> None:
+        """Create or update Connections and the product's pools in the metadata database, in one process."""
+        script = (
+            "import json, sys\n"
+            "from airflow.models import Connection\n"
+            "from erpsync.tasks.pools import ensure_pools\n"
+            "from airflow.utils.session import create_session\n"
+            "spec = json.load(sys.stdin)\n"
+            "with create_session() as session:\n"
+            "    for c in spec['connections']:\n"
+            "        old = session.query(Connection).filter(Connection.conn_id == c['conn_id']).one_or_none()\n"
+            "        if old is not None:\n"
+            "            session.delete(old)\n"
+            "            session.flush()\n"
+            "        session.add(Connection(**c))\n"
+            "ensure_pools()\n"
+        )
+        subprocess.run(
+            [sys.executable, "-c", script], input=json.dumps({"connections": list(connections)}),
+            text=True, env=self.env(), check=True, capture_output=True, timeout=120,
+        )
+
+    # -- processes ----------------------------------------------------------------------------------
+
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        return pid
+
+    def start(self, *, timeout_s: float = 240) -> None:
+        if self.pid() is not None and self.healthy():
+            log.info("Airflow already running at %s", self.url)
+            return
+        if self.pid() is not None:
+            self.stop()
+        self.home.mkdir(parents=True, exist_ok=True)
+        with self.log_file.open("ab") as out:
+            process = subprocess.Popen(
+                [str(Path(sys.executable).parent / "airflow"), "standalone"],
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.env(),
+                start_new_session=True,  # its own process group: stop() signals all of it
+            )
+        self.pid_file.write_text(str(process.pid))
+        try:
+            wait_for(lambda: process.poll() is not None or self.healthy(), timeout_s=timeout_s,
+                     what=f"Airflow to become healthy at {self.url}", interval_s=2)
+        except TimeoutError as error:
+            raise RuntimeError(f"{error}; last lines of {self.log_file}:\n{self._log_tail()}") from None
+        if process.poll() is not None:
+            raise RuntimeError(f"Airflow exited with {process.returncode}; see {self.log_file}:\n{self._log_tail()}")
+
+    def stop(self, *, timeout_s: float = 60) -> None:
+        """Stop every Airflow process of this home: the process group first, then any straggler."""
+        pid = self.pid()
+        if pid is not None:
+            _signal_group(pid, signal.SIGTERM)
+            try:
+                wait_for(lambda: not _group_alive(pid), timeout_s=timeout_s, what="Airflow to stop")
+            except TimeoutError:
+                log.warning("Airflow did not stop within %ss; killing it", timeout_s)
+                _signal_group(pid, signal.SIGKILL)
+        for straggler in self.processes():
+            _kill(straggler)
+        self.pid_file.unlink(missing_ok=True)
+
+    def processes(self) -> list[int]:
+        """Pids of every live process of this Airflow: its process group, and any process whose
+        AIRFLOW_HOME is this home (a task that left the group)."""
+        marker = f"AIRFLOW_HOME={self.home}".encode()
+        group = self.pid()
+        found = []
+        for pid, pgid in _live_processes():
+            if pid == os.getpid():
+                continue
+            if group is not None and pgid == group:
+                found.append(pid)
+                continue
+            try:
+                environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if marker in environ:
+                found.append(pid)
+        return found
+
+    # -- REST API -----------------------------------------------------------------------------------
+
+    def healthy(self) -> bool:
+        try:
+            response = requests.get(f"{self.url}/api/v2/monitor/health", timeout=5)
+        except requests.RequestException:
+            return False
+        if response.status_code != 200:
+            return False
+        body = response.json()
+        return all(
+            (body.get(component) or {}).get("status") == "healthy"
+            for component in ("metadatabase", "scheduler", "dag_processor", "triggerer")
+        )
+
+    def admin_password(self) -> str:
+        return json.loads(self.password_file.read_text())["admin"]
+
+    def session(self) -> requests.Session:
+        response = requests.post(
+            f"{self.url}/auth/token", json={"username": "admin", "password": self.admin_password()}, timeout=30
+        )
+        response.raise_for_status()
+        http = requests.Session()
+        http.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+        return http
+
+    def wait_for_dag(self, http: requests.Session, dag_id: str, *, timeout_s: float = 180) -> None:
+        wait_for(lambda: http.get(f"{self.url}/api/v2/dags/{dag_id}", timeout=30).status_code == 200,
+                 timeout_s=timeout_s, what=f"DAG {dag_id} to be parsed", interval_s=2)
+
+    def unpause(self, http: requests.Session, dag_id: str) -> None:
+        http.patch(f"{self.url}/api/v2/dags/{dag_id}", json={"is_paused": False}, timeout=30).raise_for_status()
+
+    def trigger(self, http: requests.Session, dag_id: str, conf: dict[str, Any] | None = None) -> str:
+        response = http.post(
+            f"{self.url}/api/v2/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf or {}},
+            timeout=30,
+        )
+        response.raise_for_status()
+        return response.json()["dag_run_id"]
+
+    def run_state(self, http: requests.Session, dag_id: str, run_id: str) -> str:
+        response = http.get(f"{self.url}/api/v2/dags/{dag_id}/dagRuns/{run_id}", timeout=30)
+        response.raise_for_status()
+        return response.json()["state"]
+
+    def wait_for_run(self, http: requests.Session, dag_id: str, run_id: str, *, timeout_s: float = 600) -> str:
+        state = wait_for(
+            lambda: (s := self.run_state(http, dag_id, run_id)) in ("success", "failed") and s,
+            timeout_s=timeout_s, what=f"run {run_id} of {dag_id} to finish", interval_s=2,
+        )
+        return state
+
+    def task_states(self, http: requests.Session, dag_id: str, run_id: str) -> dict[str, str]:
+        response = http.get(f"{self.url}/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances", timeout=30)
+        response.raise_for_status()
+        return {ti["task_id"]: ti["state"] for ti in response.json()["task_instances"]}
+
+    # -- internals ----------------------------------------------------------------------------------
+
+    def _cli(self, args: list[str], *, timeout_s: float) -> str:
+        result = subprocess.run(
+            [str(Path(sys.executable).parent / "airflow"), *args], env=self.env(), capture_output=True,
+            text=True, timeout=timeout_s,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"airflow {' '.join(args)} failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+        return result.stdout
+
+    def _log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _live_processes() -> list[tuple[int, int]]:
+    """(pid, process group) of every process that is not a zombie."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so split after it.
+        state, _ppid, pgrp = stat.rsplit(")", 1)[1].split()[:3]
+        if state != "Z":
+            found.append((int(entry.name), int(pgrp)))
+    return found
+
+
+def _group_alive(pgid: int) -> bool:
+    return any(group == pgid for _pid, group in _live_processes())
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass

@@ -1,0 +1,172 @@
+"""`make demo` / `make stop`: the whole integration on one machine, on embedded defaults.
+
+``up``: build and start the sandbox ERP, migrate the warehouse, prepare Airflow (metadata DB,
+Connections, pools), start it, unpause and trigger the DAGs, wait for their runs, print a summary.
+Run again, it reuses what exists. ``down``: stop everything it started.
+
+Where things live: ``DEMO_HOME`` (default ``<repo>/var``) holds the ERP (``erp/``), Airflow's home
+(``airflow/``) and the SQLite warehouse (``warehouse.sqlite``); ``WAREHOUSE_URL`` puts the warehouse in
+PostgreSQL instead. Ports: ``AIRFLOW_PORT`` (8080), ``ERP_PORT`` (8000). Everything listens on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from sandbox.airflow_local import REPO, AirflowLocal
+from sandbox.tryton import catalog
+from sandbox.tryton.control import ErpSandbox
+
+log = logging.getLogger("demo")
+
+DEMO_DAGS = ["catalog_sync"]
+
+
+@dataclass
+class Demo:
+    home: Path
+    airflow_port: int
+    erp_port: int
+    warehouse_url: str
+
+    @classmethod
+    def from_env(cls) -> Demo:
+        home = Path(os.environ.get("DEMO_HOME") or REPO / "var").resolve()
+        return cls(
+            home=home,
+            airflow_port=int(os.environ.get("AIRFLOW_PORT") or 8080),
+            erp_port=int(os.environ.get("ERP_PORT") or 8000),
+            warehouse_url=os.environ.get("WAREHOUSE_URL") or f"sqlite:///{home / 'warehouse.sqlite'}",
+        )
+
+    @property
+    def erp(self) -> ErpSandbox:
+        return ErpSandbox(home=self.home / "erp", port=self.erp_port)
+
+    @property
+    def airflow(self) -> AirflowLocal:
+        return AirflowLocal(home=self.home / "airflow", port=self.airflow_port)
+
+    # -- up -----------------------------------------------------------------------------------------
+
+    def up(self) -> None:
+        started = time.monotonic()
+        erp = self.erp
+        step("ERP: build (seconds from its pristine snapshot; minutes the first time)", erp.build)
+        step("ERP: start", erp.start)
+        step("warehouse: migrate", self.migrate_warehouse)
+        airflow = self.airflow
+        step("Airflow: migrate its metadata database", airflow.migrate)
+        step("Airflow: register Connections and pools",
+             lambda: airflow.configure(connections=self.connections()))
+        step("Airflow: start (standalone, LocalExecutor, parallelism 4)", airflow.start)
+        http = airflow.session()
+        runs = {}
+        for dag_id in DEMO_DAGS:
+            airflow.wait_for_dag(http, dag_id)
+            airflow.unpause(http, dag_id)
+            runs[dag_id] = airflow.trigger(http, dag_id)
+            log.info("triggered %s: %s", dag_id, runs[dag_id])
+        failed = []
+        for dag_id, run_id in runs.items():
+            state = airflow.wait_for_run(http, dag_id, run_id)
+            log.info("%s %s: %s", dag_id, run_id, state)
+            if state != "success":
+                failed.append(f"{dag_id} ({airflow.task_states(http, dag_id, run_id)})")
+        self.print_summary(runs, time.monotonic() - started)
+        if failed:
+            raise SystemExit(f"demo run(s) failed: {', '.join(failed)}; logs under {airflow.home / 'logs'}")
+
+    def migrate_warehouse(self) -> None:
+        from erpsync.warehouse.migrate import upgrade_url
+
+        upgrade_url(self.warehouse_url)
+
+    def connections(self) -> list[dict]:
+        info = self.erp.info(show_password=True)
+        url = make_url(self.warehouse_url)
+        if url.get_backend_name() == "sqlite":
+            warehouse = {"conn_type": "sqlite", "host": url.database}
+        else:
+            warehouse = {"conn_type": "postgres", "host": url.host, "port": url.port, "schema": url.database,
+                         "login": url.username, "password": url.password}
+        return [
+            {
+                "conn_id": "erp_default", "conn_type": "tryton", "host": "127.0.0.1", "port": self.erp_port,
+                "schema": info["db_name"], "login": info["login"], "password": info["password"],
+                "extra": json.dumps({"web_shop": catalog.WEB_SHOP_NAME}),
+                "description": "Sandbox Tryton ERP (make demo)",
+            },
+            {"conn_id": "warehouse_default", "description": "Sync warehouse (make demo)", **warehouse},
+        ]
+
+    def print_summary(self, runs: dict[str, str], seconds: float) -> None:
+        from erpsync.warehouse.engine import make_engine
+        from erpsync.warehouse.schema import sync_run
+
+        engine = make_engine(self.warehouse_url)
+        with engine.connect() as conn:
+            rows = {r.run_id: r for r in conn.execute(select(sync_run).where(sync_run.c.run_id.in_(runs.values())))}
+        engine.dispose()
+        airflow = self.airflow
+        lines = [
+            "",
+            "=" * 72,
+            f"Demo ready in {seconds:.0f}s.",
+            f"  Airflow UI:  {airflow.url}   login: admin   password: {airflow.admin_password()}",
+            f"               (the password is also in {airflow.password_file})",
+            f"  ERP:         {self.erp.url} (Tryton, database {self.erp.db_name!r}, "
+            f"web shop {catalog.WEB_SHOP_NAME!r})",
+            f"  Warehouse:   {make_url(self.warehouse_url).render_as_string(hide_password=True)}",
+        ]
+        for dag_id, run_id in runs.items():
+            row = rows.get(run_id)
+            moved = ", ".join(
+                f"{step}: {counts.get('rows', 0)} rows" for step, counts in (row.counts if row else {}).items()
+            )
+            lines.append(f"  {dag_id}: {row.status if row else 'no run row'} ({moved})")
+        lines += ["  Stop everything with: make stop", "=" * 72]
+        print("\n".join(lines), flush=True)
+
+    # -- down ---------------------------------------------------------------------------------------
+
+    def down(self) -> None:
+        step("Airflow: stop", self.airflow.stop)
+        step("ERP: stop", self.erp.stop)
+
+
+def step(title: str, action) -> None:
+    started = time.monotonic()
+    log.info("%s ...", title)
+    action()
+    log.info("%s: done in %.1fs", title, time.monotonic() - started)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sandbox.demo", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["up", "down"])
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
+                        stream=sys.stdout)
+    for noisy in ("urllib3", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    demo = Demo.from_env()
+    if args.command == "up":
+        demo.up()
+    else:
+        demo.down()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
