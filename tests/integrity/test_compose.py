@@ -1,0 +1,119 @@
+"""docker-compose.yaml cannot be started here (no Docker engine): check what can be checked without one.
+
+Structure (the official Airflow 3.3 CeleryExecutor services), every path it references, and parity with
+the local setup (same Airflow version and Python, same pinned requirements, same Connection ids and
+sizing), so that the file does not silently rot.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from tests.conftest import REPO
+
+AIRFLOW_SERVICES = {"airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-worker",
+                    "airflow-triggerer", "airflow-init"}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((REPO / "docker-compose.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def dockerfile() -> str:
+    return (REPO / "Dockerfile").read_text()
+
+
+def pinned(requirement: str) -> str:
+    text = (REPO / "requirements.txt").read_text()
+    match = re.search(rf"^{re.escape(requirement)}==(\S+)$", text, re.MULTILINE)
+    assert match, f"{requirement} is not pinned in requirements.txt"
+    return match.group(1)
+
+
+def test_has_the_official_celery_shape_plus_warehouse_and_sandboxes(compose):
+    services = compose["services"]
+    assert AIRFLOW_SERVICES | {"postgres", "redis", "erp"} <= set(services)
+    for name in AIRFLOW_SERVICES:
+        assert services[name]["environment"]["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+    for name in AIRFLOW_SERVICES - {"airflow-init"}:
+        depends = services[name]["depends_on"]
+        assert depends["airflow-init"]["condition"] == "service_completed_successfully", name
+        assert depends["postgres"]["condition"] == "service_healthy", name
+        assert depends["redis"]["condition"] == "service_healthy", name
+        assert "healthcheck" in services[name], name
+    commands = {name: services[name]["command"] for name in AIRFLOW_SERVICES - {"airflow-init"}}
+    assert commands == {
+        "airflow-apiserver": "api-server", "airflow-scheduler": "scheduler",
+        "airflow-dag-processor": "dag-processor", "airflow-worker": "celery worker",
+        "airflow-triggerer": "triggerer",
+    }
+
+
+def test_every_referenced_path_exists(compose):
+    for name, service in compose["services"].items():
+        build = service.get("build")
+        if build:
+            assert (REPO / build["context"]).is_dir(), name
+            assert (REPO / build["context"] / build.get("dockerfile", "Dockerfile")).is_file(), name
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if source.startswith("."):
+                assert (REPO / source).exists(), f"{name}: {source} does not exist"
+
+
+def test_ports_are_published_on_loopback_only(compose):
+    for name, service in compose["services"].items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} on every interface"
+
+
+def test_no_secret_is_written_in_the_file(compose):
+    env = compose["services"]["airflow-worker"]["environment"]
+    assert "${ERP_INTEGRATION_PASSWORD:?" in env["AIRFLOW_CONN_ERP_DEFAULT"]
+    assert env["AIRFLOW__CORE__FERNET_KEY"].startswith("${")
+
+
+def test_image_matches_the_local_setup(dockerfile):
+    airflow = pinned("apache-airflow")
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert f"FROM apache/airflow:{airflow}-python{python} AS airflow" in dockerfile
+    assert "-r requirements.txt -c constraints.txt" in dockerfile, "same pins as `make venv`"
+    assert "pip install --no-cache-dir --no-deps -e ." in dockerfile, "the package, as `make venv` installs it"
+    assert "sandbox/tryton/requirements.txt" in dockerfile, "the sandbox ERP as `make erp-venv` builds it"
+    makefile = (REPO / "Makefile").read_text()
+    assert "-r requirements-dev.txt -c constraints.txt" in makefile
+
+
+def test_connections_and_sizing_match_the_hooks_and_the_demo(compose):
+    import json
+
+    from erpsync.tryton.hook import TrytonHook
+    from erpsync.warehouse.hook import WarehouseHook
+    from sandbox.airflow_local import AirflowLocal
+
+    env = compose["x-airflow-common"]["environment"]
+    for hook in (TrytonHook, WarehouseHook):
+        assert f"AIRFLOW_CONN_{hook.default_conn_name.upper()}" in env
+    erp = json.loads(re.sub(r"\$\{[^}]+\}", "x", env["AIRFLOW_CONN_ERP_DEFAULT"]))
+    assert erp["conn_type"] == TrytonHook.conn_type and erp["extra"]["web_shop"]
+    local = AirflowLocal(home=REPO / "var" / "unused").env()
+    assert env["AIRFLOW__CORE__PARALLELISM"] == local["AIRFLOW__CORE__PARALLELISM"]
+    assert env["AIRFLOW__CORE__LOAD_EXAMPLES"].lower() == local["AIRFLOW__CORE__LOAD_EXAMPLES"].lower()
+
+
+def test_the_commands_the_services_run_exist():
+    # The sandbox CLIs must offer what the compose services call.
+    help_text = subprocess.run(
+        [sys.executable, "-m", "sandbox.tryton", "--help"], cwd=REPO, capture_output=True, text=True, check=True,
+    ).stdout
+    commands = set(re.search(r"\{([a-z,-]+)\}", help_text).group(1).split(","))
+    assert {"build", "serve", "health"} <= commands, commands
+    assert (REPO / "include" / "erpsync" / "tasks" / "pools.py").is_file()
+    assert (REPO / "include" / "erpsync" / "warehouse" / "__main__.py").is_file()
