@@ -1,0 +1,288 @@
+"""The emulator's own endpoints under /_emulator, for the demo and tests only (never part of Shopify's
+API): seed, inspect, reset, configure the plan and faults, drive the shopper, place and change orders."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sandbox.shopify.errors import UserErrors
+from sandbox.shopify.ids import gid
+from sandbox.shopify.settings import ADMIN_PREFIX, Plan
+from sandbox.shopify.shopper import Shopper, ShopperConfig
+from sandbox.shopify.state import catalog, orders
+from sandbox.shopify.state.records import Address, Order
+
+if TYPE_CHECKING:
+    from sandbox.shopify.server import EmulatorApp
+
+
+@dataclass(slots=True)
+class AdminResponse:
+    status: int
+    body: Any
+
+
+class BadRequest(Exception):
+    pass
+
+
+def _order_summary(order: Order) -> dict[str, Any]:
+    amounts = orders.totals(order)
+    return {
+        "id": gid("Order", order.id),
+        "name": order.name,
+        "email": order.email,
+        "created_at": order.created_at.isoformat(),
+        "updated_at": order.updated_at.isoformat(),
+        "cancelled_at": order.cancelled_at.isoformat() if order.cancelled_at else None,
+        "cancel_reason": order.cancel_reason,
+        "financial_status": orders.financial_status(order),
+        "fulfillment_status": orders.fulfillment_status(order),
+        "total": str(amounts["total"]),
+        "current_total": str(amounts["current_total"]),
+        "lines": [
+            {
+                "id": gid("LineItem", li.id),
+                "sku": li.sku,
+                "quantity": li.quantity,
+                "current_quantity": li.current_quantity,
+                "fulfilled_quantity": li.fulfilled_quantity,
+            }
+            for li in order.line_items
+        ],
+        "fulfillment_orders": [
+            {
+                "id": gid("FulfillmentOrder", fo.id),
+                "status": fo.status,
+                "location_id": gid("Location", fo.location_id),
+            }
+            for fo in order.fulfillment_orders
+        ],
+    }
+
+
+def _address(data: dict[str, Any], first: str, last: str) -> Address:
+    return Address(
+        data.get("first_name", first),
+        data.get("last_name", last),
+        data.get("address1", "1 Main St"),
+        data.get("city", "Portland"),
+        data.get("zip", "97205"),
+        data.get("country_code", "US"),
+        data.get("province_code"),
+        data.get("phone"),
+    )
+
+
+class AdminApi:
+    def __init__(self, app: EmulatorApp) -> None:
+        self.app = app
+        self.store = app.store
+        self._routes: list[tuple[str, re.Pattern[str], Callable[..., Any]]] = [
+            ("GET", r"/state", self.state),
+            ("POST", r"/seed", self.seed),
+            ("POST", r"/reset", self.reset),
+            ("GET", r"/products", self.product_by_sku),
+            ("GET", r"/inventory", self.inventory),
+            ("GET", r"/orders", self.list_orders),
+            ("POST", r"/orders", self.place_order),
+            ("POST", r"/orders/(\d+)/cancel", self.cancel_order),
+            ("POST", r"/orders/(\d+)/refund", self.refund_order),
+            ("PUT", r"/plan", self.set_plan),
+            ("GET", r"/faults", self.get_faults),
+            ("PUT", r"/faults", self.set_faults),
+            ("DELETE", r"/faults", self.clear_faults),
+            ("POST", r"/shopper/start", self.start_shopper),
+            ("POST", r"/shopper/stop", self.stop_shopper),
+            ("POST", r"/shopper/step", self.step_shopper),
+        ]
+        self._routes = [(m, re.compile(f"^{re.escape(ADMIN_PREFIX)}{p}$"), h) for m, p, h in self._routes]
+
+    def handle(self, method: str, path: str, query: dict[str, str], body: Any) -> AdminResponse:
+        for route_method, pattern, handler in self._routes:
+            match = pattern.match(path)
+            if match and route_method == method:
+                try:
+                    return AdminResponse(200, handler(*match.groups(), query=query, body=body or {}))
+                except UserErrors as failure:
+                    return AdminResponse(
+                        422,
+                        {
+                            "userErrors": [
+                                {"field": e.field, "message": e.message, "code": e.code}
+                                for e in failure.errors
+                            ]
+                        },
+                    )
+                except (BadRequest, ValueError, KeyError, TypeError) as error:
+                    return AdminResponse(400, {"error": str(error)})
+        return AdminResponse(404, {"error": f"no admin endpoint {method} {path}"})
+
+    # -- state -----------------------------------------------------------------------------------------
+
+    def state(self, query: dict[str, str], body: Any) -> dict[str, Any]:
+        with self.store.lock:
+            counts = self.store.counts()
+        return {
+            "counts": counts,
+            "plan": self.app.buckets.plan.name,
+            "shopper": self.app.shopper.status(),
+            "faults": self.app.faults.describe(),
+        }
+
+    def seed(self, query: dict[str, str], body: Any) -> dict[str, Any]:
+        with self.store.transaction(), self.store.bulk():
+            return catalog.seed(self.store, body)
+
+    def reset(self, query: dict[str, str], body: Any) -> dict[str, Any]:
+        self.app.shopper.stop()
+        self.store.reset()
+        return {"counts": self.store.counts()}
+
+    def _variants_by_sku(self, sku: str) -> list[Any]:
+        ids = sorted(self.store.variants.equal["sku"].get(sku.lower()))
+        if not ids:
+            raise BadRequest(f"no variant with sku {sku!r}")
+        return [self.store.variants.get(i) for i in ids]
+
+    def _levels(self, variant: Any) -> dict[str, dict[str, int]]:
+        item_id = variant.inventory_item_id
+        return {
+            self.store.locations.get(loc).name: {
+                name: self.store.levels[(item_id, loc)].quantity(name)
+                for name in ("available", "committed", "on_hand")
+            }
+            for loc in self.store.levels_by_item.get(item_id, [])
+        }
+
+    def product_by_sku(self, query: dict[str, str], body: Any) -> dict[str, Any]:
+        with self.store.lock:
+            variant = self._variants_by_sku(query["sku"])[0]
+            product = self.store.products.get(variant.product_id)
+            return {
+                "id": gid("Product", product.id),
+                "title": product.title,
+                "handle": product.handle,
+                "status": product.status,
+                "description_html": product.description_html,
+                "updated_at": product.updated_at.isoformat(),
+                "images": [self.store.media.get(m).original_source for m in product.media_ids],
+                "variants": [
+                    {
+                        "id": gid("ProductVariant", v.id),
+                        "sku": v.sku,
+                        "title": v.title,
+                        "price": str(v.price),
+                        "compare_at_price": None if v.compare_at_price is None else str(v.compare_at_price),
+                        "inventory_item_id": gid("InventoryItem", v.inventory_item_id),
+                        "inventory": self._levels(v),
+                    }
+                    for v in (self.store.variants.get(i) for i in product.variant_ids)
+                ],
+            }
+
+    def inventory(self, query: dict[str, str], body: Any) -> dict[str, Any]:
+        with self.store.lock:
+            return {"sku": query["sku"], "levels": self._levels(self._variants_by_sku(query["sku"])[0])}
+
+    def list_orders(self, query: dict[str, str], body: Any) -> dict[str, Any]:
+        limit = int(query.get("limit", "50"))
+        with self.store.lock:
+            latest = list(self.store.orders.by_id.values())[-limit:]
+            return {"count": len(self.store.orders), "orders": [_order_summary(o) for o in reversed(latest)]}
+
+    # -- orders ----------------------------------------------------------------------------------------
+
+    def place_order(self, query: dict[str, str], body: Any) -> dict[str, Any]:
+        with self.store.transaction():
+            lines = [
+                orders.LineRequest(
+                    self._variants_by_sku(line["sku"])[0].id,
+                    int(line["quantity"]),
+                    Decimal(str(line["discount"])) if line.get("discount") else None,
+                )
+                for line in body["lines"]
+            ]
+            first, last = body.get("first_name", "Test"), body.get("last_name", "Buyer")
+            request = orders.OrderRequest(
+                email=body.get("email", "buyer@example.com"),
+                first_name=first,
+                last_name=last,
+                shipping_address=_address(body.get("shipping_address") or {}, first, last),
+                lines=lines,
+                discount_code=body.get("discount_code"),
+                discount_percentage=Decimal(str(body["discount_percentage"]))
+                if body.get("discount_percentage")
+                else None,
+                shipping_price=Decimal(str(body.get("shipping_price", "0.00"))),
+                tax_rate=Decimal(str(body.get("tax_rate", "0"))),
+                note=body.get("note"),
+                tags=body.get("tags") or [],
+            )
+            return _order_summary(orders.place_order(self.store, request))
+
+    def _order(self, order_id: str) -> Order:
+        order = self.store.orders.get(int(order_id))
+        if order is None:
+            raise BadRequest(f"no order {order_id}")
+        return order
+
+    def cancel_order(self, order_id: str, query: dict[str, str], body: Any) -> dict[str, Any]:
+        with self.store.transaction():
+            order = self._order(order_id)
+            orders.cancel_order(
+                self.store, order, body.get("reason", "CUSTOMER"), bool(body.get("restock", True))
+            )
+            return _order_summary(order)
+
+    def refund_order(self, order_id: str, query: dict[str, str], body: Any) -> dict[str, Any]:
+        with self.store.transaction():
+            order = self._order(order_id)
+            by_sku = {li.sku: li.id for li in order.line_items}
+            lines = [
+                (
+                    by_sku[line["sku"]]
+                    if "sku" in line
+                    else int(str(line["line_item_id"]).rsplit("/", 1)[-1]),
+                    int(line["quantity"]),
+                    bool(line.get("restock", True)),
+                )
+                for line in body.get("lines") or []
+            ]
+            orders.refund_order(self.store, order, lines, bool(body.get("shipping")), body.get("note"))
+            return _order_summary(order)
+
+    # -- configuration ---------------------------------------------------------------------------------
+
+    def set_plan(self, query: dict[str, str], body: Any) -> dict[str, Any]:
+        plan = Plan.named(body["plan"])
+        self.app.set_plan(plan)
+        return {"plan": plan.name, "restore_rate": plan.restore_rate, "bucket_size": plan.bucket_size}
+
+    def get_faults(self, query: dict[str, str], body: Any) -> dict[str, Any]:
+        return self.app.faults.describe()
+
+    def set_faults(self, query: dict[str, str], body: Any) -> dict[str, Any]:
+        self.app.faults.configure(body)
+        return self.app.faults.describe()
+
+    def clear_faults(self, query: dict[str, str], body: Any) -> dict[str, Any]:
+        self.app.faults.configure({})
+        return self.app.faults.describe()
+
+    def start_shopper(self, query: dict[str, str], body: Any) -> dict[str, Any]:
+        self.app.shopper.start(ShopperConfig(**body))
+        return self.app.shopper.status()
+
+    def stop_shopper(self, query: dict[str, str], body: Any) -> dict[str, Any]:
+        self.app.shopper.stop()
+        return self.app.shopper.status()
+
+    def step_shopper(self, query: dict[str, str], body: Any) -> dict[str, Any]:
+        """Run `steps` shopper actions now, synchronously (deterministic, for tests)."""
+        shopper = Shopper(self.store, ShopperConfig(**{k: v for k, v in body.items() if k != "steps"}))
+        return {"actions": [shopper.step() for _ in range(int(body.get("steps", 1)))], "stats": shopper.stats}

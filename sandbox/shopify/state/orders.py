@@ -1,0 +1,532 @@
+"""Orders: placement (inventory moves from available to committed), cancellation, refunds, fulfillment,
+and the money arithmetic behind every total Shopify reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from sandbox.shopify.errors import UserError, UserErrors
+from sandbox.shopify.settings import SHOP_CURRENCY
+from sandbox.shopify.state.inventory import change
+from sandbox.shopify.state.records import (
+    Address,
+    Customer,
+    DiscountApplication,
+    Fulfillment,
+    FulfillmentOrder,
+    FulfillmentOrderLine,
+    LineItem,
+    Order,
+    Refund,
+    RefundLineItem,
+    ShippingLine,
+    TaxLine,
+)
+from sandbox.shopify.state.store import Store
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+
+def cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(slots=True)
+class LineRequest:
+    variant_id: int
+    quantity: int
+    discount: Decimal | None = None  # a fixed amount off this line (a manual line discount)
+    discount_title: str = "Line discount"
+
+
+@dataclass(slots=True)
+class OrderRequest:
+    email: str
+    first_name: str
+    last_name: str
+    shipping_address: Address
+    lines: list[LineRequest]
+    billing_address: Address | None = None
+    phone: str | None = None
+    discount_code: str | None = None
+    discount_percentage: Decimal | None = None
+    shipping_title: str = "Standard"
+    shipping_price: Decimal = ZERO
+    tax_rate: Decimal = ZERO
+    tax_title: str = "Sales Tax"
+    note: str | None = None
+    tags: list[str] = field(default_factory=list)
+
+
+# -- money -------------------------------------------------------------------------------------------
+
+
+def line_original_total(line: LineItem) -> Decimal:
+    return cents(line.unit_price * line.quantity)
+
+
+def line_discount_total(line: LineItem) -> Decimal:
+    return sum((Decimal(amount) for _index, amount in line.discount_allocations), ZERO)
+
+
+def line_tax_total(line: LineItem) -> Decimal:
+    return sum((tax.price for tax in line.tax_lines), ZERO)
+
+
+def refunded(order: Order) -> dict[str, Decimal]:
+    subtotal = sum((r.subtotal for refund in order.refunds for r in refund.refund_line_items), ZERO)
+    tax = sum((r.total_tax for refund in order.refunds for r in refund.refund_line_items), ZERO)
+    shipping = sum((refund.shipping for refund in order.refunds), ZERO)
+    shipping_tax = sum((refund.shipping_tax for refund in order.refunds), ZERO)
+    return {
+        "subtotal": subtotal,
+        "tax": tax,
+        "shipping": shipping,
+        "shipping_tax": shipping_tax,
+        "total": subtotal + tax + shipping + shipping_tax,
+    }
+
+
+def totals(order: Order) -> dict[str, Decimal]:
+    """Original and current (after refunds and removals) amounts, all in the shop currency."""
+    original = sum((line_original_total(line) for line in order.line_items), ZERO)
+    discounts = sum((line_discount_total(line) for line in order.line_items), ZERO)
+    line_tax = sum((line_tax_total(line) for line in order.line_items), ZERO)
+    shipping = sum((s.price for s in order.shipping_lines), ZERO)
+    shipping_tax = sum((t.price for s in order.shipping_lines for t in s.tax_lines), ZERO)
+    subtotal = original - discounts
+    tax = line_tax + shipping_tax
+    back = refunded(order)
+    current_subtotal = subtotal - back["subtotal"]
+    current_tax = tax - back["tax"] - back["shipping_tax"]
+    current_shipping = shipping - back["shipping"]
+    current_discounts = sum(
+        (
+            cents(line_discount_total(line) * line.current_quantity / line.quantity)
+            for line in order.line_items
+        ),
+        ZERO,
+    )
+    return {
+        "subtotal": subtotal,
+        "discounts": discounts,
+        "tax": tax,
+        "shipping": shipping,
+        "total": subtotal + tax + shipping,
+        "refunded": back["total"],
+        "refunded_shipping": back["shipping"],
+        "current_subtotal": current_subtotal,
+        "current_tax": current_tax,
+        "current_shipping": current_shipping,
+        "current_discounts": current_discounts,
+        "current_total": current_subtotal + current_tax + current_shipping,
+    }
+
+
+def financial_status(order: Order) -> str:
+    amounts = totals(order)
+    if amounts["refunded"] <= 0:
+        return order.financial_status
+    return "REFUNDED" if amounts["refunded"] >= amounts["total"] else "PARTIALLY_REFUNDED"
+
+
+def fulfillment_status(order: Order) -> str:
+    remaining = sum(line.current_quantity - line.fulfilled_quantity for line in order.line_items)
+    fulfilled = sum(line.fulfilled_quantity for line in order.line_items)
+    if fulfilled and remaining <= 0:
+        return "FULFILLED"
+    if fulfilled:
+        return "PARTIALLY_FULFILLED"
+    return "UNFULFILLED"
+
+
+# -- placing -----------------------------------------------------------------------------------------
+
+
+def _pick_location(store: Store, item_id: int, quantity: int, oversell: bool) -> int | None:
+    """The location with the most available stock that can cover the quantity (any, if overselling)."""
+    candidates = []
+    for location_id in store.levels_by_item.get(item_id, []):
+        location = store.locations.get(location_id)
+        if location is not None and location.is_active:
+            candidates.append((store.levels[(item_id, location_id)].quantity("available"), -location_id))
+    if not candidates:
+        return None
+    available, neg_location = max(candidates)
+    return -neg_location if available >= quantity or oversell else None
+
+
+def _customer(store: Store, request: OrderRequest) -> Customer:
+    now = store.now()
+    found = store.customers.equal["email"].get(request.email.lower())
+    customer = store.customers.get(min(found)) if found else None
+    if customer is None:
+        customer = Customer(
+            store.next_id("customer"),
+            request.first_name,
+            request.last_name,
+            request.email,
+            now,
+            now,
+            request.phone,
+            request.shipping_address,
+        )
+    customer.updated_at = now
+    return customer
+
+
+def place_order(store: Store, request: OrderRequest) -> Order:
+    """Create a paid order; each tracked line moves its quantity from available to committed at the
+    location chosen for it. Nothing changes if a line cannot be sold (unknown variant, not enough stock
+    under the DENY policy)."""
+    errors, plan = [], []
+    for index, line in enumerate(request.lines):
+        variant = store.variants.get(line.variant_id)
+        product = store.products.get(variant.product_id) if variant else None
+        if variant is None or product is None or product.status != "ACTIVE" or line.quantity <= 0:
+            errors.append(UserError(["lines", str(index)], "The variant is not available for sale."))
+            continue
+        item = store.items.get(variant.inventory_item_id)
+        oversell = variant.inventory_policy == "CONTINUE" or not item.tracked
+        location_id = _pick_location(store, item.id, line.quantity, oversell)
+        if location_id is None:
+            errors.append(
+                UserError(["lines", str(index)], f"Not enough stock for {variant.sku or variant.id}.")
+            )
+            continue
+        plan.append((line, variant, product, item, location_id))
+    if errors:
+        raise UserErrors(errors)
+
+    now = store.now()
+    customer = _customer(store, request)
+    applications: list[DiscountApplication] = []
+    line_items: list[LineItem] = []
+    for line, variant, product, item, location_id in plan:
+        line_item = LineItem(
+            store.next_id("line_item"),
+            variant.id,
+            product.id,
+            product.title,
+            None if variant.title == "Default Title" else variant.title,
+            variant.sku,
+            line.quantity,
+            variant.price,
+            variant.taxable,
+            item.requires_shipping,
+            location_id,
+        )
+        if line.discount:
+            application = DiscountApplication(
+                len(applications), "manual", line.discount_title, "fixed", line.discount, "ACROSS", "EXPLICIT"
+            )
+            applications.append(application)
+            line_item.discount_allocations.append(
+                [application.index, min(cents(line.discount), line_original_total(line_item))]
+            )
+        line_items.append(line_item)
+        if item.tracked:
+            level = store.levels[(item.id, location_id)]
+            change(store, level, {"available": -line.quantity, "committed": line.quantity})
+    if request.discount_code and request.discount_percentage:
+        application = DiscountApplication(
+            len(applications),
+            "code",
+            request.discount_code,
+            "percentage",
+            request.discount_percentage,
+            "ACROSS",
+            "ALL",
+        )
+        applications.append(application)
+        for line_item in line_items:
+            base = line_original_total(line_item) - line_discount_total(line_item)
+            line_item.discount_allocations.append(
+                [application.index, cents(base * request.discount_percentage / 100)]
+            )
+    for line_item in line_items:
+        if line_item.taxable and request.tax_rate:
+            base = line_original_total(line_item) - line_discount_total(line_item)
+            line_item.tax_lines.append(
+                TaxLine(request.tax_title, float(request.tax_rate), cents(base * request.tax_rate))
+            )
+    shipping_lines = []
+    if any(li.requires_shipping for li in line_items):
+        taxes = (
+            [
+                TaxLine(
+                    request.tax_title,
+                    float(request.tax_rate),
+                    cents(request.shipping_price * request.tax_rate),
+                )
+            ]
+            if request.tax_rate and request.shipping_price
+            else []
+        )
+        shipping_lines.append(
+            ShippingLine(
+                store.next_id("shipping_line"),
+                request.shipping_title,
+                request.shipping_title,
+                request.shipping_price,
+                taxes,
+            )
+        )
+    fulfillment_orders = []
+    for location_id in dict.fromkeys(li.location_id for li in line_items):
+        lines = [
+            FulfillmentOrderLine(store.next_id("fulfillment_order_line"), li.id, li.quantity, li.quantity)
+            for li in line_items
+            if li.location_id == location_id
+        ]
+        fulfillment_orders.append(
+            FulfillmentOrder(store.next_id("fulfillment_order"), location_id, "OPEN", now, now, lines)
+        )
+    order = Order(
+        store.next_id("order"),
+        store.next_id("order_number"),
+        request.email,
+        now,
+        now,
+        now,
+        SHOP_CURRENCY,
+        customer.id,
+        request.shipping_address,
+        request.billing_address or request.shipping_address,
+        line_items,
+        shipping_lines,
+        applications,
+        [request.discount_code] if request.discount_code else [],
+        note=request.note,
+        tags=list(request.tags),
+        fulfillment_orders=fulfillment_orders,
+    )
+    customer.order_ids.append(order.id)
+    store.save(customer)
+    store.save(order)
+    return order
+
+
+# -- refunds and cancellation ------------------------------------------------------------------------
+
+
+def _refund_line(
+    store: Store, order: Order, line: LineItem, quantity: int, restock: bool
+) -> list[RefundLineItem]:
+    """Take `quantity` off a line: unfulfilled units first (restock type CANCEL), then fulfilled ones
+    (RETURN); with restock, the units go back to available at the line's location."""
+    unfulfilled = line.current_quantity - line.fulfilled_quantity
+    from_unfulfilled = min(quantity, unfulfilled)
+    from_fulfilled = quantity - from_unfulfilled
+    share = (line_original_total(line) - line_discount_total(line)) / line.quantity
+    tax_share = line_tax_total(line) / line.quantity
+    variant = store.variants.get(line.variant_id) if line.variant_id else None
+    item = store.items.get(variant.inventory_item_id) if variant else None
+    level = store.levels.get((item.id, line.location_id)) if item is not None and item.tracked else None
+    result = []
+    for units, kind in ((from_unfulfilled, "CANCEL"), (from_fulfilled, "RETURN")):
+        if units <= 0:
+            continue
+        if level is not None:
+            deltas = {"committed": -units} if kind == "CANCEL" else {}
+            if restock:
+                deltas["available"] = units
+            if deltas:
+                change(store, level, deltas)
+        result.append(
+            RefundLineItem(
+                store.next_id("refund_line_item"),
+                line.id,
+                units,
+                kind if restock else "NO_RESTOCK",
+                line.location_id,
+                cents(share * units),
+                cents(tax_share * units),
+            )
+        )
+        if kind == "CANCEL":
+            _release_fulfillment_order_lines(order, line.id, units)
+    line.refunded_quantity += quantity
+    line.fulfilled_quantity = min(line.fulfilled_quantity, line.current_quantity)
+    return result
+
+
+def _release_fulfillment_order_lines(order: Order, line_item_id: int, units: int) -> None:
+    for fulfillment_order in order.fulfillment_orders:
+        for fo_line in fulfillment_order.line_items:
+            if fo_line.line_item_id == line_item_id and units > 0:
+                taken = min(units, fo_line.remaining_quantity)
+                fo_line.remaining_quantity -= taken
+                fo_line.total_quantity -= taken
+                units -= taken
+        if all(
+            fo_line.remaining_quantity == 0 for fo_line in fulfillment_order.line_items
+        ) and fulfillment_order.status in ("OPEN", "IN_PROGRESS"):
+            fulfillment_order.status = (
+                "CLOSED"
+                if any(fo_line.total_quantity for fo_line in fulfillment_order.line_items)
+                else "CANCELLED"
+            )
+
+
+def refund_order(
+    store: Store,
+    order: Order,
+    lines: list[tuple[int, int, bool]],
+    refund_shipping: bool = False,
+    note: str | None = None,
+) -> Refund:
+    """lines: (line item id, quantity, restock)."""
+    by_id = {line.id: line for line in order.line_items}
+    errors = []
+    for index, (line_id, quantity, _restock) in enumerate(lines):
+        line = by_id.get(line_id)
+        if line is None:
+            errors.append(
+                UserError(["refundLineItems", str(index), "lineItemId"], "Line item does not exist.")
+            )
+        elif quantity <= 0 or quantity > line.current_quantity:
+            errors.append(
+                UserError(
+                    ["refundLineItems", str(index), "quantity"],
+                    f"Quantity cannot refund more items than were purchased ({line.current_quantity}).",
+                )
+            )
+    if errors:
+        raise UserErrors(errors)
+    now = store.now()
+    refund_lines: list[RefundLineItem] = []
+    for line_id, quantity, restock in lines:
+        refund_lines.extend(_refund_line(store, order, by_id[line_id], quantity, restock))
+    shipping = shipping_tax = ZERO
+    if refund_shipping:
+        already = refunded(order)
+        shipping = sum((s.price for s in order.shipping_lines), ZERO) - already["shipping"]
+        shipping_tax = (
+            sum((t.price for s in order.shipping_lines for t in s.tax_lines), ZERO) - already["shipping_tax"]
+        )
+    refund = Refund(store.next_id("refund"), now, note, refund_lines, shipping, shipping_tax)
+    order.refunds.append(refund)
+    order.updated_at = now
+    store.save(order)
+    return refund
+
+
+def cancel_order(store: Store, order: Order, reason: str = "CUSTOMER", restock: bool = True) -> None:
+    """Cancel and refund what has not been fulfilled; Shopify refuses to cancel a fulfilled order."""
+    if order.cancelled_at is not None:
+        raise UserErrors.one(["orderId"], "Order has already been cancelled.", "INVALID")
+    if any(line.fulfilled_quantity for line in order.line_items):
+        raise UserErrors.one(["orderId"], "Cannot cancel an order that has fulfillments.", "INVALID")
+    lines = [(line.id, line.current_quantity, restock) for line in order.line_items if line.current_quantity]
+    refund_order(store, order, lines, refund_shipping=True, note="Order canceled")
+    now = store.now()
+    for fulfillment_order in order.fulfillment_orders:
+        fulfillment_order.status, fulfillment_order.updated_at = "CANCELLED", now
+    order.cancelled_at = order.closed_at = order.updated_at = now
+    order.cancel_reason = reason
+    store.save(order)
+
+
+# -- fulfillment -------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class FulfillmentRequest:
+    fulfillment_order_id: int | None
+    lines: list[tuple[int | None, int]] | None  # (fulfillment order line id, quantity); None = everything
+
+
+def create_fulfillment(
+    store: Store, requests: list[FulfillmentRequest], tracking: list[list[str | None]]
+) -> tuple[Order, Fulfillment]:
+    errors: list[UserError] = []
+    orders, locations, picked = set(), set(), []
+    for index, request in enumerate(requests):
+        path = ["fulfillment", "lineItemsByFulfillmentOrder", str(index), "fulfillmentOrderId"]
+        order_id = store.order_of_fulfillment_order.get(request.fulfillment_order_id)
+        order = store.orders.get(order_id)
+        fulfillment_order = (
+            next((fo for fo in order.fulfillment_orders if fo.id == request.fulfillment_order_id), None)
+            if order
+            else None
+        )
+        if fulfillment_order is None:
+            errors.append(UserError(path, "Fulfillment order does not exist."))
+            continue
+        if fulfillment_order.status not in ("OPEN", "IN_PROGRESS"):
+            errors.append(
+                UserError(
+                    path,
+                    f"Fulfillment order gid://shopify/FulfillmentOrder/{fulfillment_order.id} "
+                    f"has an unfulfillable status= {fulfillment_order.status.lower()}.",
+                )
+            )
+            continue
+        by_id = {line.id: line for line in fulfillment_order.line_items}
+        wanted = (
+            request.lines
+            if request.lines
+            else [(line.id, line.remaining_quantity) for line in fulfillment_order.line_items]
+        )
+        for line_id, quantity in wanted:
+            line = by_id.get(line_id)
+            if line is None or quantity <= 0 or quantity > line.remaining_quantity:
+                errors.append(
+                    UserError(["fulfillment"], "Invalid fulfillment order line item quantity requested.")
+                )
+                continue
+            picked.append((order, fulfillment_order, line, quantity))
+        orders.add(order.id)
+        locations.add(fulfillment_order.location_id)
+    if not errors and (len(orders) != 1 or len(locations) != 1):
+        errors.append(
+            UserError(
+                ["fulfillment"],
+                "All fulfillment orders in a fulfillment must belong to the same order and location.",
+            )
+        )
+    if not errors and not picked:
+        errors.append(UserError(["fulfillment"], "Nothing to fulfill."))
+    if errors:
+        raise UserErrors(errors)
+
+    now = store.now()
+    order = picked[0][0]
+    line_items = {line.id: line for line in order.line_items}
+    fulfilled: dict[int, int] = {}
+    for _order, fulfillment_order, fo_line, quantity in picked:
+        fo_line.remaining_quantity -= quantity
+        line = line_items[fo_line.line_item_id]
+        line.fulfilled_quantity += quantity
+        fulfilled[line.id] = fulfilled.get(line.id, 0) + quantity
+        variant = store.variants.get(line.variant_id) if line.variant_id else None
+        item = store.items.get(variant.inventory_item_id) if variant else None
+        level = store.levels.get((item.id, fulfillment_order.location_id)) if item and item.tracked else None
+        if level is not None:  # shipped: out of committed, and so out of on_hand
+            change(store, level, {"committed": -quantity})
+        fulfillment_order.status = (
+            "CLOSED"
+            if all(fl.remaining_quantity == 0 for fl in fulfillment_order.line_items)
+            else "IN_PROGRESS"
+        )
+        fulfillment_order.updated_at = now
+    fulfillment = Fulfillment(
+        store.next_id("fulfillment"),
+        f"{order.name}.{len(order.fulfillments) + 1}",
+        "SUCCESS",
+        now,
+        now,
+        picked[0][1].location_id,
+        list(dict.fromkeys(fo.id for _o, fo, _l, _q in picked)),
+        [[line_id, qty] for line_id, qty in fulfilled.items()],
+        tracking,
+    )
+    order.fulfillments.append(fulfillment)
+    order.updated_at = now
+    if fulfillment_status(order) == "FULFILLED" and order.financial_status == "PAID":
+        order.closed_at = now
+    store.save(order)
+    return order, fulfillment

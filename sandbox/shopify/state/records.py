@@ -1,0 +1,346 @@
+"""The records the store keeps. Attribute names are the snake_case of Shopify's field names, so that the
+default resolver can answer most fields without code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+# Shopify's quantity names; on_hand is the sum of available and the unavailable states below.
+UNAVAILABLE_STATES = ("committed", "reserved", "damaged", "quality_control", "safety_stock")
+QUANTITY_NAMES = ("available", "on_hand", *UNAVAILABLE_STATES, "incoming")
+
+
+@dataclass(slots=True)
+class Location:
+    KIND = "location"
+    id: int
+    name: str
+    created_at: datetime
+    updated_at: datetime
+    address1: str = ""
+    city: str = ""
+    zip: str = ""
+    country_code: str = "US"
+    province_code: str | None = None
+    is_active: bool = True
+
+    @property
+    def key(self) -> str:
+        return str(self.id)
+
+
+@dataclass(slots=True)
+class Product:
+    KIND = "product"
+    id: int
+    title: str
+    handle: str
+    created_at: datetime
+    updated_at: datetime
+    description_html: str = ""
+    vendor: str = ""
+    product_type: str = ""
+    status: str = "ACTIVE"
+    tags: list[str] = field(default_factory=list)
+    # [(option name, [values])]; a product without options has Shopify's ("Title", ["Default Title"]).
+    options: list[list[Any]] = field(default_factory=lambda: [["Title", ["Default Title"]]])
+    variant_ids: list[int] = field(default_factory=list)
+    media_ids: list[int] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return str(self.id)
+
+
+@dataclass(slots=True)
+class Media:
+    KIND = "media"
+    id: int
+    product_id: int
+    original_source: str
+    created_at: datetime
+    updated_at: datetime
+    alt: str | None = None
+    media_content_type: str = "IMAGE"
+
+    @property
+    def key(self) -> str:
+        return str(self.id)
+
+
+@dataclass(slots=True)
+class Variant:
+    KIND = "variant"
+    id: int
+    product_id: int
+    inventory_item_id: int
+    created_at: datetime
+    updated_at: datetime
+    sku: str | None = None
+    price: Decimal = Decimal("0.00")
+    compare_at_price: Decimal | None = None
+    barcode: str | None = None
+    position: int = 1
+    inventory_policy: str = "DENY"
+    taxable: bool = True
+    option_values: list[str] = field(default_factory=lambda: ["Default Title"])
+    media_ids: list[int] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return str(self.id)
+
+    @property
+    def title(self) -> str:
+        return " / ".join(self.option_values)
+
+
+@dataclass(slots=True)
+class InventoryItem:
+    KIND = "inventory_item"
+    id: int
+    variant_id: int
+    created_at: datetime
+    updated_at: datetime
+    tracked: bool = True
+    requires_shipping: bool = True
+    unit_cost: Decimal | None = None
+
+    @property
+    def key(self) -> str:
+        return str(self.id)
+
+
+@dataclass(slots=True)
+class InventoryLevel:
+    KIND = "inventory_level"
+    item_id: int
+    location_id: int
+    created_at: datetime
+    updated_at: datetime
+    quantities: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.item_id}:{self.location_id}"
+
+    def quantity(self, name: str) -> int:
+        if name == "on_hand":
+            return self.quantities.get("available", 0) + sum(
+                self.quantities.get(s, 0) for s in UNAVAILABLE_STATES
+            )
+        return self.quantities.get(name, 0)
+
+
+@dataclass(slots=True)
+class InventoryChange:
+    name: str
+    delta: int
+    quantity_after_change: int
+    item_id: int
+    location_id: int
+
+
+@dataclass(slots=True)
+class AdjustmentGroup:
+    KIND = "adjustment_group"
+    id: int
+    reason: str
+    created_at: datetime
+    reference_document_uri: str | None
+    changes: list[InventoryChange]
+
+    @property
+    def key(self) -> str:
+        return str(self.id)
+
+
+@dataclass(slots=True)
+class IdempotencyRecord:
+    """The outcome of the first request made with an idempotency key."""
+
+    KIND = "idempotency"
+    idem_key: str
+    fingerprint: str
+    created_at: datetime
+    succeeded: bool
+    result_id: int | None = None
+
+    @property
+    def key(self) -> str:
+        return self.idem_key
+
+
+@dataclass(slots=True)
+class Address:
+    first_name: str
+    last_name: str
+    address1: str
+    city: str
+    zip: str
+    country_code: str
+    province_code: str | None = None
+    phone: str | None = None
+    company: str | None = None
+    address2: str | None = None
+
+
+@dataclass(slots=True)
+class Customer:
+    KIND = "customer"
+    id: int
+    first_name: str
+    last_name: str
+    email: str
+    created_at: datetime
+    updated_at: datetime
+    phone: str | None = None
+    default_address: Address | None = None
+    order_ids: list[int] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return str(self.id)
+
+
+@dataclass(slots=True)
+class TaxLine:
+    title: str
+    rate: float
+    price: Decimal
+
+
+@dataclass(slots=True)
+class DiscountApplication:
+    index: int
+    kind: str  # "code" | "manual" | "automatic"
+    title: str  # the code for code discounts
+    value_type: str  # "percentage" | "fixed"
+    value: Decimal
+    allocation_method: str  # ACROSS | EACH
+    target_selection: str  # ALL | ENTITLED | EXPLICIT
+    target_type: str = "LINE_ITEM"
+    description: str | None = None
+
+
+@dataclass(slots=True)
+class LineItem:
+    id: int
+    variant_id: int | None
+    product_id: int | None
+    title: str
+    variant_title: str | None
+    sku: str | None
+    quantity: int
+    unit_price: Decimal
+    taxable: bool
+    requires_shipping: bool
+    location_id: int
+    discount_allocations: list[list[Any]] = field(default_factory=list)  # [[application index, amount]]
+    tax_lines: list[TaxLine] = field(default_factory=list)
+    refunded_quantity: int = 0
+    fulfilled_quantity: int = 0
+
+    @property
+    def current_quantity(self) -> int:
+        return self.quantity - self.refunded_quantity
+
+
+@dataclass(slots=True)
+class ShippingLine:
+    id: int
+    title: str
+    code: str
+    price: Decimal
+    tax_lines: list[TaxLine] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class RefundLineItem:
+    id: int
+    line_item_id: int
+    quantity: int
+    restock_type: str  # CANCEL | RETURN | NO_RESTOCK
+    location_id: int | None
+    subtotal: Decimal
+    total_tax: Decimal
+
+
+@dataclass(slots=True)
+class Refund:
+    id: int
+    created_at: datetime
+    note: str | None
+    refund_line_items: list[RefundLineItem]
+    shipping: Decimal = Decimal("0")
+    shipping_tax: Decimal = Decimal("0")
+
+
+@dataclass(slots=True)
+class FulfillmentOrderLine:
+    id: int
+    line_item_id: int
+    total_quantity: int
+    remaining_quantity: int
+
+
+@dataclass(slots=True)
+class FulfillmentOrder:
+    id: int
+    location_id: int
+    status: str  # OPEN | IN_PROGRESS | CLOSED | CANCELLED
+    created_at: datetime
+    updated_at: datetime
+    line_items: list[FulfillmentOrderLine]
+
+
+@dataclass(slots=True)
+class Fulfillment:
+    id: int
+    name: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    location_id: int
+    fulfillment_order_ids: list[int]
+    line_items: list[list[int]]  # [[line item id, quantity]]
+    tracking: list[list[str | None]]  # [[company, number, url]]
+
+
+@dataclass(slots=True)
+class Order:
+    KIND = "order"
+    id: int
+    number: int
+    email: str
+    created_at: datetime
+    processed_at: datetime
+    updated_at: datetime
+    currency_code: str
+    customer_id: int | None
+    shipping_address: Address | None
+    billing_address: Address | None
+    line_items: list[LineItem]
+    shipping_lines: list[ShippingLine]
+    discount_applications: list[DiscountApplication]
+    discount_codes: list[str]
+    financial_status: str = "PAID"
+    cancelled_at: datetime | None = None
+    cancel_reason: str | None = None
+    closed_at: datetime | None = None
+    note: str | None = None
+    tags: list[str] = field(default_factory=list)
+    refunds: list[Refund] = field(default_factory=list)
+    fulfillment_orders: list[FulfillmentOrder] = field(default_factory=list)
+    fulfillments: list[Fulfillment] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return str(self.id)
+
+    @property
+    def name(self) -> str:
+        return f"#{self.number}"

@@ -1,0 +1,179 @@
+"""Orders: reading by updated_at with stable cursors, totals, cancellation, refunds, fulfillment, and the
+shopper simulator's effect on inventory."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from tests.sandbox.conftest_shopify import *  # noqa: F403 (fixtures)
+from tests.sandbox.conftest_shopify import CATALOG, Shop
+
+ORDERS = """query($after: String, $query: String) {
+  orders(first: 2, after: $after, sortKey: UPDATED_AT, query: $query) {
+    nodes { id name updatedAt } pageInfo { hasNextPage endCursor } } }"""
+
+ORDER = """query($id: ID!) { order(id: $id) {
+  name updatedAt cancelledAt cancelReason displayFinancialStatus displayFulfillmentStatus
+  subtotalPriceSet { shopMoney { amount currencyCode } } totalDiscountsSet { shopMoney { amount } }
+  totalShippingPriceSet { shopMoney { amount } } totalTaxSet { shopMoney { amount } }
+  totalPriceSet { shopMoney { amount } presentmentMoney { amount } }
+  currentTotalPriceSet { shopMoney { amount } }
+  totalRefundedSet { shopMoney { amount } } discountCodes
+  customer { displayName defaultEmailAddress { emailAddress } numberOfOrders }
+  shippingAddress { city countryCodeV2 }
+  discountApplications(first: 5) { nodes { allocationMethod targetSelection
+    value { ... on PricingPercentageValue { percentage } ... on MoneyV2 { amount } }
+    ... on DiscountCodeApplication { code } ... on ManualDiscountApplication { title } } }
+  lineItems(first: 10) { nodes { sku quantity currentQuantity variant { id }
+    originalUnitPriceSet { shopMoney { amount } } discountedTotalSet { shopMoney { amount } }
+    discountAllocations { allocatedAmountSet { shopMoney { amount } } }
+    taxLines { title rate priceSet { shopMoney { amount } } } } }
+  refunds { refundLineItems(first: 5) { nodes { quantity restockType lineItem { sku } } } }
+  fulfillmentOrders(first: 5) { nodes { id status lineItems(first: 10) { nodes { id remainingQuantity } } } }
+} }"""
+
+FULFILL = """mutation($fulfillment: FulfillmentInput!) { fulfillmentCreate(fulfillment: $fulfillment) {
+  fulfillment { name status trackingInfo { company number url } } userErrors { field message } } }"""
+
+
+def _amount(money_bag: dict) -> Decimal:
+    return Decimal(money_bag["shopMoney"]["amount"])
+
+
+def test_orders_with_equal_updated_at_paginate_without_gaps_or_repeats(shop: Shop) -> None:
+    placed = [
+        shop.admin("POST", "/orders", {"lines": [{"sku": "HAT-1", "quantity": 1}]})["id"] for _ in range(3)
+    ]
+    placed.append(shop.admin("POST", "/orders", {"lines": [{"sku": "SHOE-41", "quantity": 1}]})["id"])
+    placed.append(shop.admin("POST", "/orders", {"lines": [{"sku": "SHOE-41", "quantity": 1}]})["id"])
+    seen, after = [], None
+    while True:  # the clock never moved: every order has the same updatedAt
+        page = shop.data(ORDERS, {"after": after, "query": "updated_at:>='2026-10-01T12:00:00Z'"})["orders"]
+        seen += [node["id"] for node in page["nodes"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen == placed  # id breaks the tie, so the order is stable and complete
+
+
+def test_updated_at_moves_on_cancel_and_the_sale_is_restocked(shop: Shop) -> None:
+    order = shop.admin("POST", "/orders", {"lines": [{"sku": "SHOE-40", "quantity": 3}]})
+    assert shop.level("SHOE-40") == {"available": 7, "committed": 3, "on_hand": 10}
+    shop.clock.advance(30)
+    shop.admin("POST", f"/orders/{order['id'].rsplit('/', 1)[1]}/cancel", {"reason": "INVENTORY"})
+    data = shop.data(ORDER, {"id": order["id"]})["order"]
+    assert data["updatedAt"] == "2026-10-01T12:00:30Z" and data["cancelledAt"] == "2026-10-01T12:00:30Z"
+    assert data["cancelReason"] == "INVENTORY" and data["displayFinancialStatus"] == "REFUNDED"
+    assert data["lineItems"]["nodes"][0]["currentQuantity"] == 0
+    assert data["refunds"][0]["refundLineItems"]["nodes"][0]["restockType"] == "CANCEL"
+    assert data["fulfillmentOrders"]["nodes"][0]["status"] == "CANCELLED"
+    assert shop.level("SHOE-40") == {"available": 10, "committed": 0, "on_hand": 10}
+    newer = shop.data(ORDERS, {"query": "updated_at:>'2026-10-01T12:00:00Z'"})["orders"]["nodes"]
+    assert [node["id"] for node in newer] == [order["id"]]
+
+
+def test_totals_with_code_and_line_discounts_shipping_and_tax_add_up(shop: Shop) -> None:
+    order = shop.admin(
+        "POST",
+        "/orders",
+        {
+            "email": "ana@example.com",
+            "first_name": "Ana",
+            "last_name": "Silva",
+            "shipping_address": {"city": "Austin", "zip": "73301", "province_code": "TX"},
+            "lines": [
+                {"sku": "SHOE-40", "quantity": 2, "discount": "10.00"},
+                {"sku": "HAT-1", "quantity": 1},
+            ],
+            "discount_code": "WELCOME10",
+            "discount_percentage": 10,
+            "shipping_price": "5.99",
+            "tax_rate": "0.0825",
+        },
+    )
+    data = shop.data(ORDER, {"id": order["id"]})["order"]
+    lines = data["lineItems"]["nodes"]
+    # shoe: 179.80 - 10.00 line discount - 16.98 (10% of the rest); hat: 25.00 - 2.50
+    assert [_amount(line["discountedTotalSet"]) for line in lines] == [Decimal("152.82"), Decimal("22.50")]
+    subtotal = _amount(data["subtotalPriceSet"])
+    assert subtotal == Decimal("175.32")
+    assert _amount(data["totalDiscountsSet"]) == Decimal("29.48")
+    tax = sum(_amount(t["priceSet"]) for line in lines for t in line["taxLines"]) + Decimal("0.49")
+    assert _amount(data["totalTaxSet"]) == tax
+    assert _amount(data["totalPriceSet"]) == subtotal + Decimal("5.99") + tax
+    assert data["subtotalPriceSet"]["shopMoney"]["currencyCode"] == "USD"
+    assert data["discountCodes"] == ["WELCOME10"]
+    kinds = {(a.get("code") or a.get("title")): a["value"] for a in data["discountApplications"]["nodes"]}
+    assert kinds == {"Line discount": {"amount": "10.0"}, "WELCOME10": {"percentage": 10.0}}
+    assert data["customer"] == {
+        "displayName": "Ana Silva",
+        "defaultEmailAddress": {"emailAddress": "ana@example.com"},
+        "numberOfOrders": "1",
+    }
+
+
+def test_refund_moves_updated_at_and_current_totals(shop: Shop) -> None:
+    order = shop.admin(
+        "POST", "/orders", {"lines": [{"sku": "HAT-1", "quantity": 2}], "shipping_price": "5.00"}
+    )
+    shop.clock.advance(5)
+    shop.admin(
+        "POST",
+        f"/orders/{order['id'].rsplit('/', 1)[1]}/refund",
+        {"lines": [{"sku": "HAT-1", "quantity": 1, "restock": True}]},
+    )
+    data = shop.data(ORDER, {"id": order["id"]})["order"]
+    assert data["updatedAt"] == "2026-10-01T12:00:05Z"
+    assert data["displayFinancialStatus"] == "PARTIALLY_REFUNDED"
+    assert _amount(data["totalRefundedSet"]) == Decimal("25.00")
+    assert _amount(data["currentTotalPriceSet"]) == Decimal("30.00")
+    assert data["lineItems"]["nodes"][0]["currentQuantity"] == 1
+    assert shop.level("HAT-1") == {"available": 2, "committed": 1, "on_hand": 3}
+
+
+def test_fulfillment_create_ships_once_with_tracking(shop: Shop) -> None:
+    order = shop.admin("POST", "/orders", {"lines": [{"sku": "SHOE-41", "quantity": 2}]})
+    fo_id = shop.data(ORDER, {"id": order["id"]})["order"]["fulfillmentOrders"]["nodes"][0]["id"]
+    shop.clock.advance(10)
+    fulfillment = {
+        "lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": fo_id}],
+        "trackingInfo": {"company": "UPS", "number": "1Z999", "url": "https://ups.example/1Z999"},
+    }
+    created = shop.data(FULFILL, {"fulfillment": fulfillment})["fulfillmentCreate"]
+    assert created["userErrors"] == []
+    assert created["fulfillment"]["status"] == "SUCCESS"
+    assert created["fulfillment"]["trackingInfo"] == [
+        {"company": "UPS", "number": "1Z999", "url": "https://ups.example/1Z999"}
+    ]
+    data = shop.data(ORDER, {"id": order["id"]})["order"]
+    assert data["displayFulfillmentStatus"] == "FULFILLED" and data["updatedAt"] == "2026-10-01T12:00:10Z"
+    assert shop.level("SHOE-41") == {"available": 3, "committed": 0, "on_hand": 3}
+    again = shop.data(FULFILL, {"fulfillment": fulfillment})["fulfillmentCreate"]
+    assert again["fulfillment"] is None
+    assert "unfulfillable status= closed" in again["userErrors"][0]["message"]
+
+
+def test_shopper_places_orders_and_moves_stock_to_committed_reproducibly(shop: Shop, tmp_path) -> None:
+    before = {sku: shop.level(sku) for sku in ("SHOE-40", "SHOE-41", "HAT-1")}
+    result = shop.admin("POST", "/shopper/step", {"seed": 7, "steps": 6, "cancel_rate": 0, "refund_rate": 0})
+    assert result["stats"]["orders"] == 6
+    sold = 0
+    for sku, level in before.items():
+        after = shop.level(sku)
+        assert after["available"] >= 0
+        assert after["on_hand"] == level["on_hand"]  # nothing shipped: sold units sit in committed
+        assert level["available"] - after["available"] == after["committed"]
+        sold += after["committed"]
+    orders = shop.admin("GET", "/orders")["orders"]
+    assert sold == sum(line["quantity"] for order in orders for line in order["lines"])
+    assert "POSTER-1" not in {
+        line["sku"] for order in orders for line in order["lines"]
+    }  # archived: not for sale
+    shop.admin("POST", "/reset")
+    shop.admin("POST", "/seed", CATALOG)
+    replay = shop.admin("POST", "/shopper/step", {"seed": 7, "steps": 6, "cancel_rate": 0, "refund_rate": 0})
+    replayed = shop.admin("GET", "/orders")["orders"]
+    assert [[line["quantity"] for line in o["lines"]] for o in replayed] == [
+        [line["quantity"] for line in o["lines"]] for o in orders
+    ]
+    assert replay["stats"] == result["stats"]
