@@ -10,7 +10,7 @@ def get_provider_info() -> dict:
     return {
         "package-name": "erpsync",
         "name": "ERP <-> store sync",
-        "description": "Hooks of the ERP <-> eCommerce integration (Tryton ERP, warehouse).",
+        "description": "Hooks of the ERP <-> eCommerce integration (Tryton ERP, Shopify store).",
         "versions": [version("erpsync")],
         "connection-types": [
             {
@@ -25,6 +25,19 @@ def get_provider_info() -> dict:
                         "port": "8000",
                         "schema": "erp",
                         "extra": '{"web_shop": "Online Store"}',
+                    },
+                },
+            },
+            {
+                "connection-type": "shopify",
+                "hook-class-name": "erpsync.shopify.hook.ShopifyHook",
+                "hook-name": "Shopify store",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["login", "schema"],
+                    "relabeling": {"host": "Shop", "password": "Admin API access token"},
+                    "placeholders": {
+                        "host": "my-shop.myshopify.com",
+                        "extra": '{"api_version": "2026-10", "plan": "STANDARD"}',
                     },
                 },
             },

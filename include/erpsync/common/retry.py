@@ -69,5 +69,6 @@ def call_with_retries(
                 "%s failed (%s), attempt %d/%d, retrying in %.2fs",
                 what, decision.reason, number, backoff.attempts, wait,
             )
-            sleep(wait)
+            if wait > 0:
+                sleep(wait)
     raise AssertionError("unreachable: the loop returns or raises")

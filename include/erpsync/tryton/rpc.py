@@ -22,6 +22,7 @@ from typing import Any
 
 import requests
 
+from erpsync.common.http import never_sent, retry_after_s
 from erpsync.common.retry import Backoff, Retry, call_with_retries
 from erpsync.tryton import codec
 from erpsync.tryton.errors import ErpAuthError, ErpServerError, ErpTransportError, ErpUserError
@@ -125,9 +126,7 @@ class TrytonRpc:
         self, method: str, params: tuple[Any, ...], readonly: bool, authorized: bool = True
     ) -> Any:
         def classify(error: Exception) -> Retry | None:
-            if isinstance(error, requests.ConnectTimeout) or (
-                isinstance(error, requests.ConnectionError) and _never_sent(error)
-            ):
+            if isinstance(error, requests.ConnectionError) and never_sent(error):
                 return Retry(f"not reached: {type(error).__name__}")
             if isinstance(error, requests.ConnectionError | requests.Timeout) and readonly:
                 return Retry(type(error).__name__)
@@ -180,14 +179,7 @@ class _ServiceUnavailable(Exception):
     def __init__(self, response: requests.Response):
         super().__init__(f"HTTP {response.status_code}")
         self.nothing_executed = response.status_code in (429, 503)
-        retry_after = response.headers.get("Retry-After", "")
-        self.retry_after_s = float(retry_after) if retry_after.replace(".", "", 1).isdigit() else None
-
-
-def _never_sent(error: requests.ConnectionError) -> bool:
-    """True when the connection failed before the request could reach the server."""
-    text = repr(error.args[0] if error.args else error)
-    return any(marker in text for marker in ("Connection refused", "NewConnectionError", "Name or service"))
+        self.retry_after_s = retry_after_s(response)
 
 
 def _error_from_payload(method: str, error: Any) -> Exception:

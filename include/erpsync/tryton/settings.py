@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from erpsync.common.http import connection_url, require
 from erpsync.common.retry import Backoff
 from erpsync.tryton.client import TrytonClient
 from erpsync.tryton.rpc import TrytonRpc
@@ -26,17 +27,11 @@ class TrytonSettings:
         cls, *, host: str | None, port: int | None, schema: str | None, login: str | None,
         password: str | None, extra: dict[str, Any], conn_id: str,
     ) -> TrytonSettings:
-        missing = [name for name, value in (
-            ("host", host), ("schema (the Tryton database)", schema), ("login", login),
-            ("password", password), ("extra.web_shop", extra.get("web_shop")),
-        ) if not value]
-        if missing:
-            raise ValueError(f"Connection {conn_id!r} lacks {', '.join(missing)}")
-        base_url = host if "://" in host else f"http://{host}"
-        if port:
-            base_url = f"{base_url.rstrip('/')}:{port}"
+        require(conn_id, {"host": host, "schema (the Tryton database)": schema, "login": login,
+                          "password": password, "extra.web_shop": extra.get("web_shop")})
         return cls(
-            base_url=base_url, database=schema, login=login, password=password,
+            base_url=connection_url(host, port, default_scheme="http"), database=schema, login=login,
+            password=password,
             web_shop=extra["web_shop"],
             page_size=int(extra.get("page_size", 500)),
             sale_batch_size=int(extra.get("sale_batch_size", 25)),

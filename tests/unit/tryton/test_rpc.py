@@ -3,46 +3,17 @@
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Callable
 
 import pytest
 import requests
-from requests.adapters import BaseAdapter
 
 from erpsync.common.retry import Backoff
 from erpsync.tryton.errors import ErpAuthError, ErpServerError, ErpTransportError, ErpUserError
 from erpsync.tryton.rpc import TrytonRpc
+from tests.support.http import StubTransport
 
 NO_WAIT = Backoff(attempts=3, base_s=0.0, jitter=0.0)
-
-
-class StubTransport(BaseAdapter):
-    """Answers each POST with the next scripted reply: a callable(request) -> (status, body) or an
-    exception to raise (a transport failure)."""
-
-    def __init__(self, replies: list):
-        super().__init__()
-        self.replies = list(replies)
-        self.requests: list[requests.PreparedRequest] = []
-
-    def send(self, request, **kwargs):
-        self.requests.append(request)
-        reply = self.replies.pop(0)
-        if isinstance(reply, Exception):
-            raise reply
-        status, body = reply(request) if callable(reply) else reply
-        response = requests.Response()
-        response.status_code = status
-        response._content = json.dumps(body).encode()
-        response.request = request
-        return response
-
-    def close(self):
-        pass
-
-    def methods(self) -> list[str]:
-        return [json.loads(r.body)["method"] for r in self.requests]
 
 
 def login_ok(session="s1", user_id=7) -> Callable:

@@ -1,0 +1,34 @@
+"""What every HTTP client of the product needs to decide about a failed request."""
+
+from __future__ import annotations
+
+import requests
+
+
+def never_sent(error: requests.ConnectionError) -> bool:
+    """True when the connection failed before the request could reach the server (safe to repeat)."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    text = repr(error.args[0] if error.args else error)
+    return any(marker in text for marker in ("Connection refused", "NewConnectionError", "Name or service"))
+
+
+def retry_after_s(response: requests.Response) -> float | None:
+    """The server's Retry-After in seconds (the delta-seconds form), or None."""
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", "")))
+    except ValueError:
+        return None
+
+
+def require(conn_id: str, fields: dict[str, object]) -> None:
+    """Fail with the names of the Connection fields that are empty (the message says what to fix)."""
+    missing = [name for name, value in fields.items() if not value]
+    if missing:
+        raise ValueError(f"Connection {conn_id!r} lacks {', '.join(missing)}")
+
+
+def connection_url(host: str, port: int | None, *, default_scheme: str) -> str:
+    """A Connection's Host (a bare host or a URL) and Port as a base URL."""
+    url = host if "://" in host else f"{default_scheme}://{host}"
+    return f"{url.rstrip('/')}:{port}" if port else url.rstrip("/")

@@ -1,0 +1,165 @@
+"""Shopify Admin GraphQL transport: pacing under the cost bucket, retries, pagination.
+
+Retries (:mod:`erpsync.common.retry`) cover what the store asks us to repeat or what cannot have been
+applied: ``THROTTLED`` (we wait exactly until the bucket holds the call again), HTTP 429 (Retry-After),
+connections that never reached the store. A call that may have been applied (a read timeout, a dropped
+connection, a 5xx) is repeated only when the caller says it is idempotent: queries, writes of absolute
+values, and ``inventorySetQuantities`` under an ``@idempotent`` key, which the store applies once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from erpsync.common.http import never_sent, retry_after_s
+from erpsync.common.retry import Backoff, Retry, call_with_retries
+from erpsync.shopify.errors import StoreAuthError, StoreGraphQLError, StoreTransportError
+from erpsync.shopify.operations import Operation
+from erpsync.shopify.pacing import CostBucket
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "2026-10"
+
+
+@dataclass
+class ClientStats:
+    requests: int = 0
+    throttled: int = 0
+    retries: int = 0
+    points: float = 0.0  # actual cost charged
+
+    def as_dict(self, bucket: CostBucket) -> dict[str, float]:
+        return {"requests": self.requests, "throttled": self.throttled, "retries": self.retries,
+                "points": round(self.points, 1), "throttle_wait_s": round(bucket.waited_s, 3)}
+
+
+class _Throttled(Exception):
+    pass
+
+
+class _HttpRetryable(Exception):
+    def __init__(self, status: int, retry_after_s: float | None):
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.retry_after_s = retry_after_s
+
+
+class ShopifyClient:
+    def __init__(
+        self,
+        shop_url: str,
+        access_token: str,
+        *,
+        api_version: str = API_VERSION,
+        connect_timeout_s: float = 5.0,
+        read_timeout_s: float = 60.0,
+        backoff: Backoff = Backoff(attempts=8, base_s=0.5, max_s=30.0),
+        bucket: CostBucket | None = None,
+        http: requests.Session | None = None,
+    ):
+        base = shop_url if "://" in shop_url else f"https://{shop_url}"
+        self.endpoint = f"{base.rstrip('/')}/admin/api/{api_version}/graphql.json"
+        self._token = access_token
+        self._timeout = (connect_timeout_s, read_timeout_s)
+        self._backoff = backoff
+        self.bucket = bucket or CostBucket()
+        self._http = http or requests.Session()
+        self._expected_cost: dict[str, float] = {}  # per operation: the requested cost seen last time
+        self.stats = ClientStats()
+
+    def __repr__(self) -> str:  # never show the token
+        return f"ShopifyClient({self.endpoint!r})"
+
+    def execute(self, operation: Operation, variables: dict[str, Any] | None = None, *,
+                idempotent: bool | None = None) -> dict[str, Any]:
+        """Run ``operation`` and return its ``data``; queries are idempotent unless told otherwise."""
+        if idempotent is None:
+            idempotent = operation.kind == "query"
+
+        def classify(error: Exception) -> Retry | None:
+            if isinstance(error, _Throttled):
+                # Nothing ran. The next attempt waits in the bucket, which now knows the call's cost
+                # (without a cost report, fall back to the backoff).
+                return Retry("THROTTLED", wait_s=0.0 if self.bucket.restore_rate else None)
+            if isinstance(error, _HttpRetryable) and (error.status == 429 or idempotent):
+                return Retry(str(error), wait_s=error.retry_after_s)
+            if isinstance(error, requests.ConnectionError) and never_sent(error):
+                return Retry(f"not reached: {type(error).__name__}")
+            if isinstance(error, requests.ConnectionError | requests.Timeout) and idempotent:
+                return Retry(type(error).__name__)
+            return None
+
+        def attempt() -> dict[str, Any]:
+            self.stats.requests += 1
+            return self._send(operation, variables or {})
+
+        try:
+            return call_with_retries(attempt, self._count_retries(classify), self._backoff,
+                                     what=f"store {operation.name}", sleep=self.bucket.sleep)
+        except (_Throttled, _HttpRetryable, requests.ConnectionError, requests.Timeout) as error:
+            raise StoreTransportError(
+                f"store {operation.name} failed after retries: {error}"
+                + ("" if idempotent else " (not idempotent: not repeated once it may have been applied)")
+            ) from error
+
+    def paginate(self, operation: Operation, variables: dict[str, Any], connection: str,
+                 ) -> Iterator[list[dict[str, Any]]]:
+        """Yield the ``nodes`` of the top-level ``connection`` a page at a time, following ``endCursor``.
+
+        The operation must take an ``$after: String`` variable and select ``nodes`` and
+        ``pageInfo { hasNextPage endCursor }`` on the connection.
+        """
+        after = None
+        while True:
+            data = self.execute(operation, {**variables, "after": after})
+            page = data[connection]
+            yield page["nodes"]
+            if not page["pageInfo"]["hasNextPage"]:
+                return
+            after = page["pageInfo"]["endCursor"]
+
+    # -- internals ----------------------------------------------------------------------------------
+
+    def _count_retries(self, classify):
+        def counted(error: Exception) -> Retry | None:
+            decision = classify(error)
+            if decision is not None:
+                self.stats.retries += 1
+            return decision
+        return counted
+
+    def _send(self, operation: Operation, variables: dict[str, Any]) -> dict[str, Any]:
+        self.bucket.acquire(self._expected_cost.get(operation.name, 0.0))
+        response = self._http.post(
+            self.endpoint,
+            json={"query": operation.document, "variables": variables, "operationName": operation.name},
+            headers={"X-Shopify-Access-Token": self._token, "Content-Type": "application/json"},
+            timeout=self._timeout,
+        )
+        if response.status_code == 401:
+            raise StoreAuthError(f"the store refused the access token ({self.endpoint}): fix the password "
+                                 "of the `store_default` Connection")
+        if response.status_code == 429 or response.status_code >= 500:
+            raise _HttpRetryable(response.status_code, retry_after_s(response))
+        if response.status_code >= 400:
+            raise StoreGraphQLError(operation.name, [{"message": f"HTTP {response.status_code}: "
+                                                                 f"{response.text[:300]}"}])
+        body = response.json()
+        cost = (body.get("extensions") or {}).get("cost")
+        if cost:
+            self.bucket.observe(cost["throttleStatus"])
+            self._expected_cost[operation.name] = float(cost["requestedQueryCost"])
+            self.stats.points += float(cost.get("actualQueryCost") or 0)
+        errors = body.get("errors")
+        if errors:
+            if any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors):
+                self.stats.throttled += 1
+                raise _Throttled(operation.name)
+            raise StoreGraphQLError(operation.name, errors)
+        return body["data"]

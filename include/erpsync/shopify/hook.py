@@ -1,0 +1,51 @@
+"""Airflow hook: turns the `store_default` Connection into a :class:`ShopifyStore`.
+
+Connection fields: Host = the shop (``my-shop.myshopify.com``; a full URL for the emulator), Password =
+the Admin API access token. Extra (JSON): ``api_version`` (default 2026-10), ``plan`` (STANDARD,
+ADVANCED, PLUS or ENTERPRISE: the restore rate we expect), optional ``store_name``, ``read_timeout_s``.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import BaseHook
+
+from erpsync.shopify.settings import ShopifySettings
+from erpsync.shopify.store import ShopifyStore
+
+
+class ShopifyHook(BaseHook):
+    conn_name_attr = "store_conn_id"
+    default_conn_name = "store_default"
+    conn_type = "shopify"
+    hook_name = "Shopify store"
+
+    def __init__(self, store_conn_id: str = default_conn_name, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.store_conn_id = store_conn_id
+
+    @cached_property
+    def settings(self) -> ShopifySettings:
+        conn = self.get_connection(self.store_conn_id)
+        return ShopifySettings.from_connection(
+            host=conn.host, port=conn.port, password=conn.password, schema=conn.schema,
+            extra=conn.extra_dejson, conn_id=self.store_conn_id,
+        )
+
+    @cached_property
+    def store(self) -> ShopifyStore:
+        return self.settings.store()
+
+    def get_conn(self) -> ShopifyStore:
+        return self.store
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Read the shop and its locations: proves the URL, API version, token and its scopes."""
+        try:
+            shop = self.store.shop_info()
+            locations = self.store.locations()
+        except Exception as error:  # noqa: BLE001 - the UI shows the message
+            return False, f"{type(error).__name__}: {error}"
+        return True, f"Connected to {shop['name']} ({shop['myshopifyDomain']}), {len(locations)} location(s)"

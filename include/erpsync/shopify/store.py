@@ -1,0 +1,186 @@
+"""The :class:`~erpsync.store.interface.Store` the flows use, implemented over Shopify's Admin GraphQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+from erpsync.shopify import operations
+from erpsync.shopify.client import ShopifyClient
+from erpsync.store.records import (
+    InventoryChange,
+    InventoryLevel,
+    InventoryOutcome,
+    PriceChange,
+    PriceOutcome,
+    StoreLocation,
+    StoreVariant,
+)
+
+MAX_INVENTORY_CHANGES = 250  # Shopify's limit per inventorySetQuantities call
+MAX_VARIANTS_PER_CALL = 2048  # productVariantsBulkUpdate
+VARIANT_PAGE = 200  # ~600 points per page: under the 1,000-point cap with room to spare
+SKUS_PER_QUERY = 50  # keeps the search string short
+ITEMS_PER_LEVEL_QUERY = 100
+_INDEX = re.compile(r"^\d+$")
+
+
+class ShopifyStore:
+    def __init__(self, client: ShopifyClient, *, name: str, reference_uri: str = "gid://erpsync/SyncRun/0"):
+        self.client = client
+        self.name = name
+        self.reference_uri = reference_uri
+
+    def shop_info(self) -> dict[str, Any]:
+        return self.client.execute(operations.load("ShopInfo"))["shop"]
+
+    def locations(self) -> list[StoreLocation]:
+        return [
+            StoreLocation(id=node["id"], name=node["name"], active=node["isActive"])
+            for page in self.client.paginate(operations.load("Locations"), {"first": 250}, "locations")
+            for node in page
+        ]
+
+    def iter_variants(self, *, skus: Sequence[str] | None = None) -> Iterator[list[StoreVariant]]:
+        queries: list[str | None] = [None] if skus is None else [
+            " OR ".join(f"sku:{_quoted(sku)}" for sku in skus[start:start + SKUS_PER_QUERY])
+            for start in range(0, len(skus), SKUS_PER_QUERY)
+        ]
+        for query in queries:
+            for nodes in self.client.paginate(
+                operations.load("ProductVariants"), {"first": VARIANT_PAGE, "query": query}, "productVariants"
+            ):
+                variants = [_variant(node) for node in nodes if node.get("sku")]
+                if skus is not None:  # the search matches by prefix and case-insensitively: keep exact SKUs
+                    wanted = set(skus)
+                    variants = [v for v in variants if v.sku in wanted]
+                if variants:
+                    yield variants
+
+    def inventory_levels(
+        self, inventory_item_ids: Sequence[str], location_ids: Sequence[str]
+    ) -> list[InventoryLevel]:
+        wanted = set(location_ids)
+        levels: list[InventoryLevel] = []
+        for start in range(0, len(inventory_item_ids), ITEMS_PER_LEVEL_QUERY):
+            data = self.client.execute(operations.load("InventoryLevels"), {
+                "ids": list(inventory_item_ids[start:start + ITEMS_PER_LEVEL_QUERY]),
+                "locations": max(1, len(wanted)),
+            })
+            for item in data["nodes"]:
+                if not item:
+                    continue
+                for level in item["inventoryLevels"]["nodes"]:
+                    if level["location"]["id"] in wanted:
+                        available = next(q["quantity"] for q in level["quantities"] if q["name"] == "available")
+                        levels.append(InventoryLevel(item["id"], level["location"]["id"], int(available)))
+        return levels
+
+    def set_inventory(self, changes: Sequence[InventoryChange], *, idempotency_key: str) -> list[InventoryOutcome]:
+        """Set available quantities with compare-and-swap, all or nothing (Shopify's semantics): when one
+        change is stale, none is applied; the stale ones are flagged for the caller to re-read."""
+        if not changes:
+            return []
+        if len(changes) > MAX_INVENTORY_CHANGES:
+            raise ValueError(f"at most {MAX_INVENTORY_CHANGES} inventory changes per call, got {len(changes)}")
+        data = self.client.execute(
+            operations.load("SetInventoryQuantities"),
+            {
+                "idempotencyKey": idempotency_key,
+                "input": {
+                    "name": "available",
+                    "reason": "correction",
+                    "referenceDocumentUri": self.reference_uri,
+                    "quantities": [
+                        {"inventoryItemId": c.inventory_item_id, "locationId": c.location_id,
+                         "quantity": c.quantity, "changeFromQuantity": c.expected}
+                        for c in changes
+                    ],
+                },
+            },
+            idempotent=True,  # the key makes a repeat harmless
+        )
+        errors = data["inventorySetQuantities"]["userErrors"]
+        if not errors:
+            return [InventoryOutcome(change, applied=True) for change in changes]
+        by_index = _errors_by_index(errors, "quantities")
+        batch_error = "; ".join(f"{e.get('code')}: {e['message']}" for e in errors)
+        return [
+            InventoryOutcome(
+                change, applied=False,
+                stale=any(e.get("code") == "CHANGE_FROM_QUANTITY_STALE" for e in by_index.get(i, [])),
+                error="; ".join(e["message"] for e in by_index[i]) if i in by_index
+                else f"not applied: the call was refused ({batch_error})",
+            )
+            for i, change in enumerate(changes)
+        ]
+
+    def update_prices(self, product_id: str, changes: Sequence[PriceChange]) -> list[PriceOutcome]:
+        """Set price and compare-at of variants of one product; a bad variant does not block the others."""
+        if not changes:
+            return []
+        if len(changes) > MAX_VARIANTS_PER_CALL:
+            raise ValueError(f"at most {MAX_VARIANTS_PER_CALL} variants per call, got {len(changes)}")
+        data = self.client.execute(
+            operations.load("UpdateVariantPrices"),
+            {
+                "productId": product_id,
+                "variants": [
+                    {"id": c.variant_id, "price": str(c.price),
+                     "compareAtPrice": str(c.compare_at_price) if c.compare_at_price is not None else None}
+                    for c in changes
+                ],
+            },
+            idempotent=True,  # absolute values: writing them twice leaves the same state
+        )
+        errors = data["productVariantsBulkUpdate"]["userErrors"]
+        by_index = _errors_by_index(errors, "variants")
+        unplaced = [e for e in errors if _index_of(e, "variants") is None]
+        return [
+            PriceOutcome(
+                change,
+                applied=i not in by_index and not unplaced,
+                error="; ".join(e["message"] for e in by_index.get(i, []) + unplaced) or None,
+            )
+            for i, change in enumerate(changes)
+        ]
+
+
+def _variant(node: dict[str, Any]) -> StoreVariant:
+    compare_at = node.get("compareAtPrice")
+    return StoreVariant(
+        sku=node["sku"],
+        variant_id=node["id"],
+        product_id=node["product"]["id"],
+        inventory_item_id=node["inventoryItem"]["id"],
+        price=Decimal(node["price"]),
+        compare_at_price=Decimal(compare_at) if compare_at is not None else None,
+        product_status=node["product"]["status"],
+        updated_at=dt.datetime.fromisoformat(node["updatedAt"].replace("Z", "+00:00")),
+    )
+
+
+def _quoted(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def _index_of(error: dict[str, Any], collection: str) -> int | None:
+    """The list index a userError's ``field`` path points at, e.g. ["input", "quantities", "3", ...]."""
+    field = error.get("field") or []
+    for name, index in zip(field, field[1:]):
+        if name == collection and _INDEX.match(str(index)):
+            return int(index)
+    return None
+
+
+def _errors_by_index(errors: list[dict[str, Any]], collection: str) -> dict[int, list[dict[str, Any]]]:
+    by_index: dict[int, list[dict[str, Any]]] = {}
+    for error in errors:
+        index = _index_of(error, collection)
+        if index is not None:
+            by_index.setdefault(index, []).append(error)
+    return by_index

@@ -1,0 +1,55 @@
+from erpsync.shopify.pacing import CostBucket
+
+
+class FakeTime:
+    def __init__(self):
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def bucket_after(status: dict, time: FakeTime) -> CostBucket:
+    bucket = CostBucket(clock=time.clock, sleep=time.sleep)
+    bucket.observe(status)
+    return bucket
+
+
+STATUS = {"maximumAvailable": 2000.0, "currentlyAvailable": 15, "restoreRate": 100.0}
+
+
+def test_first_call_goes_at_once_when_nothing_is_known():
+    time = FakeTime()
+    assert CostBucket(clock=time.clock, sleep=time.sleep).acquire(500) == 0
+    assert time.slept == []
+
+
+def test_waits_exactly_until_the_bucket_holds_the_cost():
+    time = FakeTime()
+    bucket = bucket_after(STATUS, time)
+    assert bucket.acquire(10) == 0  # 15 available
+    assert bucket.acquire(10) == 0.05  # 5 left after the reservation: 5 more points at 100/s
+    assert time.slept == [0.05]
+    assert bucket.waited_s == 0.05
+
+
+def test_the_bucket_refills_with_time_up_to_its_size():
+    time = FakeTime()
+    bucket = bucket_after(STATUS, time)
+    time.now += 3
+    assert bucket.predicted() == 315
+    time.now += 3600
+    assert bucket.predicted() == 2000
+
+
+def test_a_report_replaces_the_estimate():
+    time = FakeTime()
+    bucket = bucket_after(STATUS, time)
+    bucket.acquire(10)
+    bucket.observe({"maximumAvailable": 2000.0, "currentlyAvailable": 1990, "restoreRate": 100.0})
+    assert bucket.predicted() == 1990
