@@ -1,12 +1,14 @@
 """`make demo` / `make stop`: the whole integration on one machine, on embedded defaults.
 
-``up``: build and start the sandbox ERP, migrate the warehouse, prepare Airflow (metadata DB,
-Connections, pools), start it, unpause and trigger the DAGs, wait for their runs, print a summary.
-Run again, it reuses what exists. ``down``: stop everything it started.
+``up``: build and start the sandbox ERP; start the store emulator, seeded from the ERP's catalog the first
+time, with a shopper placing orders; migrate the warehouse; prepare Airflow (metadata DB, Connections,
+pools), start it, unpause and trigger the DAGs, wait for their runs, print a summary. Run again, it
+reuses what exists. ``down``: stop everything it started.
 
-Where things live: ``DEMO_HOME`` (default ``<repo>/var``) holds the ERP (``erp/``), Airflow's home
-(``airflow/``) and the SQLite warehouse (``warehouse.sqlite``); ``WAREHOUSE_URL`` puts the warehouse in
-PostgreSQL instead. Ports: ``AIRFLOW_PORT`` (8080), ``ERP_PORT`` (8000). Everything listens on 127.0.0.1.
+Where things live: ``DEMO_HOME`` (default ``<repo>/var``) holds the ERP (``erp/``), the store
+(``shopify/``), Airflow's home (``airflow/``) and the SQLite warehouse (``warehouse.sqlite``);
+``WAREHOUSE_URL`` puts the warehouse in PostgreSQL instead. Ports: ``AIRFLOW_PORT`` (8080), ``ERP_PORT``
+(8000), ``STORE_PORT`` (8100). Everything listens on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -23,13 +25,16 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from sandbox.airflow_local import REPO, AirflowLocal
+from sandbox.airflow_local import REPO, AirflowLocal, wait_for
+from sandbox.shopify.control import ShopifyEmulator
 from sandbox.tryton import catalog
 from sandbox.tryton.control import ErpSandbox
 
 log = logging.getLogger("demo")
 
 DEMO_DAGS = ["catalog_sync"]
+STORE_PLAN = "STANDARD"
+SHOPPER = {"rate": 0.5, "seed": 7}  # an action every two seconds: orders, now and then a cancel or refund
 
 
 @dataclass
@@ -37,6 +42,7 @@ class Demo:
     home: Path
     airflow_port: int
     erp_port: int
+    store_port: int
     warehouse_url: str
 
     @classmethod
@@ -46,12 +52,17 @@ class Demo:
             home=home,
             airflow_port=int(os.environ.get("AIRFLOW_PORT") or 8080),
             erp_port=int(os.environ.get("ERP_PORT") or 8000),
+            store_port=int(os.environ.get("STORE_PORT") or 8100),
             warehouse_url=os.environ.get("WAREHOUSE_URL") or f"sqlite:///{home / 'warehouse.sqlite'}",
         )
 
     @property
     def erp(self) -> ErpSandbox:
         return ErpSandbox(home=self.home / "erp", port=self.erp_port)
+
+    @property
+    def store(self) -> ShopifyEmulator:
+        return ShopifyEmulator(home=self.home / "shopify", port=self.store_port, plan=STORE_PLAN)
 
     @property
     def airflow(self) -> AirflowLocal:
@@ -64,6 +75,8 @@ class Demo:
         erp = self.erp
         step("ERP: build (seconds from its pristine snapshot; minutes the first time)", erp.build)
         step("ERP: start", erp.start)
+        step("store: start the emulator", self.store.start)
+        step("store: seed from the ERP catalog (first run only) and start the shopper", self.prepare_store)
         step("warehouse: migrate", self.migrate_warehouse)
         airflow = self.airflow
         step("Airflow: migrate its metadata database", airflow.migrate)
@@ -87,6 +100,21 @@ class Demo:
         if failed:
             raise SystemExit(f"demo run(s) failed: {', '.join(failed)}; logs under {airflow.home / 'logs'}")
 
+    def prepare_store(self) -> None:
+        store = self.store
+        if store.admin("GET", "/state")["counts"]["products"] == 0:
+            payload = store_seed(self.erp_client())
+            counts = store.admin("POST", "/seed", payload, timeout=300)
+            log.info("store seeded: %s", counts)
+        store.admin("POST", "/shopper/start", SHOPPER)
+
+    def erp_client(self):
+        from erpsync.tryton.settings import TrytonSettings
+
+        info = self.erp.info(show_password=True)
+        return TrytonSettings(base_url=self.erp.url, database=info["db_name"], login=info["login"],
+                              password=info["password"], web_shop=catalog.WEB_SHOP_NAME).client()
+
     def migrate_warehouse(self) -> None:
         from erpsync.warehouse.migrate import upgrade_url
 
@@ -108,6 +136,13 @@ class Demo:
                 "description": "Sandbox Tryton ERP (make demo)",
             },
             {"conn_id": "warehouse_default", "description": "Sync warehouse (make demo)", **warehouse},
+            {
+                "conn_id": "store_default", "conn_type": "shopify", "host": self.store.url,
+                "password": self.store.token(),
+                "extra": json.dumps({"api_version": "2026-10", "plan": STORE_PLAN,
+                                     "store_name": "demo-store.myshopify.com"}),
+                "description": "Shopify Admin API emulator (make demo)",
+            },
         ]
 
     def print_summary(self, runs: dict[str, str], seconds: float) -> None:
@@ -119,6 +154,9 @@ class Demo:
             rows = {r.run_id: r for r in conn.execute(select(sync_run).where(sync_run.c.run_id.in_(runs.values())))}
         engine.dispose()
         airflow = self.airflow
+        # The shopper keeps buying: show that orders are arriving in the store.
+        store_counts = wait_for(lambda: (c := self.store.admin("GET", "/state")["counts"])["orders"] and c,
+                                timeout_s=60, what="the shopper's first order")
         lines = [
             "",
             "=" * 72,
@@ -127,6 +165,9 @@ class Demo:
             f"               (the password is also in {airflow.password_file})",
             f"  ERP:         {self.erp.url} (Tryton, database {self.erp.db_name!r}, "
             f"web shop {catalog.WEB_SHOP_NAME!r})",
+            f"  Store:       {self.store.url}/admin/api/2026-10/graphql.json (Shopify emulator, "
+            f"{STORE_PLAN} plan): {store_counts['products']} products, {store_counts['variants']} variants, "
+            f"{store_counts['orders']} orders so far (the shopper keeps buying)",
             f"  Warehouse:   {make_url(self.warehouse_url).render_as_string(hide_password=True)}",
         ]
         for dag_id, run_id in runs.items():
@@ -142,7 +183,43 @@ class Demo:
 
     def down(self) -> None:
         step("Airflow: stop", self.airflow.stop)
+        step("store: stop", self.store.stop)
         step("ERP: stop", self.erp.stop)
+
+
+def store_seed(erp) -> dict:
+    """The emulator's seed payload from the ERP's active catalog: one store product per template, its
+    variants priced from the web shop's price list (the list price as compare-at when higher), stocked at
+    one store location per ERP warehouse with the forecast quantity."""
+    products = [p for page in erp.iter_changed_products(None) for p in page if p.active and p.salable]
+    warehouses = erp.web_shop.warehouses
+    levels = {(lvl.erp_product_id, lvl.warehouse_id): lvl.forecast_quantity
+              for lvl in erp.stock_levels([p.erp_product_id for p in products])}
+    by_template: dict[int, list] = {}
+    for product in products:
+        by_template.setdefault(product.template_id, []).append(product)
+    return {
+        "locations": [w.name for w in warehouses],
+        "products": [
+            {
+                "title": variants[0].title,
+                "description": f"<p>{variants[0].description or ''}</p>",
+                "option_name": "Variant",
+                "variants": [
+                    {
+                        "sku": v.sku,
+                        "option": v.sku.rsplit("-", 1)[-1],
+                        "price": str(v.sale_price),
+                        "compare_at_price": str(v.list_price) if v.list_price > v.sale_price else None,
+                        "inventory": {w.name: max(0, int(levels.get((v.erp_product_id, w.id), 0)))
+                                      for w in warehouses},
+                    }
+                    for v in variants
+                ],
+            }
+            for variants in by_template.values()
+        ],
+    }
 
 
 def step(title: str, action) -> None:

@@ -85,7 +85,8 @@ class ShopifyEmulator:
         """The access token, generated on first use and kept 0600 in the home directory."""
         self.home.mkdir(parents=True, exist_ok=True)
         if not self.token_file.exists():
-            token = f"shpat_{secrets.token_hex(16)}"
+            # A deployment (docker-compose) may choose the token; otherwise we make one.
+            token = os.environ.get("SHOPIFY_EMULATOR_TOKEN") or f"shpat_{secrets.token_hex(16)}"
             fd = os.open(self.token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
                 handle.write(token)
@@ -219,7 +220,9 @@ class ShopifyEmulator:
         from sandbox.shopify.server import EmulatorApp, EmulatorServer
 
         app = EmulatorApp(self.home, self.token(), self.plan, config=self._config())
-        server = EmulatorServer(app, port=self.port, log_requests=log_requests)
+        # A container listens on every interface (SHOPIFY_EMULATOR_LISTEN=0.0.0.0); locally, loopback only.
+        host = os.environ.get("SHOPIFY_EMULATOR_LISTEN", "127.0.0.1")
+        server = EmulatorServer(app, host=host, port=self.port, log_requests=log_requests)
 
         def shut_down(_signum: int, _frame: Any) -> None:
             app.closing.set()

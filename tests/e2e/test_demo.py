@@ -36,7 +36,7 @@ def demo_env(tmp_path):
     from sandbox.tryton.control import ErpSandbox
 
     home = tmp_path / "demo"
-    ports = {"AIRFLOW_PORT": str(free_port()), "ERP_PORT": str(free_port())}
+    ports = {"AIRFLOW_PORT": str(free_port()), "ERP_PORT": str(free_port()), "STORE_PORT": str(free_port())}
     ErpSandbox.from_env().clone(home / "erp", int(ports["ERP_PORT"]))
     # The user's environment, minus the test session's own Airflow settings.
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
@@ -69,6 +69,9 @@ def test_demo_runs_end_to_end_twice_and_stop_leaves_nothing(demo_env):
     url = f"http://127.0.0.1:{demo_env['AIRFLOW_PORT']}"
     assert requests.get(f"{url}/api/v2/monitor/health", timeout=10).status_code == 200
     assert "password:" in first  # the one-time summary for the local demo
+    orders = re.search(r"Store: .* (\d+) products, (\d+) variants, (\d+) orders so far", first)
+    assert orders, first[-3000:]
+    assert int(orders.group(1)) >= 100 and int(orders.group(2)) >= 500 and int(orders.group(3)) >= 1
 
     second, second_s = run_make("demo", demo_env, timeout_s=900)
     assert "Demo ready" in second and "catalog_sync: success" in second

@@ -39,7 +39,7 @@ def pinned(requirement: str) -> str:
 
 def test_has_the_official_celery_shape_plus_warehouse_and_sandboxes(compose):
     services = compose["services"]
-    assert AIRFLOW_SERVICES | {"postgres", "redis", "erp"} <= set(services)
+    assert AIRFLOW_SERVICES | {"postgres", "redis", "erp", "store"} <= set(services)
     for name in AIRFLOW_SERVICES:
         assert services[name]["environment"]["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
     for name in AIRFLOW_SERVICES - {"airflow-init"}:
@@ -77,6 +77,7 @@ def test_ports_are_published_on_loopback_only(compose):
 def test_no_secret_is_written_in_the_file(compose):
     env = compose["services"]["airflow-worker"]["environment"]
     assert "${ERP_INTEGRATION_PASSWORD:?" in env["AIRFLOW_CONN_ERP_DEFAULT"]
+    assert "${STORE_ACCESS_TOKEN:?" in env["AIRFLOW_CONN_STORE_DEFAULT"]
     assert env["AIRFLOW__CORE__FERNET_KEY"].startswith("${")
 
 
@@ -94,12 +95,13 @@ def test_image_matches_the_local_setup(dockerfile):
 def test_connections_and_sizing_match_the_hooks_and_the_demo(compose):
     import json
 
+    from erpsync.shopify.hook import ShopifyHook
     from erpsync.tryton.hook import TrytonHook
     from erpsync.warehouse.hook import WarehouseHook
     from sandbox.airflow_local import AirflowLocal
 
     env = compose["x-airflow-common"]["environment"]
-    for hook in (TrytonHook, WarehouseHook):
+    for hook in (TrytonHook, WarehouseHook, ShopifyHook):
         assert f"AIRFLOW_CONN_{hook.default_conn_name.upper()}" in env
     erp = json.loads(re.sub(r"\$\{[^}]+\}", "x", env["AIRFLOW_CONN_ERP_DEFAULT"]))
     assert erp["conn_type"] == TrytonHook.conn_type and erp["extra"]["web_shop"]
@@ -115,5 +117,9 @@ def test_the_commands_the_services_run_exist():
     ).stdout
     commands = set(re.search(r"\{([a-z,-]+)\}", help_text).group(1).split(","))
     assert {"build", "serve", "health"} <= commands, commands
+    store_help = subprocess.run(
+        [sys.executable, "-m", "sandbox.shopify", "--help"], cwd=REPO, capture_output=True, text=True, check=True,
+    ).stdout
+    assert "serve" in set(re.search(r"\{([a-z,-]+)\}", store_help).group(1).split(","))
     assert (REPO / "include" / "erpsync" / "tasks" / "pools.py").is_file()
     assert (REPO / "include" / "erpsync" / "warehouse" / "__main__.py").is_file()
