@@ -1,21 +1,12 @@
-"""What can go wrong talking to the store, as exceptions a flow can act on."""
+"""Shopify's failures, as the store-agnostic errors of :mod:`erpsync.store.errors`."""
+
+from erpsync.store.errors import StoreAuthError, StoreError, StoreRequestError, StoreTransportError
+
+__all__ = ["StoreAuthError", "StoreError", "StoreGraphQLError", "StoreTransportError"]
 
 
-class StoreError(Exception):
-    """Base of every store failure."""
-
-
-class StoreAuthError(StoreError):
-    """The store refused the access token: fix the password of the `store_default` Connection."""
-
-
-class StoreTransportError(StoreError):
-    """The store could not be reached, or kept failing (5xx, timeouts, throttling) after the retries."""
-
-
-class StoreGraphQLError(StoreError):
-    """The store refused the request itself (invalid document, cost over the cap): a bug to fix, not
-    something a retry changes."""
+class StoreGraphQLError(StoreRequestError):
+    """Shopify refused the GraphQL document (invalid, cost over the cap)."""
 
     def __init__(self, operation: str, errors: list[dict]):
         codes = sorted({(e.get("extensions") or {}).get("code", "?") for e in errors})

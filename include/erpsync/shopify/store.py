@@ -16,12 +16,16 @@ from erpsync.store.records import (
     InventoryOutcome,
     PriceChange,
     PriceOutcome,
+    ProductDraft,
+    ProductOutcome,
+    StoredVariant,
     StoreLocation,
     StoreVariant,
 )
 
 MAX_INVENTORY_CHANGES = 250  # Shopify's limit per inventorySetQuantities call
 MAX_VARIANTS_PER_CALL = 2048  # productVariantsBulkUpdate
+MAX_VARIANTS_PER_PRODUCT = 100  # what SetProduct.graphql reads back in one page
 VARIANT_PAGE = 200  # ~600 points per page: under the 1,000-point cap with room to spare
 SKUS_PER_QUERY = 50  # keeps the search string short
 ITEMS_PER_LEVEL_QUERY = 100
@@ -33,6 +37,9 @@ class ShopifyStore:
         self.client = client
         self.name = name
         self.reference_uri = reference_uri
+
+    def usage(self) -> dict[str, float]:
+        return self.client.stats.as_dict(self.client.bucket)
 
     def shop_info(self) -> dict[str, Any]:
         return self.client.execute(operations.load("ShopInfo"))["shop"]
@@ -147,6 +154,57 @@ class ShopifyStore:
             )
             for i, change in enumerate(changes)
         ]
+
+
+    def set_product(self, draft: ProductDraft) -> ProductOutcome:
+        """Create or update one product with productSet; the store's ids of its variants come back."""
+        if draft.variants is not None and len(draft.variants) > MAX_VARIANTS_PER_PRODUCT:
+            return ProductOutcome(draft, None, error=f"{len(draft.variants)} variants: more than this "
+                                  f"integration publishes per product ({MAX_VARIANTS_PER_PRODUCT})")
+        product_input: dict[str, Any] = {
+            "title": draft.title, "descriptionHtml": draft.description_html, "status": draft.status,
+            "files": [{"originalSource": url, "contentType": "IMAGE"} for url in draft.image_urls],
+        }
+        if draft.variants is not None:
+            product_input["productOptions"] = [
+                {"name": draft.option_name, "values": [{"name": v.option} for v in draft.variants]}
+            ]
+            product_input["variants"] = [_variant_input(draft.option_name, v) for v in draft.variants]
+        data = self.client.execute(
+            operations.load("SetProduct"),
+            {"identifier": {"id": draft.product_id} if draft.product_id else None, "input": product_input},
+            # An update names the product and its variants by id: repeating it sets the same values. A
+            # create is not repeated after it may have been applied: the caller finds the product by SKU.
+            idempotent=draft.product_id is not None,
+        )
+        payload = data["productSet"]
+        if payload["userErrors"]:
+            return ProductOutcome(draft, None, error="; ".join(
+                f"{e.get('code')}: {e['message']} ({'.'.join(e.get('field') or [])})" for e in payload["userErrors"]))
+        product = payload["product"]
+        return ProductOutcome(draft, product["id"], tuple(
+            StoredVariant(node["sku"], node["id"], node["inventoryItem"]["id"])
+            for node in product["variants"]["nodes"] if node.get("sku")
+        ))
+
+
+def _variant_input(option_name: str, variant) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "optionValues": [{"optionName": option_name, "name": variant.option}],
+        "sku": variant.sku,
+        "price": str(variant.price),
+        "compareAtPrice": str(variant.compare_at_price) if variant.compare_at_price is not None else None,
+        "inventoryPolicy": "DENY",  # never sell what is not there
+        "inventoryItem": {"tracked": True},
+    }
+    if variant.variant_id:
+        data["id"] = variant.variant_id
+    elif variant.inventory:
+        data["inventoryQuantities"] = [
+            {"locationId": location, "name": "available", "quantity": quantity}
+            for location, quantity in variant.inventory
+        ]
+    return data
 
 
 def _variant(node: dict[str, Any]) -> StoreVariant:

@@ -11,6 +11,8 @@ from erpsync.store.records import (
     InventoryOutcome,
     PriceChange,
     PriceOutcome,
+    ProductDraft,
+    ProductOutcome,
     StoreLocation,
     StoreVariant,
 )
@@ -35,3 +37,9 @@ class Store(Protocol):
 
     def update_prices(self, product_id: str, changes: Sequence[PriceChange]) -> list[PriceOutcome]:
         """Set price and compare-at price of variants of one product."""
+
+    def set_product(self, draft: ProductDraft) -> ProductOutcome:
+        """Create or update one product: content, status, media and (when given) its complete variant list."""
+
+    def usage(self) -> dict[str, float]:
+        """What this store object has cost so far: calls, retries, throttling, waits (for run stats)."""

@@ -69,3 +69,46 @@ class PriceOutcome:
     change: PriceChange
     applied: bool
     error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VariantDraft:
+    sku: str
+    option: str
+    price: Decimal
+    compare_at_price: Decimal | None
+    variant_id: str | None = None  # known to the store: update it; None: create it
+    inventory: tuple[tuple[str, int], ...] = ()  # (location id, available) for a variant being created
+
+
+@dataclass(frozen=True, slots=True)
+class ProductDraft:
+    """A product as it must be in the store. ``variants`` is the complete list (variants the store has
+    and the list does not name are removed); None leaves the variants alone (e.g. archiving)."""
+
+    product_id: str | None  # None: create the product
+    title: str
+    description_html: str
+    status: str  # ACTIVE | ARCHIVED | DRAFT
+    image_urls: tuple[str, ...]
+    option_name: str
+    variants: tuple[VariantDraft, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredVariant:
+    sku: str
+    variant_id: str
+    inventory_item_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProductOutcome:
+    draft: ProductDraft
+    product_id: str | None
+    variants: tuple[StoredVariant, ...] = ()
+    error: str | None = None
+
+    @property
+    def applied(self) -> bool:
+        return self.error is None and self.product_id is not None

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from erpsync.common.window import Window
 from erpsync.tryton.errors import ErpError, ErpTransportError, ErpUserError
@@ -37,6 +38,7 @@ PRODUCT_FIELDS = [
     "code", "active", "description", "list_price_used", "sale_price_uom", "last_modified_at",
     "template", "template.name", "template.code", "template.active", "template.salable",
     "template.last_modified_at", "template.default_uom.symbol", "template.categories.name",
+    "template.image_url", "template.images.last_modified_at",
 ]
 SALE_FIELDS = ["number", "web_id", "state", "total_amount", "reference"]
 # The states from which Tryton's sale buttons may be pressed (sale.py: Sale._buttons).
@@ -46,11 +48,14 @@ SALE_BUTTON_SOURCES = {"quote": {"draft"}, "confirm": {"quotation"}, "cancel": {
 class TrytonClient:
     """Business-level access to one Tryton database for one web shop."""
 
-    def __init__(self, rpc: TrytonRpc, *, web_shop: str, page_size: int = 500, sale_batch_size: int = 25):
+    def __init__(self, rpc: TrytonRpc, *, web_shop: str, page_size: int = 500, sale_batch_size: int = 25,
+                 image_base_url: str | None = None):
         if page_size < 1 or sale_batch_size < 1:
             raise ValueError("page_size and sale_batch_size must be positive")
         self.rpc = rpc
         self.web_shop_name = web_shop
+        # Where the store fetches product images: the ERP's public address (Tryton serves them itself).
+        self.image_base_url = (image_base_url or rpc.url.rsplit(f"/{rpc.database}/rpc/", 1)[0]).rstrip("/")
         self.page_size = page_size
         # Tryton creates+confirms ~25 sales per call well; on SQLite >~100 records per call overflow
         # its SQL parser.
@@ -67,7 +72,8 @@ class TrytonClient:
     def web_shop(self) -> ErpWebShop:
         rows = self.model(
             "web.shop", "search_read", [("name", "=", self.web_shop_name)], 0, 2, None,
-            ["name", "company", "currency", "currency.code", "sale_price_list", "warehouses"],
+            ["name", "company", "company.currency.code", "currency", "currency.code", "sale_price_list",
+             "warehouses"],
         )
         if len(rows) != 1:
             raise ErpError(
@@ -84,6 +90,7 @@ class TrytonClient:
             company_id=row["company"],
             currency_id=row["currency"],
             currency_code=row["currency."]["code"],
+            price_currency_code=row["company."]["currency."]["code"],
             sale_price_list_id=row.get("sale_price_list"),
             warehouses=tuple(
                 ErpWarehouse(id=w["id"], code=w["code"] or str(w["id"]), name=w["name"])
@@ -133,11 +140,16 @@ class TrytonClient:
         if skus is not None:
             domain.append(("code", "in", list(skus)))
         elif window is not None:
-            domain.append(_changed_in("last_modified_at", window, also="template.last_modified_at"))
+            # Images are records of their own: adding one touches neither the variant nor the template.
+            domain.append(["OR",
+                           _changed_in("last_modified_at", window),
+                           _changed_in("template.last_modified_at", window),
+                           _changed_in("template.images.last_modified_at", window)])
         for rows in self.iter_search_read(
             "product.product", domain, PRODUCT_FIELDS, context=self._catalog_context()
         ):
-            yield [_product_from_row(row) for row in rows if row.get("code")]
+            currency = self.web_shop.price_currency_code
+            yield [_product_from_row(row, currency, self.image_base_url) for row in rows if row.get("code")]
 
     def price_list_changed(self, window: Window) -> bool:
         """Whether the shop's sale price list or one of its lines changed in ``window``.
@@ -339,19 +351,26 @@ class TrytonClient:
                 log.info("a sale changed state during %s; reading the states again", button)
 
 
-def _changed_in(field: str, window: Window, *, also: str | None = None) -> list[Any]:
-    """A Tryton domain: ``field`` (or ``also``) in ``[window.start, window.end)``."""
-    def clause(name: str) -> list[Any]:
-        bounds: list[Any] = [(name, "<", window.end)]
-        if window.start is not None:
-            bounds.insert(0, (name, ">=", window.start))
-        return bounds
-
-    return clause(field) if also is None else ["OR", clause(field), clause(also)]
+def _changed_in(field: str, window: Window) -> list[Any]:
+    """A Tryton domain: ``field`` in ``[window.start, window.end)``."""
+    bounds: list[Any] = [(field, "<", window.end)]
+    if window.start is not None:
+        bounds.insert(0, (field, ">=", window.start))
+    return bounds
 
 
-def _product_from_row(row: dict[str, Any]) -> ErpProduct:
+def _image_url(relative: str | None, base: str) -> tuple[str, ...]:
+    """Tryton's image_url is relative and sized for a thumbnail (s=64): make it absolute, full size."""
+    if not relative:
+        return ()
+    parts = urlsplit(relative)
+    query = urlencode([(key, value) for key, value in parse_qsl(parts.query) if key != "s"])
+    return (f"{base}{parts.path}" + (f"?{query}" if query else ""),)
+
+
+def _product_from_row(row: dict[str, Any], currency: str, image_base_url: str) -> ErpProduct:
     template = row["template."]
+    images = template.get("images.") or ()
     list_price = row.get("list_price_used")
     sale_price = row.get("sale_price_uom")
     return ErpProduct(
@@ -365,9 +384,14 @@ def _product_from_row(row: dict[str, Any]) -> ErpProduct:
         salable=bool(template.get("salable")),
         list_price=list_price,
         sale_price=sale_price if sale_price is not None else list_price,
+        currency=currency,
         unit=(template.get("default_uom.") or {}).get("symbol"),
         updated_at=max(row["last_modified_at"], template["last_modified_at"]),
         categories=tuple(sorted(c["name"] for c in template.get("categories.") or ())),
+        image_urls=_image_url(template.get("image_url"), image_base_url),
+        image_version=",".join(
+            f"{image['id']}@{image['last_modified_at'].isoformat()}" for image in sorted(images, key=lambda i: i["id"])
+        ),
     )
 
 

@@ -19,11 +19,13 @@ class ErpUserError(ErpError):
     Retrying the same request gives the same answer; the record must be fixed or reconciled.
     """
 
-    def __init__(self, message: str, description: str = "", method: str = ""):
+    def __init__(self, message: str, description: str = "", method: str = "", warning: str | None = None):
         super().__init__(f"{method}: {message}" + (f" ({description})" if description else ""))
         self.message = message
         self.description = description
         self.method = method
+        # A Tryton UserWarning: a person would confirm it; its name identifies it (res.user.warning).
+        self.warning = warning
 
 
 class ErpServerError(ErpError):

@@ -2,7 +2,8 @@
 
 Connection fields: Host (``http://127.0.0.1`` or a bare host name), Port, Schema = the Tryton database,
 Login / Password = the integration user. Extra (JSON): ``web_shop`` (the name of the ERP's web shop
-record for our store; required), optional ``page_size``, ``sale_batch_size``, ``read_timeout_s``.
+record for our store; required), optional ``page_size``, ``sale_batch_size``, ``read_timeout_s``,
+``image_base_url`` (the ERP's public address the store fetches product images from; default: Host).
 """
 
 from __future__ import annotations

@@ -26,7 +26,8 @@ class ErpWebShop:
     name: str
     company_id: int
     currency_id: int
-    currency_code: str
+    currency_code: str  # what the store sells in
+    price_currency_code: str  # what the ERP's prices are in (the company's currency)
     sale_price_list_id: int | None
     warehouses: tuple[ErpWarehouse, ...]
 
@@ -45,9 +46,12 @@ class ErpProduct:
     salable: bool
     list_price: Decimal | None
     sale_price: Decimal | None  # from the web shop's sale price list (equals list_price without one)
+    currency: str  # of both prices
     unit: str | None
     updated_at: dt.datetime  # latest modification of the variant or its template
     categories: tuple[str, ...] = ()
+    image_urls: tuple[str, ...] = ()  # absolute, full size; the template's images
+    image_version: str = ""  # changes when an image is added, replaced or edited (URLs alone do not tell)
 
 
 @dataclass(frozen=True, slots=True)

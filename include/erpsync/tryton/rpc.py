@@ -186,7 +186,10 @@ def _error_from_payload(method: str, error: Any) -> Exception:
     if isinstance(error, list) and len(error) == 2 and error[0] == "UserError":
         message, description = (list(error[1]) + ["", ""])[:2]
         return ErpUserError(str(message), str(description or ""), method)
-    if isinstance(error, list) and len(error) == 2 and error[0] in ("UserWarning", "ConcurrencyException"):
+    if isinstance(error, list) and len(error) == 2 and error[0] == "UserWarning":
+        name, message, description = (list(error[1]) + ["", "", ""])[:3]
+        return ErpUserError(str(message), str(description or ""), method, warning=str(name))
+    if isinstance(error, list) and len(error) == 2 and error[0] == "ConcurrencyException":
         return ErpUserError(str(error[1]), method=method)
     if isinstance(error, list) and error and error[0] == "LoginException":
         return ErpAuthError(f"{method}: the ERP asks for more login parameters: {error[1]}")

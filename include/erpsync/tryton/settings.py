@@ -21,6 +21,7 @@ class TrytonSettings:
     page_size: int = 500
     sale_batch_size: int = 25
     read_timeout_s: float = 120.0
+    image_base_url: str | None = None  # the ERP's public address for product images (default: base_url)
 
     @classmethod
     def from_connection(
@@ -36,6 +37,7 @@ class TrytonSettings:
             page_size=int(extra.get("page_size", 500)),
             sale_batch_size=int(extra.get("sale_batch_size", 25)),
             read_timeout_s=float(extra.get("read_timeout_s", 120.0)),
+            image_base_url=extra.get("image_base_url"),
         )
 
     def client(self, *, backoff: Backoff = Backoff()) -> TrytonClient:
@@ -44,4 +46,4 @@ class TrytonSettings:
             read_timeout_s=self.read_timeout_s, backoff=backoff,
         )
         return TrytonClient(rpc, web_shop=self.web_shop, page_size=self.page_size,
-                            sale_batch_size=self.sale_batch_size)
+                            sale_batch_size=self.sale_batch_size, image_base_url=self.image_base_url)

@@ -44,9 +44,12 @@ def upsert(
     *,
     key: Sequence[str] | None = None,
     update: Iterable[str] | None = None,
+    unless_older: str | None = None,
 ) -> int:
     """Insert ``rows`` into ``table``, updating ``update`` columns (default: all but the key) on a key
-    conflict. ``key`` defaults to the primary key. Returns the number of rows sent."""
+    conflict. ``key`` defaults to the primary key. With ``unless_older`` (a timestamp column), a row
+    never replaces one that is newer by that column: a slow run finishing late cannot undo a fresh one.
+    Returns the number of rows sent."""
     if not rows:
         return 0
     key = list(key or [column.name for column in table.primary_key.columns])
@@ -57,14 +60,24 @@ def upsert(
         chunk = rows[start:start + CHUNK_ROWS]
         statement = _insert(table, conn.dialect.name).values(chunk)
         if update_columns:
+            newer = None
+            if unless_older is not None:
+                current = table.c[unless_older]
+                newer = current.is_(None) | (current <= statement.excluded[unless_older])
             statement = statement.on_conflict_do_update(
                 index_elements=key,
                 set_={name: statement.excluded[name] for name in update_columns},
+                where=newer,
             )
         else:
             statement = statement.on_conflict_do_nothing(index_elements=key)
         conn.execute(statement)
     return len(rows)
+
+
+def chunks(values: Sequence, size: int = CHUNK_ROWS):
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 def land_raw(

@@ -8,7 +8,8 @@ Layers (see ARCHITECTURE.md, "Warehouse"):
 - quarantine: ``quarantine``, rejected rows with the expectations they failed and their payload;
 - sync state: ``sync_cursor`` (per source and entity), ``published_variant`` / ``published_inventory``
   (what the store was last told), ``order_ledger`` (store order -> ERP sale, exactly once),
-  ``row_error`` (row-level failures and their retries), ``sync_run`` (one row per flow run).
+  ``row_error`` (row-level failures and their retries), ``sync_run`` (one row per flow run),
+  ``alert_state`` (which alerts are firing: repeats are suppressed, recoveries announced).
 
 Alembic migrations under ``migrations/versions`` create these tables; a test proves that migrating to
 head yields exactly this metadata on both engines (``alembic check``), so the two never drift.
@@ -89,6 +90,7 @@ stg_product = Table(
     Column("title", String(255), nullable=False),
     Column("description", Text, nullable=True),
     Column("image_urls", Json, nullable=True),
+    Column("image_version", String(1000), nullable=True, comment="changes when the ERP's images change"),
     Column("categories", Json, nullable=True),
     Column("unit", String(32), nullable=True),
     Column("list_price", Money, nullable=True),
@@ -111,6 +113,7 @@ stg_stock_level = Table(
     Column("erp_warehouse_id", Integer, nullable=False),
     Column("quantity", Quantity, nullable=False),
     Column("forecast_quantity", Quantity, nullable=False),
+    ts("as_of", nullable=True, comment="when the ERP was read: an older read never replaces a newer one"),
     Column("batch_id", String(64), nullable=False),
     ts("staged_at", nullable=False),
     Index(None, "erp_product_id"),
@@ -294,4 +297,22 @@ sync_run = Table(
     UniqueConstraint("flow", "dag_id", "run_id"),
     CheckConstraint("status IN ('running', 'success', 'failed', 'held')", name="status"),
     Index(None, "flow", "finished_at"),
+)
+
+alert_state = Table(
+    "alert_state",
+    metadata,
+    Column("alert_key", String(200), primary_key=True, comment="the ongoing problem, e.g. catalog_sync/guardrail"),
+    Column("kind", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("title", String(500), nullable=False),
+    Column("details", Json, nullable=True),
+    Column("occurrences", Integer, nullable=False, server_default="1"),
+    ts("first_seen_at", nullable=False),
+    ts("last_seen_at", nullable=False),
+    ts("last_sent_at", nullable=True),
+    ts("resolved_at", nullable=True),
+    Column("dag_id", String(250), nullable=True),
+    Column("run_id", String(250), nullable=True),
+    CheckConstraint("status IN ('firing', 'resolved')", name="status"),
 )

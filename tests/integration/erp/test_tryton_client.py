@@ -14,6 +14,7 @@ from erpsync.common.window import Window
 from erpsync.tryton.client import TrytonClient
 from erpsync.tryton.records import SaleDraft, SaleLineDraft
 from sandbox.tryton import catalog
+from tests.support.erp import receive
 
 pytestmark = pytest.mark.erp
 
@@ -152,22 +153,6 @@ def test_stock_levels_per_warehouse_and_products_whose_stock_moved(erp, admin):
     assert product["id"] in moved
 
 
-def receive(admin: TrytonClient, product_id: int, warehouse_id: int, quantity: Decimal) -> dt.datetime:
-    """Receive stock into a warehouse's storage as a done move; return the move's timestamp."""
-    (warehouse,) = admin.model("stock.location", "read", [warehouse_id], ["storage_location"])
-    (supplier,) = admin.model("stock.location", "search", [("type", "=", "supplier")], 0, 1, None)
-    (product,) = admin.model("product.product", "read", [product_id], ["default_uom"])
-    (move_id,) = admin.model("stock.move", "create", [{
-        "product": product_id, "unit": product["default_uom"], "quantity": float(quantity),
-        "from_location": supplier, "to_location": warehouse["storage_location"],
-        "unit_price": Decimal("10"), "currency": admin.web_shop.currency_id,
-        "company": admin.web_shop.company_id,
-    }])
-    admin.model("stock.move", "do", [move_id])
-    (move,) = admin.model("stock.move", "read", [move_id], ["last_modified_at"])
-    return move["last_modified_at"]
-
-
 # -- sales ------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -278,3 +263,39 @@ def test_the_hook_builds_the_client_from_a_connection_and_tests_it(erp_settings,
     }))
     ok, message = TrytonHook("erp_test").test_connection()
     assert not ok and "ErpAuthError" in message and "wrong" not in message
+
+
+# -- content and price lists ------------------------------------------------------------------------
+
+def test_images_are_absolute_full_size_urls_and_a_new_image_counts_as_a_change(erp, admin):
+    import base64
+
+    import requests
+
+    with_image = [p for page in erp.iter_changed_products(None) for p in page if p.image_urls]
+    assert with_image, "the demo data has product images"
+    url = with_image[0].image_urls[0]
+    assert url.startswith(erp.image_base_url) and "s=64" not in url
+    assert requests.get(url, timeout=10).headers["content-type"].startswith("image/")
+
+    (product,) = active_products(admin, 1, offset=150)
+    png = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+    (image_id,) = admin.model("product.image", "create", [{"template": product["template"], "image": png}])
+    (image,) = admin.model("product.image", "read", [image_id], ["last_modified_at"])
+    stamp = image["last_modified_at"]
+
+    changed = {p.sku: p for page in erp.iter_changed_products(Window(stamp, stamp + ONE_US)) for p in page}
+    assert product["code"] in changed
+    assert str(image_id) in changed[product["code"]].image_version
+
+
+def test_a_price_list_edit_is_detected(erp, admin):
+    shop = erp.web_shop
+    (line,) = admin.model("product.price_list.line", "search_read",
+                          [("price_list", "=", shop.sale_price_list_id)], 0, 1, None, ["formula"])
+    admin.model("product.price_list.line", "write", [line["id"]], {"formula": line["formula"]})
+    (after,) = admin.model("product.price_list.line", "read", [line["id"]], ["last_modified_at"])
+    stamp = after["last_modified_at"]
+    assert erp.price_list_changed(Window(stamp, stamp + ONE_US))
+    assert not erp.price_list_changed(Window(stamp + ONE_US, stamp + dt.timedelta(seconds=1)))

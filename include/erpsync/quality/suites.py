@@ -1,0 +1,77 @@
+"""Expectation suites, one builder per dataset, as code.
+
+Each :class:`Check` pairs a Great Expectations expectation with the sentence a person reads in the
+quarantine (what is wrong and what to fix in the ERP). Great Expectations is imported only when a suite
+is built, inside a task: never at DAG parse time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+# SKUs travel into the store's search syntax and URLs: letters, digits and a few separators, no blanks.
+SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$"
+# Printable text: no control characters other than tab and newlines.
+SANE_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+MAX_TITLE = 255
+MAX_DESCRIPTION = 20_000
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str  # stable: stored in quarantine.failed_expectations
+    reason: str  # for people: what is wrong, and where to fix it
+    build: Callable[[], Any]  # -> a great_expectations expectation
+
+
+def product_checks(currency: str) -> list[Check]:
+    import great_expectations.expectations as gxe
+
+    return [
+        Check("sku_present", "the variant has no code (SKU): give it one in the ERP",
+              lambda: gxe.ExpectColumnValuesToNotBeNull(column="sku")),
+        Check("sku_unique", "another variant has the same code (SKU): make the codes unique in the ERP",
+              lambda: gxe.ExpectColumnValuesToBeUnique(column="sku")),
+        Check("sku_format", "the SKU has blanks or unusual characters (allowed: letters, digits, . _ / -)",
+              lambda: gxe.ExpectColumnValuesToMatchRegex(column="sku", regex=SKU_PATTERN)),
+        Check("title_present", "the product has no name: name its template in the ERP",
+              lambda: gxe.ExpectColumnValuesToNotBeNull(column="title")),
+        Check("title_length", f"the product name is empty or longer than {MAX_TITLE} characters",
+              lambda: gxe.ExpectColumnValueLengthsToBeBetween(column="title", min_value=1, max_value=MAX_TITLE)),
+        Check("title_text", "the product name contains control characters",
+              lambda: gxe.ExpectColumnValuesToMatchRegex(column="title", regex=SANE_TEXT)),
+        Check("description_length", f"the description is longer than {MAX_DESCRIPTION} characters",
+              lambda: gxe.ExpectColumnValueLengthsToBeBetween(column="description", max_value=MAX_DESCRIPTION)),
+        Check("description_text", "the description contains control characters",
+              lambda: gxe.ExpectColumnValuesToMatchRegex(column="description", regex=SANE_TEXT)),
+        Check("list_price_present", "the variant has no list price in the ERP",
+              lambda: gxe.ExpectColumnValuesToNotBeNull(column="list_price")),
+        Check("list_price_positive", "the list price is zero or negative: fix it in the ERP",
+              lambda: gxe.ExpectColumnValuesToBeBetween(column="list_price", min_value=0, strict_min=True)),
+        Check("sale_price_positive", "the web price (price list) is zero or negative: fix the price list",
+              lambda: gxe.ExpectColumnValuesToBeBetween(column="sale_price", min_value=0, strict_min=True)),
+        Check("compare_at_above_price",
+              "the web price is above the list price (the compare-at price must be above the price)",
+              lambda: gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                  column_A="list_price", column_B="sale_price", or_equal=True, ignore_row_if="either_value_is_missing")),
+        Check("currency", f"the price is not in the store's currency {currency}",
+              lambda: gxe.ExpectColumnValuesToBeInSet(column="currency", value_set=[currency])),
+    ]
+
+
+def stock_checks() -> list[Check]:
+    import great_expectations.expectations as gxe
+
+    return [
+        Check("sku_present", "the stock line has no SKU", lambda: gxe.ExpectColumnValuesToNotBeNull(column="sku")),
+        Check("stock_unique", "the same SKU and warehouse appear twice in one extract",
+              lambda: gxe.ExpectCompoundColumnsToBeUnique(column_list=["sku", "warehouse_code"])),
+        Check("quantity_present", "the stock line has no quantity",
+              lambda: gxe.ExpectColumnValuesToNotBeNull(column="quantity")),
+        Check("quantity_integral", "the on-hand quantity is not a whole number: check the unit of the product",
+              lambda: gxe.ExpectColumnValuesToBeBetween(column="quantity_fraction", min_value=0, max_value=0)),
+        Check("forecast_integral", "the forecast quantity is not a whole number: check the unit of the product",
+              lambda: gxe.ExpectColumnValuesToBeBetween(column="forecast_fraction", min_value=0, max_value=0)),
+    ]
