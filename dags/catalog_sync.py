@@ -2,54 +2,71 @@
 
 import datetime as dt
 
-from airflow.sdk import DAG, CronDataIntervalTimetable, Param
+from airflow.sdk import DAG, Param
 
 from erpsync.tasks import catalog, runlog
-from erpsync.tasks.defaults import DEFAULT_ARGS, TAGS_ERP
+from erpsync.tasks.defaults import DEFAULT_ARGS, TAGS_ERP, TAGS_STORE, schedule_for
 
 DOC = """
 ### Catalog sync (ERP -> store)
 
-**What it does.** Reads from the Tryton ERP what changed since the last successful run (products and
-their templates and prices, stock levels per warehouse of the web shop) and lands it in the warehouse's
-raw layer (`raw_record`), then records the run in `sync_run`.
-Each extract reads the window `[cursor - 5 min, end of this run's data interval)`; its cursor
-(`sync_cursor`) moves only after everything read was committed, so a failed or cleared run re-reads
-the same window. Rerunning any task or the whole run is safe.
+**What it does.** Every run: reads from the Tryton ERP what changed since the last run (products with
+their template, prices and images; stock levels per warehouse of the web shop) into the raw layer;
+validates every row with Great Expectations (bad rows go to `quarantine` with the checks they failed
+and never reach the store); stages the good rows; then publishes to the store only what differs from
+what it last published: new products and content (productSet), prices (per product), availability
+(250 levels per call, compare-and-swap, idempotency key). Availability = on hand and not promised in the
+mapped ERP warehouses, minus store orders not yet in the ERP, minus the safety stock.
 
-**Params (manual runs).** `full_refresh`: read the whole catalog instead of the changes. `skus`:
-re-read only these SKUs (the cursor is left alone).
+**Safe to rerun.** Each extract reads `[cursor - lag, end of the run)`; the cursor moves only when
+staging commits. Every publish step diffs against the published state, so clearing any task or the
+whole run repeats nothing that already happened.
 
-**Needs.** Connections `erp_default` (type *Tryton ERP*; extra `{"web_shop": "<the ERP's web shop
-name>"}`) and `warehouse_default` (postgres, or sqlite with the file path as host); pool `erp_api`.
+**Params (manual runs).** `full_refresh`: read and compare the whole catalog. `skus`: re-read only these
+SKUs (the cursor is left alone). `dry_run`: compute and count what would be published, change nothing in
+the store. `approve_held`: publish what the guardrails held (after checking it is right).
+
+**Configuration.** Connections `erp_default`, `store_default`, `warehouse_default`; pools `erp_api`,
+`store_api`; Variable `erpsync_catalog` (JSON, optional): `locations` (store location -> ERP warehouse
+codes; default: same names), `safety_stock`, `safety_stock_by_sku`, `max_price_change_share` (0.5),
+`max_catalog_shrink_share` (0.2). Schedule: `[erpsync] catalog_interval_seconds` (30; 0 = continuous).
 
 **When it fails.**
-- *ErpAuthError*: the ERP refused the login: check the `erp_default` login/password and that the
-  integration user is active. Test it from Admin > Connections.
-- *ErpTransportError*: the ERP could not be reached after retries: check the ERP server, then clear
-  the failed task; nothing is lost (the cursor did not move).
-- *no web shop named ...*: set `extra.web_shop` of `erp_default` to the ERP's web shop name.
+- *ErpAuthError / StoreAuthError*: fix the login or token of `erp_default` / `store_default`.
+- *ErpTransportError / StoreTransportError*: the system was unreachable after retries: check it, then
+  clear the failed task. Nothing is lost: the cursor did not move, the published state only holds
+  what the store confirmed.
+- *run status `held`* (sync_run): a guardrail held a publish (a price moving more than the limit, many
+  products archived at once). Check the ERP; if the change is right, trigger a run with `approve_held`.
+- *rows quarantined*: see table `quarantine` (reason and failed checks per row); fix the product in the
+  ERP: the next run releases it.
+- *store location(s) ... do not exist*: fix `locations` in the Variable `erpsync_catalog`.
 - *finish_run: step(s) without a result*: an upstream step failed; its own log says why.
 """
 
 with DAG(
     dag_id="catalog_sync",
-    description="ERP catalog, prices and stock -> warehouse (-> store)",
+    description="ERP catalog, prices and stock -> store",
     doc_md=DOC,
-    schedule=CronDataIntervalTimetable("*/10 * * * *", timezone="UTC"),
+    schedule=schedule_for("catalog"),
     start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
     catchup=False,
     max_active_runs=1,
     is_paused_upon_creation=True,
     default_args=DEFAULT_ARGS,
-    tags=["catalog", TAGS_ERP],
+    tags=["catalog", TAGS_ERP, TAGS_STORE],
     params={
-        "full_refresh": Param(False, type="boolean", description="Read the whole catalog, not the changes."),
+        "full_refresh": Param(False, type="boolean", description="Read and compare the whole catalog."),
         "skus": Param([], type="array", items={"type": "string"}, description="Only these SKUs."),
+        "dry_run": Param(False, type="boolean", description="Count what would be published; change nothing."),
+        "approve_held": Param(False, type="boolean", description="Publish what the guardrails held."),
     },
 ) as dag:
     started = runlog.start_run(flow=catalog.FLOW)
-    products = catalog.extract_products()
-    stock = catalog.extract_stock()
-    finished = runlog.finish_run(flow=catalog.FLOW, steps=["extract_products", "extract_stock"])
-    started >> [products, stock] >> finished
+    extracted = [catalog.extract_products(), catalog.extract_stock()]
+    staged = catalog.stage_catalog()
+    content = catalog.publish_content()
+    prices = catalog.publish_prices()
+    inventory = catalog.publish_inventory()
+    finished = runlog.finish_run(flow=catalog.FLOW, steps=list(catalog.STEPS), datasets=catalog.DATASETS)
+    started >> extracted >> staged >> content >> prices >> inventory >> finished

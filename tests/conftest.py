@@ -196,8 +196,34 @@ def airflow_db():
     airflow_db_utils.resetdb()
 
 
+STORE_LOCATIONS = ["Central Warehouse", "East Coast Warehouse"]  # the sandbox ERP's warehouse names
+
+
+@pytest.fixture(scope="session")
+def store_emulator(tmp_path_factory):
+    """A store emulator process of our own on a free port (Enterprise plan: tests not about throttling
+    never wait for the bucket)."""
+    from sandbox.shopify.control import ShopifyEmulator
+
+    emulator = ShopifyEmulator(tmp_path_factory.mktemp("shopify"), port=free_port(), plan="ENTERPRISE")
+    emulator.start()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
 @pytest.fixture
-def airflow_connections(monkeypatch, erp_settings, erp_sandbox, warehouse_url):
+def store(store_emulator):
+    """The emulator, emptied, with one location per ERP warehouse (as a merchant's store has)."""
+    store_emulator.admin("POST", "/reset")
+    store_emulator.admin("DELETE", "/faults")
+    store_emulator.admin("POST", "/seed", {"locations": STORE_LOCATIONS, "products": []})
+    return store_emulator
+
+
+@pytest.fixture
+def airflow_connections(monkeypatch, erp_settings, erp_sandbox, warehouse_url, store):
     """The product's Connections as a deployment defines them, pointing at the test ERP and warehouse."""
     import json
 
@@ -217,4 +243,74 @@ def airflow_connections(monkeypatch, erp_settings, erp_sandbox, warehouse_url):
         warehouse = {"conn_type": "postgres", "host": url.host, "port": url.port, "schema": url.database,
                      "login": url.username, "password": url.password or ""}
     monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE_DEFAULT", json.dumps(warehouse))
+    monkeypatch.setenv("AIRFLOW_CONN_STORE_DEFAULT", json.dumps({
+        "conn_type": "shopify", "host": store.url, "password": store.token(),
+        "extra": {"api_version": "2026-10", "plan": "ENTERPRISE", "store_name": "test-store"},
+    }))
     return warehouse_url
+
+
+@pytest.fixture(scope="session")
+def scheduler(tmp_path_factory, erp_sandbox, erp_settings, store_emulator):
+    """A real Airflow (standalone: scheduler, DAG processor, API server, triggerer, LocalExecutor) of our
+    own, on a free port, with the product's Connections pointing at the test ERP and store. DAGs run only
+    when a test triggers them. Tests point `warehouse_default` at their own warehouse (`use_warehouse`)."""
+    from sandbox.airflow_local import AirflowLocal
+
+    airflow = AirflowLocal(
+        home=tmp_path_factory.mktemp("airflow"), port=free_port(),
+        extra_env={
+            "AIRFLOW__ERPSYNC__EXTRACT_LAG_SECONDS": "1",  # the test ERP was built minutes ago
+            "AIRFLOW__ERPSYNC__CATALOG_INTERVAL_SECONDS": "-1",  # manual runs only
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        },
+    )
+    airflow.migrate()
+    airflow.configure(connections=scheduler_connections(erp_sandbox, erp_settings, store_emulator, None))
+    airflow.start()
+    try:
+        airflow.http = airflow.session()
+        yield airflow
+    finally:
+        airflow.stop()
+
+
+def scheduler_connections(erp_sandbox, erp_settings, store_emulator, warehouse_url) -> list[dict]:
+    import json
+
+    from sqlalchemy.engine import make_url
+
+    from sandbox.tryton import catalog
+
+    connections = [
+        {"conn_id": "erp_default", "conn_type": "tryton", "host": "127.0.0.1", "port": erp_sandbox.port,
+         "schema": erp_settings.database, "login": erp_settings.login, "password": erp_settings.password,
+         "extra": json.dumps({"web_shop": catalog.WEB_SHOP_NAME})},
+        {"conn_id": "store_default", "conn_type": "shopify", "host": store_emulator.url,
+         "password": store_emulator.token(),
+         "extra": json.dumps({"api_version": "2026-10", "plan": "ENTERPRISE", "store_name": "test-store"})},
+    ]
+    if warehouse_url:
+        url = make_url(warehouse_url)
+        warehouse = ({"conn_type": "sqlite", "host": url.database} if url.get_backend_name() == "sqlite" else
+                     {"conn_type": "postgres", "host": url.host, "port": url.port, "schema": url.database,
+                      "login": url.username, "password": url.password or ""})
+        connections.append({"conn_id": "warehouse_default", **warehouse})
+    return connections
+
+
+@pytest.fixture
+def use_warehouse(scheduler, erp_sandbox, erp_settings, store_emulator, warehouse_url, store):
+    """Point the running Airflow's `warehouse_default` at this test's fresh warehouse (and an empty store)."""
+    scheduler.configure(connections=scheduler_connections(erp_sandbox, erp_settings, store_emulator, warehouse_url))
+    return warehouse_url
+
+
+def trigger_and_wait(airflow, dag_id: str, conf: dict | None = None, timeout_s: float = 600) -> str:
+    """Trigger a run through the REST API, wait for it; fail with the task states when it fails."""
+    airflow.wait_for_dag(airflow.http, dag_id)
+    airflow.unpause(airflow.http, dag_id)
+    run_id = airflow.trigger(airflow.http, dag_id, conf)
+    state = airflow.wait_for_run(airflow.http, dag_id, run_id, timeout_s=timeout_s)
+    assert state == "success", f"{dag_id} {run_id}: {state} {airflow.task_states(airflow.http, dag_id, run_id)}"
+    return run_id

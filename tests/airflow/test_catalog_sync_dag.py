@@ -1,4 +1,5 @@
-"""The catalog DAG run by Airflow itself (dag.test) against the sandbox ERP, on both warehouse engines."""
+"""The catalog DAG run by Airflow itself (dag.test) against the sandbox ERP and the store emulator, on
+both warehouse engines."""
 
 from __future__ import annotations
 
@@ -9,18 +10,15 @@ import pytest
 from sqlalchemy import func, select
 
 from erpsync.warehouse.engine import make_engine
-from erpsync.warehouse.schema import raw_record, sync_cursor, sync_run
+from tests.airflow.conftest import run_dag
+from erpsync.warehouse.schema import published_variant, quarantine, raw_record, sync_cursor, sync_run
 
 pytestmark = [pytest.mark.airflow, pytest.mark.erp]
 
 
-@pytest.fixture
-def catalog_dag(airflow_db):
-    from airflow.models import DagBag
-
-    from tests.conftest import REPO
-
-    return DagBag(dag_folder=str(REPO / "dags" / "catalog_sync.py")).dags["catalog_sync"]
+def run_counts(engine, run) -> dict:
+    with engine.connect() as conn:
+        return conn.execute(select(sync_run.c.counts).where(sync_run.c.run_id == run.run_id)).scalar_one()
 
 
 def rows_in_batch(engine, entity: str, batch_id: str) -> list[str]:
@@ -30,69 +28,55 @@ def rows_in_batch(engine, entity: str, batch_id: str) -> list[str]:
         ).scalars())
 
 
-def test_first_run_lands_the_catalog_and_the_next_only_what_changed(
-    catalog_dag, airflow_connections, erp_admin, monkeypatch
+def test_first_run_publishes_the_catalog_and_the_next_only_what_changed(
+    catalog_dag, airflow_connections, erp_admin, store, monkeypatch
 ):
-    from airflow.utils.state import DagRunState
-
     # The test ERP was built minutes ago: with the default 5-minute overlap the second run would re-read
     # the whole catalog. One second of lag lets it see only the change below.
     monkeypatch.setenv("AIRFLOW__ERPSYNC__EXTRACT_LAG_SECONDS", "1")
     engine = make_engine(airflow_connections)
-    first = catalog_dag.test(logical_date=None, run_after=dt.datetime.now(dt.UTC))
-    assert first.state == DagRunState.SUCCESS
 
+    first = run_counts(engine, run_dag(catalog_dag))
+    assert first["extract_products"]["rows"] >= 500 and first["extract_stock"]["rows"] >= 500
+    assert first["stage_catalog"]["products"]["staged"] >= 500
+    assert first["publish_content"]["applied"] >= 150
+    assert store.admin("GET", "/state")["counts"]["variants"] >= 500
     with engine.connect() as conn:
-        run_row = conn.execute(select(sync_run).where(sync_run.c.run_id == first.run_id)).mappings().one()
         cursors = dict(conn.execute(select(sync_cursor.c.entity, sync_cursor.c.cursor_at)).all())
-    assert run_row["status"] == "success"
-    products_1 = run_row["counts"]["extract_products"]
-    stock_1 = run_row["counts"]["extract_stock"]
-    assert products_1["rows"] >= 500 and stock_1["rows"] >= 500
-    assert set(cursors) == {"product", "stock_level"}
+        published = conn.execute(select(func.count()).select_from(published_variant)).scalar_one()
+    assert set(cursors) == {"product", "stock_level"} and published >= 500
 
     # A change in the ERP after the first run: the next run reads it and little else.
     from erpsync.tryton.client import TrytonClient
     from sandbox.tryton import catalog
 
     admin = TrytonClient(erp_admin, web_shop=catalog.WEB_SHOP_NAME)
-    (product,) = admin.model("product.product", "search_read", [("active", "=", True)], 5, 1, None, ["code"])
-    admin.model("product.product", "write", [product["id"]], {"description": f"new {uuid.uuid4().hex}"})
+    (product,) = admin.model("product.product", "search_read", [("active", "=", True)], 5, 1, None,
+                             ["code", "template"])
+    admin.model("product.template", "write", [product["template"]], {"name": f"Renamed {uuid.uuid4().hex[:8]}"})
 
-    second = catalog_dag.test(logical_date=None, run_after=dt.datetime.now(dt.UTC))
-    assert second.state == DagRunState.SUCCESS
-    with engine.connect() as conn:
-        counts = conn.execute(select(sync_run.c.counts).where(sync_run.c.run_id == second.run_id)).scalar_one()
-    landed = rows_in_batch(engine, "product", counts["extract_products"]["batch_id"])
+    second = run_counts(engine, run_dag(catalog_dag))
+    landed = rows_in_batch(engine, "product", second["extract_products"]["batch_id"])
     assert product["code"] in landed
-    assert len(landed) < products_1["rows"] / 10, "an incremental run reads the changes, not the catalog"
-    with engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(sync_run)).scalar_one() == 2
+    assert len(landed) < first["extract_products"]["rows"] / 10, "an incremental run reads the changes only"
+    assert second["publish_content"]["applied"] == 1
+    assert second["publish_prices"]["changed"] == second["publish_inventory"]["changed"] == 0
     engine.dispose()
 
 
-def test_a_full_refresh_rereads_everything_and_a_sku_run_leaves_the_cursor(catalog_dag, airflow_connections):
-    from airflow.utils.state import DagRunState
-
+def test_a_sku_run_leaves_the_cursor_and_a_dry_run_changes_nothing(catalog_dag, airflow_connections, store):
     engine = make_engine(airflow_connections)
-    catalog_dag.test(logical_date=None, run_after=dt.datetime.now(dt.UTC))
+    run_dag(catalog_dag, dry_run=True)
+    assert store.admin("GET", "/state")["counts"]["products"] == 0, "a dry run writes nothing to the store"
     with engine.connect() as conn:
         cursor_before = conn.execute(select(sync_cursor.c.cursor_at).where(sync_cursor.c.entity == "product")).scalar_one()
-        some_skus = list(conn.execute(select(raw_record.c.record_key).where(raw_record.c.entity == "product").limit(2)).scalars())
+        some_skus = list(conn.execute(
+            select(raw_record.c.record_key).where(raw_record.c.entity == "product").limit(2)).scalars())
 
-    # (dag.test runs every task in this process, where the DAG's params keep the last run's conf:
-    # each run below states all its params.)
-    targeted = catalog_dag.test(logical_date=None, run_after=dt.datetime.now(dt.UTC),
-                                run_conf={"skus": some_skus, "full_refresh": False})
-    assert targeted.state == DagRunState.SUCCESS
+    targeted = run_counts(engine, run_dag(catalog_dag, skus=some_skus))
+    assert sorted(rows_in_batch(engine, "product", targeted["extract_products"]["batch_id"])) == sorted(some_skus)
     with engine.connect() as conn:
-        counts = conn.execute(select(sync_run.c.counts).where(sync_run.c.run_id == targeted.run_id)).scalar_one()
         cursor_after = conn.execute(select(sync_cursor.c.cursor_at).where(sync_cursor.c.entity == "product")).scalar_one()
-    assert sorted(rows_in_batch(engine, "product", counts["extract_products"]["batch_id"])) == sorted(some_skus)
+        assert conn.execute(select(func.count()).select_from(quarantine)).scalar_one() == 0
     assert cursor_after == cursor_before
-
-    full = catalog_dag.test(logical_date=None, run_after=dt.datetime.now(dt.UTC), run_conf={"full_refresh": True, "skus": []})
-    with engine.connect() as conn:
-        counts = conn.execute(select(sync_run.c.counts).where(sync_run.c.run_id == full.run_id)).scalar_one()
-    assert counts["extract_products"]["rows"] >= 500
     engine.dispose()

@@ -1,9 +1,10 @@
 """Catalog extraction from the ERP: products and stock levels changed since the cursor, landed raw.
 
-Each extract reads the half-open window ``[cursor - lag, run end)``, lands every record in the raw
-layer under one batch id, and only after all of it committed moves its cursor to the window's end. A
-crash before that leaves the cursor where it was, so the next attempt reads the same window again;
-records read twice are harmless (raw is history, everything downstream upserts by key).
+Each extract reads the half-open window ``[cursor - lag, run end)`` and lands every record in the raw
+layer under one batch id. It does not move the cursor: staging does, in the transaction that commits
+the batch (:mod:`erpsync.sync.catalog_stage`). A crash anywhere before that leaves the cursor where it
+was, so the next attempt reads the same window again; records read twice are harmless (raw is history,
+everything downstream upserts by key).
 """
 
 from __future__ import annotations
@@ -35,11 +36,16 @@ class ExtractResult:
     rows: int
     window_start: dt.datetime | None
     window_end: dt.datetime
-    cursor_at: dt.datetime | None  # where the cursor stands after this extract
+    move_cursor: bool  # False for a run over given SKUs: it must not make the next run skip changes
     seconds: float
+    currency: str | None = None  # products: the currency the store sells in (what prices must be in)
 
     def as_counts(self) -> dict[str, object]:
-        return {"batch_id": self.batch_id, "rows": self.rows, "seconds": round(self.seconds, 3)}
+        return {
+            "batch_id": self.batch_id, "rows": self.rows, "seconds": round(self.seconds, 3),
+            "window_start": self.window_start.isoformat() if self.window_start else None,
+            "window_end": self.window_end.isoformat(), "move_cursor": self.move_cursor, "currency": self.currency,
+        }
 
 
 def _window(engine: Engine, entity: str, end: dt.datetime, lag: dt.timedelta, full_refresh: bool) -> Window:
@@ -58,6 +64,7 @@ def _land(
     now: dt.datetime,
     move_cursor: bool,
     scope: str | None = None,
+    currency: str | None = None,
 ) -> ExtractResult:
     batch_id = uuid.uuid4().hex
     progress = Progress(log, f"extract {SOURCE}.{entity} {scope or window}")
@@ -68,12 +75,8 @@ def _land(
             db.land_raw(conn, source=SOURCE, entity=entity, rows=page, batch_id=batch_id, run_id=run_id,
                         extracted_at=now)
         progress.add(len(page))
-    cursor_at = None
-    if move_cursor:
-        with engine.begin() as conn:
-            cursor_at = db.advance_cursor(conn, SOURCE, entity, window.end, run_id=run_id, now=now)
     seconds = progress.finish()
-    return ExtractResult(entity, batch_id, progress.done, window.start, window.end, cursor_at, seconds)
+    return ExtractResult(entity, batch_id, progress.done, window.start, window.end, move_cursor, seconds, currency)
 
 
 def extract_products(
@@ -93,12 +96,17 @@ def extract_products(
     make the next incremental run skip other changes).
     """
     window = _window(engine, "product", window_end, lag, full_refresh)
+    # A price list edit reprices products without touching them: then every product is read again.
+    read_all = full_refresh or (skus is None and window.start is not None and erp.price_list_changed(window))
+    if read_all and not full_refresh:
+        log.info("the web shop's price list changed in %s: reading every product", window)
     pages = (
         [db.RawRow(p.sku, jsonable(p), p.updated_at) for p in products]
-        for products in erp.iter_changed_products(None if full_refresh else window, skus=skus)
+        for products in erp.iter_changed_products(None if read_all else window, skus=skus)
     )
     return _land(engine, "product", pages, window=window, run_id=run_id, now=now, move_cursor=skus is None,
-                 scope=f"{len(skus)} SKU(s) given" if skus is not None else None)
+                 scope=f"{len(skus)} SKU(s) given" if skus is not None else None,
+                 currency=erp.web_shop.currency_code)
 
 
 def extract_stock(

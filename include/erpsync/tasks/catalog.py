@@ -1,4 +1,4 @@
-"""Tasks of the catalog flow (ERP -> store)."""
+"""Tasks of the catalog flow (ERP -> store): extract, stage, publish content, prices and inventory."""
 
 from __future__ import annotations
 
@@ -11,6 +11,13 @@ from erpsync.tasks.config import extract_lag
 from erpsync.tasks.runtime import RunInfo
 
 FLOW = "catalog"
+EXTRACTS = ("extract_products", "extract_stock")
+STEPS = (*EXTRACTS, "stage_catalog", "publish_content", "publish_prices", "publish_inventory")
+DATASETS = [("erp", "product"), ("erp", "stock_level")]  # what the run validates (quarantine alerts)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)  # for audit columns only: windows come from the run (RunInfo)
 
 
 @task(pool="erp_api")
@@ -23,7 +30,7 @@ def extract_products(**context: Any) -> dict[str, Any]:
     run = RunInfo.from_context(context)
     result = extract(
         TrytonHook().client, WarehouseHook().get_conn(), window_end=run.window_end, run_id=run.run_id,
-        now=dt.datetime.now(dt.UTC), lag=extract_lag(), full_refresh=bool(run.params.get("full_refresh")),
+        now=_now(), lag=extract_lag(), full_refresh=bool(run.params.get("full_refresh")),
         skus=run.params.get("skus") or None,
     )
     return result.as_counts()
@@ -37,8 +44,70 @@ def extract_stock(**context: Any) -> dict[str, Any]:
     from erpsync.warehouse.hook import WarehouseHook
 
     run = RunInfo.from_context(context)
+    erp = TrytonHook().client
     result = extract(
-        TrytonHook().client, WarehouseHook().get_conn(), window_end=run.window_end, run_id=run.run_id,
-        now=dt.datetime.now(dt.UTC), lag=extract_lag(), full_refresh=bool(run.params.get("full_refresh")),
+        erp, WarehouseHook().get_conn(), window_end=run.window_end, run_id=run.run_id, now=_now(),
+        lag=extract_lag(), full_refresh=bool(run.params.get("full_refresh")),
     )
-    return result.as_counts()
+    return {**result.as_counts(), "warehouses": {w.code: w.name for w in erp.web_shop.warehouses}}
+
+
+@task
+def stage_catalog(**context: Any) -> dict[str, Any]:
+    """Validate the extracted batches (Great Expectations), stage the good rows, quarantine the bad ones,
+    and move each extract's cursor in the transaction that stages its batch."""
+    from erpsync.sync.catalog_stage import stage_products, stage_stock
+    from erpsync.warehouse.hook import WarehouseHook
+
+    run = RunInfo.from_context(context)
+    engine = WarehouseHook().get_conn()
+    products, stock = (context["ti"].xcom_pull(task_ids=step) for step in EXTRACTS)
+    staged_products = stage_products(
+        engine, batch_id=products["batch_id"], currency=products["currency"], run_id=run.run_id, now=_now(),
+        cursor_at=dt.datetime.fromisoformat(products["window_end"]) if products["move_cursor"] else None,
+    )
+    staged_stock = stage_stock(
+        engine, batch_id=stock["batch_id"], run_id=run.run_id, now=_now(),
+        cursor_at=dt.datetime.fromisoformat(stock["window_end"]) if stock["move_cursor"] else None,
+    )
+    return {"products": staged_products.as_counts(), "stock": staged_stock.as_counts(),
+            "batch_ids": [products["batch_id"], stock["batch_id"]], "warehouses": stock["warehouses"],
+            "seconds": round(staged_products.seconds + staged_stock.seconds, 3)}
+
+
+def _publish(step: str, context: dict[str, Any]) -> dict[str, Any]:
+    from airflow.sdk import Variable
+
+    from erpsync.shopify.hook import ShopifyHook
+    from erpsync.sync import catalog_publish
+    from erpsync.sync.catalog_config import VARIABLE, CatalogConfig
+    from erpsync.warehouse.hook import WarehouseHook
+
+    run = RunInfo.from_context(context)
+    staged = context["ti"].xcom_pull(task_ids="stage_catalog")
+    publish = catalog_publish.PublishRun(
+        store=ShopifyHook().store, engine=WarehouseHook().get_conn(),
+        config=CatalogConfig.parse(Variable.get(VARIABLE, default=None)), run_id=run.run_id, now=_now(),
+        batch_ids=staged["batch_ids"], full=bool(run.params.get("full_refresh")),
+        dry_run=bool(run.params.get("dry_run")), approve_held=bool(run.params.get("approve_held")),
+        warehouses=staged["warehouses"],
+    )
+    return getattr(catalog_publish, step)(publish).as_counts()
+
+
+@task(pool="store_api")
+def publish_content(**context: Any) -> dict[str, Any]:
+    """Create new products, update changed content and variant lists, archive what the ERP archived."""
+    return _publish("publish_content", context)
+
+
+@task(pool="store_api")
+def publish_prices(**context: Any) -> dict[str, Any]:
+    """Publish changed prices and compare-at prices, per product; large swings are held."""
+    return _publish("publish_prices", context)
+
+
+@task(pool="store_api")
+def publish_inventory(**context: Any) -> dict[str, Any]:
+    """Publish changed availability with compare-and-swap; concurrent sales are never overwritten."""
+    return _publish("publish_inventory", context)

@@ -15,4 +15,18 @@ DEFAULT_ARGS = {
 }
 
 TAGS_ERP = "erp:tryton"
+TAGS_STORE = "store:shopify"
+
+
+def schedule_for(flow: str):
+    """A flow's schedule from Airflow's configuration (``[erpsync] <flow>_interval_seconds``), read from
+    the loaded config at parse time (no I/O): an interval with real data intervals (windows end at the
+    interval's end, backfills work); back to back ("@continuous") when 0; manual or external triggers
+    only when negative."""
+    from airflow.configuration import conf
+
+    seconds = conf.getint("erpsync", f"{flow}_interval_seconds", fallback=30)
+    if seconds < 0:
+        return None
+    return "@continuous" if seconds == 0 else dt.timedelta(seconds=seconds)
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 POOLS: dict[str, tuple[int, str]] = {
     "erp_api": (2, "Concurrent calls to the ERP (Tryton serves few workers; sales batches lock tables)"),
+    # One writer per store token: the client paces itself below the store's cost bucket, which only
+    # works when it is the only one drawing from it.
+    "store_api": (1, "Concurrent calls to the store's Admin API"),
 }
 
 

@@ -25,12 +25,15 @@ def start_run(flow: str, **context: Any) -> None:
 
 
 @task(trigger_rule="all_done")
-def finish_run(flow: str, steps: list[str], **context: Any) -> dict[str, Any]:
-    """Close the run's row with each step's counts, then fail if a step did not succeed.
+def finish_run(flow: str, steps: list[str], datasets: list[tuple[str, str]] = (), **context: Any) -> dict[str, Any]:
+    """Close the run's row with each step's counts, alert on what it calls for (guardrail holds, rows in
+    quarantine for ``datasets``), then fail if a step did not succeed.
 
     It runs whatever happened upstream (``all_done``) so that the row never stays 'running'; it fails
     after writing so that the Airflow run is marked failed too (its state follows this last task).
     """
+    from erpsync.alerts import channels, rules
+    from erpsync.alerts.book import AlertBook
     from erpsync.warehouse import db
     from erpsync.warehouse.hook import WarehouseHook
 
@@ -40,11 +43,16 @@ def finish_run(flow: str, steps: list[str], **context: Any) -> dict[str, Any]:
     counts = {step: result for step, result in results.items() if result is not None}
     timings = {step: result.get("seconds", 0.0) for step, result in counts.items()}
     error = f"step(s) without a result: {', '.join(missing)} (see their logs)" if missing else None
+    held = any(result.get("held") for result in counts.values())
+    engine = WarehouseHook().get_conn()
+    now = dt.datetime.now(dt.UTC)
     db.finish_run(
-        WarehouseHook().get_conn(), flow=flow, dag_id=run.dag_id, run_id=run.run_id,
-        status="failed" if missing else "success", counts=counts, timings=timings, error=error,
-        now=dt.datetime.now(dt.UTC),
+        engine, flow=flow, dag_id=run.dag_id, run_id=run.run_id,
+        status="failed" if missing else "held" if held else "success", counts=counts, timings=timings,
+        error=error, now=now,
     )
+    rules.after_run(AlertBook(engine, channels.send), dag_id=run.dag_id, run_id=run.run_id, counts=counts,
+                    datasets=[tuple(d) for d in datasets], now=now)
     if missing:
         raise RuntimeError(error)
     return counts

@@ -1,0 +1,91 @@
+"""Firing and resolved alerts: one row per ongoing problem, so a problem seen by every run (a flow
+running every 30 seconds) is sent once, repeated only after ``renotify_after``, and its end announced."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from erpsync.warehouse import db
+from erpsync.warehouse.schema import alert_state
+
+log = logging.getLogger(__name__)
+
+Sender = Callable[[str, str], list[str]]
+
+
+@dataclass(frozen=True)
+class Alert:
+    key: str  # the ongoing problem: the same key from run to run is the same problem
+    kind: str  # failure | quarantine | guardrail | stale | row_errors | drift
+    title: str
+    details: list[str] = field(default_factory=list)  # never secrets or personal data
+    dag_id: str | None = None
+    run_id: str | None = None
+    run_url: str | None = None
+
+
+class AlertBook:
+    def __init__(self, engine: Engine, send: Sender, *, renotify_after: dt.timedelta = dt.timedelta(hours=6)):
+        self.engine = engine
+        self.send = send
+        self.renotify_after = renotify_after
+
+    def fire(self, alert: Alert, now: dt.datetime) -> bool:
+        """Record the problem; send it unless it is already firing and was sent recently."""
+        with self.engine.begin() as conn:
+            state = conn.execute(select(alert_state).where(alert_state.c.alert_key == alert.key)).mappings().first()
+            firing = state is not None and state["status"] == "firing"
+            due = not firing or state["last_sent_at"] is None or now - state["last_sent_at"] >= self.renotify_after
+            if due:
+                self.send(f"[erpsync] {alert.title}", _text(alert, repeated=firing))
+            db.upsert(conn, alert_state, [{
+                "alert_key": alert.key, "kind": alert.kind, "status": "firing", "title": alert.title,
+                "details": alert.details, "occurrences": (state["occurrences"] + 1) if firing else 1,
+                "first_seen_at": state["first_seen_at"] if firing else now, "last_seen_at": now,
+                "last_sent_at": now if due else state["last_sent_at"], "resolved_at": None,
+                "dag_id": alert.dag_id, "run_id": alert.run_id,
+            }])
+        if not due:
+            log.info("alert %s still firing (sent %s): not repeated", alert.key, state["last_sent_at"])
+        return due
+
+    def clear(self, key: str, now: dt.datetime, *, run_url: str | None = None) -> bool:
+        """Mark the problem resolved and announce it, if it was firing."""
+        with self.engine.begin() as conn:
+            state = conn.execute(select(alert_state).where(alert_state.c.alert_key == key)).mappings().first()
+            if state is None or state["status"] != "firing":
+                return False
+            lasted = now - state["first_seen_at"]
+            self.send(f"[erpsync] RESOLVED: {state['title']}",
+                      f"Cleared after {_duration(lasted)} ({state['occurrences']} run(s) saw it)."
+                      + (f"\n{run_url}" if run_url else ""))
+            conn.execute(alert_state.update().where(alert_state.c.alert_key == key)
+                         .values(status="resolved", resolved_at=now, last_seen_at=now))
+        return True
+
+    def firing(self, prefix: str = "") -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(alert_state).where(
+                alert_state.c.status == "firing", alert_state.c.alert_key.startswith(prefix))).mappings()]
+
+
+def _text(alert: Alert, *, repeated: bool) -> str:
+    lines = [*alert.details]
+    if alert.dag_id:
+        lines.append(f"DAG {alert.dag_id}, run {alert.run_id}")
+    if alert.run_url:
+        lines.append(alert.run_url)
+    if repeated:
+        lines.append("(still going on: this is a reminder)")
+    return "\n".join(lines)
+
+
+def _duration(delta: dt.timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"

@@ -1,0 +1,178 @@
+"""The store state the ERP asks for, computed from staging.
+
+- One store product per ERP template; its variants are the template's variants, told apart by one
+  option whose value is the SKU's suffix (``TEE-0001-M`` -> ``M``). A template whose variants are all
+  archived becomes an ARCHIVED product; a single archived variant is removed from its product.
+- Price: the web shop's price list price; compare-at: the list price when it is higher.
+- Availability per store location: what the mapped ERP warehouses have on hand and not promised
+  (``min(quantity, forecast)``: stock still to come never counts), minus units on store orders the ERP
+  does not have yet, minus the safety stock, floored at 0.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import Connection, and_, func, select
+
+from erpsync.sync.catalog_config import CatalogConfig
+from erpsync.sync.catalog_stage import content_hash
+from erpsync.warehouse import db
+from erpsync.warehouse.schema import order_ledger, stg_order, stg_order_line, stg_product, stg_stock_level
+
+# Ledger states in which the ERP already holds the order's sale (its stock is in the ERP's forecast).
+IN_ERP_STATES = ("created", "confirmed", "fulfilled", "cancelled", "cancel_failed")
+
+
+@dataclass(frozen=True)
+class DesiredVariant:
+    sku: str
+    option: str
+    price: Decimal
+    compare_at_price: Decimal | None
+    active: bool
+
+
+@dataclass(frozen=True)
+class DesiredProduct:
+    key: str  # the ERP template id: the store product's identity on our side
+    title: str
+    description_html: str
+    image_urls: tuple[str, ...]
+    image_version: str
+    variants: tuple[DesiredVariant, ...]  # all of the template's staged variants, archived ones included
+
+    @property
+    def active_variants(self) -> tuple[DesiredVariant, ...]:
+        return tuple(v for v in self.variants if v.active)
+
+    @property
+    def status(self) -> str:
+        return "ACTIVE" if self.active_variants else "ARCHIVED"
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self.title, self.description_html, self.image_urls and self.image_version,
+                            self.status, [(v.sku, v.option) for v in self.active_variants])
+
+
+def template_ids_of(conn: Connection, skus: Iterable[str]) -> set[int]:
+    found: set[int] = set()
+    for chunk in db.chunks(sorted(set(skus))):
+        found.update(conn.execute(
+            select(stg_product.c.erp_template_id).where(stg_product.c.sku.in_(chunk))
+        ).scalars())
+    return found
+
+
+def desired_products(conn: Connection, template_ids: Iterable[int] | None) -> list[DesiredProduct]:
+    """The store products of these templates (all templates when None)."""
+    columns = [stg_product.c[name] for name in (
+        "sku", "erp_product_id", "erp_template_id", "template_code", "title", "description", "image_urls",
+        "image_version", "list_price", "sale_price", "active", "salable")]
+    if template_ids is None:
+        rows = list(conn.execute(select(*columns)).mappings())
+    else:
+        rows = []
+        for chunk in db.chunks(sorted(set(template_ids))):
+            rows.extend(conn.execute(select(*columns).where(stg_product.c.erp_template_id.in_(chunk))).mappings())
+    by_template: dict[int, list] = defaultdict(list)
+    for row in rows:
+        by_template[row["erp_template_id"]].append(row)
+    return [_product(template_id, sorted(variants, key=lambda r: r["erp_product_id"]))
+            for template_id, variants in sorted(by_template.items())]
+
+
+def _product(template_id: int, rows: list) -> DesiredProduct:
+    active = [r for r in rows if r["active"] and r["salable"]]
+    lead = (active or rows)[0]
+    return DesiredProduct(
+        key=str(template_id),
+        title=lead["title"],
+        description_html=_html(lead["description"]),
+        image_urls=tuple(lead["image_urls"] or ()),
+        image_version=lead["image_version"] or "",
+        variants=tuple(
+            DesiredVariant(
+                sku=r["sku"], option=_option(r["sku"], r["template_code"]), price=r["sale_price"],
+                compare_at_price=r["list_price"] if r["list_price"] > r["sale_price"] else None,
+                active=bool(r["active"] and r["salable"]),
+            )
+            for r in rows
+        ),
+    )
+
+
+def _option(sku: str, template_code: str | None) -> str:
+    if template_code and sku.startswith(f"{template_code}-") and len(sku) > len(template_code) + 1:
+        return sku[len(template_code) + 1:]
+    return sku
+
+
+def _html(text: str | None) -> str:
+    if not text:
+        return ""
+    paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
+    return "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
+
+
+def pending_quantities(conn: Connection, store: str, skus: Iterable[str]) -> dict[str, Decimal]:
+    """Units of each SKU on store orders the ERP does not have yet (not cancelled in the store).
+
+    The store commits an order's stock at one location, which the order lines do not tell us: the units
+    are held back from every location, which may undersell for a moment but never oversells.
+    """
+    pending: dict[str, Decimal] = {}
+    in_erp = and_(order_ledger.c.store == stg_order.c.store, order_ledger.c.store_order_id == stg_order.c.store_order_id,
+                  order_ledger.c.state.in_(IN_ERP_STATES))
+    for chunk in db.chunks(sorted(set(skus))):
+        query = (
+            select(stg_order_line.c.sku, func.sum(stg_order_line.c.current_quantity))
+            .join(stg_order, and_(stg_order.c.store == stg_order_line.c.store,
+                                  stg_order.c.store_order_id == stg_order_line.c.store_order_id))
+            .where(stg_order.c.store == store, stg_order.c.cancelled_at.is_(None),
+                   stg_order_line.c.sku.in_(chunk), ~select(order_ledger.c.id).where(in_erp).exists())
+            .group_by(stg_order_line.c.sku)
+        )
+        pending.update((sku, Decimal(quantity or 0)) for sku, quantity in conn.execute(query))
+    return pending
+
+
+def desired_availability(
+    conn: Connection, skus: Iterable[str], *, mapping: dict[str, list[str]], config: CatalogConfig,
+    pending: dict[str, Decimal],
+) -> dict[tuple[str, str], int]:
+    """(SKU, store location name) -> units to offer; ``mapping`` is location name -> ERP warehouse codes."""
+    on_hand: dict[tuple[str, str], Decimal] = {}
+    wanted = sorted(set(skus))
+    for chunk in db.chunks(wanted):
+        for sku, warehouse, quantity, forecast in conn.execute(
+            select(stg_stock_level.c.sku, stg_stock_level.c.warehouse_code, stg_stock_level.c.quantity,
+                   stg_stock_level.c.forecast_quantity).where(stg_stock_level.c.sku.in_(chunk))
+        ):
+            on_hand[(sku, warehouse)] = max(Decimal(0), min(quantity, forecast))
+    desired: dict[tuple[str, str], int] = {}
+    for sku in wanted:
+        held_back = pending.get(sku, Decimal(0)) + config.safety(sku)
+        for location, warehouses in mapping.items():
+            total = sum((on_hand.get((sku, code), Decimal(0)) for code in warehouses), Decimal(0))
+            desired[(sku, location)] = max(0, int(total - held_back))
+    return desired
+
+
+def skus_in_batches(conn: Connection, batch_ids: Iterable[str]) -> set[str]:
+    """SKUs a run staged (products or stock): what its publish steps must look at."""
+    ids = [b for b in batch_ids if b]
+    if not ids:
+        return set()
+    skus = set(conn.execute(select(stg_product.c.sku).where(stg_product.c.batch_id.in_(ids))).scalars())
+    skus |= set(conn.execute(select(stg_stock_level.c.sku).where(stg_stock_level.c.batch_id.in_(ids))).scalars())
+    return skus
+
+
+def all_skus(conn: Connection) -> set[str]:
+    return set(conn.execute(select(stg_product.c.sku)).scalars())

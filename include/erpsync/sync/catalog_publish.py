@@ -1,0 +1,544 @@
+"""Publish the difference between the desired store state and what the store was last told.
+
+Three steps, each safe to rerun on its own, each touching only the SKUs a run staged (plus the rows
+whose retry is due, or everything on a full refresh):
+
+- content: create new products (with their prices and stock), update changed content and variant lists,
+  archive templates the ERP archived (productSet);
+- prices: changed prices and compare-at prices, grouped per product (productVariantsBulkUpdate);
+- inventory: changed availability, 250 per call, with an idempotency key derived from the run and the
+  batch, and compare-and-swap against the quantity last seen. On a stale compare (a sale happened) the
+  store's quantity is read again and the sale is taken off what we write: we never overwrite a sale.
+
+The published state (``published_variant``, ``published_inventory``) is written only for what the store
+confirmed, so a partial failure never leaves it claiming what the store does not have; failed rows go
+to the row error queue and are retried by later runs with backoff.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, select
+
+from erpsync.common.progress import Progress
+from erpsync.quality.guardrails import catalog_shrink, price_swings
+from erpsync.store.errors import StoreError, StoreTransportError
+from erpsync.store.interface import Store
+from erpsync.store.records import (
+    InventoryChange,
+    PriceChange,
+    PriceOutcome,
+    ProductDraft,
+    ProductOutcome,
+    StoreVariant,
+    VariantDraft,
+)
+from erpsync.sync import catalog_desired as desired_state
+from erpsync.sync.catalog_config import CatalogConfig
+from erpsync.sync.row_errors import HELD, RowFailure, due_keys, record_failures, resolve
+from erpsync.warehouse import db
+from erpsync.warehouse.schema import published_inventory, published_variant
+
+log = logging.getLogger(__name__)
+
+FLOW = "catalog"
+MAX_INVENTORY_CHANGES = 250
+STEPS = ("publish_content", "publish_prices", "publish_inventory")  # in this order: ids come from content
+
+
+@dataclass
+class PublishRun:
+    """What one publish step works with."""
+
+    store: Store
+    engine: Engine
+    config: CatalogConfig
+    run_id: str | None
+    now: dt.datetime
+    batch_ids: Sequence[str] = ()
+    full: bool = False
+    dry_run: bool = False
+    approve_held: bool = False
+    # ERP warehouse code -> name, to map warehouses onto store locations.
+    warehouses: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class PublishResult:
+    step: str
+    considered: int = 0
+    changed: int = 0
+    applied: int = 0
+    failed: int = 0
+    discovered: int = 0
+    recomputed: int = 0  # inventory: writes recomputed after a concurrent sale
+    held: list[dict[str, Any]] = field(default_factory=list)
+    dry_run: bool = False
+    seconds: float = 0.0
+    store_calls: dict[str, Any] = field(default_factory=dict)
+
+    def as_counts(self) -> dict[str, Any]:
+        counts = {k: v for k, v in self.__dict__.items() if k != "step"}
+        counts["seconds"] = round(self.seconds, 3)
+        return counts
+
+
+# -- shared -----------------------------------------------------------------------------------------
+
+def _skus_to_publish(conn: Connection, run: PublishRun, operation: str) -> set[str] | None:
+    """None means every SKU (full refresh)."""
+    if run.full:
+        return None
+    skus = desired_state.skus_in_batches(conn, run.batch_ids)
+    skus.update(due_keys(conn, flow=FLOW, entity="variant", operation=operation, now=run.now))
+    return skus
+
+
+def _touched_products(conn: Connection, run: PublishRun, operation: str
+                      ) -> tuple[set[str] | None, list[desired_state.DesiredProduct]] | None:
+    """The SKUs to publish and the desired products (whole templates) they belong to; None: nothing."""
+    skus = _skus_to_publish(conn, run, operation)
+    if skus is not None and not skus:
+        return None
+    templates = None if skus is None else desired_state.template_ids_of(conn, skus)
+    return skus, desired_state.desired_products(conn, templates)
+
+
+def _published(conn: Connection, store: str, skus: Iterable[str] | None) -> dict[str, dict[str, Any]]:
+    query = select(published_variant).where(published_variant.c.store == store)
+    if skus is None:
+        return {row["sku"]: dict(row) for row in conn.execute(query).mappings()}
+    found: dict[str, dict[str, Any]] = {}
+    for chunk in db.chunks(sorted(set(skus))):
+        found.update((row["sku"], dict(row)) for row in conn.execute(
+            query.where(published_variant.c.sku.in_(chunk))).mappings())
+    return found
+
+
+def _record_variants(conn: Connection, run: PublishRun, rows: list[dict[str, Any]]) -> None:
+    db.upsert(conn, published_variant, [
+        {"store": run.store.name, "published_at": run.now, "run_id": run.run_id, **row} for row in rows
+    ])
+
+
+def _record_levels(conn: Connection, run: PublishRun, levels: Iterable[tuple[str, str, int]]) -> None:
+    db.upsert(conn, published_inventory, [
+        {"store": run.store.name, "sku": sku, "location_key": location, "quantity": quantity,
+         "published_at": run.now, "run_id": run.run_id}
+        for sku, location, quantity in levels
+    ])
+
+
+def _finish(result: PublishResult, run: PublishRun, started: float) -> PublishResult:
+    result.seconds = time.monotonic() - started
+    result.store_calls = run.store.usage()
+    for hold in result.held:
+        log.warning("held %s: %s", result.step, hold["reason"])
+    log.info("%s: %s", result.step, result.as_counts())
+    if result.failed and not result.applied:
+        # Nothing went through: the store is likely down. The rows are in the error queue (later runs
+        # retry them); failing the task makes Airflow retry it now and alert if it keeps failing.
+        raise StoreTransportError(f"{result.step}: all {result.failed} change(s) failed; they are queued in "
+                                  "row_error and retried by later runs (see the task log for the errors)")
+    if result.failed:
+        log.warning("%s: %d change(s) failed and are queued for retry in row_error", result.step, result.failed)
+    return result
+
+
+def _hold(conn: Connection, run: PublishRun, operation: str, skus: Sequence[str], reason: str) -> None:
+    """Queue what a guardrail held: every later run looks at it again until it is approved or fixed."""
+    record_failures(conn, flow=FLOW, entity="variant", operation=operation, run_id=run.run_id, now=run.now,
+                    failures=[RowFailure(sku, HELD, reason) for sku in skus])
+
+
+def _resolve_settled(conn: Connection, run: PublishRun, operation: str, skus: Iterable[str]) -> None:
+    """Rows the store no longer needs a change for (published by another step, fixed in the ERP, a hold
+    the ERP took back) leave the error queue."""
+    if not run.dry_run:
+        resolve(conn, flow=FLOW, entity="variant", operation=operation, keys=skus, now=run.now)
+
+
+def discover(conn: Connection, run: PublishRun, skus: Iterable[str], locations: dict[str, str]) -> int:
+    """Adopt what the store already has for SKUs we never published (a store set up before the
+    integration, or a publish whose answer was lost): its ids, prices and stock become the published
+    state, so that the diff against it is what the store really needs."""
+    missing = sorted(set(skus) - set(_published(conn, run.store.name, skus)))
+    if not missing:
+        return 0
+    found: list[StoreVariant] = [v for page in run.store.iter_variants(skus=missing) for v in page]
+    if not found:
+        return 0
+    levels = run.store.inventory_levels([v.inventory_item_id for v in found], list(locations.values()))
+    by_item = {v.inventory_item_id: v.sku for v in found}
+    if not run.dry_run:
+        _record_variants(conn, run, [
+            {"sku": v.sku, "store_product_id": v.product_id, "store_variant_id": v.variant_id,
+             "store_inventory_item_id": v.inventory_item_id, "price": v.price, "compare_at_price": v.compare_at_price,
+             "status": v.product_status, "content_hash": None}
+            for v in found
+        ])
+        _record_levels(conn, run, [(by_item[lvl.inventory_item_id], lvl.location_id, lvl.available) for lvl in levels])
+    log.info("discovered %d variant(s) already in the store", len(found))
+    return len(found)
+
+
+def store_locations(run: PublishRun) -> dict[str, str]:
+    """Store location name -> id, for the locations the configuration maps ERP warehouses to."""
+    mapping = run.config.mapping(run.warehouses)
+    by_name = {loc.name: loc.id for loc in run.store.locations() if loc.active}
+    unknown = sorted(set(mapping) - set(by_name))
+    if unknown:
+        raise ValueError(f"store location(s) {unknown} (from the catalog mapping) do not exist in the store "
+                         f"{run.store.name}; it has {sorted(by_name)}: fix the Variable erpsync_catalog")
+    return {name: by_name[name] for name in mapping}
+
+
+# -- content ----------------------------------------------------------------------------------------
+
+def publish_content(run: PublishRun) -> PublishResult:
+    started = time.monotonic()
+    result = PublishResult("publish_content", dry_run=run.dry_run)
+    with run.engine.begin() as conn:
+        touched = _touched_products(conn, run, "publish_content")
+        if touched is None:
+            return _finish(result, run, started)
+        _, products = touched
+        all_skus = [v.sku for p in products for v in p.variants]
+        locations = store_locations(run)
+        result.discovered = discover(conn, run, [v.sku for p in products for v in p.active_variants], locations)
+        published = _published(conn, run.store.name, all_skus)
+        availability = _availability(conn, run, [v.sku for p in products for v in p.active_variants])
+    result.considered = len(products)
+
+    drafts = [d for d in (_draft(p, published, run.config, locations, availability) for p in products) if d]
+    unpublishing = [p.key for p, draft in drafts if draft.status == "ARCHIVED" or _removes_variants(p, published)]
+    hold = None if run.approve_held else catalog_shrink(
+        _active_product_count(run), unpublishing, run.config.max_catalog_shrink_share)
+    held: set[str] = set()
+    if hold:
+        result.held.append(hold.as_dict())
+        held = {v.sku for p, _ in drafts if p.key in set(hold.keys) for v in p.variants}
+        drafts = [(p, d) for p, d in drafts if p.key not in set(hold.keys)]
+    result.changed = len(drafts)
+    with run.engine.begin() as conn:
+        if held and not run.dry_run:
+            _hold(conn, run, "publish_content", sorted(held), hold.reason)
+        drafted = {v.sku for p, _ in drafts for v in p.variants}
+        _resolve_settled(conn, run, "publish_content", set(all_skus) - drafted - held)
+    if run.dry_run:
+        return _finish(result, run, started)
+
+    progress = Progress(log, "publish content", total=len(drafts))
+    for product, draft in drafts:
+        try:
+            outcome = run.store.set_product(draft)
+        except StoreError as error:
+            outcome = ProductOutcome(draft, None, error=f"{type(error).__name__}: {error}")
+        with run.engine.begin() as conn:
+            if outcome.applied:
+                _record_product(conn, run, product, draft, outcome, published)
+                resolve(conn, flow=FLOW, entity="variant", operation="publish_content",
+                        keys=[v.sku for v in product.variants], now=run.now)
+                result.applied += 1
+            else:
+                failure = [RowFailure(v.sku, "ProductSetRefused", outcome.error or "refused", {"product": product.key})
+                           for v in product.variants]
+                record_failures(conn, flow=FLOW, entity="variant", operation="publish_content", failures=failure,
+                                run_id=run.run_id, now=run.now)
+                result.failed += 1
+        progress.add(1)
+    progress.finish()
+    return _finish(result, run, started)
+
+
+def _active_product_count(run: PublishRun) -> int:
+    with run.engine.connect() as conn:
+        return len(set(conn.execute(
+            select(published_variant.c.store_product_id).where(
+                published_variant.c.store == run.store.name, published_variant.c.status == "ACTIVE")
+        ).scalars()))
+
+
+def _removes_variants(product: desired_state.DesiredProduct, published: dict[str, dict[str, Any]]) -> bool:
+    return any(not v.active and published.get(v.sku, {}).get("status") == "ACTIVE" for v in product.variants)
+
+
+def _draft(product, published, config: CatalogConfig, locations: dict[str, str],
+           availability: dict[tuple[str, str], int]) -> tuple[Any, ProductDraft] | None:
+    """The productSet the store needs for ``product``, or None when the store already has it."""
+    rows = {v.sku: published[v.sku] for v in product.variants if v.sku in published}
+    product_id = next((r["store_product_id"] for r in rows.values() if r.get("store_product_id")), None)
+    if product_id is None and not product.active_variants:
+        return None  # never published and nothing to sell
+    # Variants the store has (selling or archived with their product), and those it sells.
+    known = {sku for sku, r in rows.items() if r.get("store_variant_id") and r.get("status") != "REMOVED"}
+    selling = {sku for sku in known if rows[sku].get("status") == "ACTIVE"}
+    wanted = {v.sku for v in product.active_variants}
+    if product_id is not None and all(rows[sku].get("content_hash") == product.content_hash for sku in known) and (
+        (product.status == "ARCHIVED" and not selling) or (product.status == "ACTIVE" and selling == wanted == known)
+    ):
+        return None
+    variants = None  # archiving keeps the variants: the product may come back
+    if product.status == "ACTIVE":
+        variants = tuple(_variant_draft(v, rows.get(v.sku) if v.sku in known else None, locations, availability)
+                         for v in product.active_variants)
+    return product, ProductDraft(
+        product_id=product_id, title=product.title, description_html=product.description_html,
+        status=product.status, image_urls=product.image_urls, option_name=config.option_name, variants=variants,
+    )
+
+
+def _variant_draft(variant, row: dict[str, Any] | None, locations: dict[str, str],
+                   availability: dict[tuple[str, str], int]) -> VariantDraft:
+    if row is None:  # a new variant: created with its prices and its stock
+        return VariantDraft(variant.sku, variant.option, variant.price, variant.compare_at_price, None, tuple(
+            (location_id, availability.get((variant.sku, name), 0)) for name, location_id in locations.items()))
+    # Prices and stock of a variant the store has are the price and inventory steps' business (with their
+    # guardrail and compare-and-swap): productSet repeats what was published.
+    price = row["price"] if row.get("price") is not None else variant.price
+    compare_at = row["compare_at_price"] if row.get("price") is not None else variant.compare_at_price
+    return VariantDraft(variant.sku, variant.option, price, compare_at, row["store_variant_id"])
+
+
+def _record_product(conn: Connection, run: PublishRun, product, draft: ProductDraft, outcome, published) -> None:
+    stored = {v.sku: v for v in outcome.variants}
+    rows = []
+    new_levels = []
+    for variant in product.variants:
+        previous = published.get(variant.sku, {})
+        if draft.variants is None:  # archived: the variants stay in the store, the product is not for sale
+            if previous.get("store_variant_id"):
+                rows.append({**_ids(previous), "sku": variant.sku, "price": previous.get("price"),
+                             "compare_at_price": previous.get("compare_at_price"), "status": draft.status,
+                             "content_hash": product.content_hash})
+            continue
+        sent = next((v for v in draft.variants if v.sku == variant.sku), None)
+        if sent is None:  # removed from the product by productSet
+            if previous:
+                rows.append({"sku": variant.sku, "store_product_id": None, "store_variant_id": None,
+                             "store_inventory_item_id": None, "price": None, "compare_at_price": None,
+                             "status": "REMOVED", "content_hash": product.content_hash})
+                conn.execute(delete(published_inventory).where(
+                    published_inventory.c.store == run.store.name, published_inventory.c.sku == variant.sku))
+            continue
+        ids = stored.get(variant.sku)
+        if ids is None:
+            continue  # the store did not return it: leave it unpublished, the next run retries
+        rows.append({"sku": variant.sku, "store_product_id": outcome.product_id, "store_variant_id": ids.variant_id,
+                     "store_inventory_item_id": ids.inventory_item_id, "price": sent.price,
+                     "compare_at_price": sent.compare_at_price, "status": draft.status,
+                     "content_hash": product.content_hash})
+        new_levels.extend((variant.sku, location, quantity) for location, quantity in sent.inventory)
+    _record_variants(conn, run, rows)
+    _record_levels(conn, run, new_levels)
+
+
+def _ids(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: row.get(k) for k in ("store_product_id", "store_variant_id", "store_inventory_item_id")}
+
+
+# -- prices -----------------------------------------------------------------------------------------
+
+def publish_prices(run: PublishRun) -> PublishResult:
+    started = time.monotonic()
+    result = PublishResult("publish_prices", dry_run=run.dry_run)
+    with run.engine.connect() as conn:
+        touched = _touched_products(conn, run, "publish_prices")
+        if touched is None:
+            return _finish(result, run, started)
+        skus, products = touched
+        variants = {v.sku: v for p in products for v in p.active_variants if skus is None or v.sku in skus}
+        published = _published(conn, run.store.name, variants)
+    result.considered = len(variants)
+    changes = {
+        sku: (published[sku], v) for sku, v in variants.items()
+        if sku in published and published[sku].get("status") == "ACTIVE" and published[sku].get("store_variant_id")
+        and (published[sku].get("price") != v.price or published[sku].get("compare_at_price") != v.compare_at_price)
+    }
+    hold = None if run.approve_held else price_swings(
+        ((sku, row.get("price"), v.price) for sku, (row, v) in changes.items()), run.config.max_price_change_share)
+    if hold:
+        result.held.append(hold.as_dict())
+        changes = {sku: change for sku, change in changes.items() if sku not in set(hold.keys)}
+    result.changed = len(changes)
+    with run.engine.begin() as conn:
+        if hold and not run.dry_run:
+            _hold(conn, run, "publish_prices", list(hold.keys), hold.reason)
+        _resolve_settled(conn, run, "publish_prices", set(variants) - set(changes) - set(hold.keys if hold else ()))
+    if run.dry_run or not changes:
+        return _finish(result, run, started)
+
+    by_product: dict[str, list[tuple[str, PriceChange]]] = defaultdict(list)
+    for sku, (row, v) in sorted(changes.items()):
+        by_product[row["store_product_id"]].append((sku, PriceChange(row["store_variant_id"], v.price, v.compare_at_price)))
+    progress = Progress(log, "publish prices", total=len(changes))
+    for product_id, items in by_product.items():
+        try:
+            outcomes = run.store.update_prices(product_id, [change for _, change in items])
+        except StoreError as error:
+            outcomes = [PriceOutcome(change, applied=False, error=f"{type(error).__name__}: {error}")
+                        for _, change in items]
+        applied = [(sku, o.change) for (sku, _), o in zip(items, outcomes, strict=True) if o.applied]
+        failed = [RowFailure(sku, "PriceRefused", o.error or "refused") for (sku, _), o in zip(items, outcomes, strict=True)
+                  if not o.applied]
+        with run.engine.begin() as conn:
+            for sku, change in applied:
+                conn.execute(published_variant.update().where(
+                    published_variant.c.store == run.store.name, published_variant.c.sku == sku
+                ).values(price=change.price, compare_at_price=change.compare_at_price, published_at=run.now,
+                         run_id=run.run_id))
+            resolve(conn, flow=FLOW, entity="variant", operation="publish_prices", keys=[s for s, _ in applied],
+                    now=run.now)
+            record_failures(conn, flow=FLOW, entity="variant", operation="publish_prices", failures=failed,
+                            run_id=run.run_id, now=run.now)
+        result.applied += len(applied)
+        result.failed += len(failed)
+        progress.add(len(items))
+    progress.finish()
+    return _finish(result, run, started)
+
+
+# -- inventory --------------------------------------------------------------------------------------
+
+@dataclass
+class _Level:
+    sku: str
+    location_id: str
+    item_id: str
+    desired: int  # from the ERP
+    expected: int  # what the store had when we last looked
+
+
+def _availability(conn: Connection, run: PublishRun, skus: Iterable[str]) -> dict[tuple[str, str], int]:
+    skus = list(skus)
+    pending = desired_state.pending_quantities(conn, run.store.name, skus)
+    return desired_state.desired_availability(
+        conn, skus, mapping=run.config.mapping(run.warehouses), config=run.config, pending=pending)
+
+
+def publish_inventory(run: PublishRun) -> PublishResult:
+    started = time.monotonic()
+    result = PublishResult("publish_inventory", dry_run=run.dry_run)
+    with run.engine.begin() as conn:
+        skus = _skus_to_publish(conn, run, "publish_inventory")
+        if skus is not None and not skus:
+            return _finish(result, run, started)  # nothing to do: not even a store read
+        if skus is None:
+            skus = desired_state.all_skus(conn)
+        locations = store_locations(run)
+        published = {sku: row for sku, row in _published(conn, run.store.name, skus).items()
+                     if row.get("status") == "ACTIVE" and row.get("store_inventory_item_id")}
+        availability = _availability(conn, run, published)
+        seen = _published_levels(conn, run.store.name, published)
+        unseen = [(sku, loc_id) for sku in published for loc_id in locations.values() if (sku, loc_id) not in seen]
+        if unseen:  # never published (e.g. adopted from the store): what the store has is the baseline
+            read = _read_levels(run, published, unseen)
+            seen.update(read)
+            if not run.dry_run:
+                _record_levels(conn, run, [(sku, loc, qty) for (sku, loc), qty in read.items()])
+    levels = [
+        _Level(sku, loc_id, published[sku]["store_inventory_item_id"], availability[(sku, name)], seen[(sku, loc_id)])
+        for sku in sorted(published) for name, loc_id in locations.items()
+        if (sku, loc_id) in seen and availability.get((sku, name)) is not None
+    ]
+    result.considered = len(levels)
+    changes = [level for level in levels if level.desired != level.expected]
+    result.changed = len(changes)
+    with run.engine.begin() as conn:
+        _resolve_settled(conn, run, "publish_inventory", {lvl.sku for lvl in levels} - {lvl.sku for lvl in changes})
+    if run.dry_run or not changes:
+        return _finish(result, run, started)
+
+    progress = Progress(log, "publish inventory", total=len(changes))
+    for number, start in enumerate(range(0, len(changes), MAX_INVENTORY_CHANGES)):
+        batch = changes[start:start + MAX_INVENTORY_CHANGES]
+        try:
+            applied, recomputed, failures = _set_with_retries(run, batch, number)
+        except StoreError as error:
+            applied, recomputed = [], 0
+            failures = [RowFailure(lvl.sku, type(error).__name__, str(error), {"location": lvl.location_id})
+                        for lvl in batch]
+        with run.engine.begin() as conn:
+            _record_levels(conn, run, [(lvl.sku, lvl.location_id, lvl.desired) for lvl in applied])
+            resolve(conn, flow=FLOW, entity="variant", operation="publish_inventory",
+                    keys={lvl.sku for lvl in applied} - {f.key for f in failures}, now=run.now)
+            record_failures(conn, flow=FLOW, entity="variant", operation="publish_inventory", failures=failures,
+                            run_id=run.run_id, now=run.now)
+        result.applied += len(applied)
+        result.recomputed += recomputed
+        result.failed += len(failures)
+        progress.add(len(batch))
+    progress.finish()
+    return _finish(result, run, started)
+
+
+def _set_with_retries(run: PublishRun, batch: list[_Level], number: int) -> tuple[list[_Level], int, list[RowFailure]]:
+    """Write a batch; after a stale compare, take the sales made since off the stale levels and write again."""
+    applied: list[_Level] = []
+    recomputed = 0
+    pending = batch
+    for attempt in range(1, run.config.stale_inventory_attempts + 1):
+        key = _idempotency_key(run.run_id, number, attempt, pending)
+        outcomes = run.store.set_inventory(
+            [InventoryChange(lvl.item_id, lvl.location_id, lvl.desired, lvl.expected) for lvl in pending],
+            idempotency_key=key,
+        )
+        stale = [lvl for lvl, o in zip(pending, outcomes, strict=True) if o.stale]
+        if all(o.applied for o in outcomes):
+            applied.extend(pending)
+            return applied, recomputed, []
+        if not stale:  # refused for another reason: no point in repeating it now
+            return applied, recomputed, [
+                RowFailure(lvl.sku, "InventoryRefused", o.error or "refused", {"location": lvl.location_id})
+                for lvl, o in zip(pending, outcomes, strict=True)
+            ]
+        now = {(lvl.inventory_item_id, lvl.location_id): lvl.available for lvl in run.store.inventory_levels(
+            [lvl.item_id for lvl in stale], sorted({lvl.location_id for lvl in stale}))}
+        for lvl in stale:
+            current = now.get((lvl.item_id, lvl.location_id), lvl.expected)
+            sold = lvl.expected - current  # what the store sold (or restocked) since we last looked
+            lvl.desired = max(0, lvl.desired - sold)
+            lvl.expected = current
+        recomputed += len(stale)
+        pending = [lvl for lvl in pending if lvl.desired != lvl.expected]
+        if not pending:
+            return applied, recomputed, []
+        log.info("inventory batch %d: %d stale level(s) recomputed after concurrent sales", number, len(stale))
+    return applied, recomputed, [
+        RowFailure(lvl.sku, "CHANGE_FROM_QUANTITY_STALE", "the store kept changing during the publish",
+                   {"location": lvl.location_id}) for lvl in pending
+    ]
+
+
+def _idempotency_key(run_id: str | None, number: int, attempt: int, levels: Sequence[_Level]) -> str:
+    """Derived from the run, the batch and what it writes: a retried task sends the same key for the
+    same write (applied once), while a different write can never reuse a key."""
+    digest = hashlib.sha256(
+        "|".join(f"{lvl.item_id}@{lvl.location_id}:{lvl.expected}>{lvl.desired}" for lvl in levels).encode()
+    ).hexdigest()[:24]
+    return f"erpsync:{run_id or 'manual'}:inventory:{number}:{attempt}:{digest}"
+
+
+def _published_levels(conn: Connection, store: str, skus: Iterable[str]) -> dict[tuple[str, str], int]:
+    found: dict[tuple[str, str], int] = {}
+    for chunk in db.chunks(sorted(set(skus))):
+        found.update(((sku, loc), qty) for sku, loc, qty in conn.execute(
+            select(published_inventory.c.sku, published_inventory.c.location_key, published_inventory.c.quantity)
+            .where(published_inventory.c.store == store, published_inventory.c.sku.in_(chunk))))
+    return found
+
+
+def _read_levels(run: PublishRun, published: dict[str, dict[str, Any]],
+                 wanted: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    items = {published[sku]["store_inventory_item_id"]: sku for sku, _ in wanted}
+    levels = run.store.inventory_levels(sorted(items), sorted({loc for _, loc in wanted}))
+    return {(items[lvl.inventory_item_id], lvl.location_id): lvl.available for lvl in levels}
+

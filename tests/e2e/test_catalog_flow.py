@@ -1,0 +1,144 @@
+"""The catalog flow end to end through the real Airflow scheduler, against the sandbox Tryton server and
+the store emulator, on both warehouse engines.
+
+After each run the store must match the state the ERP asks for, computed here independently of the
+product's code: active variants with the price-list price (the list price as compare-at when higher),
+availability per location = on hand and not promised in the warehouse of the same name, minus what the
+store sold that the ERP does not know yet; archived templates archived in the store.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from erpsync.shopify.settings import ShopifySettings
+from erpsync.tryton.client import TrytonClient
+from erpsync.warehouse.engine import make_engine
+from erpsync.warehouse.schema import row_error, sync_run
+from sandbox.tryton import catalog
+from tests.conftest import trigger_and_wait
+from tests.support.erp import confirmed, new_template, receive
+
+pytestmark = [pytest.mark.e2e, pytest.mark.erp, pytest.mark.timeout(1800)]
+
+
+def erp_view(erp: TrytonClient, sold: dict[tuple[str, str], int]) -> dict[str, dict]:
+    """What the store must show, per SKU, from the ERP and the sales the ERP does not know yet (per SKU
+    and store location)."""
+    products = [p for page in erp.iter_changed_products(None) for p in page]
+    levels = {(lvl.sku, lvl.warehouse_code): lvl for lvl in erp.stock_levels([p.erp_product_id for p in products])}
+    names = {w.code: w.name for w in erp.web_shop.warehouses}
+    view = {}
+    for p in products:
+        template_active = any(q.active for q in products if q.template_id == p.template_id)
+        view[p.sku] = {
+            "active": p.active, "template_active": template_active, "price": p.sale_price,
+            "compare_at": p.list_price if p.list_price > p.sale_price else None,
+            "available": {
+                names[code]: max(0, int(min(lvl.quantity, lvl.forecast_quantity)) - sold.get((p.sku, names[code]), 0))
+                for (sku, code), lvl in levels.items() if sku == p.sku
+            },
+        }
+    return view
+
+
+def store_view(store) -> dict[str, dict]:
+    variants = {v.sku: v for page in store.iter_variants() for v in page}
+    locations = {loc.id: loc.name for loc in store.locations()}
+    levels = store.inventory_levels([v.inventory_item_id for v in variants.values()], list(locations))
+    by_item = {v.inventory_item_id: sku for sku, v in variants.items()}
+    available: dict[str, dict[str, int]] = {}
+    for lvl in levels:
+        available.setdefault(by_item[lvl.inventory_item_id], {})[locations[lvl.location_id]] = lvl.available
+    return {sku: {"status": v.product_status, "price": v.price, "compare_at": v.compare_at_price,
+                  "available": available.get(sku, {})} for sku, v in variants.items()}
+
+
+def assert_store_matches(erp: TrytonClient, store, sold: dict[tuple[str, str], int]) -> None:
+    wanted, have = erp_view(erp, sold), store_view(store)
+    problems = []
+    for sku, want in wanted.items():
+        got = have.get(sku)
+        if not want["active"]:
+            if got and want["template_active"]:
+                problems.append(f"{sku}: archived in the ERP, still a variant in the store")
+            if got and not want["template_active"] and got["status"] != "ARCHIVED":
+                problems.append(f"{sku}: template archived in the ERP, product {got['status']} in the store")
+            continue
+        if got is None:
+            problems.append(f"{sku}: missing in the store")
+            continue
+        for field in ("price", "compare_at", "available"):
+            if got[field] != want[field]:
+                problems.append(f"{sku}: {field} {got[field]} in the store, {want[field]} wanted")
+        if got["status"] != "ACTIVE":
+            problems.append(f"{sku}: {got['status']} in the store")
+    assert not problems, f"{len(problems)} difference(s): {problems[:10]}"
+
+
+def run_counts(engine, run_id: str) -> dict:
+    with engine.connect() as conn:
+        return conn.execute(select(sync_run.c.counts).where(sync_run.c.run_id == run_id)).scalar_one()
+
+
+def mutations(counts: dict) -> int:
+    return sum(counts[step]["changed"] for step in ("publish_content", "publish_prices", "publish_inventory"))
+
+
+def test_the_store_follows_the_erp_and_a_second_run_sends_nothing(scheduler, use_warehouse, store, erp_admin,
+                                                                   erp_settings):
+    engine = make_engine(use_warehouse)
+    erp = erp_settings.client()
+    admin = TrytonClient(erp_admin, web_shop=catalog.WEB_SHOP_NAME)
+    shop = ShopifySettings(shop_url=store.url, access_token=store.token()).store()
+
+    first = trigger_and_wait(scheduler, "catalog_sync", {"full_refresh": True})
+    assert run_counts(engine, first)["publish_content"]["applied"] >= 150
+    assert_store_matches(erp, shop, sold={})
+
+    # The ERP changes, and the store sells, between two runs.
+    templates = admin.model("product.template", "search_read", [("active", "=", True), ("salable", "=", True)],
+                            10, 3, [("id", "ASC")], ["list_price", "products"])
+    repriced, archived, restocked = templates
+    admin.model("product.template", "write", [repriced["id"]],
+                {"list_price": (repriced["list_price"] * Decimal("1.2")).quantize(Decimal("0.01"))})
+    confirmed(admin, "product.template", "write", [archived["id"]], {"active": False})
+    receive(admin, restocked["products"][0], admin.web_shop.warehouses[0].id, Decimal(11))
+    _, new_variants = new_template(admin, ["S", "M"], Decimal("42.00"))
+    for variant in new_variants:
+        receive(admin, variant["id"], admin.web_shop.warehouses[1].id, Decimal(6))
+    before_sale = store_view(shop)
+    sold_sku = next(sku for sku, v in before_sale.items() if sum(v["available"].values()) >= 6)
+    store.admin("POST", "/orders", {"lines": [{"sku": sold_sku, "quantity": 2}]})
+    after_sale = store_view(shop)[sold_sku]["available"]
+    sold = {(sold_sku, location): before_sale[sold_sku]["available"][location] - quantity
+            for location, quantity in after_sale.items() if quantity != before_sale[sold_sku]["available"][location]}
+    assert sum(sold.values()) == 2
+
+    second = trigger_and_wait(scheduler, "catalog_sync")
+    counts = run_counts(engine, second)
+    assert counts["publish_content"]["applied"] >= 2  # the archived template and the new one
+    assert counts["publish_prices"]["applied"] >= 1
+    assert counts["publish_inventory"]["applied"] >= 1
+    assert_store_matches(erp, shop, sold=sold)
+    assert all(v["code"] in store_view(shop) for v in new_variants)
+
+    third = trigger_and_wait(scheduler, "catalog_sync")
+    assert mutations(run_counts(engine, third)) == 0, run_counts(engine, third)
+    assert_store_matches(erp, shop, sold=sold)
+
+    # Clearing the whole second run repeats it: it changes nothing more.
+    before = store_view(shop)
+    scheduler.http.post(f"{scheduler.url}/api/v2/dags/catalog_sync/clearTaskInstances", json={
+        "dag_run_id": second, "dry_run": False, "only_failed": False, "reset_dag_runs": True,
+    }, timeout=30).raise_for_status()
+    state = scheduler.wait_for_run(scheduler.http, "catalog_sync", second)
+    assert state == "success"
+    assert mutations(run_counts(engine, second)) == 0
+    assert store_view(shop) == before
+    with engine.connect() as conn:
+        assert conn.execute(select(row_error).where(row_error.c.status == "open")).all() == []
+    engine.dispose()

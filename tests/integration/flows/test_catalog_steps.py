@@ -1,0 +1,165 @@
+"""The catalog flow's steps against the real ERP, the store emulator and both warehouse engines:
+cursor boundaries, a sale between extract and publish, the error queue under store faults."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from erpsync.common.retry import Backoff
+from erpsync.shopify.settings import ShopifySettings
+from erpsync.store.errors import StoreTransportError
+from erpsync.tryton.client import TrytonClient
+from erpsync.warehouse.schema import raw_record, row_error, sync_cursor
+from sandbox.tryton import catalog
+from tests.support.erp import receive
+from tests.support.flows import CatalogSteps
+
+pytestmark = pytest.mark.erp
+
+
+@pytest.fixture
+def admin(erp_admin) -> TrytonClient:
+    return TrytonClient(erp_admin, web_shop=catalog.WEB_SHOP_NAME)
+
+
+@pytest.fixture
+def shop(store):
+    return ShopifySettings(shop_url=store.url, access_token=store.token()).store()
+
+
+@pytest.fixture
+def steps(erp_settings, shop, warehouse) -> CatalogSteps:
+    return CatalogSteps(erp=erp_settings.client(), store=shop, engine=warehouse)
+
+
+def landed(engine, batch_id: str) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(raw_record.c.record_key).where(raw_record.c.batch_id == batch_id)).scalars())
+
+
+# -- cursor boundaries ------------------------------------------------------------------------------
+
+class PagingErp(TrytonClient):
+    """The real client, small pages, and a hook to change the ERP while the read is between pages."""
+
+    def __init__(self, base: TrytonClient, on_first_page=None):
+        super().__init__(base.rpc, web_shop=base.web_shop_name, page_size=4)
+        self.on_first_page = on_first_page
+
+    def iter_changed_products(self, window, *, skus=None):
+        for number, page in enumerate(super().iter_changed_products(window, skus=skus)):
+            yield page
+            if number == 0 and self.on_first_page:
+                self.on_first_page(page)
+
+
+def test_same_timestamps_page_boundaries_and_changes_during_the_read(steps, admin, warehouse):
+    steps.extract_and_stage(full=True)
+    ids = [p["id"] for p in admin.model("product.product", "search_read", [("active", "=", True)], 200, 10,
+                                        [("id", "ASC")], ["code"])]
+    admin.model("product.product", "write", ids, {"description": f"same stamp {uuid.uuid4().hex}"})
+    codes = {p["code"] for p in admin.model("product.product", "read", ids, ["code"])}
+
+    late: list[str] = []
+
+    def change_one_not_read_yet(page):
+        not_read = sorted(codes - {p.sku for p in page})[0]
+        (product,) = admin.model("product.product", "search", [("code", "=", not_read)], 0, 1, None)
+        admin.model("product.product", "write", [product], {"description": "changed during the read"})
+        late.append(not_read)
+
+    steps.erp = PagingErp(steps.erp, on_first_page=change_one_not_read_yet)
+    first = steps.extract_and_stage()
+    first_keys = landed(warehouse, first["products"].batch_id)
+    assert len(first_keys) == len(set(first_keys)), "nothing doubled inside a read"
+    assert codes - set(late) <= set(first_keys), "every record with the shared timestamp, across pages"
+
+    steps.erp.on_first_page = None
+    second = steps.extract_and_stage()
+    assert late[0] in landed(warehouse, second["products"].batch_id), "the change made during the read"
+    with warehouse.connect() as conn:
+        assert conn.execute(select(sync_cursor.c.cursor_at).where(sync_cursor.c.entity == "product")
+                            ).scalar_one() == second["products"].window_end
+
+
+def test_a_failed_staging_leaves_the_cursor_where_it_was(steps, warehouse, monkeypatch):
+    staged = steps.extract_and_stage(full=True)
+    cursor = staged["staged_products"].cursor_at
+
+    from erpsync.sync import catalog_stage
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the warehouse went away")
+
+    monkeypatch.setattr(catalog_stage.db, "upsert", broken)
+    with pytest.raises(RuntimeError):
+        steps.extract_and_stage()
+    monkeypatch.undo()
+    with warehouse.connect() as conn:
+        assert conn.execute(select(sync_cursor.c.cursor_at).where(sync_cursor.c.entity == "product")
+                            ).scalar_one() == cursor
+
+
+# -- never oversell ---------------------------------------------------------------------------------
+
+def test_a_sale_between_extract_and_publish_is_not_overwritten(steps, admin, store, shop):
+    steps.run(full=True)
+    (variant,) = [v for page in shop.iter_variants() for v in page if v.product_status == "ACTIVE"][:1]
+    (product,) = admin.model("product.product", "search", [("code", "=", variant.sku)], 0, 1, None)
+    main = admin.web_shop.warehouses[0]
+
+    receive(admin, product, main.id, Decimal(20))  # the ERP has 20 more...
+    staged = steps.extract_and_stage()
+    before = store.admin("GET", f"/inventory?sku={variant.sku}")["levels"][main.name]["available"]
+    store.admin("POST", "/orders", {"lines": [{"sku": variant.sku, "quantity": 1}]})  # ...and the store sells 1
+    assert store.admin("GET", f"/inventory?sku={variant.sku}")["levels"][main.name]["available"] == before - 1
+
+    result = steps.publish(staged, "publish_inventory")
+
+    assert result.recomputed >= 1 and result.failed == 0
+    assert store.admin("GET", f"/inventory?sku={variant.sku}")["levels"][main.name]["available"] == before + 20 - 1
+
+
+# -- faults -----------------------------------------------------------------------------------------
+
+def test_after_store_faults_the_next_run_converges_and_the_error_queue_empties(steps, store, shop, warehouse,
+                                                                                admin):
+    steps.run(full=True)
+    templates = admin.model("product.template", "search_read", [("active", "=", True), ("salable", "=", True)],
+                            30, 8, [("id", "ASC")], ["list_price", "products"])
+    for template in templates:
+        admin.model("product.template", "write", [template["id"]],
+                    {"list_price": (template["list_price"] * Decimal("1.1")).quantize(Decimal("0.01"))})
+        receive(admin, template["products"][0], admin.web_shop.warehouses[0].id, Decimal(3))
+    store.admin("PUT", "/faults", {"seed": 3, "rules": [
+        {"kind": "error_5xx", "rate": 1.0, "status": 502, "match": "productVariantsBulkUpdate"},
+        {"kind": "throttle_storm", "rate": 0.5, "match": "inventorySetQuantities"},
+        {"kind": "timeout", "rate": 0.5, "hold_seconds": 1.5, "match": "inventorySetQuantities"},
+    ]})
+    steps.store = ShopifySettings(shop_url=store.url, access_token=store.token(), read_timeout_s=0.8).store(
+        backoff=Backoff(attempts=4, base_s=0.05, max_s=0.2))
+    staged = steps.extract_and_stage()
+    with pytest.raises(StoreTransportError, match="queued in row_error"):  # every price call fails (502)
+        steps.publish(staged, "publish_prices")
+    inventory = steps.publish(staged, "publish_inventory")  # timeouts and throttling: retried, applied once
+    assert inventory.failed == 0 and inventory.applied >= 8
+    with warehouse.connect() as conn:
+        queued = conn.execute(select(func.count()).select_from(row_error).where(
+            row_error.c.status == "open", row_error.c.operation == "publish_prices")).scalar_one()
+    assert queued >= 8, "the failed prices wait in the error queue, not lost with the failed step"
+
+    store.admin("DELETE", "/faults")
+    steps.store = shop
+    # The next runs retry the queue once the backoff has passed.
+    converged = steps.run(now=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5))
+    assert converged["publish_prices"].applied >= 8, "the prices the faults kept out are published now"
+    again = steps.run(now=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10))
+    assert sum(again[step].changed for step in ("publish_content", "publish_prices", "publish_inventory")) == 0
+    with warehouse.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(row_error).where(row_error.c.status == "open")
+                            ).scalar_one() == 0

@@ -1,0 +1,60 @@
+"""Changes a test makes in the sandbox ERP, as its users would (through the admin's JSON-RPC)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+from erpsync.tryton.client import TrytonClient
+
+
+def receive(admin: TrytonClient, product_id: int, warehouse_id: int, quantity: Decimal) -> dt.datetime:
+    """Receive stock into a warehouse's storage as a done move; return the move's timestamp."""
+    (warehouse,) = admin.model("stock.location", "read", [warehouse_id], ["storage_location"])
+    (supplier,) = admin.model("stock.location", "search", [("type", "=", "supplier")], 0, 1, None)
+    (product,) = admin.model("product.product", "read", [product_id], ["default_uom"])
+    (move_id,) = admin.model("stock.move", "create", [{
+        "product": product_id, "unit": product["default_uom"], "quantity": float(quantity),
+        "from_location": supplier, "to_location": warehouse["storage_location"],
+        "unit_price": Decimal("10"), "currency": admin.web_shop.currency_id,
+        "company": admin.web_shop.company_id,
+    }])
+    admin.model("stock.move", "do", [move_id])
+    (move,) = admin.model("stock.move", "read", [move_id], ["last_modified_at"])
+    return move["last_modified_at"]
+
+
+def new_template(admin: TrytonClient, suffixes: list[str], list_price: Decimal) -> tuple[int, list[dict]]:
+    """A new saleable template with one variant per suffix, set up like the demo's (category, accounts);
+    returns the template id and its variants (id, code)."""
+    (model,) = admin.model("product.template", "search_read", [("salable", "=", True)], 0, 1, None,
+                           ["default_uom", "sale_uom", "account_category", "categories"])
+    code = f"NEW-{uuid.uuid4().hex[:6].upper()}"
+    (template_id,) = admin.model("product.template", "create", [{
+        "name": f"New arrival {code}", "code": code, "type": "goods", "salable": True,
+        "default_uom": model["default_uom"], "sale_uom": model["sale_uom"], "list_price": list_price,
+        "cost_price_method": "fixed", "account_category": model["account_category"],
+        "categories": [("add", model["categories"])],
+        "products": [("create", [{"suffix_code": s, "description": f"{code} {s}"} for s in suffixes])],
+    }])
+    variants = admin.model("product.product", "search_read", [("template", "=", template_id)], 0, None,
+                           [("id", "ASC")], ["code"])
+    admin.model("web.shop", "write", [admin.web_shop.id], {"products": [("add", [v["id"] for v in variants])]})
+    return template_id, variants
+
+
+def confirmed(admin: TrytonClient, model: str, method: str, *args):
+    """Call a model method as a person would, confirming the warnings Tryton asks about (e.g. archiving
+    a product that still has stock)."""
+    from erpsync.tryton.errors import ErpUserError
+
+    for _ in range(5):
+        try:
+            return admin.model(model, method, *args)
+        except ErpUserError as error:
+            if not error.warning:
+                raise
+            admin.model("res.user.warning", "create", [{"user": admin.rpc.user_id, "name": error.warning,
+                                                         "always": False}])
+    raise AssertionError(f"{model}.{method} kept asking for confirmations")
