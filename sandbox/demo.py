@@ -14,6 +14,7 @@ Where things live: ``DEMO_HOME`` (default ``<repo>/var``) holds the ERP (``erp/`
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import os
@@ -72,6 +73,7 @@ class Demo:
 
     def up(self) -> None:
         started = time.monotonic()
+        started_at = dt.datetime.now(dt.UTC)
         erp = self.erp
         step("ERP: build (seconds from its pristine snapshot; minutes the first time)", erp.build)
         step("ERP: start", erp.start)
@@ -96,7 +98,7 @@ class Demo:
             log.info("%s %s: %s", dag_id, run_id, state)
             if state != "success":
                 failed.append(f"{dag_id} ({airflow.task_states(http, dag_id, run_id)})")
-        self.print_summary(runs, time.monotonic() - started)
+        self.print_summary(runs, started_at, time.monotonic() - started)
         if failed:
             raise SystemExit(f"demo run(s) failed: {', '.join(failed)}; logs under {airflow.home / 'logs'}")
 
@@ -145,13 +147,15 @@ class Demo:
             },
         ]
 
-    def print_summary(self, runs: dict[str, str], seconds: float) -> None:
+    def print_summary(self, runs: dict[str, str], started_at: dt.datetime, seconds: float) -> None:
         from erpsync.warehouse.engine import make_engine
         from erpsync.warehouse.schema import sync_run
 
+        # Every run since `up` began: a scheduled run may have done the work before the triggered one.
         engine = make_engine(self.warehouse_url)
         with engine.connect() as conn:
-            rows = {r.run_id: r for r in conn.execute(select(sync_run).where(sync_run.c.run_id.in_(runs.values())))}
+            rows = list(conn.execute(select(sync_run).where(sync_run.c.started_at >= started_at)
+                                     .order_by(sync_run.c.started_at)))
         engine.dispose()
         airflow = self.airflow
         # The shopper keeps buying: show that orders are arriving in the store.
@@ -171,11 +175,9 @@ class Demo:
             f"  Warehouse:   {make_url(self.warehouse_url).render_as_string(hide_password=True)}",
         ]
         for dag_id, run_id in runs.items():
-            row = rows.get(run_id)
-            moved = ", ".join(
-                f"{step}: {counts.get('rows', 0)} rows" for step, counts in (row.counts if row else {}).items()
-            )
-            lines.append(f"  {dag_id}: {row.status if row else 'no run row'} ({moved})")
+            dag_rows = [r for r in rows if r.dag_id == dag_id]
+            states = ", ".join(sorted({r.status for r in dag_rows}))
+            lines.append(f"  {dag_id}: {states} ({len(dag_rows)} run(s): {_moved([r.counts for r in dag_rows])})")
         lines += ["  Stop everything with: make stop", "=" * 72]
         print("\n".join(lines), flush=True)
 
@@ -220,6 +222,26 @@ def store_seed(erp) -> dict:
             for variants in by_template.values()
         ],
     }
+
+
+def _moved(runs: list[dict]) -> str:
+    """One line of what runs moved: rows extracted, staged, quarantined; changes published."""
+    totals: dict[str, int] = {}
+
+    def add(label: str, value: int) -> None:
+        totals[label] = totals.get(label, 0) + value
+
+    for counts in runs:
+        for step, c in counts.items():
+            if step.startswith("extract_"):
+                add(f"{step.removeprefix('extract_')} extracted", c["rows"])
+            elif step.startswith("publish_"):
+                add(f"{step.removeprefix('publish_')} published", c["applied"])
+        for dataset, staged in (counts.get("stage_catalog") or {}).items():
+            if isinstance(staged, dict) and "staged" in staged:
+                add(f"{dataset} staged", staged["staged"])
+                add(f"{dataset} quarantined", staged["quarantined"])
+    return ", ".join(f"{label}: {value}" for label, value in totals.items())
 
 
 def step(title: str, action) -> None:
