@@ -6,7 +6,7 @@ ERP_VENV := .venv-erp
 PY := $(VENV)/bin/python
 PIP_QUIET ?= -q
 
-.PHONY: demo test stop lock venv erp-venv erp-build clean-state
+.PHONY: demo test stop bench lock venv erp-venv erp-build
 
 demo: venv erp-venv
 	$(PY) -m sandbox.demo up
@@ -17,6 +17,11 @@ stop:
 test: venv erp-venv
 	$(PY) -m sandbox.tryton build
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Benchmarks against the real sandbox systems (BENCH_ARGS=--quick for the demo catalog only).
+bench: venv erp-venv
+	$(PY) -m sandbox.tryton build
+	$(PY) -m bench.catalog $(BENCH_ARGS)
 
 venv: $(VENV)/.installed
 erp-venv: $(ERP_VENV)/.installed

@@ -144,6 +144,25 @@ class ErpSandbox:
             if was_running:
                 self._start()
 
+    def grow(self, templates: int) -> dict:
+        """Add ``templates`` more templates (~3 variants each, stocked, in the web shop) and make the result
+        this instance's pristine snapshot: a large catalog for benchmarks, built once and reset in seconds."""
+        if not self._state().get("pristine_owned", True):
+            raise ErpSandboxError("grow replaces the snapshot: use an instance that owns its own (its own build, "
+                                  "or a SQLite clone), not a PostgreSQL clone sharing its source's template")
+        with self._locked():
+            was_running = self._running_pid() is not None
+            self._stop()
+            self._require_erp_venv()
+            self._write_config()
+            output = self._run_step(f"add {templates} templates", [
+                str(self.erp_python), "-m", "sandbox.tryton.bulk", "--database", self.db_name,
+                "--templates", str(templates)], env={"TRYTOND_CONFIG": str(self.config_file)})
+            self.store.snapshot()
+            if was_running:
+                self._start()
+            return json.loads(output.strip().splitlines()[-1])
+
     def reset(self) -> None:
         """Restore the working database from the pristine snapshot; restart the server if it ran."""
         with self._locked():

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 
 class Progress:
-    def __init__(self, log: logging.Logger, what: str, total: int | None = None, every_s: float = 5.0):
+    def __init__(self, log: logging.Logger, what: str, total: int | None = None, every_s: float = 5.0,
+                 detail: Callable[[], str] | None = None):
         self.log = log
         self.what = what
         self.total = total
         self.every_s = every_s
+        self.detail = detail  # more to say on each line, e.g. the time spent waiting for a rate limit
         self.done = 0
         self.started = time.monotonic()
         self._last = self.started
@@ -32,6 +35,7 @@ class Progress:
         elapsed = max(now - self.started, 1e-9)
         of_total = f"/{self.total}" if self.total is not None else ""
         self.log.info(
-            "%s: %s%d%s rows in %.1fs (%.0f rows/s)",
+            "%s: %s%d%s rows in %.1fs (%.0f rows/s)%s",
             self.what, "done, " if final else "", self.done, of_total, elapsed, self.done / elapsed,
+            f", {self.detail()}" if self.detail else "",
         )

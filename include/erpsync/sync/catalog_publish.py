@@ -153,6 +153,11 @@ def _finish(result: PublishResult, run: PublishRun, started: float) -> PublishRe
     return result
 
 
+def _waits(run: PublishRun) -> str:
+    usage = run.store.usage()
+    return f"{usage['requests']} store calls, {usage['throttle_wait_s']}s waiting for the rate limit"
+
+
 def _hold(conn: Connection, run: PublishRun, operation: str, skus: Sequence[str], reason: str) -> None:
     """Queue what a guardrail held: every later run looks at it again until it is approved or fixed."""
     record_failures(conn, flow=FLOW, entity="variant", operation=operation, run_id=run.run_id, now=run.now,
@@ -236,7 +241,7 @@ def publish_content(run: PublishRun) -> PublishResult:
     if run.dry_run:
         return _finish(result, run, started)
 
-    progress = Progress(log, "publish content", total=len(drafts))
+    progress = Progress(log, "publish content", detail=lambda: _waits(run), total=len(drafts))
     for product, draft in drafts:
         try:
             outcome = run.store.set_product(draft)
@@ -379,7 +384,7 @@ def publish_prices(run: PublishRun) -> PublishResult:
     by_product: dict[str, list[tuple[str, PriceChange]]] = defaultdict(list)
     for sku, (row, v) in sorted(changes.items()):
         by_product[row["store_product_id"]].append((sku, PriceChange(row["store_variant_id"], v.price, v.compare_at_price)))
-    progress = Progress(log, "publish prices", total=len(changes))
+    progress = Progress(log, "publish prices", detail=lambda: _waits(run), total=len(changes))
     for product_id, items in by_product.items():
         try:
             outcomes = run.store.update_prices(product_id, [change for _, change in items])
@@ -457,7 +462,7 @@ def publish_inventory(run: PublishRun) -> PublishResult:
     if run.dry_run or not changes:
         return _finish(result, run, started)
 
-    progress = Progress(log, "publish inventory", total=len(changes))
+    progress = Progress(log, "publish inventory", detail=lambda: _waits(run), total=len(changes))
     for number, start in enumerate(range(0, len(changes), MAX_INVENTORY_CHANGES)):
         batch = changes[start:start + MAX_INVENTORY_CHANGES]
         try:
