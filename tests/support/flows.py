@@ -33,7 +33,7 @@ class CatalogSteps:
                                     full_refresh=full)
         stock = extract_stock(self.erp, self.engine, window_end=end, run_id=run_id, now=now, lag=self.lag,
                               full_refresh=full)
-        staged_products = stage_products(self.engine, batch_id=products.batch_id, currency=products.currency,
+        staged_products = stage_products(self.engine, batch_id=products.batch_id, currency=products.facts["currency"],
                                          run_id=run_id, now=now, cursor_at=products.window_end)
         staged_stock = stage_stock(self.engine, batch_id=stock.batch_id, run_id=run_id, now=now,
                                    cursor_at=stock.window_end)

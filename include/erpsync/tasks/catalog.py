@@ -44,12 +44,11 @@ def extract_stock(**context: Any) -> dict[str, Any]:
     from erpsync.warehouse.hook import WarehouseHook
 
     run = RunInfo.from_context(context)
-    erp = TrytonHook().client
     result = extract(
-        erp, WarehouseHook().get_conn(), window_end=run.window_end, run_id=run.run_id, now=_now(),
+        TrytonHook().client, WarehouseHook().get_conn(), window_end=run.window_end, run_id=run.run_id, now=_now(),
         lag=extract_lag(), full_refresh=bool(run.params.get("full_refresh")),
     )
-    return {**result.as_counts(), "warehouses": {w.code: w.name for w in erp.web_shop.warehouses}}
+    return result.as_counts()
 
 
 @task
