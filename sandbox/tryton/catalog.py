@@ -127,6 +127,14 @@ CITIES = [("CA", "California", "San Francisco", "941"), ("CA", "California", "Lo
           ("WA", "Washington", "Seattle", "981"), ("IL", "Illinois", "Chicago", "606"),
           ("MA", "Massachusetts", "Boston", "021"), ("OR", "Oregon", "Portland", "972"),
           ("CO", "Colorado", "Denver", "802"), ("GA", "Georgia", "Atlanta", "303")]
+# Countries the store's shoppers ship to (the country module ships none): code, code3, numeric, name, and
+# the subdivisions orders use.
+COUNTRIES = [("US", "USA", "840", "United States", []), ("CA", "CAN", "124", "Canada", [("ON", "Ontario")]),
+             ("GB", "GBR", "826", "United Kingdom", []), ("DE", "DEU", "276", "Germany", [])]
+# Services an order brings besides its goods: what the integration books shipping, taxes, discounts and
+# refund adjustments on, so that the ERP's sale total equals the store's order total.
+SERVICE_PRODUCTS = {"shipping": ("SHIPPING", "Shipping"), "tax": ("SALES-TAX", "Sales tax"),
+                    "discount": ("DISCOUNT", "Discount"), "refund": ("REFUND", "Refund adjustment")}
 STREETS = ["Oak Street", "Maple Avenue", "Cedar Lane", "Pine Road", "Elm Street", "Washington Avenue",
            "Lake Drive", "Hillcrest Road", "Park Place", "Sunset Boulevard", "River Road", "Mill Street"]
 

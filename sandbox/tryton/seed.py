@@ -19,6 +19,7 @@ import io
 import json
 import os
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
@@ -96,6 +97,7 @@ def _seed_records(company_id: int, integration_password: str) -> dict:
     departments = _create_product_categories()
     account_category = _create_account_category(company)
     variants = _create_catalog(departments, account_category)
+    _create_service_products(account_category)
     warehouses = _create_second_warehouse()
     _receive_stock(company, variants, warehouses)
     customers = _create_customers(country, states)
@@ -120,16 +122,23 @@ def _model_id(module: str, xml_id: str) -> int:
 
 
 def _create_country():
-    # The country module ships no countries (trytond_import_countries downloads them): create the one we need.
+    """The countries orders ship to and their subdivisions; returns the United States and its states.
+
+    The country module ships no countries (trytond_import_countries downloads them).
+    """
     pool = Pool()
     Country = pool.get("country.country")
     Subdivision = pool.get("country.subdivision")
-    country, = Country.create([
-        {"name": "United States", "code": "US", "code3": "USA", "code_numeric": "840"}])
+    countries = Country.create([{"name": name, "code": code, "code3": code3, "code_numeric": numeric}
+                                for code, code3, numeric, name, _ in catalog.COUNTRIES])
+    us = next(c for c in countries if c.code == "US")
     names = dict((code, name) for code, name, *_ in catalog.CITIES)
-    records = Subdivision.create([{"country": country.id, "name": name, "code": f"US-{code}", "type": "state"}
+    records = Subdivision.create([{"country": us.id, "name": name, "code": f"US-{code}", "type": "state"}
                                   for code, name in sorted(names.items())])
-    return country, {s.code.removeprefix("US-"): s for s in records}
+    Subdivision.create([{"country": country.id, "name": name, "code": f"{country.code}-{code}", "type": "province"}
+                        for country, (*_, subdivisions) in zip(countries, catalog.COUNTRIES, strict=True)
+                        for code, name in subdivisions])
+    return us, {s.code.removeprefix("US-"): s for s in records}
 
 
 def _set_company_address(company, country, states) -> None:
@@ -192,6 +201,18 @@ def _template_values(entry: catalog.Template, categories, account_category, unit
         "categories": [("add", [categories[entry.category].id])],
         "products": [("create", variants)],
     }
+
+
+def _create_service_products(account_category) -> None:
+    """What orders book besides goods (shipping, taxes, discounts, refund adjustments): services, not
+    stocked, not in the web shop's catalog."""
+    Template = Pool().get("product.template")
+    unit = _model_id("product", "uom_unit")
+    Template.create([{
+        "name": name, "code": code, "type": "service", "salable": True, "default_uom": unit, "sale_uom": unit,
+        "list_price": Decimal(0), "cost_price_method": "fixed", "account_category": account_category.id,
+        "products": [("create", [{}])],
+    } for code, name in catalog.SERVICE_PRODUCTS.values()])
 
 
 def _create_images(templates, entries) -> None:
@@ -306,17 +327,20 @@ def _create_web_shop(company, warehouses, price_list, guest, variants: list[Seed
 
 
 def _create_integration_user(company, password: str):
-    """The account the product connects with; Sales (group_sale) is the least that covers its needs.
+    """The account the product connects with: the least that covers its needs.
 
     Products, price lists, locations, web shops and parties are readable (parties also writable) by every
-    user; group_sale adds sale create/quote/confirm/cancel and read access to moves, shipments and invoices.
-    The company must be the user's current company: sale_price_list asserts it when computing prices.
+    user; Sales (group_sale) adds sale create/quote/confirm/cancel and read access to moves, shipments and
+    invoices; Stock and Accounting let it cancel the shipment and invoice of a confirmed sale the store
+    cancelled (Tryton cancels a confirmed sale that way). The company must be the user's current company:
+    sale_price_list asserts it when computing prices.
     """
     User = Pool().get("res.user")
     user, = User.create([{
         "name": "Integration (erpsync)", "login": catalog.INTEGRATION_LOGIN, "password": password,
         "email": "integration@example.com",
-        "groups": [("add", [_model_id("sale", "group_sale")])],
+        "groups": [("add", [_model_id("sale", "group_sale"), _model_id("stock", "group_stock"),
+                            _model_id("account", "group_account")])],
         "companies": [("add", [company.id])], "company": company.id,
     }])
     return user

@@ -52,3 +52,56 @@ class CatalogSteps:
     def run(self, **options) -> dict:
         staged = self.extract_and_stage(full=options.pop("full", False))
         return {**staged, **{step: self.publish(staged, step, **options) for step in catalog_publish.STEPS}}
+
+
+@dataclass
+class OrderSteps:
+    """The order flow's steps in the DAG's order."""
+
+    erp: TrytonClient
+    store: Store
+    engine: Engine
+    config: "OrdersConfig" = None  # noqa: UP037 - imported lazily below
+    lag: dt.timedelta = dt.timedelta(seconds=1)
+
+    def __post_init__(self):
+        from erpsync.sync.orders_config import OrdersConfig
+
+        self.config = self.config or OrdersConfig()
+
+    def extract_and_stage(self, *, end: dt.datetime | None = None, window_start: dt.datetime | None = None,
+                          full: bool = False) -> dict:
+        from erpsync.sync.orders_extract import extract_orders
+        from erpsync.sync.orders_stage import stage_orders
+
+        end = end or dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)  # the store stamps whole seconds
+        run_id = f"test-{uuid.uuid4().hex[:8]}"
+        now = dt.datetime.now(dt.UTC)
+        extracted = extract_orders(self.store, self.engine, window_end=end, run_id=run_id, now=now, lag=self.lag,
+                                   full_refresh=full, window_start=window_start)
+        staged = stage_orders(self.engine, store=self.store.name, batch_id=extracted.batch_id,
+                              currency=self.store.shop_info()["currencyCode"], run_id=run_id, now=now,
+                              cursor_at=None if window_start else extracted.window_end)
+        return {"run_id": run_id, "extracted": extracted, "staged": staged}
+
+    def book(self, run_id: str = "test", now: dt.datetime | None = None):
+        from erpsync.sync.orders_ingest import ingest_orders
+
+        return ingest_orders(self.erp, self.engine, store=self.store.name, config=self.config, run_id=run_id,
+                             now=now or dt.datetime.now(dt.UTC))
+
+    def changes(self):
+        from erpsync.sync.orders_changes import apply_changes
+
+        return apply_changes(self.erp, self.engine, store=self.store.name, config=self.config,
+                             now=dt.datetime.now(dt.UTC))
+
+    def fulfill(self):
+        from erpsync.sync.orders_fulfill import push_fulfillments
+
+        return push_fulfillments(self.erp, self.store, self.engine, config=self.config, run_id="test",
+                                 now=dt.datetime.now(dt.UTC))
+
+    def run(self, **options) -> dict:
+        staged = self.extract_and_stage(**options)
+        return {**staged, "ingest": self.book(staged["run_id"]), "changes": self.changes(), "fulfill": self.fulfill()}

@@ -75,3 +75,26 @@ def stock_checks() -> list[Check]:
         Check("forecast_integral", "the forecast quantity is not a whole number: check the unit of the product",
               lambda: gxe.ExpectColumnValuesToBeBetween(column="forecast_fraction", min_value=0, max_value=0)),
     ]
+
+
+def order_checks(currency: str) -> list[Check]:
+    """Checks on an order as a whole; the per-line facts arrive as computed columns (counts of bad lines)."""
+    import great_expectations.expectations as gxe
+
+    return [
+        Check("order_id_unique", "the same order appears twice in one extract",
+              lambda: gxe.ExpectColumnValuesToBeUnique(column="order_id")),
+        Check("currency", f"the order is not in the shop's currency {currency}",
+              lambda: gxe.ExpectColumnValuesToBeInSet(column="currency", value_set=[currency])),
+        Check("has_lines", "the order has no lines", lambda: gxe.ExpectColumnValuesToBeBetween(
+            column="line_count", min_value=1)),
+        Check("known_skus", "a line's SKU is not a product of the ERP: create the product in the ERP (the order "
+              "is booked on the next run) or correct the SKU in the store",
+              lambda: gxe.ExpectColumnValuesToBeBetween(column="unknown_skus", min_value=0, max_value=0)),
+        Check("positive_quantities", "a line has a zero or negative quantity",
+              lambda: gxe.ExpectColumnValuesToBeBetween(column="bad_quantities", min_value=0, max_value=0)),
+        Check("totals_consistent", "the order total is not lines - discounts + shipping + taxes",
+              lambda: gxe.ExpectColumnValuesToBeBetween(column="total_gap", min_value=-0.005, max_value=0.005)),
+        Check("shipping_address", "the order must be shipped but has no complete shipping address",
+              lambda: gxe.ExpectColumnValuesToBeBetween(column="missing_address", min_value=0, max_value=0)),
+    ]

@@ -10,7 +10,10 @@ from typing import Any
 
 from erpsync.shopify import operations
 from erpsync.shopify.client import ShopifyClient
+from erpsync.common.window import Window
+from erpsync.store.errors import StoreRequestError
 from erpsync.store.records import (
+    FulfillmentOrder,
     InventoryChange,
     InventoryLevel,
     InventoryOutcome,
@@ -18,8 +21,14 @@ from erpsync.store.records import (
     PriceOutcome,
     ProductDraft,
     ProductOutcome,
+    StoreAddress,
+    StoreCustomer,
     StoredVariant,
     StoreLocation,
+    StoreOrder,
+    StoreOrderLine,
+    StoreRefund,
+    StoreRefundLine,
     StoreVariant,
 )
 
@@ -29,6 +38,8 @@ MAX_VARIANTS_PER_PRODUCT = 100  # what SetProduct.graphql reads back in one page
 VARIANT_PAGE = 200  # ~600 points per page: under the 1,000-point cap with room to spare
 SKUS_PER_QUERY = 50  # keeps the search string short
 ITEMS_PER_LEVEL_QUERY = 100
+ORDER_PAGE = 3  # an order with its lines and refunds requests ~250 points: 3 stay under the 1,000 cap
+ORDERS_PER_FULFILLMENT_QUERY = 25
 _INDEX = re.compile(r"^\d+$")
 
 
@@ -186,6 +197,96 @@ class ShopifyStore:
             StoredVariant(node["sku"], node["id"], node["inventoryItem"]["id"])
             for node in product["variants"]["nodes"] if node.get("sku")
         ))
+
+
+    def iter_orders(self, window: Window) -> Iterator[list[StoreOrder]]:
+        """Orders whose last change falls in ``window``, oldest change first, a page at a time.
+
+        Shopify compares dates at second precision: the bounds are whole seconds (the start rounded down,
+        so the lag keeps covering the boundary; the end rounded down, so the next window starts there).
+        """
+        query = f"updated_at:<'{_second(window.end)}'"
+        if window.start is not None:
+            query = f"updated_at:>='{_second(window.start)}' AND {query}"
+        for nodes in self.client.paginate(operations.load("Orders"), {"first": ORDER_PAGE, "query": query}, "orders"):
+            yield [_order(node) for node in nodes]
+
+    def fulfillment_orders(self, order_ids: Sequence[str]) -> dict[str, list[FulfillmentOrder]]:
+        found: dict[str, list[FulfillmentOrder]] = {}
+        for start in range(0, len(order_ids), ORDERS_PER_FULFILLMENT_QUERY):
+            data = self.client.execute(operations.load("FulfillmentOrders"),
+                                       {"ids": list(order_ids[start:start + ORDERS_PER_FULFILLMENT_QUERY])})
+            for order in data["nodes"]:
+                if order:
+                    found[order["id"]] = [
+                        FulfillmentOrder(fo["id"], fo["status"], tuple(f["id"] for f in fo["fulfillments"]["nodes"]))
+                        for fo in order["fulfillmentOrders"]["nodes"]
+                    ]
+        return found
+
+    def create_fulfillment(self, fulfillment_order_ids: Sequence[str], *, tracking_number: str | None,
+                           tracking_company: str | None) -> str:
+        """Fulfill whole fulfillment orders; returns the fulfillment's id. Not repeated after it may have
+        been applied: the caller checks the fulfillment orders' status before asking again."""
+        tracking = {"number": tracking_number, "company": tracking_company} if tracking_number else None
+        data = self.client.execute(operations.load("CreateFulfillment"), {"fulfillment": {
+            "lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": fo} for fo in fulfillment_order_ids],
+            "trackingInfo": tracking, "notifyCustomer": False,
+        }}, idempotent=False)
+        payload = data["fulfillmentCreate"]
+        if payload["userErrors"]:
+            raise StoreRequestError("fulfillmentCreate: " + "; ".join(e["message"] for e in payload["userErrors"]))
+        return payload["fulfillment"]["id"]
+
+
+def _second(moment) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _money(bag: dict[str, Any] | None) -> Decimal:
+    return Decimal(bag["shopMoney"]["amount"]) if bag else Decimal(0)
+
+
+def _when(text: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def _address(data: dict[str, Any] | None) -> StoreAddress | None:
+    if not data:
+        return None
+    return StoreAddress(data.get("firstName"), data.get("lastName"), data.get("company"), data.get("address1"),
+                        data.get("address2"), data.get("city"), data.get("zip"), data.get("provinceCode"),
+                        data.get("countryCodeV2"), data.get("phone"))
+
+
+def _order(node: dict[str, Any]) -> StoreOrder:
+    customer = node.get("customer") or {}
+    return StoreOrder(
+        order_id=node["id"], name=node["name"], created_at=_when(node["createdAt"]),
+        updated_at=_when(node["updatedAt"]), cancelled_at=_when(node.get("cancelledAt")),
+        cancel_reason=node.get("cancelReason"), currency=node["currencyCode"],
+        financial_status=node.get("displayFinancialStatus"), fulfillment_status=node.get("displayFulfillmentStatus"),
+        customer=StoreCustomer(customer.get("id"), customer.get("email") or node.get("email"),
+                               customer.get("firstName"), customer.get("lastName")),
+        shipping_address=_address(node.get("shippingAddress")), billing_address=_address(node.get("billingAddress")),
+        subtotal=_money(node["subtotalPriceSet"]), discount_total=_money(node["totalDiscountsSet"]),
+        shipping_total=_money(node["totalShippingPriceSet"]), tax_total=_money(node["totalTaxSet"]),
+        total=_money(node["totalPriceSet"]), refunded_total=_money(node.get("totalRefundedSet")),
+        lines=tuple(
+            StoreOrderLine(line["id"], line.get("sku"), line.get("title"), int(line["quantity"]),
+                           int(line["currentQuantity"]), _money(line["originalUnitPriceSet"]),
+                           _money(line["totalDiscountSet"]), bool(line.get("requiresShipping", True)))
+            for line in node["lineItems"]["nodes"]
+        ),
+        refunds=tuple(
+            StoreRefund(refund["id"], _when(refund["createdAt"]), _money(refund["totalRefundedSet"]), tuple(
+                StoreRefundLine(item["lineItem"]["id"], int(item["quantity"]), item.get("restockType") != "NO_RESTOCK",
+                                _money(item["subtotalSet"]))
+                for item in refund["refundLineItems"]["nodes"]
+            ))
+            for refund in node.get("refunds") or ()
+        ),
+    )
 
 
 def _variant_input(option_name: str, variant) -> dict[str, Any]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
+from erpsync.common.window import Window
 from erpsync.store.records import (
+    FulfillmentOrder,
     InventoryChange,
     InventoryLevel,
     InventoryOutcome,
@@ -14,6 +16,7 @@ from erpsync.store.records import (
     ProductDraft,
     ProductOutcome,
     StoreLocation,
+    StoreOrder,
     StoreVariant,
 )
 
@@ -43,3 +46,13 @@ class Store(Protocol):
 
     def usage(self) -> dict[str, float]:
         """What this store object has cost so far: calls, retries, throttling, waits (for run stats)."""
+
+    def iter_orders(self, window: Window) -> Iterator[list[StoreOrder]]:
+        """Orders whose last change falls in ``window``, oldest change first, a page at a time."""
+
+    def fulfillment_orders(self, order_ids: Sequence[str]) -> dict[str, list[FulfillmentOrder]]:
+        """Each order's fulfillment orders, with the fulfillments already made."""
+
+    def create_fulfillment(self, fulfillment_order_ids: Sequence[str], *, tracking_number: str | None,
+                           tracking_company: str | None) -> str:
+        """Fulfill whole fulfillment orders with tracking; returns the fulfillment's id."""

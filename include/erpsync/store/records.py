@@ -112,3 +112,88 @@ class ProductOutcome:
     @property
     def applied(self) -> bool:
         return self.error is None and self.product_id is not None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreAddress:
+    first_name: str | None
+    last_name: str | None
+    company: str | None
+    address1: str | None
+    address2: str | None
+    city: str | None
+    zip: str | None
+    province_code: str | None
+    country_code: str | None
+    phone: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreCustomer:
+    customer_id: str | None  # None for a guest checkout
+    email: str | None
+    first_name: str | None
+    last_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreOrderLine:
+    line_id: str
+    sku: str | None
+    title: str | None
+    quantity: int  # as ordered
+    current_quantity: int  # after refunds and removals
+    unit_price: Decimal  # before discounts
+    discount_total: Decimal  # discounts allocated to this line
+    requires_shipping: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoreRefundLine:
+    line_id: str
+    quantity: int
+    restock: bool  # the goods go back to stock
+    subtotal: Decimal  # what the line's refund gives back, before taxes
+
+
+@dataclass(frozen=True, slots=True)
+class StoreRefund:
+    refund_id: str
+    created_at: dt.datetime
+    total: Decimal  # everything refunded: lines, taxes, shipping
+    lines: tuple[StoreRefundLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreOrder:
+    order_id: str
+    name: str
+    created_at: dt.datetime
+    updated_at: dt.datetime  # moves on every change: the extract's cursor
+    cancelled_at: dt.datetime | None
+    cancel_reason: str | None
+    currency: str
+    financial_status: str | None
+    fulfillment_status: str | None
+    customer: StoreCustomer
+    shipping_address: StoreAddress | None
+    billing_address: StoreAddress | None
+    subtotal: Decimal  # lines after discounts
+    discount_total: Decimal
+    shipping_total: Decimal
+    tax_total: Decimal
+    total: Decimal
+    refunded_total: Decimal
+    lines: tuple[StoreOrderLine, ...]
+    refunds: tuple[StoreRefund, ...]
+
+    @property
+    def requires_shipping(self) -> bool:
+        return any(line.requires_shipping for line in self.lines)
+
+
+@dataclass(frozen=True, slots=True)
+class FulfillmentOrder:
+    fulfillment_order_id: str
+    status: str  # OPEN, IN_PROGRESS, CLOSED, CANCELLED, ...
+    fulfillment_ids: tuple[str, ...] = ()

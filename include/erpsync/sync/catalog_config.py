@@ -46,9 +46,14 @@ class CatalogConfig(BaseModel):
 
     @classmethod
     def parse(cls, raw: str | dict[str, Any] | None) -> CatalogConfig:
-        if raw in (None, ""):
-            return cls()
-        try:
-            return cls.model_validate(json.loads(raw) if isinstance(raw, str) else raw)
-        except (ValueError, TypeError) as error:
-            raise ValueError(f"Airflow Variable {VARIABLE!r} is not a valid catalog configuration: {error}") from error
+        return parse_variable(cls, VARIABLE, raw)
+
+
+def parse_variable(model: type[BaseModel], variable: str, raw: str | dict[str, Any] | None):
+    """A configuration model from an Airflow Variable's JSON; defaults when it is missing or empty."""
+    if raw in (None, ""):
+        return model()
+    try:
+        return model.model_validate(json.loads(raw) if isinstance(raw, str) else raw)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"Airflow Variable {variable!r} is not a valid configuration: {error}") from error

@@ -24,10 +24,6 @@ from erpsync.sync.catalog_stage import content_hash
 from erpsync.warehouse import db
 from erpsync.warehouse.schema import order_ledger, stg_order, stg_order_line, stg_product, stg_stock_level
 
-# Ledger states in which the ERP already holds the order's sale (its stock is in the ERP's forecast).
-IN_ERP_STATES = ("created", "confirmed", "fulfilled", "cancelled", "cancel_failed")
-
-
 @dataclass(frozen=True)
 class DesiredVariant:
     sku: str
@@ -121,21 +117,26 @@ def _html(text: str | None) -> str:
 
 
 def pending_quantities(conn: Connection, store: str, skus: Iterable[str]) -> dict[str, Decimal]:
-    """Units of each SKU on store orders the ERP does not have yet (not cancelled in the store).
+    """Units of each SKU on store orders the ERP's stock figures do not count yet (not cancelled).
 
+    The hand-over is exact: an order stops counting here when its ERP sale was confirmed before the
+    stock levels were read (``erp_confirmed_at <= as_of``), i.e. at the moment the ERP's forecast
+    starts counting it, so the store neither oversells nor undersells while an order crosses over.
     The store commits an order's stock at one location, which the order lines do not tell us: the units
     are held back from every location, which may undersell for a moment but never oversells.
     """
     pending: dict[str, Decimal] = {}
-    in_erp = and_(order_ledger.c.store == stg_order.c.store, order_ledger.c.store_order_id == stg_order.c.store_order_id,
-                  order_ledger.c.state.in_(IN_ERP_STATES))
+    read_at = (select(func.min(stg_stock_level.c.as_of)).where(stg_stock_level.c.sku == stg_order_line.c.sku)
+               .scalar_subquery())
+    counted = and_(order_ledger.c.store == stg_order.c.store, order_ledger.c.store_order_id == stg_order.c.store_order_id,
+                   order_ledger.c.erp_confirmed_at.is_not(None), order_ledger.c.erp_confirmed_at <= read_at)
     for chunk in db.chunks(sorted(set(skus))):
         query = (
             select(stg_order_line.c.sku, func.sum(stg_order_line.c.current_quantity))
             .join(stg_order, and_(stg_order.c.store == stg_order_line.c.store,
                                   stg_order.c.store_order_id == stg_order_line.c.store_order_id))
             .where(stg_order.c.store == store, stg_order.c.cancelled_at.is_(None),
-                   stg_order_line.c.sku.in_(chunk), ~select(order_ledger.c.id).where(in_erp).exists())
+                   stg_order_line.c.sku.in_(chunk), ~select(order_ledger.c.id).where(counted).exists())
             .group_by(stg_order_line.c.sku)
         )
         pending.update((sku, Decimal(quantity or 0)) for sku, quantity in conn.execute(query))

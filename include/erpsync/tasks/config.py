@@ -19,3 +19,9 @@ def extract_lag() -> dt.timedelta:
     any clock skew between the ERP and Airflow. Default 300 s.
     """
     return dt.timedelta(seconds=_conf().getint("erpsync", "extract_lag_seconds", fallback=300))
+
+
+def order_lag() -> dt.timedelta:
+    """How far before the previous window's end each order extract starts again (the store's clock and
+    second-precision timestamps; an order saved as the previous run read). Default 120 s."""
+    return dt.timedelta(seconds=_conf().getint("erpsync", "order_lag_seconds", fallback=120))

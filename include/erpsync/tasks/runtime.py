@@ -14,17 +14,21 @@ class RunInfo:
     logical_date: dt.datetime | None
     window_end: dt.datetime  # never the wall clock: the data interval's end, or when the run was due
     params: dict[str, Any]
+    backfill_start: dt.datetime | None = None  # a backfill reads its own interval, whatever the cursor says
 
     @classmethod
     def from_context(cls, context: dict[str, Any]) -> RunInfo:
         dag_run = context["dag_run"]
         end = context.get("data_interval_end") or dag_run.run_after
+        start = context.get("data_interval_start")
+        backfill = str(getattr(dag_run, "run_type", "")).lower().endswith("backfill") and start is not None
         return cls(
             dag_id=dag_run.dag_id,
             run_id=dag_run.run_id,
             logical_date=context.get("logical_date"),
             window_end=_as_utc(end),
             params=dict(context.get("params") or {}),
+            backfill_start=_as_utc(start) if backfill else None,
         )
 
 

@@ -142,6 +142,7 @@ stg_order = Table(
     Column("tax_total", Money, nullable=False),
     Column("total", Money, nullable=False),
     Column("refunded_total", Money, nullable=False, server_default="0"),
+    Column("refunds", Json, nullable=True, comment="the store's refunds: id, lines (line id, quantity, restock)"),
     Column("requires_shipping", Boolean, nullable=False),
     Column("batch_id", String(64), nullable=False),
     ts("staged_at", nullable=False),
@@ -241,6 +242,7 @@ order_ledger = Table(
     Column("erp_sale_id", Integer, nullable=True, unique=True),
     Column("erp_sale_number", String(64), nullable=True),
     ts("store_updated_at", nullable=True, comment="the order version last applied to the ERP"),
+    ts("erp_confirmed_at", nullable=True, comment="from then on the ERP's stock forecast counts the sale"),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("last_error", Text, nullable=True),
     Column("store_fulfillment_ids", Json, nullable=True),
@@ -252,6 +254,25 @@ order_ledger = Table(
         " 'fulfilled', 'failed')",
         name="state",
     ),
+    Index(None, "state", "updated_at"),
+)
+
+order_adjustment = Table(
+    "order_adjustment",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("store", String(64), nullable=False),
+    Column("store_order_id", String(128), nullable=False),
+    Column("kind", String(16), nullable=False, comment="refund | cancel"),
+    Column("store_ref", String(128), nullable=False, comment="the store's refund id; 'cancel' for a cancellation"),
+    Column("state", String(16), nullable=False),
+    Column("erp_sale_id", Integer, nullable=True, comment="the return sale that books a refund"),
+    Column("detail", Text, nullable=True, comment="why it could not be applied, for people"),
+    ts("created_at", nullable=False),
+    ts("updated_at", nullable=False),
+    UniqueConstraint("store", "store_order_id", "kind", "store_ref"),
+    CheckConstraint("kind IN ('refund', 'cancel')", name="kind"),
+    CheckConstraint("state IN ('pending', 'applied', 'not_possible', 'failed')", name="state"),
     Index(None, "state", "updated_at"),
 )
 

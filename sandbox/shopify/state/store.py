@@ -256,18 +256,20 @@ class Store:
                 self.order_of_line_item,
                 self.order_of_refund,
                 self.order_of_shipping_line,
-                self.counters,
                 self.meta,
             ):
                 mapping.clear()
+            # The id counters survive: Shopify never gives an id twice, and an ERP that booked order
+            # gid://shopify/Order/1 before the reset must not see a different order under that id after it.
             self._dirty.clear()
             self._deleted.clear()
             self._dirty_meta.clear()
             if self._db is not None:
                 self._db.clear()
+            self._dirty_meta.add("counters")
             if plan is not None:  # the plan is configuration, not store content
                 self.set_meta("plan", plan)
-                self.commit()
+            self.commit()
 
     def _load(self) -> None:
         with self.bulk():

@@ -1,0 +1,69 @@
+"""Order flow, store -> ERP. Wiring only: the steps live in ``erpsync.tasks.orders``."""
+
+import datetime as dt
+
+from airflow.sdk import DAG, Param
+
+from erpsync.tasks import orders, runlog
+from erpsync.tasks.defaults import DEFAULT_ARGS, TAGS_ERP, TAGS_STORE, schedule_for
+
+DOC = """
+### Order sync (store -> ERP)
+
+**What it does.** Every run: reads the store orders changed since the last run (any status: new, paid,
+cancelled, refunded) into the raw layer; validates them (known SKUs, positive quantities, totals
+consistent with lines, the shop's currency, a shipping address when goods ship): a failing order is held
+in `quarantine` with its reasons and validated again every run, so it is booked as soon as the cause is
+fixed (e.g. the product is created in the ERP); books every staged order in the ERP exactly once as a
+confirmed sale (customers matched by e-mail, addresses by text; discounts, shipping and taxes as lines,
+so the ERP total equals the store total); applies cancellations (the sale is cancelled, or its shipment
+and invoice when it is confirmed) and refunds (a return sale each), each once; and, when the ERP has
+shipped an order, creates its store fulfillment with the tracking number, once.
+
+**Exactly once.** The store order id is the ERP sale's unique external key (web shop + web id) and the
+ledger `order_ledger` records each step. Before creating a sale the ERP is asked whether it exists: a
+crash, a retried task, a cleared run, two overlapping runs or a backfill never book an order twice.
+
+**Params.** `full_refresh`: read every order the store has (the ledger keeps it exactly once).
+
+**Backfills.** `airflow backfill create --dag-id orders_sync --from-date A --to-date B` re-reads each
+interval's orders and books what is missing (after an ERP outage); orders already booked are found, not
+created again. The cursor never moves back.
+
+**Configuration.** Connections `store_default`, `erp_default`, `warehouse_default`; pools `store_api`,
+`erp_api`; Variable `erpsync_orders` (JSON, optional): ERP product codes of the service lines
+(`shipping_product` SHIPPING, `tax_product` SALES-TAX, `discount_product` DISCOUNT, `refund_product`
+REFUND), `tracking_company`. Schedule: `[erpsync] orders_interval_seconds` (30; 0 = continuous).
+
+**When it fails.**
+- *orders quarantined*: table `quarantine` (source store, entity order) says why per order; fix the cause
+  (usually: create the product in the ERP); the next run books it.
+- *countries ... are not in the ERP* / *service products ... are not in the ERP*: create them in the ERP
+  (or set the codes in `erpsync_orders`); the orders wait in `row_error` and are booked by a later run.
+- *cancel_failed* in `order_ledger` (alerted): the store cancelled an order the ERP already shipped; handle
+  the return in the ERP.
+- *ErpTransportError / StoreTransportError*: the system was unreachable after retries; clear the task.
+  Nothing is booked twice: the ledger and the ERP's unique key see to it.
+"""
+
+with DAG(
+    dag_id="orders_sync",
+    description="Store orders -> ERP sales (exactly once), changes, fulfillments back",
+    doc_md=DOC,
+    schedule=schedule_for("orders"),
+    start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    catchup=False,
+    max_active_runs=1,
+    is_paused_upon_creation=True,
+    default_args=DEFAULT_ARGS,
+    tags=["orders", TAGS_STORE, TAGS_ERP],
+    params={"full_refresh": Param(False, type="boolean", description="Read every order the store has.")},
+) as dag:
+    started = runlog.start_run(flow=orders.FLOW)
+    extracted = orders.extract_orders()
+    staged = orders.stage_orders()
+    booked = orders.ingest_orders()
+    changed = orders.apply_order_changes()
+    fulfilled = orders.push_fulfillments()
+    finished = runlog.finish_run(flow=orders.FLOW, steps=list(orders.STEPS), datasets=orders.DATASETS)
+    started >> extracted >> staged >> booked >> changed >> fulfilled >> finished

@@ -1,0 +1,171 @@
+"""Follow what happens to booked orders in the store: cancellations and refunds, each applied once.
+
+Every change is a row of ``order_adjustment`` keyed by (store, order, kind, the store's reference):
+once applied (or found impossible), it is never applied again.
+
+- A cancellation undoes the ERP sale: a draft or quoted sale is cancelled; a confirmed one has its
+  shipments and invoices cancelled (Tryton's way), which releases its stock. If goods already left the
+  warehouse it cannot be undone: the adjustment says why and the data team is alerted.
+- A refund becomes a return sale in the ERP (its own ``web_id``, "<order id>#refund:<refund id>", so it
+  too exists once): refunded goods with negative quantities when they are restocked, a refund service
+  line for the rest (goods kept, taxes and shipping refunded), so that its total is the refund's total.
+  Refunds that a cancellation already covers are recorded as such.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, select
+
+from erpsync.sync.orders_config import OrdersConfig
+from erpsync.sync.orders_ingest import product_ids_by_sku
+from erpsync.tryton.client import TrytonClient
+from erpsync.tryton.records import SaleDraft, SaleLineDraft
+from erpsync.tryton.sales import TrytonSales
+from erpsync.warehouse import db
+from erpsync.warehouse.schema import order_adjustment, order_ledger, stg_order, stg_order_line
+
+log = logging.getLogger(__name__)
+
+BOOKED = ("created", "confirmed", "fulfilled")
+
+
+@dataclass
+class ChangesResult:
+    cancellations: int = 0
+    cancellations_impossible: int = 0
+    refunds: int = 0
+    refunds_covered: int = 0
+    seconds: float = 0.0
+    impossible: list[str] | None = None
+
+    def as_counts(self) -> dict[str, Any]:
+        return {**self.__dict__, "seconds": round(self.seconds, 3), "impossible": (self.impossible or [])[:10]}
+
+
+def apply_changes(erp: TrytonClient, engine: Engine, *, store: str, config: OrdersConfig, now: dt.datetime
+                  ) -> ChangesResult:
+    started = time.monotonic()
+    result = ChangesResult(impossible=[])
+    sales = TrytonSales(erp)
+    with engine.connect() as conn:
+        orders = _booked_with_changes(conn, store)
+        applied = _adjustments(conn, store, [o["store_order_id"] for o in orders])
+    for order in orders:
+        order_id = order["store_order_id"]
+        if order["cancelled_at"] is not None and (order_id, "cancel", "cancel") not in applied:
+            done, detail = sales.undo_sale(order["erp_sale_id"])
+            with engine.begin() as conn:
+                _record(conn, store, order_id, "cancel", "cancel", "applied" if done else "not_possible", detail, None, now)
+                conn.execute(order_ledger.update().where(
+                    order_ledger.c.store == store, order_ledger.c.store_order_id == order_id,
+                ).values(state="cancelled" if done else "cancel_failed", last_error=None if done else detail,
+                         updated_at=now))
+            applied[(order_id, "cancel", "cancel")] = "applied" if done else "not_possible"
+            if done:
+                result.cancellations += 1
+            else:
+                result.cancellations_impossible += 1
+                result.impossible.append(f"{order['order_name']}: {detail}")
+                log.warning("cancellation of %s cannot be applied in the ERP: %s", order["order_name"], detail)
+        undone = applied.get((order_id, "cancel", "cancel")) == "applied"
+        pending = [r for r in order["refunds"] or () if (order_id, "refund", r["refund_id"]) not in applied]
+        if not pending:
+            continue
+        if undone:
+            with engine.begin() as conn:
+                for refund in pending:
+                    _record(conn, store, order_id, "refund", refund["refund_id"], "applied",
+                            "covered by the cancellation of the sale", None, now)
+            result.refunds_covered += len(pending)
+            continue
+        result.refunds += _book_refunds(erp, engine, store, config, order, pending, now)
+    result.seconds = time.monotonic() - started
+    log.info("order changes: %s", result.as_counts())
+    return result
+
+
+def _book_refunds(erp: TrytonClient, engine: Engine, store: str, config: OrdersConfig, order: dict[str, Any],
+                  refunds: list[dict[str, Any]], now: dt.datetime) -> int:
+    sales = TrytonSales(erp)
+    with engine.connect() as conn:
+        lines = {row["store_line_id"]: row for row in conn.execute(select(stg_order_line).where(
+            stg_order_line.c.store == store, stg_order_line.c.store_order_id == order["store_order_id"])).mappings()}
+        products = product_ids_by_sku(conn, {line["sku"] for line in lines.values()})
+    refund_product = sales.products_by_code([config.refund_product]).get(config.refund_product)
+    if refund_product is None:
+        raise ValueError(f"refund product {config.refund_product!r} is not in the ERP (Variable erpsync_orders)")
+    (sale,) = erp.model("sale.sale", "read", [order["erp_sale_id"]], ["party", "invoice_address", "shipment_address"])
+    units = sales.units([*products.values(), refund_product])
+    drafts = []
+    for refund in refunds:
+        draft_lines = []
+        for item in refund["lines"]:
+            subtotal = Decimal(item["subtotal"])
+            line = lines.get(item["line_id"])
+            if item["restock"] and line and line["sku"] in products:
+                product = products[line["sku"]]
+                draft_lines.append(SaleLineDraft(product, Decimal(-item["quantity"]),
+                                                 (subtotal / item["quantity"]).quantize(Decimal("0.0001")), units[product],
+                                                 f"Return: {line['title']}"))
+            else:
+                draft_lines.append(SaleLineDraft(refund_product, Decimal(1), -subtotal, units[refund_product],
+                                                 f"Refund: {line['title'] if line else item['line_id']}"))
+        rest = Decimal(refund["total"]) - sum((Decimal(i["subtotal"]) for i in refund["lines"]), Decimal(0))
+        if rest:
+            draft_lines.append(SaleLineDraft(refund_product, Decimal(1), -rest, units[refund_product],
+                                             "Refund of taxes and shipping"))
+        drafts.append(SaleDraft(
+            web_id=f"{order['store_order_id']}#refund:{refund['refund_id']}", party_id=sale["party"],
+            invoice_address_id=sale["invoice_address"], shipment_address_id=sale["shipment_address"],
+            sale_date=dt.date.fromisoformat(refund["created_at"][:10]), reference=f"{order['order_name']} refund",
+            lines=tuple(draft_lines), comment=f"Refund {refund['refund_id']} of store order {order['order_name']}",
+        ))
+    outcomes = erp.create_sales(drafts)
+    done = [o for o in outcomes if o.sale_id]
+    erp.quote_sales([o.sale_id for o in done])
+    erp.confirm_sales([o.sale_id for o in done])
+    with engine.begin() as conn:
+        for refund, outcome in zip(refunds, outcomes, strict=True):
+            _record(conn, store, order["store_order_id"], "refund", refund["refund_id"],
+                    "applied" if outcome.sale_id else "failed", outcome.error, outcome.sale_id, now)
+    return len(done)
+
+
+def _booked_with_changes(conn: Connection, store: str) -> list[dict[str, Any]]:
+    """Booked orders the store cancelled or refunded (whether or not those changes are applied yet)."""
+    rows = conn.execute(
+        select(stg_order.c.store_order_id, stg_order.c.order_name, stg_order.c.cancelled_at, stg_order.c.refunds,
+               order_ledger.c.erp_sale_id, order_ledger.c.state)
+        .join(order_ledger, and_(order_ledger.c.store == stg_order.c.store,
+                                 order_ledger.c.store_order_id == stg_order.c.store_order_id))
+        .where(stg_order.c.store == store, order_ledger.c.erp_sale_id.is_not(None),
+               order_ledger.c.state.in_((*BOOKED, "cancel_failed")))
+        .order_by(stg_order.c.store_updated_at)
+    ).mappings().all()
+    return [dict(r) for r in rows if r["cancelled_at"] is not None or r["refunds"]]
+
+
+def _adjustments(conn: Connection, store: str, order_ids: list[str]) -> dict[tuple[str, str, str], str]:
+    found: dict[tuple[str, str, str], str] = {}
+    for chunk in db.chunks(order_ids):
+        found.update(((o, k, r), state) for o, k, r, state in conn.execute(
+            select(order_adjustment.c.store_order_id, order_adjustment.c.kind, order_adjustment.c.store_ref,
+                   order_adjustment.c.state)
+            .where(order_adjustment.c.store == store, order_adjustment.c.store_order_id.in_(chunk),
+                   order_adjustment.c.state.in_(("applied", "not_possible")))))
+    return found
+
+
+def _record(conn: Connection, store: str, order_id: str, kind: str, ref: str, state: str, detail: str | None,
+            sale_id: int | None, now: dt.datetime) -> None:
+    db.upsert(conn, order_adjustment, [{
+        "store": store, "store_order_id": order_id, "kind": kind, "store_ref": ref, "state": state, "detail": detail,
+        "erp_sale_id": sale_id, "created_at": now, "updated_at": now,
+    }], key=["store", "store_order_id", "kind", "store_ref"], update=["state", "detail", "erp_sale_id", "updated_at"])

@@ -1,0 +1,84 @@
+"""Tell the store when the ERP has shipped an order: one fulfillment, with the carrier's tracking number.
+
+A booked order whose ERP sale is fully shipped gets its store fulfillment orders fulfilled. Before
+creating anything the store is read: fulfillment orders already closed (an earlier attempt whose answer
+was lost, a person in the store's admin) are recorded, not fulfilled again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from erpsync.store.errors import StoreError
+from erpsync.store.interface import Store
+from erpsync.sync.orders_config import OrdersConfig
+from erpsync.sync.row_errors import RowFailure, record_failures, resolve
+from erpsync.tryton.client import TrytonClient
+from erpsync.tryton.sales import TrytonSales
+from erpsync.warehouse.schema import order_ledger
+
+log = logging.getLogger(__name__)
+
+FLOW = "orders"
+DONE = ("CLOSED", "CANCELLED", "INCOMPLETE")
+
+
+@dataclass
+class FulfillResult:
+    shipped: int = 0  # booked orders the ERP has fully shipped
+    fulfilled: int = 0  # fulfillments created in the store by this run
+    already: int = 0  # found fulfilled in the store (recorded, not repeated)
+    failed: int = 0
+    seconds: float = 0.0
+
+    def as_counts(self) -> dict[str, Any]:
+        return {**self.__dict__, "seconds": round(self.seconds, 3)}
+
+
+def push_fulfillments(erp: TrytonClient, store: Store, engine: Engine, *, config: OrdersConfig,
+                      run_id: str | None, now: dt.datetime) -> FulfillResult:
+    started = time.monotonic()
+    result = FulfillResult()
+    with engine.connect() as conn:
+        open_orders = {sale_id: order_id for order_id, sale_id in conn.execute(
+            select(order_ledger.c.store_order_id, order_ledger.c.erp_sale_id).where(
+                order_ledger.c.store == store.name, order_ledger.c.state.in_(("confirmed", "cancel_failed")),
+                order_ledger.c.erp_sale_id.is_not(None)))}
+    shipped = [s for s in TrytonSales(erp).shipping(sorted(open_orders)) if s.shipment_state == "sent"]
+    result.shipped = len(shipped)
+    if shipped:
+        fulfillment_orders = store.fulfillment_orders([open_orders[s.sale_id] for s in shipped])
+        for sale in shipped:
+            order_id = open_orders[sale.sale_id]
+            orders = fulfillment_orders.get(order_id, [])
+            done = [f for f in orders if f.status in DONE]
+            todo = [f.fulfillment_order_id for f in orders if f.status not in DONE]
+            tracking = next((s.reference or s.number for s in sale.shipments if s.state == "done"), None)
+            fulfillments = [fid for f in done for fid in f.fulfillment_ids]
+            try:
+                if todo:
+                    fulfillments.append(store.create_fulfillment(todo, tracking_number=tracking,
+                                                                 tracking_company=config.tracking_company))
+                    result.fulfilled += 1
+                else:
+                    result.already += 1
+            except StoreError as error:
+                with engine.begin() as conn:
+                    record_failures(conn, flow=FLOW, entity="order", operation="fulfill", run_id=run_id, now=now,
+                                    failures=[RowFailure(order_id, type(error).__name__, str(error))])
+                result.failed += 1
+                continue
+            with engine.begin() as conn:
+                conn.execute(order_ledger.update().where(
+                    order_ledger.c.store == store.name, order_ledger.c.store_order_id == order_id,
+                ).values(state="fulfilled", store_fulfillment_ids=fulfillments, updated_at=now))
+                resolve(conn, flow=FLOW, entity="order", operation="fulfill", keys=[order_id], now=now)
+    result.seconds = time.monotonic() - started
+    log.info("fulfillments: %s", result.as_counts())
+    return result

@@ -1,0 +1,97 @@
+"""Tasks of the order flow (store -> ERP): extract, stage, book, follow changes, fulfill."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from airflow.sdk import task
+
+from erpsync.tasks.config import order_lag
+from erpsync.tasks.runtime import RunInfo
+
+FLOW = "orders"
+STEPS = ("extract_orders", "stage_orders", "ingest_orders", "apply_order_changes", "push_fulfillments")
+DATASETS = [("store", "order")]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)  # for audit columns only: windows come from the run (RunInfo)
+
+
+def _config():
+    from airflow.sdk import Variable
+
+    from erpsync.sync.orders_config import VARIABLE, OrdersConfig
+
+    return OrdersConfig.parse(Variable.get(VARIABLE, default=None))
+
+
+@task(pool="store_api")
+def extract_orders(**context: Any) -> dict[str, Any]:
+    """Land the store orders changed since the cursor (or in a backfill's interval) in the raw layer."""
+    from erpsync.shopify.hook import ShopifyHook
+    from erpsync.sync.orders_extract import extract_orders as extract
+    from erpsync.warehouse.hook import WarehouseHook
+
+    run = RunInfo.from_context(context)
+    store = ShopifyHook().store
+    result = extract(store, WarehouseHook().get_conn(), window_end=run.window_end, run_id=run.run_id, now=_now(),
+                     lag=order_lag(), full_refresh=bool(run.params.get("full_refresh")),
+                     window_start=run.backfill_start)
+    return {**result.as_counts(), "store": store.name, "currency": store.shop_info()["currencyCode"]}
+
+
+@task
+def stage_orders(**context: Any) -> dict[str, Any]:
+    """Validate the orders (held ones again too), stage the good ones, hold the others, move the cursor."""
+    from erpsync.sync.orders_stage import stage_orders as stage
+    from erpsync.warehouse.hook import WarehouseHook
+
+    run = RunInfo.from_context(context)
+    extracted = context["ti"].xcom_pull(task_ids="extract_orders")
+    result = stage(
+        WarehouseHook().get_conn(), store=extracted["store"], batch_id=extracted["batch_id"],
+        currency=extracted["currency"], run_id=run.run_id, now=_now(),
+        # A backfill re-reads an old window: it never moves the cursor (which only moves forward anyway).
+        cursor_at=None if run.backfill_start else dt.datetime.fromisoformat(extracted["window_end"]),
+    )
+    return {**result.as_counts(), "store": extracted["store"]}
+
+
+@task(pool="erp_api")
+def ingest_orders(**context: Any) -> dict[str, Any]:
+    """Book the staged orders in the ERP exactly once, and confirm them."""
+    from erpsync.sync.orders_ingest import ingest_orders as ingest
+    from erpsync.tryton.hook import TrytonHook
+    from erpsync.warehouse.hook import WarehouseHook
+
+    run = RunInfo.from_context(context)
+    store = context["ti"].xcom_pull(task_ids="stage_orders")["store"]
+    return ingest(TrytonHook().client, WarehouseHook().get_conn(), store=store, config=_config(), run_id=run.run_id,
+                  now=_now()).as_counts()
+
+
+@task(pool="erp_api")
+def apply_order_changes(**context: Any) -> dict[str, Any]:
+    """Apply the store's cancellations and refunds to the ERP's sales, each once."""
+    from erpsync.sync.orders_changes import apply_changes
+    from erpsync.tryton.hook import TrytonHook
+    from erpsync.warehouse.hook import WarehouseHook
+
+    store = context["ti"].xcom_pull(task_ids="stage_orders")["store"]
+    return apply_changes(TrytonHook().client, WarehouseHook().get_conn(), store=store, config=_config(),
+                         now=_now()).as_counts()
+
+
+@task(pool="store_api")
+def push_fulfillments(**context: Any) -> dict[str, Any]:
+    """Create one store fulfillment, with tracking, for each order the ERP has shipped."""
+    from erpsync.shopify.hook import ShopifyHook
+    from erpsync.sync.orders_fulfill import push_fulfillments as push
+    from erpsync.tryton.hook import TrytonHook
+    from erpsync.warehouse.hook import WarehouseHook
+
+    run = RunInfo.from_context(context)
+    return push(TrytonHook().client, ShopifyHook().store, WarehouseHook().get_conn(), config=_config(),
+                run_id=run.run_id, now=_now()).as_counts()

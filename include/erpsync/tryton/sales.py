@@ -1,0 +1,183 @@
+"""ERP operations the order flow needs beyond creating sales: customers and their addresses, the
+products orders book, shipments, and undoing a confirmed sale. Set-based: one call per kind of record
+per batch of orders, never one round trip per order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from erpsync.tryton.client import TrytonClient
+from erpsync.tryton.errors import ErpError
+
+
+@dataclass(frozen=True, slots=True)
+class NewParty:
+    name: str
+    email: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AddressSpec:
+    """An address as the store gives it; ``key`` is how we recognise it among a party's addresses."""
+
+    party_id: int
+    party_name: str | None
+    street: str
+    postal_code: str | None
+    city: str | None
+    country_code: str | None
+    subdivision_code: str | None
+
+    @property
+    def key(self) -> tuple:
+        return (self.party_id, _norm(self.street), _norm(self.postal_code), _norm(self.city),
+                (self.country_code or "").upper())
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentInfo:
+    shipment_id: int
+    state: str
+    number: str | None
+    reference: str | None  # the carrier's tracking number, as the warehouse records it
+
+
+@dataclass(frozen=True, slots=True)
+class SaleShipping:
+    sale_id: int
+    sale_state: str
+    shipment_state: str  # none | waiting | partially shipped | sent | exception
+    shipments: tuple[ShipmentInfo, ...]
+
+
+def _norm(value: str | None) -> str:
+    return " ".join((value or "").lower().split())
+
+
+class TrytonSales:
+    def __init__(self, client: TrytonClient):
+        self.client = client
+        self._countries: dict[str, int] | None = None
+
+    # -- customers ----------------------------------------------------------------------------------
+
+    def parties_by_email(self, emails: Iterable[str]) -> dict[str, int]:
+        """The party of each e-mail address (the oldest when several share it), by lower-cased e-mail."""
+        wanted = sorted({e.strip().lower() for e in emails if e})
+        found: dict[str, int] = {}
+        for start in range(0, len(wanted), self.client.page_size):
+            rows = self.client.model(
+                "party.contact_mechanism", "search_read",
+                [("type", "=", "email"), ("value", "in", wanted[start:start + self.client.page_size])],
+                0, None, [("party", "ASC")], ["value", "party"],
+            )
+            for row in rows:
+                found.setdefault(row["value"].strip().lower(), row["party"])
+        return found
+
+    def create_parties(self, parties: Sequence[NewParty]) -> list[int]:
+        if not parties:
+            return []
+        return self.client.model("party.party", "create", [
+            {"name": p.name, "contact_mechanisms": [("create", [{"type": "email", "value": p.email}])] if p.email else []}
+            for p in parties
+        ])
+
+    def addresses(self, specs: Sequence[AddressSpec]) -> dict[tuple, int]:
+        """The address id for each spec: an existing address of the party when it matches, else a new one."""
+        if not specs:
+            return {}
+        countries = self.country_ids()
+        found: dict[tuple, int] = {}
+        party_ids = sorted({s.party_id for s in specs})
+        for start in range(0, len(party_ids), self.client.page_size):
+            for row in self.client.model(
+                "party.address", "search_read", [("party", "in", party_ids[start:start + self.client.page_size])],
+                0, None, [("id", "ASC")], ["party", "street_unstructured", "postal_code", "city", "country.code"],
+            ):
+                key = (row["party"], _norm(row["street_unstructured"]), _norm(row["postal_code"]), _norm(row["city"]),
+                       ((row.get("country.") or {}).get("code") or "").upper())
+                found.setdefault(key, row["id"])
+        missing = list({s.key: s for s in specs if s.key not in found}.values())
+        if missing:
+            unknown = sorted({s.country_code for s in missing if s.country_code and s.country_code.upper() not in countries})
+            if unknown:
+                raise ErpError(f"countries {unknown} are not in the ERP: add them (Tryton: Countries) and the "
+                               "orders are booked on the next run")
+            ids = self.client.model("party.address", "create", [
+                {"party": s.party_id, "party_name": s.party_name, "street_unstructured": s.street,
+                 "postal_code": s.postal_code, "city": s.city,
+                 "country": countries.get((s.country_code or "").upper())}
+                for s in missing
+            ])
+            found.update((s.key, address_id) for s, address_id in zip(missing, ids, strict=True))
+        return {s.key: found[s.key] for s in specs}
+
+    def country_ids(self) -> dict[str, int]:
+        if self._countries is None:
+            rows = self.client.model("country.country", "search_read", [], 0, None, None, ["code"])
+            self._countries = {row["code"].upper(): row["id"] for row in rows if row.get("code")}
+        return self._countries
+
+    # -- products -----------------------------------------------------------------------------------
+
+    def units(self, product_ids: Iterable[int]) -> dict[int, int]:
+        """The sale unit of each product (a raw sale line must name it)."""
+        ids = sorted(set(product_ids))
+        units: dict[int, int] = {}
+        for start in range(0, len(ids), self.client.page_size):
+            units.update((row["id"], row["default_uom"]) for row in self.client.model(
+                "product.product", "read", ids[start:start + self.client.page_size], ["default_uom"],
+                context={"active_test": False}))
+        return units
+
+    def products_by_code(self, codes: Iterable[str]) -> dict[str, int]:
+        wanted = sorted(set(codes))
+        rows = self.client.model("product.product", "search_read", [("code", "in", wanted)], 0, None, None,
+                                 ["code"], context={"active_test": False})
+        return {row["code"]: row["id"] for row in rows}
+
+    # -- shipments and cancellations ----------------------------------------------------------------
+
+    def shipping(self, sale_ids: Sequence[int]) -> list[SaleShipping]:
+        rows = []
+        for start in range(0, len(sale_ids), self.client.page_size):
+            rows.extend(self.client.model(
+                "sale.sale", "read", list(sale_ids[start:start + self.client.page_size]),
+                ["state", "shipment_state", "shipments.state", "shipments.number", "shipments.reference"]))
+        return [
+            SaleShipping(row["id"], row["state"], row["shipment_state"], tuple(
+                ShipmentInfo(s["id"], s["state"], s.get("number"), s.get("reference"))
+                for s in row.get("shipments.") or ()))
+            for row in rows
+        ]
+
+    def undo_sale(self, sale_id: int) -> tuple[bool, str]:
+        """Cancel a sale whatever its state, if nothing left the warehouse; return (done, why not).
+
+        A draft or quoted sale is cancelled. A confirmed one cannot be (Tryton's rule): its shipments and
+        invoices are cancelled instead, which releases the stock it reserved; the sale stays, marked
+        with exceptions, for the ERP's users to close.
+        """
+        (shipping,) = self.shipping([sale_id])
+        if shipping.sale_state in ("draft", "quotation"):
+            self.client.cancel_sales([sale_id])
+            return True, "cancelled"
+        if shipping.sale_state == "cancelled":
+            return True, "already cancelled"
+        shipped = [s for s in shipping.shipments if s.state == "done"]
+        if shipped:
+            return False, f"already shipped (shipment {', '.join(s.number or str(s.shipment_id) for s in shipped)})"
+        open_shipments = [s.shipment_id for s in shipping.shipments if s.state not in ("cancelled",)]
+        if open_shipments:
+            self.client.model("stock.shipment.out", "cancel", open_shipments)
+        (sale,) = self.client.model("sale.sale", "read", [sale_id], ["invoices.state"])
+        invoices = [i["id"] for i in sale.get("invoices.") or () if i["state"] in ("draft", "validated")]
+        if invoices:
+            self.client.model("account.invoice", "cancel", invoices)
+        return True, "shipments and invoices cancelled"
+
+
+def address_text(address1: str | None, address2: str | None) -> str:
+    return "\n".join(part for part in (address1, address2) if part)

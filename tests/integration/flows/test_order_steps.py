@@ -1,0 +1,289 @@
+"""The order flow's steps against the real ERP, the store emulator and both warehouse engines."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import threading
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from erpsync.shopify.settings import ShopifySettings
+from erpsync.tryton.client import TrytonClient
+from erpsync.warehouse.schema import order_adjustment, order_ledger, quarantine
+from sandbox.tryton import catalog
+from tests.conftest import REPO
+from tests.support.flows import CatalogSteps, OrderSteps
+
+pytestmark = pytest.mark.erp
+
+
+@pytest.fixture
+def shop(store):
+    return ShopifySettings(shop_url=store.url, access_token=store.token()).store()
+
+
+@pytest.fixture
+def admin(erp_admin) -> TrytonClient:
+    return TrytonClient(erp_admin, web_shop=catalog.WEB_SHOP_NAME)
+
+
+@pytest.fixture
+def steps(erp_settings, shop, warehouse) -> OrderSteps:
+    CatalogSteps(erp=erp_settings.client(), store=shop, engine=warehouse).run(full=True)  # SKUs, in the store
+    return OrderSteps(erp=erp_settings.client(), store=shop, engine=warehouse)
+
+
+def in_stock(shop, count: int, at_least: int = 6) -> list[str]:
+    variants = [v for page in shop.iter_variants() for v in page if v.product_status == "ACTIVE"]
+    levels: dict[str, int] = {}
+    for level in shop.inventory_levels([v.inventory_item_id for v in variants], [loc.id for loc in shop.locations()]):
+        levels[level.inventory_item_id] = max(levels.get(level.inventory_item_id, 0), level.available)
+    return [v.sku for v in variants if levels.get(v.inventory_item_id, 0) >= at_least][:count]
+
+
+def place(store, lines, email="ava@example.com", **extra) -> dict:
+    return store.admin("POST", "/orders", {"lines": lines, "email": email, "first_name": "Ava", "last_name": "Martin",
+                                           **extra})
+
+
+def number(order: dict) -> str:
+    return order["id"].rsplit("/", 1)[-1]
+
+
+def erp_sales(admin: TrytonClient, web_ids) -> dict[str, dict]:
+    rows = admin.model("sale.sale", "search_read", [("web_id", "in", list(web_ids))], 0, None, None,
+                       ["web_id", "total_amount", "party", "state"])
+    return {row["web_id"]: row for row in rows}
+
+
+def ledger_states(engine) -> dict[str, str]:
+    with engine.connect() as conn:
+        return dict(conn.execute(select(order_ledger.c.store_order_id, order_ledger.c.state)).all())
+
+
+# -- booking, changes, exactly once -----------------------------------------------------------------
+
+def test_orders_are_booked_once_with_matching_totals_and_changes_follow(steps, store, shop, admin, warehouse):
+    skus = in_stock(shop, 4)
+    discounted = place(store, [{"sku": skus[0], "quantity": 2, "discount": "3.00"}, {"sku": skus[1], "quantity": 1}],
+                       shipping_price="5.00", tax_rate="0.0825")
+    returning = place(store, [{"sku": skus[2], "quantity": 1}])  # the same customer again
+    to_cancel = place(store, [{"sku": skus[3], "quantity": 1}], email="noah@example.com")
+    to_refund = place(store, [{"sku": skus[0], "quantity": 2}], email="emma@example.com", tax_rate="0.08")
+    orders = [discounted, returning, to_cancel, to_refund]
+
+    first = steps.run()
+    assert first["ingest"].created == len(orders) and first["ingest"].confirmed == len(orders)
+    sales = erp_sales(admin, [o["id"] for o in orders])
+    assert set(sales) == {o["id"] for o in orders}
+    assert all(sales[o["id"]]["total_amount"] == Decimal(o["total"]) for o in orders), "ERP total = store total"
+    assert sales[discounted["id"]]["party"] == sales[returning["id"]]["party"], "a returning customer, one party"
+
+    store.admin("POST", f"/orders/{number(to_cancel)}/cancel", {"reason": "CUSTOMER", "restock": True})
+    refund = store.admin("POST", f"/orders/{number(to_refund)}/refund",
+                         {"lines": [{"sku": skus[0], "quantity": 1, "restock": True}]})
+    second = steps.run()
+    assert second["ingest"].created == 0
+    assert second["changes"].cancellations == 1 and second["changes"].refunds == 1
+    assert ledger_states(warehouse)[to_cancel["id"]] == "cancelled"
+    (shipment_state,) = admin.model("sale.sale", "read", [sales[to_cancel["id"]]["id"]], ["shipments.state"])
+    assert {s["state"] for s in shipment_state["shipments."]} == {"cancelled"}, "the cancelled order ships nothing"
+    returns = admin.model("sale.sale", "search_read", [("web_id", "like", f"{to_refund['id']}#refund:%")], 0, None,
+                          None, ["total_amount"])
+    assert len(returns) == 1 and returns[0]["total_amount"] == -_refunded(store, to_refund), refund
+
+    third = steps.run()
+    assert (third["ingest"].created, third["changes"].cancellations, third["changes"].refunds) == (0, 0, 0)
+    assert len(erp_sales(admin, [o["id"] for o in orders])) == len(orders)
+    with warehouse.connect() as conn:
+        adjustments = conn.execute(select(order_adjustment.c.kind, order_adjustment.c.state, order_adjustment.c.detail,
+                                          order_adjustment.c.erp_sale_id)).all()
+    # The cancellation, the refund the store made with it (covered by the cancellation), and the refund.
+    assert sorted((kind, state, sale is not None) for kind, state, _, sale in adjustments) == [
+        ("cancel", "applied", False), ("refund", "applied", False), ("refund", "applied", True)]
+
+
+def _refunded(store, order: dict) -> Decimal:
+    (summary,) = [o for o in store.admin("GET", "/orders?limit=50")["orders"] if o["id"] == order["id"]]
+    return Decimal(summary["total"]) - Decimal(summary["current_total"])
+
+
+def test_a_process_killed_between_erp_create_and_ledger_write_books_nothing_twice(steps, store, shop, admin,
+                                                                                   warehouse_url, warehouse):
+    skus = in_stock(shop, 3)
+    orders = [place(store, [{"sku": sku, "quantity": 1}], email=f"kill{i}@example.com") for i, sku in enumerate(skus)]
+    staged = steps.extract_and_stage()
+    assert staged["staged"].staged == len(orders)
+
+    # A real process, killed (SIGKILL-like os._exit) right after the ERP created the sales, before the
+    # ledger heard of them.
+    script = """
+import json, os, sys, datetime as dt
+from erpsync.tryton.client import TrytonClient
+from erpsync.tryton.settings import TrytonSettings
+from erpsync.warehouse.engine import make_engine
+from erpsync.sync.orders_config import OrdersConfig
+from erpsync.sync.orders_ingest import ingest_orders
+settings = TrytonSettings(**json.loads(sys.argv[1]))
+original = TrytonClient.create_sales
+def create_then_die(self, drafts):
+    original(self, drafts)
+    os._exit(137)
+TrytonClient.create_sales = create_then_die
+ingest_orders(settings.client(), make_engine(sys.argv[2]), store=sys.argv[3], config=OrdersConfig(), run_id="killed",
+              now=dt.datetime.now(dt.UTC))
+"""
+    erp = steps.erp.rpc
+    settings = {"base_url": erp.url.rsplit(f"/{erp.database}/rpc/", 1)[0], "database": erp.database,
+                "login": erp.login_name, "password": erp._password, "web_shop": catalog.WEB_SHOP_NAME}
+    killed = subprocess.run([sys.executable, "-c", script, json.dumps(settings), warehouse_url, shop.name],
+                            cwd=REPO, env=os.environ, capture_output=True, text=True, timeout=120)
+    assert killed.returncode == 137, killed.stderr[-2000:]
+    assert len(erp_sales(admin, [o["id"] for o in orders])) == len(orders), "the ERP has the sales..."
+    assert set(ledger_states(warehouse).values()) == {"pending"}, "...the ledger does not know it yet"
+
+    rerun = steps.book()
+    assert rerun.created == 0 and rerun.found == len(orders) and rerun.confirmed == len(orders)
+    assert len(erp_sales(admin, [o["id"] for o in orders])) == len(orders)
+    assert set(ledger_states(warehouse).values()) == {"confirmed"}
+
+
+def test_overlapping_runs_and_a_backfill_twice_book_each_order_once(steps, store, shop, admin, warehouse):
+    started = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=2)
+    skus = in_stock(shop, 5)
+    orders = [place(store, [{"sku": sku, "quantity": 1}], email=f"overlap{i}@example.com") for i, sku in enumerate(skus)]
+    steps.extract_and_stage()
+
+    results, errors = [], []
+
+    def book():
+        try:
+            results.append(steps.book())
+        except Exception as error:  # noqa: BLE001 - a run may fail on the ERP's locks; Airflow retries it
+            errors.append(error)
+
+    runs = [threading.Thread(target=book) for _ in range(3)]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join()
+    steps.book()  # the next run finishes whatever a failed one left
+    assert sum(r.created for r in results) <= len(orders), "no order created by two runs"
+    assert len(erp_sales(admin, [o["id"] for o in orders])) == len(orders), errors
+    assert set(ledger_states(warehouse).values()) == {"confirmed"}
+
+    for _ in range(2):  # a backfill over the window, twice
+        steps.extract_and_stage(window_start=started)
+        assert steps.book().created == 0
+    assert len(erp_sales(admin, [o["id"] for o in orders])) == len(orders)
+
+
+# -- cursor boundaries ------------------------------------------------------------------------------
+
+def test_many_orders_with_one_timestamp_and_an_order_changed_while_the_extract_pages(steps, store, shop, warehouse,
+                                                                                    admin):
+    skus = in_stock(shop, 1, at_least=20)
+    orders = [place(store, [{"sku": skus[0], "quantity": 1}], email=f"same{i}@example.com") for i in range(8)]
+    assert len({o["updated_at"] for o in orders}) < len(orders), "several orders share an updatedAt"
+
+    original = shop.iter_orders
+    changed = []
+
+    def pages_with_a_change(window):
+        for number_of_page, page in enumerate(original(window)):
+            yield page
+            if number_of_page == 0:  # cancel an order that is not read yet: its updatedAt moves on
+                not_read = next(o for o in orders if o["id"] not in {x.order_id for x in page})
+                store.admin("POST", f"/orders/{number(not_read)}/cancel", {"reason": "CUSTOMER"})
+                changed.append(not_read["id"])
+
+    shop.iter_orders = pages_with_a_change
+    first = steps.extract_and_stage()
+    shop.iter_orders = original
+    second = steps.extract_and_stage()  # the next window (with its overlap) reads the changed order again
+    steps.book()
+    steps.changes()
+
+    booked = erp_sales(admin, [o["id"] for o in orders])
+    states = ledger_states(warehouse)
+    assert first["staged"].staged + second["staged"].staged >= len(orders)
+    assert {o["id"] for o in orders} <= set(states), "none missed"
+    assert len(booked) <= len(orders), "none doubled"
+    assert states[changed[0]] == "cancelled"
+
+
+# -- held orders ------------------------------------------------------------------------------------
+
+def test_an_order_with_an_unknown_sku_is_held_then_booked_once_the_product_exists(steps, store, shop, admin,
+                                                                                 warehouse, erp_settings):
+    from erpsync.store.records import ProductDraft, VariantDraft
+    from tests.support.erp import new_template
+
+    template_id, variants = new_template(admin, ["S"], Decimal("30.00"))
+    sku = variants[0]["code"]
+    # The store sells it before the ERP's catalog reached the warehouse (created in the store by hand).
+    locations = {loc.name: loc.id for loc in shop.locations()}
+    shop.set_product(ProductDraft(None, "Hand-made listing", "", "ACTIVE", (), "Variant", (
+        VariantDraft(sku, "S", Decimal("30.00"), None, None, ((next(iter(locations.values())), 5),)),)))
+    with warehouse.begin() as conn:  # the ERP's catalog has not been staged since
+        from erpsync.warehouse.schema import stg_product
+        conn.execute(stg_product.delete().where(stg_product.c.sku == sku))
+    order = place(store, [{"sku": sku, "quantity": 1}], email="held@example.com")
+
+    held = steps.run()
+    assert held["staged"].quarantined == 1 and held["ingest"].created == 0
+    with warehouse.connect() as conn:
+        reason = conn.execute(select(quarantine.c.reason).where(quarantine.c.record_key == order["id"],
+                                                                quarantine.c.status == "open")).scalar_one()
+    assert "not a product of the ERP" in reason
+    steps.run()  # still held: no churn in quarantine
+    with warehouse.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(quarantine)
+                            .where(quarantine.c.record_key == order["id"])).scalar_one() == 1
+
+    CatalogSteps(erp=erp_settings.client(), store=shop, engine=warehouse).run(full=True)  # the product is staged
+    released = steps.run()
+    assert released["staged"].released == 1 and released["ingest"].created == 1
+    assert list(erp_sales(admin, [order["id"]])) == [order["id"]]
+
+
+# -- fulfillment ------------------------------------------------------------------------------------
+
+def test_a_shipment_done_in_the_erp_becomes_one_store_fulfillment_with_tracking(steps, store, shop, admin,
+                                                                                 warehouse):
+    (sku,) = in_stock(shop, 1)
+    order = place(store, [{"sku": sku, "quantity": 1}], email="ship@example.com")
+    steps.run()
+    (sale,) = erp_sales(admin, [order["id"]]).values()
+    ship(admin, sale["id"], tracking="1Z999AA10123456784")
+
+    first = steps.fulfill()
+    second = steps.fulfill()
+    assert (first.fulfilled, second.fulfilled) == (1, 0)
+    fulfillment_orders = shop.fulfillment_orders([order["id"]])[order["id"]]
+    assert [len(f.fulfillment_ids) for f in fulfillment_orders] == [1]
+    from erpsync.shopify.operations import Operation
+
+    tracking = shop.client.execute(Operation("Tracking", "query", """
+        query Tracking($id: ID!) { order(id: $id) { fulfillments(first: 5) { trackingInfo { number } } } }"""),
+        {"id": order["id"]})
+    assert json.dumps(tracking).count("1Z999AA10123456784") == 1
+    assert ledger_states(warehouse)[order["id"]] == "fulfilled"
+
+
+def ship(admin: TrytonClient, sale_id: int, *, tracking: str) -> None:
+    """Ship a confirmed sale in the ERP as the warehouse does: assign, pick, pack, done."""
+    from tests.support.erp import confirmed
+
+    (sale,) = admin.model("sale.sale", "read", [sale_id], ["shipments"])
+    shipments = sale["shipments"]
+    admin.model("stock.shipment.out", "write", shipments, {"reference": tracking})
+    confirmed(admin, "stock.shipment.out", "assign_force", shipments)
+    for step in ("pick", "pack", "do"):
+        confirmed(admin, "stock.shipment.out", step, shipments)
