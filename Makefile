@@ -22,6 +22,7 @@ test: venv erp-venv
 bench: venv erp-venv
 	$(PY) -m sandbox.tryton build
 	$(PY) -m bench.catalog $(BENCH_ARGS)
+	$(PY) -m bench.orders
 
 venv: $(VENV)/.installed
 erp-venv: $(ERP_VENV)/.installed

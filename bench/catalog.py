@@ -10,84 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import shutil
 import statistics
 import time
-from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 
-from erpsync.shopify.settings import ShopifySettings
+from bench.systems import BENCH_HOME, Systems, systems_for
 from erpsync.sync.catalog_config import CatalogConfig
-from erpsync.tryton.client import TrytonClient
-from erpsync.tryton.rpc import TrytonRpc
-from erpsync.tryton.settings import TrytonSettings
-from erpsync.warehouse.engine import make_engine
-from erpsync.warehouse.migrate import upgrade
-from sandbox.airflow_local import REPO
-from sandbox.shopify.control import ShopifyEmulator
-from sandbox.tryton import catalog
-from sandbox.tryton.control import ErpSandbox
-from tests.conftest import STORE_LOCATIONS, free_port
 from tests.support.erp import receive
-from tests.support.flows import CatalogSteps
 
 log = logging.getLogger("bench.catalog")
 
-BENCH_HOME = REPO / "var" / "bench"
-LARGE_EXTRA_TEMPLATES = 3150  # ~3 variants each: with the demo's 540, about 10,000 SKUs
 INVENTORY_CALL_LEVELS = 250
 STANDARD_RESTORE = 100.0  # points per second
-
-
-@dataclass
-class Systems:
-    erp: ErpSandbox
-    store: ShopifyEmulator
-    steps: CatalogSteps
-    admin: TrytonClient
-
-    def fresh_store(self):
-        """A new client on the store (its usage figures start at zero), at the plan the store is on."""
-        self.steps.store = ShopifySettings(shop_url=self.store.url, access_token=self.store.token()).store()
-        return self.steps.store
-
-
-def _erp_instance(size: str) -> ErpSandbox:
-    """A started ERP for the size, reset to its pristine data (the large one is grown once)."""
-    base = ErpSandbox.from_env()
-    base.build()
-    home = BENCH_HOME / f"erp-{size}"
-    if not (home / "sandbox.json").exists():
-        shutil.rmtree(home, ignore_errors=True)
-        instance = base.clone(home, free_port())
-        if size == "10k":
-            log.info("growing the ERP to ~10,000 SKUs (once; minutes)")
-            log.info("grown: %s", instance.grow(LARGE_EXTRA_TEMPLATES))
-    instance = ErpSandbox(home=home, port=free_port())
-    instance.reset()
-    instance.start()
-    return instance
-
-
-def _systems(size: str) -> Systems:
-    erp = _erp_instance(size)
-    store = ShopifyEmulator(BENCH_HOME / f"store-{size}", port=free_port(), plan="PLUS")
-    shutil.rmtree(store.home, ignore_errors=True)
-    store.start()
-    store.admin("POST", "/seed", {"locations": STORE_LOCATIONS, "products": []})
-    warehouse_file = BENCH_HOME / f"warehouse-{size}.sqlite"
-    for path in BENCH_HOME.glob(f"warehouse-{size}.sqlite*"):
-        path.unlink()
-    engine = make_engine(f"sqlite:///{warehouse_file}")
-    upgrade(engine)
-    info = erp.info(show_password=True)
-    client = TrytonSettings(base_url=erp.url, database=info["db_name"], login=info["login"],
-                            password=info["password"], web_shop=catalog.WEB_SHOP_NAME).client()
-    admin_rpc = TrytonRpc(erp.url, erp.db_name, "admin", erp.admin_password_file.read_text().strip())
-    shop = ShopifySettings(shop_url=store.url, access_token=store.token()).store()
-    return Systems(erp, store, CatalogSteps(erp=client, store=shop, engine=engine),
-                   TrytonClient(admin_rpc, web_shop=catalog.WEB_SHOP_NAME))
 
 
 def _timed_run(systems: Systems, **options) -> tuple[float, dict]:
@@ -183,7 +117,7 @@ def _price_throughput(systems: Systems, variants: int = 900) -> dict:
 
 
 def bench_size(size: str, repeats: int) -> dict:
-    systems = _systems(size)
+    systems = systems_for(size)
     try:
         initial, counts = _timed_run(systems, full=True)
         log.info("%s: initial publish of %d SKUs in %.1fs", size, counts["skus"], initial)

@@ -1,11 +1,9 @@
 """Catalog flow, ERP -> store. Wiring only: the steps live in ``erpsync.tasks.catalog``."""
 
-import datetime as dt
-
 from airflow.sdk import DAG, Param
 
 from erpsync.tasks import catalog, runlog
-from erpsync.tasks.defaults import DEFAULT_ARGS, TAGS_ERP, TAGS_STORE, schedule_for
+from erpsync.tasks.defaults import DAG_DEFAULTS, TAGS_ERP, TAGS_STORE, schedule_for
 
 DOC = """
 ### Catalog sync (ERP -> store)
@@ -49,11 +47,6 @@ with DAG(
     description="ERP catalog, prices and stock -> store",
     doc_md=DOC,
     schedule=schedule_for("catalog"),
-    start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-    catchup=False,
-    max_active_runs=1,
-    is_paused_upon_creation=True,
-    default_args=DEFAULT_ARGS,
     tags=["catalog", TAGS_ERP, TAGS_STORE],
     params={
         "full_refresh": Param(False, type="boolean", description="Read and compare the whole catalog."),
@@ -61,6 +54,7 @@ with DAG(
         "dry_run": Param(False, type="boolean", description="Count what would be published; change nothing."),
         "approve_held": Param(False, type="boolean", description="Publish what the guardrails held."),
     },
+    **DAG_DEFAULTS,
 ) as dag:
     started = runlog.start_run(flow=catalog.FLOW)
     extracted = [catalog.extract_products(), catalog.extract_stock()]

@@ -1,11 +1,9 @@
 """Order flow, store -> ERP. Wiring only: the steps live in ``erpsync.tasks.orders``."""
 
-import datetime as dt
-
 from airflow.sdk import DAG, Param
 
 from erpsync.tasks import orders, runlog
-from erpsync.tasks.defaults import DEFAULT_ARGS, TAGS_ERP, TAGS_STORE, schedule_for
+from erpsync.tasks.defaults import DAG_DEFAULTS, TAGS_ERP, TAGS_STORE, schedule_for
 
 DOC = """
 ### Order sync (store -> ERP)
@@ -51,13 +49,9 @@ with DAG(
     description="Store orders -> ERP sales (exactly once), changes, fulfillments back",
     doc_md=DOC,
     schedule=schedule_for("orders"),
-    start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-    catchup=False,
-    max_active_runs=1,
-    is_paused_upon_creation=True,
-    default_args=DEFAULT_ARGS,
     tags=["orders", TAGS_STORE, TAGS_ERP],
     params={"full_refresh": Param(False, type="boolean", description="Read every order the store has.")},
+    **DAG_DEFAULTS,
 ) as dag:
     started = runlog.start_run(flow=orders.FLOW)
     extracted = orders.extract_orders()

@@ -242,6 +242,22 @@ class AirflowLocal:
         )
         return state
 
+    def backfill(self, http: requests.Session, dag_id: str, start: str, end: str, *, timeout_s: float = 900
+                 ) -> dict[str, str]:
+        """`airflow backfill create` over [start, end] (reprocessing completed runs), wait until it
+        completes; return the state of each run it made."""
+        self._cli(["backfill", "create", "--dag-id", dag_id, "--from-date", start, "--to-date", end,
+                   "--reprocess-behavior", "completed", "--max-active-runs", "1"], timeout_s=120)
+        backfills = http.get(f"{self.url}/api/v2/backfills", params={"dag_id": dag_id}, timeout=30).json()["backfills"]
+        backfill = max(backfills, key=lambda b: b["id"])
+        wait_for(lambda: http.get(f"{self.url}/api/v2/backfills/{backfill['id']}", timeout=30).json()["completed_at"],
+                 timeout_s=timeout_s, what=f"backfill {backfill['id']} of {dag_id} to complete", interval_s=3)
+        runs = http.get(f"{self.url}/api/v2/dags/{dag_id}/dagRuns", params={"run_type": "backfill", "limit": 100},
+                        timeout=30).json()["dag_runs"]
+        # Runs of this backfill: in its range (a second backfill over the same range reprocesses them).
+        return {run["dag_run_id"]: run["state"] for run in runs
+                if backfill["from_date"] <= run["logical_date"] <= backfill["to_date"]}
+
     def task_states(self, http: requests.Session, dag_id: str, run_id: str) -> dict[str, str]:
         response = http.get(f"{self.url}/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances", timeout=30)
         response.raise_for_status()

@@ -30,12 +30,14 @@ from sandbox.airflow_local import REPO, AirflowLocal, wait_for
 from sandbox.shopify.control import ShopifyEmulator
 from sandbox.tryton import catalog
 from sandbox.tryton.control import ErpSandbox
+from sandbox.tryton.shipper import ErpShipper
 
 log = logging.getLogger("demo")
 
-DEMO_DAGS = ["catalog_sync"]
+DEMO_DAGS = ["catalog_sync", "orders_sync"]  # in this order: orders need the catalog's SKUs staged
 STORE_PLAN = "STANDARD"
 SHOPPER = {"rate": 0.5, "seed": 7}  # an action every two seconds: orders, now and then a cancel or refund
+SHIPPER = {"every_s": 10, "after_s": 15}  # the ERP's warehouse ships what was sold 15-25 s earlier
 
 
 @dataclass
@@ -77,6 +79,8 @@ class Demo:
         erp = self.erp
         step("ERP: build (seconds from its pristine snapshot; minutes the first time)", erp.build)
         step("ERP: start", erp.start)
+        step("ERP: start the warehouse worker (ships sold goods)",
+             lambda: ErpShipper(erp).start(every_s=SHIPPER["every_s"], after_s=SHIPPER["after_s"]))
         step("store: start the emulator", self.store.start)
         step("store: seed from the ERP catalog (first run only) and start the shopper", self.prepare_store)
         step("warehouse: migrate", self.migrate_warehouse)
@@ -87,17 +91,18 @@ class Demo:
         step("Airflow: start (standalone, LocalExecutor, parallelism 4)", airflow.start)
         http = airflow.session()
         runs = {}
+        failed = []
         for dag_id in DEMO_DAGS:
             airflow.wait_for_dag(http, dag_id)
             airflow.unpause(http, dag_id)
             runs[dag_id] = airflow.trigger(http, dag_id)
             log.info("triggered %s: %s", dag_id, runs[dag_id])
-        failed = []
-        for dag_id, run_id in runs.items():
-            state = airflow.wait_for_run(http, dag_id, run_id)
-            log.info("%s %s: %s", dag_id, run_id, state)
+            state = airflow.wait_for_run(http, dag_id, runs[dag_id])
+            log.info("%s %s: %s", dag_id, runs[dag_id], state)
             if state != "success":
-                failed.append(f"{dag_id} ({airflow.task_states(http, dag_id, run_id)})")
+                failed.append(f"{dag_id} ({airflow.task_states(http, dag_id, runs[dag_id])})")
+        if not failed:
+            step("orders: wait for a shipment to flow back to the store", self.wait_for_fulfillment)
         self.print_summary(runs, started_at, time.monotonic() - started)
         if failed:
             raise SystemExit(f"demo run(s) failed: {', '.join(failed)}; logs under {airflow.home / 'logs'}")
@@ -116,6 +121,17 @@ class Demo:
         info = self.erp.info(show_password=True)
         return TrytonSettings(base_url=self.erp.url, database=info["db_name"], login=info["login"],
                               password=info["password"], web_shop=catalog.WEB_SHOP_NAME).client()
+
+    def wait_for_fulfillment(self) -> None:
+        from erpsync.warehouse.engine import make_engine
+        from erpsync.warehouse.schema import order_ledger
+
+        engine = make_engine(self.warehouse_url)
+        try:
+            wait_for(lambda: _count(engine, order_ledger, order_ledger.c.state == "fulfilled"), timeout_s=240,
+                     what="a shipment to flow back to the store", interval_s=5)
+        finally:
+            engine.dispose()
 
     def migrate_warehouse(self) -> None:
         from erpsync.warehouse.migrate import upgrade_url
@@ -151,12 +167,18 @@ class Demo:
         from erpsync.warehouse.engine import make_engine
         from erpsync.warehouse.schema import sync_run
 
+        from sqlalchemy import func
+
+        from erpsync.warehouse.schema import order_ledger
+
         # Every run since `up` began: a scheduled run may have done the work before the triggered one.
         engine = make_engine(self.warehouse_url)
         with engine.connect() as conn:
             rows = list(conn.execute(select(sync_run).where(sync_run.c.started_at >= started_at)
                                      .order_by(sync_run.c.started_at)))
+            states = dict(conn.execute(select(order_ledger.c.state, func.count()).group_by(order_ledger.c.state)).all())
         engine.dispose()
+        ledger = ", ".join(f"{n} {state}" for state, n in sorted(states.items())) or "no orders yet"
         airflow = self.airflow
         # The shopper keeps buying: show that orders are arriving in the store.
         store_counts = wait_for(lambda: (c := self.store.admin("GET", "/state")["counts"])["orders"] and c,
@@ -178,6 +200,7 @@ class Demo:
             dag_rows = [r for r in rows if r.dag_id == dag_id]
             states = ", ".join(sorted({r.status for r in dag_rows}))
             lines.append(f"  {dag_id}: {states} ({len(dag_rows)} run(s): {_moved([r.counts for r in dag_rows])})")
+        lines.append(f"  Orders ledger: {ledger}")
         lines += ["  Stop everything with: make stop", "=" * 72]
         print("\n".join(lines), flush=True)
 
@@ -186,6 +209,7 @@ class Demo:
     def down(self) -> None:
         step("Airflow: stop", self.airflow.stop)
         step("store: stop", self.store.stop)
+        step("ERP: stop the warehouse worker", ErpShipper(self.erp).stop)
         step("ERP: stop", self.erp.stop)
 
 
@@ -225,7 +249,7 @@ def store_seed(erp) -> dict:
 
 
 def _moved(runs: list[dict]) -> str:
-    """One line of what runs moved: rows extracted, staged, quarantined; changes published."""
+    """One line of what runs moved: rows extracted, staged, quarantined; changes published or booked."""
     totals: dict[str, int] = {}
 
     def add(label: str, value: int) -> None:
@@ -237,11 +261,28 @@ def _moved(runs: list[dict]) -> str:
                 add(f"{step.removeprefix('extract_')} extracted", c["rows"])
             elif step.startswith("publish_"):
                 add(f"{step.removeprefix('publish_')} published", c["applied"])
+            elif step == "stage_orders":
+                add("orders staged", c["staged"])
+                add("orders held", c["quarantined"])
+            elif step == "ingest_orders":
+                add("sales created in the ERP", c["created"])
+            elif step == "apply_order_changes":
+                add("cancellations applied", c["cancellations"])
+                add("refunds booked", c["refunds"])
+            elif step == "push_fulfillments":
+                add("fulfillments sent to the store", c["fulfilled"])
         for dataset, staged in (counts.get("stage_catalog") or {}).items():
             if isinstance(staged, dict) and "staged" in staged:
                 add(f"{dataset} staged", staged["staged"])
                 add(f"{dataset} quarantined", staged["quarantined"])
     return ", ".join(f"{label}: {value}" for label, value in totals.items())
+
+
+def _count(engine, table, *where) -> int:
+    from sqlalchemy import func
+
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
 
 
 def step(title: str, action) -> None:

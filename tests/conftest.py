@@ -262,6 +262,7 @@ def scheduler(tmp_path_factory, erp_sandbox, erp_settings, store_emulator):
         extra_env={
             "AIRFLOW__ERPSYNC__EXTRACT_LAG_SECONDS": "1",  # the test ERP was built minutes ago
             "AIRFLOW__ERPSYNC__CATALOG_INTERVAL_SECONDS": "-1",  # manual runs only
+            "AIRFLOW__ERPSYNC__ORDERS_INTERVAL_SECONDS": "3600",  # hourly intervals: what backfills need
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         },
     )

@@ -20,7 +20,8 @@ from erpsync.warehouse.engine import make_engine
 from erpsync.warehouse.schema import row_error, sync_run
 from sandbox.tryton import catalog
 from tests.conftest import trigger_and_wait
-from tests.support.erp import confirmed, new_template, receive
+from sandbox.tryton.shipper import confirming
+from tests.support.erp import new_template, receive
 
 pytestmark = [pytest.mark.e2e, pytest.mark.erp, pytest.mark.timeout(1800)]
 
@@ -105,7 +106,7 @@ def test_the_store_follows_the_erp_and_a_second_run_sends_nothing(scheduler, use
     repriced, archived, restocked = templates
     admin.model("product.template", "write", [repriced["id"]],
                 {"list_price": (repriced["list_price"] * Decimal("1.2")).quantize(Decimal("0.01"))})
-    confirmed(admin, "product.template", "write", [archived["id"]], {"active": False})
+    confirming(admin, "product.template", "write", [archived["id"]], {"active": False})
     receive(admin, restocked["products"][0], admin.web_shop.warehouses[0].id, Decimal(11))
     _, new_variants = new_template(admin, ["S", "M"], Decimal("42.00"))
     for variant in new_variants:

@@ -69,6 +69,10 @@ def test_demo_runs_end_to_end_twice_and_stop_leaves_nothing(demo_env):
                       r".* content published: (\d+)", first)
     assert moved and int(moved.group(1)) >= 500 and int(moved.group(2)) >= 500, first[-3000:]
     assert int(moved.group(3)) >= 150, "the store's products were adopted and their content published"
+    booked = re.search(r"orders_sync: success \(\d+ run\(s\): .*sales created in the ERP: (\d+)", first)
+    assert booked and int(booked.group(1)) >= 1, "the shopper's orders flowed into the ERP"
+    fulfilled = re.search(r"Orders ledger: .*?(\d+) fulfilled", first)
+    assert fulfilled and int(fulfilled.group(1)) >= 1, "and shipments flowed back to the store"
     url = f"http://127.0.0.1:{demo_env['AIRFLOW_PORT']}"
     assert requests.get(f"{url}/api/v2/monitor/health", timeout=10).status_code == 200
     assert "password:" in first  # the one-time summary for the local demo

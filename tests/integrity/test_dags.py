@@ -78,6 +78,13 @@ def test_parsing_touches_no_connection_variable_or_network(monkeypatch):
     assert touched == []
 
 
+def test_scheduled_dags_have_real_data_intervals(dagbag):
+    """A backfill reads its runs' intervals: a schedule must have intervals, not trigger points."""
+    for dag_id, dag in dagbag.dags.items():
+        kind = type(dag.timetable).__name__
+        assert "Trigger" not in kind, f"{dag_id}: {kind} gives runs point intervals"
+
+
 def test_dags_follow_the_house_policies(dagbag):
     from erpsync.tasks.pools import POOLS
 

@@ -42,19 +42,3 @@ def new_template(admin: TrytonClient, suffixes: list[str], list_price: Decimal) 
                            [("id", "ASC")], ["code"])
     admin.model("web.shop", "write", [admin.web_shop.id], {"products": [("add", [v["id"] for v in variants])]})
     return template_id, variants
-
-
-def confirmed(admin: TrytonClient, model: str, method: str, *args):
-    """Call a model method as a person would, confirming the warnings Tryton asks about (e.g. archiving
-    a product that still has stock)."""
-    from erpsync.tryton.errors import ErpUserError
-
-    for _ in range(5):
-        try:
-            return admin.model(model, method, *args)
-        except ErpUserError as error:
-            if not error.warning:
-                raise
-            admin.model("res.user.warning", "create", [{"user": admin.rpc.user_id, "name": error.warning,
-                                                         "always": False}])
-    raise AssertionError(f"{model}.{method} kept asking for confirmations")

@@ -202,10 +202,11 @@ class ShopifyStore:
     def iter_orders(self, window: Window) -> Iterator[list[StoreOrder]]:
         """Orders whose last change falls in ``window``, oldest change first, a page at a time.
 
-        Shopify compares dates at second precision: the bounds are whole seconds (the start rounded down,
-        so the lag keeps covering the boundary; the end rounded down, so the next window starts there).
+        Shopify stamps and compares dates at second precision: the start is rounded down and the end up to
+        whole seconds, so an order stamped in the window's last second is read now, not one run later
+        (the next window reads it again: duplicates at the edges are deduplicated downstream).
         """
-        query = f"updated_at:<'{_second(window.end)}'"
+        query = f"updated_at:<'{_second(window.end, up=True)}'"
         if window.start is not None:
             query = f"updated_at:>='{_second(window.start)}' AND {query}"
         for nodes in self.client.paginate(operations.load("Orders"), {"first": ORDER_PAGE, "query": query}, "orders"):
@@ -239,8 +240,11 @@ class ShopifyStore:
         return payload["fulfillment"]["id"]
 
 
-def _second(moment) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _second(moment: dt.datetime, *, up: bool = False) -> str:
+    moment = moment.astimezone(dt.UTC)
+    if up and moment.microsecond:
+        moment = moment.replace(microsecond=0) + dt.timedelta(seconds=1)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _money(bag: dict[str, Any] | None) -> Decimal:

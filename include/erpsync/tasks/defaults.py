@@ -14,6 +14,17 @@ DEFAULT_ARGS = {
     "max_retry_delay": dt.timedelta(minutes=5),
 }
 
+# What every DAG of the product shares: created paused (unpaused once Airflow is healthy), one run at a
+# time (runs hand over through cursors), no catch-up (a window always starts at the cursor, so a late
+# run reads everything since the last one anyway).
+DAG_DEFAULTS = {
+    "start_date": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    "catchup": False,
+    "max_active_runs": 1,
+    "is_paused_upon_creation": True,
+    "default_args": DEFAULT_ARGS,
+}
+
 TAGS_ERP = "erp:tryton"
 TAGS_STORE = "store:shopify"
 
@@ -24,9 +35,12 @@ def schedule_for(flow: str):
     interval's end, backfills work); back to back ("@continuous") when 0; manual or external triggers
     only when negative."""
     from airflow.configuration import conf
+    from airflow.sdk import DeltaDataIntervalTimetable
 
     seconds = conf.getint("erpsync", f"{flow}_interval_seconds", fallback=30)
     if seconds < 0:
         return None
-    return "@continuous" if seconds == 0 else dt.timedelta(seconds=seconds)
+    # Not a bare timedelta: Airflow 3 makes that a trigger timetable whose intervals are points, and a
+    # backfill run would then have an empty window.
+    return "@continuous" if seconds == 0 else DeltaDataIntervalTimetable(dt.timedelta(seconds=seconds))
 

@@ -278,12 +278,9 @@ def test_a_shipment_done_in_the_erp_becomes_one_store_fulfillment_with_tracking(
 
 
 def ship(admin: TrytonClient, sale_id: int, *, tracking: str) -> None:
-    """Ship a confirmed sale in the ERP as the warehouse does: assign, pick, pack, done."""
-    from tests.support.erp import confirmed
+    """Ship a confirmed sale in the ERP as the warehouse does, with this tracking number."""
+    from sandbox.tryton.shipper import ship as ship_shipments
 
     (sale,) = admin.model("sale.sale", "read", [sale_id], ["shipments"])
-    shipments = sale["shipments"]
-    admin.model("stock.shipment.out", "write", shipments, {"reference": tracking})
-    confirmed(admin, "stock.shipment.out", "assign_force", shipments)
-    for step in ("pick", "pack", "do"):
-        confirmed(admin, "stock.shipment.out", step, shipments)
+    admin.model("stock.shipment.out", "write", sale["shipments"], {"reference": tracking})
+    ship_shipments(admin, sale["shipments"])

@@ -1,0 +1,82 @@
+"""The real sandbox systems a benchmark runs against: the ERP (demo size, or grown to ~10,000 SKUs once
+and reset from its own snapshot afterwards), a fresh store emulator and a fresh SQLite warehouse."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from dataclasses import dataclass
+
+from erpsync.shopify.settings import ShopifySettings
+from erpsync.tryton.client import TrytonClient
+from erpsync.tryton.rpc import TrytonRpc
+from erpsync.tryton.settings import TrytonSettings
+from erpsync.warehouse.engine import make_engine
+from erpsync.warehouse.migrate import upgrade
+from sandbox.airflow_local import REPO
+from sandbox.shopify.control import ShopifyEmulator
+from sandbox.tryton import catalog
+from sandbox.tryton.control import ErpSandbox
+from tests.conftest import STORE_LOCATIONS, free_port
+from tests.support.flows import CatalogSteps
+
+log = logging.getLogger("bench")
+
+BENCH_HOME = REPO / "var" / "bench"
+LARGE_EXTRA_TEMPLATES = 3150  # ~3 variants each: with the demo's 540, about 10,000 SKUs
+
+
+@dataclass
+class Systems:
+    erp: ErpSandbox
+    store: ShopifyEmulator
+    steps: CatalogSteps
+    admin: TrytonClient
+
+    def fresh_store(self):
+        """A new client on the store (its usage figures start at zero), at the plan the store is on."""
+        self.steps.store = ShopifySettings(shop_url=self.store.url, access_token=self.store.token()).store()
+        return self.steps.store
+
+
+def erp_instance(size: str) -> ErpSandbox:
+    """A started ERP for the size, reset to its pristine data (the large one is grown once)."""
+    base = ErpSandbox.from_env()
+    base.build()
+    home = BENCH_HOME / f"erp-{size}"
+    built_from = home / "built-from"
+    fingerprint = json.loads(base.state_file.read_text())["fingerprint"]
+    if home.exists() and (not built_from.exists() or built_from.read_text() != fingerprint):
+        shutil.rmtree(home)  # made from other demo data: clone (and grow) again from the current snapshot
+    if not (home / "sandbox.json").exists():
+        shutil.rmtree(home, ignore_errors=True)
+        instance = base.clone(home, free_port())
+        if size == "10k":
+            log.info("growing the ERP to ~10,000 SKUs (once; minutes)")
+            log.info("grown: %s", instance.grow(LARGE_EXTRA_TEMPLATES))
+        built_from.write_text(fingerprint)
+    instance = ErpSandbox(home=home, port=free_port())
+    instance.reset()
+    instance.start()
+    return instance
+
+
+def systems_for(size: str, plan: str = "PLUS") -> Systems:
+    erp = erp_instance(size)
+    store = ShopifyEmulator(BENCH_HOME / f"store-{size}", port=free_port(), plan=plan)
+    shutil.rmtree(store.home, ignore_errors=True)
+    store.start()
+    store.admin("POST", "/seed", {"locations": STORE_LOCATIONS, "products": []})
+    warehouse_file = BENCH_HOME / f"warehouse-{size}.sqlite"
+    for path in BENCH_HOME.glob(f"warehouse-{size}.sqlite*"):
+        path.unlink()
+    engine = make_engine(f"sqlite:///{warehouse_file}")
+    upgrade(engine)
+    info = erp.info(show_password=True)
+    client = TrytonSettings(base_url=erp.url, database=info["db_name"], login=info["login"],
+                            password=info["password"], web_shop=catalog.WEB_SHOP_NAME).client()
+    admin_rpc = TrytonRpc(erp.url, erp.db_name, "admin", erp.admin_password_file.read_text().strip())
+    shop = ShopifySettings(shop_url=store.url, access_token=store.token()).store()
+    return Systems(erp, store, CatalogSteps(erp=client, store=shop, engine=engine),
+                   TrytonClient(admin_rpc, web_shop=catalog.WEB_SHOP_NAME))

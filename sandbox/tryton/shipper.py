@@ -1,0 +1,125 @@
+"""The sandbox ERP's warehouse worker: ships what was sold, so that the demo shows shipments flowing back
+to the store. Every few seconds it takes the outgoing shipments waiting longer than a delay and does
+what a warehouse does in Tryton (assign, pick, pack, done), with a carrier tracking number.
+
+``python -m sandbox.tryton.shipper --every 20 --after 30`` (the demo starts it in the background);
+``ErpShipper(home)`` starts and stops it by pid file, like the other sandbox processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from erpsync.tryton.client import TrytonClient
+from erpsync.tryton.errors import ErpError, ErpUserError
+from erpsync.tryton.rpc import TrytonRpc
+from sandbox.tryton import catalog, process
+from sandbox.tryton.control import REPO_ROOT, ErpSandbox
+
+log = logging.getLogger("sandbox.shipper")
+
+
+def confirming(client: TrytonClient, model: str, method: str, *args):
+    """Call a model method as a person would, confirming the warnings Tryton asks about (archiving a
+    product with stock, forcing an assignment)."""
+    for _ in range(5):
+        try:
+            return client.model(model, method, *args)
+        except ErpUserError as error:
+            if not error.warning:
+                raise
+            client.model("res.user.warning", "create", [{"user": client.rpc.user_id, "name": error.warning,
+                                                          "always": False}])
+    raise ErpError(f"{model}.{method} kept asking for confirmations")
+
+
+def ship(client: TrytonClient, shipment_ids: list[int]) -> None:
+    """Ship outgoing shipments: a tracking number, then assign, pick, pack, done."""
+    for shipment in client.model("stock.shipment.out", "read", shipment_ids, ["number", "reference"]):
+        if not shipment["reference"]:
+            client.model("stock.shipment.out", "write", [shipment["id"]], {"reference": f"1ZDEMO{shipment['number']:0>10}"})
+    confirming(client, "stock.shipment.out", "assign_force", shipment_ids)
+    for step in ("pick", "pack", "do"):
+        confirming(client, "stock.shipment.out", step, shipment_ids)
+
+
+def ship_waiting(client: TrytonClient, older_than: dt.timedelta) -> int:
+    before = dt.datetime.now(dt.UTC) - older_than
+    waiting = client.model("stock.shipment.out", "search",
+                           [("state", "in", ["waiting", "assigned", "picked", "packed"]), ("create_date", "<", before)],
+                           0, 50, [("id", "ASC")])
+    if waiting:
+        ship(client, waiting)
+    return len(waiting)
+
+
+def admin_client(erp: ErpSandbox) -> TrytonClient:
+    rpc = TrytonRpc(erp.url, erp.db_name, "admin", erp.admin_password_file.read_text().strip())
+    return TrytonClient(rpc, web_shop=catalog.WEB_SHOP_NAME)
+
+
+class ErpShipper:
+    def __init__(self, erp: ErpSandbox):
+        self.erp = erp
+        self.pid_file = erp.home / "shipper.pid"
+        self.log_file = erp.home / "logs" / "shipper.log"
+
+    def start(self, every_s: int = 20, after_s: int = 30) -> None:
+        if self._pid() is not None:
+            return
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "ERP_HOME": str(self.erp.home), "ERP_PORT": str(self.erp.port),
+               "ERP_DB_NAME": self.erp.db_name}
+        with open(self.log_file, "ab") as out:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "sandbox.tryton.shipper", "--every", str(every_s), "--after", str(after_s)],
+                cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True)
+        self.pid_file.write_text(str(worker.pid))
+
+    def stop(self) -> None:
+        pid = self._pid()
+        if pid is not None:
+            process.terminate(pid, 15.0)
+        self.pid_file.unlink(missing_ok=True)
+
+    def _pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        process.reap(pid)
+        return pid if process.is_alive(pid) and "sandbox.tryton.shipper" in " ".join(process.command_line(pid)) else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--every", type=float, default=20, help="seconds between two rounds")
+    parser.add_argument("--after", type=float, default=30, help="ship what waits longer than this (seconds)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    client = admin_client(ErpSandbox.from_env())
+    while not stopping:
+        try:
+            shipped = ship_waiting(client, dt.timedelta(seconds=args.after))
+            if shipped:
+                log.info("shipped %d shipment(s)", shipped)
+        except ErpError as error:  # the ERP restarting, a lock: try again next round
+            log.warning("round failed: %s", error)
+        deadline = time.monotonic() + args.every
+        while not stopping and time.monotonic() < deadline:
+            time.sleep(0.5)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""The order flow end to end through the real Airflow scheduler, against the sandbox Tryton server and
+the store emulator, on both warehouse engines: orders booked exactly once with matching totals, changes
+applied once, a cleared run and a backfill (twice) that double nothing and recover a missed window."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from erpsync.shopify.settings import ShopifySettings
+from erpsync.tryton.client import TrytonClient
+from erpsync.warehouse.engine import make_engine
+from erpsync.warehouse.schema import sync_cursor, sync_run
+from sandbox.airflow_local import wait_for
+from sandbox.tryton import catalog
+from tests.conftest import trigger_and_wait
+from tests.integration.flows.test_order_steps import erp_sales, in_stock, number, place
+
+pytestmark = [pytest.mark.e2e, pytest.mark.erp, pytest.mark.timeout(1800)]
+
+
+def counts(engine, run_id: str) -> dict:
+    with engine.connect() as conn:
+        return conn.execute(select(sync_run.c.counts).where(sync_run.c.run_id == run_id)).scalar_one()
+
+
+def test_orders_reach_the_erp_exactly_once_through_reruns_and_backfills(scheduler, use_warehouse, store, erp_admin):
+    engine = make_engine(use_warehouse)
+    admin = TrytonClient(erp_admin, web_shop=catalog.WEB_SHOP_NAME)
+    shop = ShopifySettings(shop_url=store.url, access_token=store.token()).store()
+    trigger_and_wait(scheduler, "catalog_sync", {"full_refresh": True})
+
+    skus = in_stock(shop, 4)
+    orders = [
+        place(store, [{"sku": skus[0], "quantity": 2, "discount": "2.50"}, {"sku": skus[1], "quantity": 1}],
+              email="returning@example.com", shipping_price="4.90", tax_rate="0.0825"),
+        place(store, [{"sku": skus[2], "quantity": 1}], email="returning@example.com"),
+        place(store, [{"sku": skus[3], "quantity": 1}], email="cancel@example.com"),
+        place(store, [{"sku": skus[0], "quantity": 2}], email="refund@example.com", tax_rate="0.08"),
+    ]
+    # (Unpausing the DAG also makes the scheduler start the run of its latest interval: that run or the
+    # triggered one books the orders, whichever comes first.)
+    booked = trigger_and_wait(scheduler, "orders_sync")
+    sales = erp_sales(admin, [o["id"] for o in orders])
+    assert {web_id: sale["total_amount"] for web_id, sale in sales.items()} == {
+        o["id"]: Decimal(o["total"]) for o in orders}
+    assert sales[orders[0]["id"]]["party"] == sales[orders[1]["id"]]["party"]
+
+    store.admin("POST", f"/orders/{number(orders[2])}/cancel", {"reason": "CUSTOMER", "restock": True})
+    store.admin("POST", f"/orders/{number(orders[3])}/refund", {"lines": [{"sku": skus[0], "quantity": 1, "restock": True}]})
+    changed = counts(engine, trigger_and_wait(scheduler, "orders_sync"))
+    assert changed["apply_order_changes"]["cancellations"] == 1 and changed["apply_order_changes"]["refunds"] == 1
+
+    quiet = trigger_and_wait(scheduler, "orders_sync")
+    assert _activity(counts(engine, quiet)) == (0, 0, 0)
+
+    # Clearing a whole run repeats it: nothing doubles.
+    scheduler.http.post(f"{scheduler.url}/api/v2/dags/orders_sync/clearTaskInstances", json={
+        "dag_run_id": booked, "dry_run": False, "only_failed": False, "reset_dag_runs": True}, timeout=30,
+    ).raise_for_status()
+    assert scheduler.wait_for_run(scheduler.http, "orders_sync", booked) == "success"
+    assert _activity(counts(engine, booked)) == (0, 0, 0)
+
+    # A window the flow never read (the cursor jumped over it, as after an outage): a normal run misses its
+    # orders, a backfill over it books them, and a second backfill books nothing more.
+    missed = [place(store, [{"sku": skus[1], "quantity": 1}], email=f"missed{i}@example.com") for i in range(2)]
+    # The store stamps whole seconds: let the clock leave the orders' second before the run reads its window.
+    stamped = max(dt.datetime.fromisoformat(o["updated_at"]) for o in missed)
+    wait_for(lambda: dt.datetime.now(dt.UTC) >= stamped + dt.timedelta(seconds=2), timeout_s=10,
+             what="two seconds past the missed orders", interval_s=0.1)
+    with engine.begin() as conn:
+        conn.execute(sync_cursor.update().where(sync_cursor.c.entity == "order")
+                     .values(cursor_at=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10)))
+    trigger_and_wait(scheduler, "orders_sync")
+    assert erp_sales(admin, [o["id"] for o in missed]) == {}
+
+    now = dt.datetime.now(dt.UTC)
+    window = ((now - dt.timedelta(hours=2)).isoformat(), (now + dt.timedelta(hours=1)).isoformat())
+    for _ in range(2):
+        runs = scheduler.backfill(scheduler.http, "orders_sync", *window)
+        assert runs and set(runs.values()) == {"success"}, runs
+        assert len(erp_sales(admin, [o["id"] for o in missed])) == len(missed)
+    everything = orders + missed
+    assert len(erp_sales(admin, [o["id"] for o in everything])) == len(everything), "each order exactly once"
+    engine.dispose()
+
+
+def _activity(run_counts: dict) -> tuple[int, int, int]:
+    return (run_counts["ingest_orders"]["created"], run_counts["apply_order_changes"]["cancellations"],
+            run_counts["apply_order_changes"]["refunds"])
