@@ -25,3 +25,12 @@ def run_dag(dag, **conf):
     run = dag.test(logical_date=None, run_after=dt.datetime.now(dt.UTC), run_conf=params)
     assert run.state == DagRunState.SUCCESS, f"{run.run_id} ended {run.state}"
     return run
+
+
+@pytest.fixture
+def orders_dag(airflow_db):
+    from airflow.models import DagBag
+
+    from tests.conftest import REPO
+
+    return DagBag(dag_folder=str(REPO / "dags" / "orders_sync.py")).dags["orders_sync"]

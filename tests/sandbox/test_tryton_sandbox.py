@@ -30,6 +30,7 @@ pytestmark = pytest.mark.erp
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PG_URL = os.environ.get("ERP_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/")
 SKU = re.compile(r"^[A-Z]{3}-\d{4}-[A-Z0-9]+$")
+GOODS = [("type", "=", "goods")]  # the services orders book (shipping, tax...) are not catalog
 CLI_TIMEOUT = 120
 
 
@@ -185,7 +186,7 @@ def test_serve_runs_in_the_foreground_until_terminated(clone: ErpSandbox):
 
 def test_catalog_has_500_active_variants_with_sku_codes(rpc: TrytonRpc):
     context = _context(rpc)
-    variants = rpc.model("product.product", "search_read", [], 0, None, None,
+    variants = rpc.model("product.product", "search_read", GOODS, 0, None, None,
                          ["code", "description", "salable", "default_uom"], context=context)
     assert len(variants) >= 500
     codes = [v["code"] for v in variants]
@@ -212,7 +213,7 @@ def test_two_warehouses_with_stock_in_both(rpc: TrytonRpc):
     warehouses = rpc.model("stock.location", "search_read", [("type", "=", "warehouse")], 0, None, None,
                            ["code"], context=context)
     assert sorted(w["code"] for w in warehouses) == ["WH", "WH2"]
-    products = rpc.model("product.product", "search", [], 0, None, None, context=context)
+    products = rpc.model("product.product", "search", GOODS, 0, None, None, context=context)
     for warehouse in warehouses:
         levels = rpc.model("product.product", "read", products, ["quantity"],
                            context={**context, "locations": [warehouse["id"]]})
@@ -224,7 +225,7 @@ def test_price_list_discounts_one_category(rpc: TrytonRpc):
     context = _context(rpc)
     price_list, = rpc.model("product.price_list", "search", [("name", "=", catalog.PRICE_LIST_NAME)],
                             0, None, None, context=context)
-    products = rpc.model("product.product", "search_read", [], 0, None, None,
+    products = rpc.model("product.product", "search_read", GOODS, 0, None, None,
                          ["code", "list_price_used", "sale_price_uom"],
                          context={**context, "price_list": price_list})
     discounted = [p for p in products if p["sale_price_uom"] < p["list_price_used"]]
@@ -246,7 +247,18 @@ def test_web_shop_publishes_active_variants(rpc: TrytonRpc):
     assert [w["code"] for w in warehouses] == ["WH", "WH2"]  # the first is the shop's default warehouse
     assert shop["sale_price_list"] == price_list and shop["guest_party"]
     assert sorted(shop["products"]) == sorted(
-        rpc.model("product.product", "search", [], 0, None, None, context=context))
+        rpc.model("product.product", "search", GOODS, 0, None, None, context=context))
+
+
+def test_service_products_for_order_adjustments_stay_out_of_the_shop(rpc: TrytonRpc):
+    context = _context(rpc)
+    services = rpc.model("product.product", "search_read", [("type", "=", "service")], 0, None, None,
+                         ["code", "salable"], context=context)
+    assert sorted(s["code"] for s in services) == sorted(code for code, _ in catalog.SERVICE_PRODUCTS.values())
+    assert all(s["salable"] for s in services)
+    shop, = rpc.model("web.shop", "search_read", [("name", "=", catalog.WEB_SHOP_NAME)], 0, None, None,
+                      ["products"], context=context)
+    assert not {s["id"] for s in services} & set(shop["products"])
 
 
 def test_sale_from_minimal_fields_reaches_processing(rpc: TrytonRpc):

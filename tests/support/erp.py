@@ -25,12 +25,14 @@ def receive(admin: TrytonClient, product_id: int, warehouse_id: int, quantity: D
     return move["last_modified_at"]
 
 
-def new_template(admin: TrytonClient, suffixes: list[str], list_price: Decimal) -> tuple[int, list[dict]]:
-    """A new saleable template with one variant per suffix, set up like the demo's (category, accounts);
-    returns the template id and its variants (id, code)."""
+def new_template(admin: TrytonClient, suffixes: list[str], list_price: Decimal, code: str | None = None
+                 ) -> tuple[int, list[dict]]:
+    """A new saleable template with one variant per suffix (its code is the template's code followed by
+    the suffix), set up like the demo's (category, accounts); returns the template id and its variants
+    (id, code)."""
     (model,) = admin.model("product.template", "search_read", [("salable", "=", True)], 0, 1, None,
                            ["default_uom", "sale_uom", "account_category", "categories"])
-    code = f"NEW-{uuid.uuid4().hex[:6].upper()}"
+    code = code or f"NEW-{uuid.uuid4().hex[:6].upper()}"
     (template_id,) = admin.model("product.template", "create", [{
         "name": f"New arrival {code}", "code": code, "type": "goods", "salable": True,
         "default_uom": model["default_uom"], "sale_uom": model["sale_uom"], "list_price": list_price,
