@@ -20,6 +20,7 @@ import logging
 import os
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -198,8 +199,9 @@ class Demo:
         ]
         for dag_id, run_id in runs.items():
             dag_rows = [r for r in rows if r.dag_id == dag_id]
-            states = ", ".join(sorted({r.status for r in dag_rows}))
-            lines.append(f"  {dag_id}: {states} ({len(dag_rows)} run(s): {_moved([r.counts for r in dag_rows])})")
+            # Runs keep coming (the DAGs are scheduled): some may still be running when this prints.
+            states = ", ".join(f"{n} {state}" for state, n in sorted(Counter(r.status for r in dag_rows).items()))
+            lines.append(f"  {dag_id}: {len(dag_rows)} run(s) ({states}): {_moved([r.counts for r in dag_rows])}")
         lines.append(f"  Orders ledger: {ledger}")
         lines += ["  Stop everything with: make stop", "=" * 72]
         print("\n".join(lines), flush=True)
