@@ -246,8 +246,18 @@ class AirflowLocal:
                  ) -> dict[str, str]:
         """`airflow backfill create` over [start, end] (reprocessing completed runs), wait until it
         completes; return the state of each run it made."""
-        self._cli(["backfill", "create", "--dag-id", dag_id, "--from-date", start, "--to-date", end,
-                   "--reprocess-behavior", "completed", "--max-active-runs", "1"], timeout_s=120)
+        args = ["backfill", "create", "--dag-id", dag_id, "--from-date", start, "--to-date", end,
+                "--reprocess-behavior", "completed", "--max-active-runs", "1"]
+        for attempt in range(1, 4):
+            try:
+                self._cli(args, timeout_s=120)
+                break
+            except RuntimeError as error:
+                # Airflow's SQLite metadata database (the local default) is locked while the scheduler
+                # writes; the CLI's transaction rolled back whole: ask again.
+                if "database is locked" not in str(error) or attempt == 3:
+                    raise
+                time.sleep(2 * attempt)
         backfills = http.get(f"{self.url}/api/v2/backfills", params={"dag_id": dag_id}, timeout=30).json()["backfills"]
         backfill = max(backfills, key=lambda b: b["id"])
         wait_for(lambda: http.get(f"{self.url}/api/v2/backfills/{backfill['id']}", timeout=30).json()["completed_at"],

@@ -255,15 +255,21 @@ def scheduler(tmp_path_factory, erp_sandbox, erp_settings, store_emulator):
     """A real Airflow (standalone: scheduler, DAG processor, API server, triggerer, LocalExecutor) of our
     own, on a free port, with the product's Connections pointing at the test ERP and store. DAGs run only
     when a test triggers them. Tests point `warehouse_default` at their own warehouse (`use_warehouse`)."""
+    yield from running_airflow(tmp_path_factory, erp_sandbox, erp_settings, store_emulator, {
+        "AIRFLOW__ERPSYNC__CATALOG_INTERVAL_SECONDS": "-1",  # manual runs only
+        "AIRFLOW__ERPSYNC__ORDERS_INTERVAL_SECONDS": "3600",  # hourly intervals: what backfills need
+    })
+
+
+def running_airflow(tmp_path_factory, erp_sandbox, erp_settings, store_emulator, settings: dict[str, str]):
     from sandbox.airflow_local import AirflowLocal
 
     airflow = AirflowLocal(
         home=tmp_path_factory.mktemp("airflow"), port=free_port(),
         extra_env={
             "AIRFLOW__ERPSYNC__EXTRACT_LAG_SECONDS": "1",  # the test ERP was built minutes ago
-            "AIRFLOW__ERPSYNC__CATALOG_INTERVAL_SECONDS": "-1",  # manual runs only
-            "AIRFLOW__ERPSYNC__ORDERS_INTERVAL_SECONDS": "3600",  # hourly intervals: what backfills need
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            **settings,
         },
     )
     airflow.migrate()
@@ -310,8 +316,29 @@ def use_warehouse(scheduler, erp_sandbox, erp_settings, store_emulator, warehous
 def trigger_and_wait(airflow, dag_id: str, conf: dict | None = None, timeout_s: float = 600) -> str:
     """Trigger a run through the REST API, wait for it; fail with the task states when it fails."""
     airflow.wait_for_dag(airflow.http, dag_id)
-    airflow.unpause(airflow.http, dag_id)
+    if airflow.http.get(f"{airflow.url}/api/v2/dags/{dag_id}", timeout=30).json()["is_paused"]:
+        airflow.unpause(airflow.http, dag_id)
+        settle_after_unpause(airflow, dag_id)
     run_id = airflow.trigger(airflow.http, dag_id, conf)
     state = airflow.wait_for_run(airflow.http, dag_id, run_id, timeout_s=timeout_s)
     assert state == "success", f"{dag_id} {run_id}: {state} {airflow.task_states(airflow.http, dag_id, run_id)}"
     return run_id
+
+
+def settle_after_unpause(airflow, dag_id: str) -> None:
+    """Unpausing a scheduled DAG makes the scheduler start the run of its latest interval: let that run
+    finish first, so that the run a test triggers next is the one doing the work the test checks."""
+    from sandbox.airflow_local import wait_for
+
+    def scheduled() -> list[dict]:
+        response = airflow.http.get(f"{airflow.url}/api/v2/dags/{dag_id}/dagRuns",
+                                    params={"run_type": "scheduled"}, timeout=30)
+        response.raise_for_status()
+        return response.json()["dag_runs"]
+
+    try:
+        runs = wait_for(scheduled, timeout_s=20, what=f"the scheduled run {dag_id} starts when unpaused")
+    except TimeoutError:
+        return  # manual runs only: nothing starts on its own
+    for run in runs:
+        airflow.wait_for_run(airflow.http, dag_id, run["dag_run_id"])

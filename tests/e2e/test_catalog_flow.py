@@ -9,6 +9,7 @@ store sold that the ERP does not know yet; archived templates archived in the st
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -17,9 +18,10 @@ from sqlalchemy import select
 from erpsync.shopify.settings import ShopifySettings
 from erpsync.tryton.client import TrytonClient
 from erpsync.warehouse.engine import make_engine
-from erpsync.warehouse.schema import row_error, sync_run
+from erpsync.warehouse.schema import row_error, stg_product, sync_cursor, sync_run
 from sandbox.tryton import catalog
-from tests.conftest import trigger_and_wait
+from sandbox.airflow_local import wait_for
+from tests.conftest import running_airflow, scheduler_connections, trigger_and_wait
 from sandbox.tryton.shipper import confirming
 from tests.support.erp import new_template, receive
 
@@ -96,8 +98,11 @@ def test_the_store_follows_the_erp_and_a_second_run_sends_nothing(scheduler, use
     admin = TrytonClient(erp_admin, web_shop=catalog.WEB_SHOP_NAME)
     shop = ShopifySettings(shop_url=store.url, access_token=store.token()).store()
 
-    first = trigger_and_wait(scheduler, "catalog_sync", {"full_refresh": True})
-    assert run_counts(engine, first)["publish_content"]["applied"] >= 150
+    trigger_and_wait(scheduler, "catalog_sync", {"full_refresh": True})
+    # (The scheduled run Airflow starts when the DAG is unpaused may have published first.)
+    with engine.connect() as conn:
+        published = sum(c["publish_content"]["applied"] for c in conn.execute(select(sync_run.c.counts)).scalars())
+    assert published >= 150
     assert_store_matches(erp, shop, sold={})
 
     # The ERP changes, and the store sells, between two runs.
@@ -142,4 +147,60 @@ def test_the_store_follows_the_erp_and_a_second_run_sends_nothing(scheduler, use
     assert store_view(shop) == before
     with engine.connect() as conn:
         assert conn.execute(select(row_error).where(row_error.c.status == "open")).all() == []
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def every_minute(tmp_path_factory, erp_sandbox, erp_settings, store_emulator):
+    """An Airflow of its own whose catalog runs every minute, as in production (every 30 s by default):
+    minute intervals complete while a test waits, and only complete intervals can be backfilled."""
+    yield from running_airflow(tmp_path_factory, erp_sandbox, erp_settings, store_emulator, {
+        "AIRFLOW__ERPSYNC__CATALOG_INTERVAL_SECONDS": "60", "AIRFLOW__ERPSYNC__ORDERS_INTERVAL_SECONDS": "-1"})
+
+
+def test_a_backfill_repairs_the_warehouse_and_never_writes_to_the_store(every_minute, erp_sandbox, erp_settings,
+                                                                        store_emulator, store, warehouse_url,
+                                                                        erp_admin):
+    """`airflow backfill create` over minutes in which the live runs missed a change (the cursor jumped
+    over it, as after an outage): staging gets the change, the store is not touched (twice); the next
+    live run over those SKUs publishes it."""
+    scheduler = every_minute
+    scheduler.configure(connections=scheduler_connections(erp_sandbox, erp_settings, store_emulator, warehouse_url))
+    engine = make_engine(warehouse_url)
+    admin = TrytonClient(erp_admin, web_shop=catalog.WEB_SHOP_NAME)
+    shop = ShopifySettings(shop_url=store.url, access_token=store.token()).store()
+    trigger_and_wait(scheduler, "catalog_sync", {"full_refresh": True})
+
+    template = admin.model("product.template", "search_read", [("active", "=", True), ("salable", "=", True)],
+                           20, 1, [("id", "ASC")], ["list_price", "products"])[0]
+    price = (template["list_price"] * Decimal("1.1")).quantize(Decimal("0.01"))
+    changed_at = dt.datetime.now(dt.UTC)
+    with engine.begin() as conn:  # the live runs jump over the change (as after an outage)
+        conn.execute(sync_cursor.update().where(sync_cursor.c.source == "erp")
+                     .values(cursor_at=changed_at + dt.timedelta(minutes=30)))
+    admin.model("product.template", "write", [template["id"]], {"list_price": price})
+    skus = [p["code"] for p in admin.model("product.product", "read", template["products"], ["code"])]
+    before = store_view(shop)
+    # Only complete intervals are backfilled; the backfill's intervals start at its from-date, a minute
+    # each: wait until the one with the change has ended.
+    start = changed_at - dt.timedelta(minutes=3)
+    wait_for(lambda: dt.datetime.now(dt.UTC) > changed_at + dt.timedelta(seconds=65), timeout_s=90,
+             what="the change's interval to end", interval_s=1)
+    window = (start.isoformat(), dt.datetime.now(dt.UTC).isoformat())
+    for _ in range(2):
+        runs = scheduler.backfill(scheduler.http, "catalog_sync", *window)
+        assert runs and set(runs.values()) == {"success"}, runs
+        assert store_view(shop) == before, "a backfill never writes to the store"
+        with engine.connect() as conn:
+            staged = dict(conn.execute(select(stg_product.c.sku, stg_product.c.list_price)
+                                       .where(stg_product.c.sku.in_(skus))).all())
+        assert staged and set(staged.values()) == {price}, ("the backfill repaired staging", runs, [
+            {k: run_counts(engine, r).get(k) for k in ("extract_products", "stage_catalog")} for r in runs])
+        counts = [run_counts(engine, run_id) for run_id in runs]
+        assert all(c["publish_prices"]["dry_run"] and c["publish_prices"]["applied"] == 0 for c in counts)
+        assert any(c["publish_prices"]["changed"] >= 1 for c in counts), "it counts what is waiting"
+
+    trigger_and_wait(scheduler, "catalog_sync", {"skus": skus})
+    assert {sku: v["compare_at"] or v["price"] for sku, v in store_view(shop).items() if sku in skus} == {
+        sku: price for sku in skus}
     engine.dispose()

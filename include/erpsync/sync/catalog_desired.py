@@ -22,7 +22,14 @@ from sqlalchemy import Connection, and_, func, select
 from erpsync.sync.catalog_config import CatalogConfig
 from erpsync.sync.catalog_stage import content_hash
 from erpsync.warehouse import db
-from erpsync.warehouse.schema import order_ledger, stg_order, stg_order_line, stg_product, stg_stock_level
+from erpsync.warehouse.schema import (
+    order_ledger,
+    raw_record,
+    stg_order,
+    stg_order_line,
+    stg_product,
+    stg_stock_level,
+)
 
 @dataclass(frozen=True)
 class DesiredVariant:
@@ -166,13 +173,18 @@ def desired_availability(
 
 
 def skus_in_batches(conn: Connection, batch_ids: Iterable[str]) -> set[str]:
-    """SKUs a run staged (products or stock): what its publish steps must look at."""
+    """SKUs a run extracted (products or stock): what its publish steps must look at.
+
+    Read from the run's own raw batches, not from staging's batch stamp: another run staging the same
+    rows in between (a backfill, an overlapping window) must not hide them from this run's publish."""
     ids = [b for b in batch_ids if b]
     if not ids:
         return set()
-    skus = set(conn.execute(select(stg_product.c.sku).where(stg_product.c.batch_id.in_(ids))).scalars())
-    skus |= set(conn.execute(select(stg_stock_level.c.sku).where(stg_stock_level.c.batch_id.in_(ids))).scalars())
-    return skus
+    keys = conn.execute(select(raw_record.c.entity, raw_record.c.record_key).where(
+        raw_record.c.source == "erp", raw_record.c.entity.in_(("product", "stock_level")),
+        raw_record.c.batch_id.in_(ids))).all()
+    # Stock levels are keyed "SKU@warehouse".
+    return {key.rsplit("@", 1)[0] if entity == "stock_level" else key for entity, key in keys}
 
 
 def all_skus(conn: Connection) -> set[str]:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from sqlalchemy import Engine
 
 from erpsync.common.jsonable import jsonable
+from erpsync.common.window import Window
 from erpsync.sync.landing import ExtractResult, land, window_for
 from erpsync.tryton.client import TrytonClient
 from erpsync.warehouse import db
@@ -30,22 +31,25 @@ def extract_products(
     lag: dt.timedelta = DEFAULT_LAG,
     full_refresh: bool = False,
     skus: Sequence[str] | None = None,
+    window_start: dt.datetime | None = None,
 ) -> ExtractResult:
     """Land the variants (and their template data and prices) changed since the product cursor.
 
     ``skus`` re-reads just those products and leaves the cursor alone (a targeted manual rerun must not
-    make the next incremental run skip other changes).
+    make the next incremental run skip other changes); so does ``window_start`` (a backfill re-reads
+    its own interval).
     """
-    window = window_for(engine, SOURCE, "product", window_end, lag, full_refresh)
+    window = _window(engine, "product", window_start, window_end, lag, full_refresh)
     # A price list edit reprices products without touching them: then every product is read again.
     read_all = full_refresh or (skus is None and window.start is not None and erp.price_list_changed(window))
+    move_cursor = skus is None and window_start is None
     if read_all and not full_refresh:
         log.info("the web shop's price list changed in %s: reading every product", window)
     pages = (
         [db.RawRow(p.sku, jsonable(p), p.updated_at) for p in products]
         for products in erp.iter_changed_products(None if read_all else window, skus=skus)
     )
-    return land(engine, SOURCE, "product", pages, window=window, run_id=run_id, now=now, move_cursor=skus is None,
+    return land(engine, SOURCE, "product", pages, window=window, run_id=run_id, now=now, move_cursor=move_cursor,
                 scope=f"{len(skus)} SKU(s) given" if skus is not None else None,
                 facts={"currency": erp.web_shop.currency_code})
 
@@ -59,14 +63,23 @@ def extract_stock(
     now: dt.datetime,
     lag: dt.timedelta = DEFAULT_LAG,
     full_refresh: bool = False,
+    window_start: dt.datetime | None = None,
 ) -> ExtractResult:
     """Land the stock levels, per warehouse of the web shop, of the products whose stock moved since the
-    stock cursor (all goods on a full refresh). Quantities are re-read whole, never summed from moves."""
-    window = window_for(engine, SOURCE, "stock_level", window_end, lag, full_refresh)
+    stock cursor (all goods on a full refresh; in ``[window_start, window_end)`` for a backfill, which
+    leaves the cursor alone). Quantities are re-read whole, never summed from moves."""
+    window = _window(engine, "stock_level", window_start, window_end, lag, full_refresh)
     product_pages = erp.iter_goods_ids() if full_refresh else erp.iter_stock_moved_product_ids(window)
     pages = (
         [db.RawRow(f"{level.sku}@{level.warehouse_code}", jsonable(level)) for level in erp.stock_levels(ids)]
         for ids in product_pages
     )
     return land(engine, SOURCE, "stock_level", pages, window=window, run_id=run_id, now=now,
-                facts={"warehouses": {w.code: w.name for w in erp.web_shop.warehouses}})
+                move_cursor=window_start is None, facts={"warehouses": {w.code: w.name for w in erp.web_shop.warehouses}})
+
+
+def _window(engine: Engine, entity: str, window_start: dt.datetime | None, window_end: dt.datetime,
+            lag: dt.timedelta, full_refresh: bool) -> Window:
+    if window_start is not None:
+        return Window(window_start, window_end)
+    return window_for(engine, SOURCE, entity, window_end, lag, full_refresh)

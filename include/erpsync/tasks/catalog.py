@@ -31,7 +31,7 @@ def extract_products(**context: Any) -> dict[str, Any]:
     result = extract(
         TrytonHook().client, WarehouseHook().get_conn(), window_end=run.window_end, run_id=run.run_id,
         now=_now(), lag=extract_lag(), full_refresh=bool(run.params.get("full_refresh")),
-        skus=run.params.get("skus") or None,
+        skus=run.params.get("skus") or None, window_start=run.backfill_start,
     )
     return result.as_counts()
 
@@ -46,7 +46,7 @@ def extract_stock(**context: Any) -> dict[str, Any]:
     run = RunInfo.from_context(context)
     result = extract(
         TrytonHook().client, WarehouseHook().get_conn(), window_end=run.window_end, run_id=run.run_id, now=_now(),
-        lag=extract_lag(), full_refresh=bool(run.params.get("full_refresh")),
+        lag=extract_lag(), full_refresh=bool(run.params.get("full_refresh")), window_start=run.backfill_start,
     )
     return result.as_counts()
 
@@ -88,7 +88,9 @@ def _publish(step: str, context: dict[str, Any]) -> dict[str, Any]:
         store=ShopifyHook().store, engine=WarehouseHook().get_conn(),
         config=CatalogConfig.parse(Variable.get(VARIABLE, default=None)), run_id=run.run_id, now=_now(),
         batch_ids=staged["batch_ids"], full=bool(run.params.get("full_refresh")),
-        dry_run=bool(run.params.get("dry_run")), approve_held=bool(run.params.get("approve_held")),
+        # A backfill re-reads a past interval to repair the warehouse; the store stays with the live runs
+        # (one writer, in order), so a backfill only counts what it would publish.
+        dry_run=bool(run.params.get("dry_run")) or run.backfill_start is not None, approve_held=bool(run.params.get("approve_held")),
         warehouses=staged["warehouses"],
     )
     return getattr(catalog_publish, step)(publish).as_counts()
