@@ -7,30 +7,33 @@ import datetime as dt
 import pytest
 
 
-@pytest.fixture
-def catalog_dag(airflow_db):
+PARAM_DEFAULTS: dict[str, dict] = {}
+
+
+def load_dag(dag_id: str):
     from airflow.models import DagBag
 
     from tests.conftest import REPO
 
-    return DagBag(dag_folder=str(REPO / "dags" / "catalog_sync.py")).dags["catalog_sync"]
+    dag = DagBag(dag_folder=str(REPO / "dags" / f"{dag_id}.py")).dags[dag_id]
+    PARAM_DEFAULTS[dag_id] = {name: param.value for name, param in dag.params.items()}
+    return dag
 
 
-def run_dag(dag, **conf):
-    from airflow.utils.state import DagRunState
+@pytest.fixture
+def catalog_dag(airflow_db):
+    return load_dag("catalog_sync")
 
-    params = {"full_refresh": False, "skus": [], "dry_run": False, "approve_held": False, **conf}
+
+def run_dag(dag, expect: str = "success", **conf):
     # dag.test runs every task in this process, where the DAG's params keep the last run's conf: each
-    # run states all its params.
-    run = dag.test(logical_date=None, run_after=dt.datetime.now(dt.UTC), run_conf=params)
-    assert run.state == DagRunState.SUCCESS, f"{run.run_id} ended {run.state}"
+    # run states all its params (the defaults as loaded, and ``conf``).
+    run = dag.test(logical_date=None, run_after=dt.datetime.now(dt.UTC),
+                   run_conf={**PARAM_DEFAULTS[dag.dag_id], **conf})
+    assert run.state == expect, f"{run.run_id} ended {run.state}"
     return run
 
 
 @pytest.fixture
 def orders_dag(airflow_db):
-    from airflow.models import DagBag
-
-    from tests.conftest import REPO
-
-    return DagBag(dag_folder=str(REPO / "dags" / "orders_sync.py")).dags["orders_sync"]
+    return load_dag("orders_sync")

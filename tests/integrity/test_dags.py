@@ -14,8 +14,11 @@ import pytest
 from tests.conftest import REPO
 
 DAGS_FOLDER = REPO / "dags"
-KNOWN_TAGS = {"catalog", "orders", "fulfillment", "reconciliation", "erp:tryton", "store:shopify"}
+KNOWN_TAGS = {"catalog", "orders", "fulfillment", "reconciliation", "monitoring", "erp:tryton", "store:shopify"}
 MAX_PARSE_S = 0.5
+# Tasks that must not hold their DAG's next run with retries: the run log's closing task (a failed step
+# stays failed) and the watch (it runs again within a minute).
+NO_RETRIES = {"finish_run", "check_sync_health"}
 
 
 @pytest.fixture(scope="module")
@@ -96,5 +99,7 @@ def test_dags_follow_the_house_policies(dagbag):
         for task in dag.tasks:
             where = f"{dag_id}.{task.task_id}"
             assert task.owner not in ("", "airflow"), f"{where}: needs a real owner"
-            assert task.retries >= 1, f"{where}: needs retries"
+            assert task.retries >= 1 or task.task_id in NO_RETRIES, f"{where}: needs retries"
+            assert any(type(cb).__name__ == "TaskFailureNotifier" for cb in task.on_failure_callback or []), (
+                f"{where}: a task failing for good must alert (DEFAULT_ARGS' on_failure_callback)")
             assert task.pool in POOLS or task.pool == "default_pool", f"{where}: unknown pool {task.pool}"

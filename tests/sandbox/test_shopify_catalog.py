@@ -186,3 +186,17 @@ def test_product_set_creates_then_replaces_the_variant_list(shop: Shop) -> None:
     assert second["productSet"]["product"]["variants"]["nodes"] == [{"sku": "MUG-R", "price": "8.00"}]
     missing = shop.data(mutation, {"input": {"title": "X", "variants": []}})
     assert missing["productSet"]["userErrors"][0]["code"] == "PRODUCT_OPTIONS_INPUT_MISSING"
+
+
+DELETE = """mutation($input: ProductDeleteInput!) {
+  productDelete(input: $input) { deletedProductId userErrors { field message } } }"""
+
+
+def test_product_delete_removes_the_product_its_variants_and_their_inventory(shop: Shop) -> None:
+    ids = shop.ids("SHOE-40")
+    deleted = shop.data(DELETE, {"input": {"id": ids["product"]}})["productDelete"]
+    assert deleted == {"deletedProductId": ids["product"], "userErrors": []}
+    found = shop.data("""query { productVariants(first: 5, query: "sku:SHOE-40") { nodes { id } } }""")
+    assert found["productVariants"]["nodes"] == []
+    again = shop.data(DELETE, {"input": {"id": ids["product"]}})["productDelete"]
+    assert again == {"deletedProductId": None, "userErrors": [{"field": ["id"], "message": "Product does not exist"}]}

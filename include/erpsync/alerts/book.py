@@ -63,7 +63,7 @@ class AlertBook:
                 return False
             lasted = now - state["first_seen_at"]
             self.send(f"[erpsync] RESOLVED: {state['title']}",
-                      f"Cleared after {_duration(lasted)} ({state['occurrences']} run(s) saw it)."
+                      f"Cleared after {duration(lasted)} ({state['occurrences']} run(s) saw it)."
                       + (f"\n{run_url}" if run_url else ""))
             conn.execute(alert_state.update().where(alert_state.c.alert_key == key)
                          .values(status="resolved", resolved_at=now, last_seen_at=now))
@@ -86,6 +86,6 @@ def _text(alert: Alert, *, repeated: bool) -> str:
     return "\n".join(lines)
 
 
-def _duration(delta: dt.timedelta) -> str:
+def duration(delta: dt.timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
     return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"

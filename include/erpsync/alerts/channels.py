@@ -1,5 +1,6 @@
-"""Where alerts go: Slack (an incoming webhook) and e-mail (SMTP), each configured by an Airflow
-Connection; a channel without its Connection is skipped (with a warning), never an error.
+"""Where alerts go: Slack (an incoming webhook) and e-mail (SMTP), through the Slack and SMTP providers'
+notifiers, each configured by an Airflow Connection; a channel without its Connection is skipped (with a
+warning), never an error.
 
 - ``alerts_slack``: type *Slack Incoming Webhook*; Password = the webhook URL (or Host + token).
 - ``alerts_email``: type *SMTP*; Host, Port, Login/Password; Extra ``{"to": ["data-team@example.com"],
@@ -9,6 +10,8 @@ Connection; a channel without its Connection is skipped (with a warning), never 
 from __future__ import annotations
 
 import logging
+
+from erpsync.alerts.redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -26,24 +29,25 @@ def _connection(conn_id: str):
 
 
 def send(subject: str, text: str) -> list[str]:
-    """Send to every configured channel; return the channels used."""
+    """Send to every configured channel; return the channels used. Text is redacted once more here
+    (e-mail addresses, credentials in URLs): whatever a caller put in, no secret or address leaves."""
+    subject, text = redact(subject), redact(text)
     used = []
     if _connection(SLACK_CONN_ID) is not None:
-        from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
+        from airflow.providers.slack.notifications.slack_webhook import SlackWebhookNotifier
 
-        SlackWebhookHook(slack_webhook_conn_id=SLACK_CONN_ID).send_text(f"*{subject}*\n{text}")
+        SlackWebhookNotifier(slack_webhook_conn_id=SLACK_CONN_ID, text=f"*{subject}*\n{text}").notify({})
         used.append("slack")
     email = _connection(EMAIL_CONN_ID)
     if email is not None:
-        from airflow.providers.smtp.hooks.smtp import SmtpHook
+        from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
         extra = email.extra_dejson
         recipients = extra.get("to")
         if not recipients:
             raise ValueError(f"Connection {EMAIL_CONN_ID!r} needs extra.to, the recipients of alerts")
-        with SmtpHook(smtp_conn_id=EMAIL_CONN_ID) as smtp:
-            smtp.send_email_smtp(to=recipients, subject=subject, html_content=_html(text),
-                                 from_email=extra.get("from_email"))
+        SmtpNotifier(to=recipients, from_email=extra.get("from_email"), subject=subject, html_content=_html(text),
+                     smtp_conn_id=EMAIL_CONN_ID).notify({})
         used.append("email")
     if not used:
         log.warning("alert not sent (no %s or %s Connection): %s", SLACK_CONN_ID, EMAIL_CONN_ID, subject)

@@ -1,4 +1,12 @@
-"""What a finished run alerts about: guardrails that held a publish, rows in quarantine."""
+"""What alerts are about, and when each clears:
+
+- a task failed after its retries (:mod:`erpsync.alerts.notifier`); clears when a run of the flow succeeds;
+- rows went to quarantine; clears when none of the dataset's rows is held any more;
+- a guardrail held a publish; clears when a publish goes through unheld;
+- data is stale: a flow had no successful run within its freshness window (checked by ``sync_watch``);
+- rows of the error queue are stuck past their retry budget (``sync_watch``);
+- reconciliation found drift above its threshold (``reconcile``).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from erpsync.alerts.book import Alert, AlertBook
+from erpsync.alerts.book import Alert, AlertBook, duration
 from erpsync.warehouse.schema import quarantine
 
 GUARDRAILS = ("price_swing", "catalog_shrink")
@@ -23,10 +31,18 @@ def run_url(dag_id: str, run_id: str) -> str:
     return f"{base}/dags/{quote(dag_id)}/runs/{quote(run_id)}"
 
 
+def failure_key(dag_id: str, task_id: str) -> str:
+    return f"{dag_id}/failure/{task_id}"
+
+
 def after_run(book: AlertBook, *, dag_id: str, run_id: str, counts: dict[str, Any], datasets: list[tuple[str, str]],
-              now: dt.datetime) -> None:
-    """Fire or clear the alerts a run's outcome calls for; ``datasets`` are the (source, entity) it stages."""
+              now: dt.datetime, succeeded: bool = True) -> None:
+    """Fire or clear the alerts a run's outcome calls for; ``datasets`` are the (source, entity) it stages.
+    A run in which every step succeeded resolves the task failures of earlier runs."""
     url = run_url(dag_id, run_id)
+    if succeeded:
+        for alert in book.firing(f"{dag_id}/failure/"):
+            book.clear(alert["alert_key"], now, run_url=url)
     publishes = {step: c for step, c in counts.items() if step.startswith("publish_")}
     if publishes and not any(c.get("dry_run") for c in publishes.values()):
         held = {hold["guardrail"]: hold for c in publishes.values() for hold in c.get("held") or ()}
@@ -74,3 +90,83 @@ def _summary(counts: dict[str, Any]) -> str:
         if figures:
             parts.append(f"{step} " + " ".join(f"{k}={v}" for k, v in figures.items()))
     return "Run counts: " + "; ".join(parts)
+
+
+# -- checks over the warehouse's sync tables (sync_watch) -----------------------------------------
+
+def check_freshness(book: AlertBook, *, flows: dict[str, dict[str, Any]], freshness_minutes: dict[str, float],
+                    now: dt.datetime) -> dict[str, float | None]:
+    """``flows``: flow -> {"dag_id", "last_success", "first_started"} (from the run log). Returns each
+    flow's data age in seconds (None: it never ran)."""
+    ages: dict[str, float | None] = {}
+    for flow, window in freshness_minutes.items():
+        info = flows.get(flow) or {}
+        since = info.get("last_success") or info.get("first_started")
+        ages[flow] = (now - info["last_success"]).total_seconds() if info.get("last_success") else None
+        key = f"{flow}/stale"
+        if since is None:  # never ran: not deployed (or not unpaused) yet; nothing to be stale about
+            continue
+        age = now - since
+        if age > dt.timedelta(minutes=window):
+            last = info["last_success"].isoformat(timespec="seconds") if info.get("last_success") else "never"
+            book.fire(Alert(key, "stale", f"STALE {flow}: no successful {flow} sync for {duration(age)}", [
+                f"Last successful run: {last}; freshness window {window:g} min.",
+                f"Check that the DAG {info.get('dag_id', flow)} is unpaused, that the scheduler runs, and the "
+                "latest run's failed task (its own alert says why).",
+            ], info.get("dag_id"), None, None), now)
+        else:
+            book.clear(key, now)
+    return ages
+
+
+def check_stuck_rows(book: AlertBook, engine: Engine, *, max_attempts: int, now: dt.datetime) -> dict[str, int]:
+    """One alert per flow whose error queue holds rows that failed ``max_attempts`` times or more
+    (held-by-guardrail rows are the guardrail alert's business). Returns the count per flow."""
+    from erpsync.sync.row_errors import HELD
+    from erpsync.warehouse.schema import row_error
+
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(row_error.c.flow, row_error.c.operation, row_error.c.record_key, row_error.c.error_kind,
+                   row_error.c.attempts)
+            .where(row_error.c.status == "open", row_error.c.attempts >= max_attempts, row_error.c.error_kind != HELD)
+            .order_by(row_error.c.flow, row_error.c.first_failed_at)
+        ).all()
+        flows = set(conn.execute(select(row_error.c.flow).distinct()).scalars())
+    stuck: dict[str, list[Any]] = {}
+    for row in rows:
+        stuck.setdefault(row.flow, []).append(row)
+    for flow in sorted(flows | set(stuck)):
+        key = f"{flow}/stuck_rows"
+        found = stuck.get(flow)
+        if not found:
+            book.clear(key, now)
+            continue
+        kinds: dict[str, int] = {}
+        for row in found:
+            kinds[f"{row.operation} {row.error_kind}"] = kinds.get(f"{row.operation} {row.error_kind}", 0) + 1
+        book.fire(Alert(key, "row_errors", f"STUCK {flow}: {len(found)} row(s) failed {max_attempts}+ times", [
+            "Errors: " + ", ".join(f"{kind}: {n}" for kind, n in sorted(kinds.items())),
+            f"Keys, e.g.: {', '.join(r.record_key for r in found[:QUARANTINE_SAMPLE])}",
+            "Table row_error has each row's last error; they are retried with backoff and resolve themselves "
+            "once the cause is fixed.",
+        ]), now)
+    return {flow: len(found) for flow, found in stuck.items()}
+
+
+def check_drift(book: AlertBook, *, dag_id: str, run_id: str, area: str, drift: dict[str, int], threshold: int,
+                now: dt.datetime) -> None:
+    """Reconciliation's figures for one area (catalog or orders): alert above ``threshold``."""
+    key = f"{dag_id}/drift/{area}"
+    total = sum(drift.values())
+    url = run_url(dag_id, run_id)
+    if total > threshold:
+        book.fire(Alert(key, "drift", f"DRIFT {area}: {total} difference(s) between the store and the "
+                        f"{'desired state' if area == 'catalog' else 'ERP'}", [
+            "Found: " + ", ".join(f"{name}: {n}" for name, n in sorted(drift.items()) if n),
+            f"Threshold {threshold}. Reconciliation repaired what it could (see the run's counts); drift that "
+            "comes back means something else writes to the store, or a flow is not running.",
+        ], dag_id, run_id, url), now)
+    else:
+        book.clear(key, now, run_url=url)
+

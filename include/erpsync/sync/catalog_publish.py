@@ -24,6 +24,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, select
@@ -64,6 +65,10 @@ class PublishRun:
     run_id: str | None
     now: dt.datetime
     batch_ids: Sequence[str] = ()
+    skus: Sequence[str] = ()  # more SKUs to look at (reconciliation's drift)
+    # The price guardrail measures a move from what we published; reconciliation, which first records the
+    # store's drifted price as published, gives the price we had published here.
+    guardrail_base: dict[str, Decimal] = field(default_factory=dict)
     full: bool = False
     dry_run: bool = False
     approve_held: bool = False
@@ -97,7 +102,7 @@ def _skus_to_publish(conn: Connection, run: PublishRun, operation: str) -> set[s
     """None means every SKU (full refresh)."""
     if run.full:
         return None
-    skus = desired_state.skus_in_batches(conn, run.batch_ids)
+    skus = desired_state.skus_in_batches(conn, run.batch_ids) | set(run.skus)
     skus.update(due_keys(conn, flow=FLOW, entity="variant", operation=operation, now=run.now))
     return skus
 
@@ -112,7 +117,7 @@ def _touched_products(conn: Connection, run: PublishRun, operation: str
     return skus, desired_state.desired_products(conn, templates)
 
 
-def _published(conn: Connection, store: str, skus: Iterable[str] | None) -> dict[str, dict[str, Any]]:
+def published_rows(conn: Connection, store: str, skus: Iterable[str] | None) -> dict[str, dict[str, Any]]:
     query = select(published_variant).where(published_variant.c.store == store)
     if skus is None:
         return {row["sku"]: dict(row) for row in conn.execute(query).mappings()}
@@ -175,7 +180,7 @@ def discover(conn: Connection, run: PublishRun, skus: Iterable[str], locations: 
     """Adopt what the store already has for SKUs we never published (a store set up before the
     integration, or a publish whose answer was lost): its ids, prices and stock become the published
     state, so that the diff against it is what the store really needs."""
-    missing = sorted(set(skus) - set(_published(conn, run.store.name, skus)))
+    missing = sorted(set(skus) - set(published_rows(conn, run.store.name, skus)))
     if not missing:
         return 0
     found: list[StoreVariant] = [v for page in run.store.iter_variants(skus=missing) for v in page]
@@ -219,8 +224,8 @@ def publish_content(run: PublishRun) -> PublishResult:
         all_skus = [v.sku for p in products for v in p.variants]
         locations = store_locations(run)
         result.discovered = discover(conn, run, [v.sku for p in products for v in p.active_variants], locations)
-        published = _published(conn, run.store.name, all_skus)
-        availability = _availability(conn, run, [v.sku for p in products for v in p.active_variants])
+        published = published_rows(conn, run.store.name, all_skus)
+        availability = desired_levels(conn, run, [v.sku for p in products for v in p.active_variants])
     result.considered = len(products)
 
     drafts = [d for d in (_draft(p, published, run.config, locations, availability) for p in products) if d]
@@ -361,7 +366,7 @@ def publish_prices(run: PublishRun) -> PublishResult:
             return _finish(result, run, started)
         skus, products = touched
         variants = {v.sku: v for p in products for v in p.active_variants if skus is None or v.sku in skus}
-        published = _published(conn, run.store.name, variants)
+        published = published_rows(conn, run.store.name, variants)
     result.considered = len(variants)
     changes = {
         sku: (published[sku], v) for sku, v in variants.items()
@@ -369,7 +374,8 @@ def publish_prices(run: PublishRun) -> PublishResult:
         and (published[sku].get("price") != v.price or published[sku].get("compare_at_price") != v.compare_at_price)
     }
     hold = None if run.approve_held else price_swings(
-        ((sku, row.get("price"), v.price) for sku, (row, v) in changes.items()), run.config.max_price_change_share)
+        ((sku, run.guardrail_base.get(sku, row.get("price")), v.price) for sku, (row, v) in changes.items()),
+        run.config.max_price_change_share)
     if hold:
         result.held.append(hold.as_dict())
         changes = {sku: change for sku, change in changes.items() if sku not in set(hold.keys)}
@@ -422,7 +428,7 @@ class _Level:
     expected: int  # what the store had when we last looked
 
 
-def _availability(conn: Connection, run: PublishRun, skus: Iterable[str]) -> dict[tuple[str, str], int]:
+def desired_levels(conn: Connection, run: PublishRun, skus: Iterable[str]) -> dict[tuple[str, str], int]:
     skus = list(skus)
     pending = desired_state.pending_quantities(conn, run.store.name, skus)
     return desired_state.desired_availability(
@@ -439,10 +445,10 @@ def publish_inventory(run: PublishRun) -> PublishResult:
         if skus is None:
             skus = desired_state.all_skus(conn)
         locations = store_locations(run)
-        published = {sku: row for sku, row in _published(conn, run.store.name, skus).items()
+        published = {sku: row for sku, row in published_rows(conn, run.store.name, skus).items()
                      if row.get("status") == "ACTIVE" and row.get("store_inventory_item_id")}
-        availability = _availability(conn, run, published)
-        seen = _published_levels(conn, run.store.name, published)
+        availability = desired_levels(conn, run, published)
+        seen = published_levels(conn, run.store.name, published)
         unseen = [(sku, loc_id) for sku in published for loc_id in locations.values() if (sku, loc_id) not in seen]
         if unseen:  # never published (e.g. adopted from the store): what the store has is the baseline
             read = _read_levels(run, published, unseen)
@@ -532,7 +538,7 @@ def _idempotency_key(run_id: str | None, number: int, attempt: int, levels: Sequ
     return f"erpsync:{run_id or 'manual'}:inventory:{number}:{attempt}:{digest}"
 
 
-def _published_levels(conn: Connection, store: str, skus: Iterable[str]) -> dict[tuple[str, str], int]:
+def published_levels(conn: Connection, store: str, skus: Iterable[str]) -> dict[tuple[str, str], int]:
     found: dict[tuple[str, str], int] = {}
     for chunk in db.chunks(sorted(set(skus))):
         found.update(((sku, loc), qty) for sku, loc, qty in conn.execute(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from erpsync.alerts.notifier import TaskFailureNotifier
+
 DEFAULT_ARGS = {
     "owner": "data-team",
     # Task retries are for whole-task failures (a worker lost, the ERP restarting); API calls retry
@@ -12,6 +14,8 @@ DEFAULT_ARGS = {
     "retry_delay": dt.timedelta(seconds=30),
     "retry_exponential_backoff": True,
     "max_retry_delay": dt.timedelta(minutes=5),
+    # A task that failed for good alerts the data team (Slack, e-mail), once per ongoing problem.
+    "on_failure_callback": [TaskFailureNotifier()],
 }
 
 # What every DAG of the product shares: created paused (unpaused once Airflow is healthy), one run at a
@@ -29,15 +33,16 @@ TAGS_ERP = "erp:tryton"
 TAGS_STORE = "store:shopify"
 
 
-def schedule_for(flow: str):
-    """A flow's schedule from Airflow's configuration (``[erpsync] <flow>_interval_seconds``), read from
+def schedule_for(flow: str, default_seconds: int = 30):
+    """A flow's schedule from Airflow's configuration (``[erpsync] <flow>_interval_seconds``, default
+    ``default_seconds``), read from
     the loaded config at parse time (no I/O): an interval with real data intervals (windows end at the
     interval's end, backfills work); back to back ("@continuous") when 0; manual or external triggers
     only when negative."""
     from airflow.configuration import conf
     from airflow.sdk import DeltaDataIntervalTimetable
 
-    seconds = conf.getint("erpsync", f"{flow}_interval_seconds", fallback=30)
+    seconds = conf.getint("erpsync", f"{flow}_interval_seconds", fallback=default_seconds)
     if seconds < 0:
         return None
     # Not a bare timedelta: Airflow 3 makes that a trigger timetable whose intervals are points, and a

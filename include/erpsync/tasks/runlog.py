@@ -24,7 +24,12 @@ def start_run(flow: str, **context: Any) -> None:
     )
 
 
-@task(trigger_rule="all_done")
+class StepsFailed(RuntimeError):
+    """Raised by ``finish_run`` when a step failed: that step's own failure alert says why."""
+
+
+# No retries: a step that failed stays failed, and the next run of the flow must not wait for this one.
+@task(trigger_rule="all_done", retries=0)
 def finish_run(flow: str, steps: list[str], datasets: list[tuple[str, str]] = (), **context: Any) -> dict[str, Any]:
     """Close the run's row with each step's counts, alert on what it calls for (guardrail holds, rows in
     quarantine for ``datasets``), then fail if a step did not succeed.
@@ -34,6 +39,7 @@ def finish_run(flow: str, steps: list[str], datasets: list[tuple[str, str]] = ()
     """
     from erpsync.alerts import channels, rules
     from erpsync.alerts.book import AlertBook
+    from erpsync.alerts.config import AlertConfig
     from erpsync.warehouse import db
     from erpsync.warehouse.hook import WarehouseHook
 
@@ -51,8 +57,9 @@ def finish_run(flow: str, steps: list[str], datasets: list[tuple[str, str]] = ()
         status="failed" if missing else "held" if held else "success", counts=counts, timings=timings,
         error=error, now=now,
     )
-    rules.after_run(AlertBook(engine, channels.send), dag_id=run.dag_id, run_id=run.run_id, counts=counts,
-                    datasets=[tuple(d) for d in datasets], now=now)
+    book = AlertBook(engine, channels.send, renotify_after=dt.timedelta(hours=AlertConfig.load().renotify_hours))
+    rules.after_run(book, dag_id=run.dag_id, run_id=run.run_id, counts=counts, datasets=[tuple(d) for d in datasets],
+                    now=now, succeeded=not missing)
     if missing:
-        raise RuntimeError(error)
+        raise StepsFailed(error)
     return counts

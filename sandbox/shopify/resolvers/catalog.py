@@ -529,6 +529,21 @@ def resolve_product_update(_root: Any, info: GraphQLResolveInfo, **args: Any) ->
     return _payload(product=product)
 
 
+# -- productDelete -------------------------------------------------------------------------------------
+
+
+@resolver("Mutation", "productDelete")
+def resolve_product_delete(_root: Any, info: GraphQLResolveInfo, input: Mapping[str, Any], **_args: Any
+                           ) -> dict[str, Any]:
+    store = store_of(info)
+    product = store.products.get(numeric_id(input.get("id"), "Product"))
+    if product is None:
+        return _failed([UserError(["id"], "Product does not exist")], deletedProductId=None,
+                       productDeleteOperation=None)
+    catalog.delete_product(store, product)
+    return _payload(deletedProductId=gid("Product", product.id), productDeleteOperation=None)
+
+
 # -- productSet ----------------------------------------------------------------------------------------
 
 SET_CODES = {"price": "INVALID_VARIANT", "option": "OPTION_DOES_NOT_EXIST", "missing": "INVALID_VARIANT"}

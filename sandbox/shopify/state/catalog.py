@@ -161,6 +161,15 @@ def delete_variant(store: Store, product: Product, variant: Variant) -> None:
             store.save(sibling)
 
 
+def delete_product(store: Store, product: Product) -> None:
+    """productDelete: the product, its variants with their inventory items and levels, its media."""
+    for variant_id in list(product.variant_ids):
+        delete_variant(store, product, store.variants.get(variant_id))
+    for media_id in product.media_ids:
+        store.delete(store.media.get(media_id))
+    store.delete(product)
+
+
 def location_by_name(store: Store, name: str) -> Location:
     for location in store.locations.by_id.values():
         if location.name == name:

@@ -1,0 +1,65 @@
+"""Reconciliation of the store with the ERP. Wiring only: the steps live in ``erpsync.tasks.reconcile``."""
+
+from airflow.sdk import DAG, Param
+
+from erpsync.tasks import reconcile, runlog
+from erpsync.tasks.defaults import DAG_DEFAULTS, TAGS_ERP, TAGS_STORE, schedule_for
+
+DOC = """
+### Reconciliation (store <-> ERP)
+
+**What it does.** On its own schedule (every 15 minutes by default), independently of the live flows:
+1. *Orders*: reads the store's orders changed over the last `orders_days` (3), compares them with the
+   ERP's sales (by the external key web shop + store order id) and with the ledger. Orders missing in
+   the ERP are staged and booked through the normal exactly-once ingest (so this also heals an outage the
+   order flow did not see); a ledger row claiming a sale the ERP no longer has is reopened and booked;
+   ERP sales carrying a store order's number without its key are reported as *duplicates* (booked by
+   hand as well: cancel one in the ERP).
+2. *Catalog*: reads every variant, price, status and inventory level of the store and compares them with
+   what we published and what the ERP asks for. Drift (an edit in the store's admin, a product deleted
+   there, a lost write) is repaired through the normal publish path: deleted products are created
+   again, prices and status put back, availability written with compare-and-swap (a sale is never
+   overwritten; recent orders are staged first, so sold stock is never given back). SKUs the store sells
+   that the ERP does not know are reported (`unmanaged_in_store`), never deleted.
+
+Figures (drift per kind, gaps, what was repaired) are in the run log (`sync_run`, flow `reconcile`) and
+on the *Sync health* page.
+
+**Alerts.** *DRIFT catalog* when more than `max_catalog_drift` (10) differences were found, *DRIFT orders*
+when an order is missing in the ERP after the repair or a duplicate exists (`max_order_gaps`, 0); both in
+Variable `erpsync_alerts`. Drift that comes back run after run means something else writes to the store
+(an app, a person) or a live flow is not running: check the *STALE* alerts and the store's admin log.
+
+**When it fails.** *reconcile_orders*: as for `orders_sync` (ERP or store unreachable, a country or
+service product missing in the ERP); the orders it could not book wait in `row_error` and are booked by
+the order flow or the next reconciliation. *reconcile_catalog*: as for `catalog_sync`'s publish steps
+(store unreachable, a location of the mapping missing). Clearing either task is safe.
+
+**Params.** `orders_days`: how many days of orders to compare. `repair`: false = report only.
+
+**Safe to rerun and to backfill.** It only ever brings the store to the desired state and books missing
+orders exactly once; a backfill compares each interval's orders again (the catalog part always looks at
+the store as it is now).
+
+**Configuration.** Connections `store_default`, `erp_default`, `warehouse_default`; pools `store_api`,
+`erp_api`; Variables `erpsync_catalog`, `erpsync_orders`, `erpsync_alerts`. Schedule:
+`[erpsync] reconcile_interval_seconds` (900).
+"""
+
+with DAG(
+    dag_id="reconcile",
+    description="Store vs ERP: repair catalog drift, book missing orders, report",
+    doc_md=DOC,
+    schedule=schedule_for("reconcile", default_seconds=900),
+    tags=["reconciliation", TAGS_STORE, TAGS_ERP],
+    params={
+        "orders_days": Param(3, type="number", minimum=0.01, description="Days of store orders to compare."),
+        "repair": Param(True, type="boolean", description="Repair the catalog drift (false: report only)."),
+    },
+    **DAG_DEFAULTS,
+) as dag:
+    started = runlog.start_run(flow=reconcile.FLOW)
+    orders = reconcile.reconcile_orders()
+    catalog = reconcile.reconcile_catalog()
+    finished = runlog.finish_run(flow=reconcile.FLOW, steps=list(reconcile.STEPS))
+    started >> orders >> catalog >> finished

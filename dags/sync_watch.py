@@ -1,0 +1,39 @@
+"""Watch over the flows: stale data, stuck rows. Wiring only: the check lives in ``erpsync.tasks.watch``."""
+
+from airflow.sdk import DAG
+
+from erpsync.tasks import watch
+from erpsync.tasks.defaults import DAG_DEFAULTS, schedule_for
+
+DOC = """
+### Sync watch
+
+**What it does.** Every minute, reads the warehouse's run log and error queue and alerts (Slack
+`alerts_slack`, e-mail `alerts_email`) when:
+- *STALE catalog / orders*: the flow has had no successful run for longer than its freshness window
+  (Variable `erpsync_alerts`, `freshness_minutes`, default catalog 15, orders 10). Look at the flow's
+  DAG: paused? its latest run failed (that task's own alert says why)? the scheduler down?
+- *STUCK catalog / orders*: rows in `row_error` failed `stuck_after_attempts` (5) times or more. The
+  message lists the errors and a few keys; `row_error.error_message` has the whole error per row. They keep
+  being retried with backoff and resolve themselves once the cause is fixed (a product the store refuses:
+  fix it in the ERP; a store location missing: fix the mapping).
+
+**When it fails.** The watch only reads the warehouse: a failure means `warehouse_default` is
+unreachable (its own *FAILED sync_watch* alert says so); the flows cannot record their runs either.
+
+Each problem is sent once (again after `renotify_hours`, 6), and a *RESOLVED* message follows when it
+clears. Rerunning or clearing this DAG is always safe: it only reads and alerts.
+
+**Configuration.** Connection `warehouse_default`; Variable `erpsync_alerts`; schedule:
+`[erpsync] watch_interval_seconds` (60).
+"""
+
+with DAG(
+    dag_id="sync_watch",
+    description="Alerts on stale data and stuck rows",
+    doc_md=DOC,
+    schedule=schedule_for("watch", default_seconds=60),
+    tags=["monitoring"],
+    **DAG_DEFAULTS,
+) as dag:
+    watch.check_sync_health()

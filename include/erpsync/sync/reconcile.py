@@ -1,0 +1,246 @@
+"""Reconciliation: read the whole store, compare it with what it should have, repair, report.
+
+Catalog. Every variant, price, status and inventory level the store has is compared with the published
+state (what we last told the store) and with the desired state (staging). Differences are *drift*: an
+edit made in the store's admin, a product deleted there, a write whose answer was lost. The repair goes
+through the normal publish path: the published state is set to what the store really has, then the
+usual diff publishes what the desired state asks for (new product for a deleted one, prices with their
+guardrail, inventory with compare-and-swap). The store's quantities are read *before* the recent orders
+are staged, so a sale the store already counted is always in the pending quantities we subtract: the
+repair never gives back stock the store has sold.
+
+Orders. The store's orders over a recent window are compared with the ERP's sales (by the external key)
+and with the ledger: orders missing in the ERP are staged and booked through the normal, exactly-once
+ingest; a ledger row that claims a sale the ERP does not have is reopened; ERP sales that carry a store
+order's number without its external key (booked by hand as well) are reported as duplicates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, delete, select
+
+from erpsync.store.interface import Store
+from erpsync.store.records import StoreVariant
+from erpsync.sync import catalog_publish, orders_extract, orders_stage
+from erpsync.sync.catalog_publish import PublishRun
+from erpsync.sync.orders_config import OrdersConfig
+from erpsync.sync.orders_ingest import DONE_STATES, ingest_orders
+from erpsync.tryton.client import TrytonClient
+from erpsync.warehouse import db
+from erpsync.warehouse.schema import order_ledger, published_inventory, published_variant, stg_product
+
+log = logging.getLogger(__name__)
+
+RECENT_ORDERS = dt.timedelta(minutes=10)  # how far back the catalog repair re-reads orders (pending stock)
+
+
+@dataclass
+class CatalogDrift:
+    variants_in_store: int = 0
+    levels_in_store: int = 0
+    missing_in_store: int = 0  # published by us, gone from the store (deleted there)
+    status_drift: int = 0
+    price_drift: int = 0
+    inventory_drift: int = 0  # store quantity != desired availability
+    unmanaged_in_store: int = 0  # SKUs the store sells that the ERP does not know (reported only)
+    repaired: dict[str, int] = field(default_factory=dict)  # publish step -> changes applied
+    sample: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def drift(self) -> dict[str, int]:
+        return {"missing_in_store": self.missing_in_store, "status": self.status_drift, "price": self.price_drift,
+                "inventory": self.inventory_drift}
+
+    def as_counts(self) -> dict[str, Any]:
+        counts = dict(self.__dict__)
+        counts["drift_total"] = sum(self.drift.values())
+        counts["seconds"] = round(self.seconds, 3)
+        return counts
+
+
+def reconcile_catalog(run: PublishRun) -> CatalogDrift:
+    started = time.monotonic()
+    result = CatalogDrift()
+    store = run.store
+    locations = catalog_publish.store_locations(run)
+    in_store: dict[str, StoreVariant] = {v.sku: v for page in store.iter_variants() for v in page}
+    result.variants_in_store = len(in_store)
+    read_at = dt.datetime.now(dt.UTC)
+    levels = store.inventory_levels(sorted({v.inventory_item_id for v in in_store.values()}), list(locations.values()))
+    result.levels_in_store = len(levels)
+    by_item = {v.inventory_item_id: sku for sku, v in in_store.items()}
+    actual = {(by_item[lvl.inventory_item_id], lvl.location_id): lvl.available for lvl in levels}
+    _stage_recent_orders(store, run.engine, since=read_at - RECENT_ORDERS, run_id=run.run_id, now=run.now)
+
+    with run.engine.connect() as conn:
+        published = catalog_publish.published_rows(conn, store.name, None)
+        known = set(conn.execute(select(stg_product.c.sku)).scalars())
+        products = {v.sku: v for p in catalog_publish.desired_state.desired_products(conn, None) for v in p.variants}
+        selling = [sku for sku, row in published.items() if row.get("status") == "ACTIVE" and sku in in_store]
+        desired = catalog_publish.desired_levels(conn, run, selling)
+        seen = catalog_publish.published_levels(conn, store.name, selling)
+    result.unmanaged_in_store = len(set(in_store) - known)
+
+    gone: list[str] = []
+    variant_fixes: list[dict[str, Any]] = []
+    level_fixes: list[tuple[str, str, int]] = []
+    for sku, row in published.items():
+        if not row.get("store_variant_id") or row.get("status") == "REMOVED":
+            continue
+        have = in_store.get(sku)
+        if have is None or have.variant_id != row["store_variant_id"]:
+            gone.append(sku)
+            continue
+        fix = {}
+        if have.product_status != row.get("status"):
+            result.status_drift += 1
+            fix["status"] = have.product_status
+        want = products.get(sku)
+        if row.get("status") == "ACTIVE" and want is not None and want.active and (
+                have.price != want.price or have.compare_at_price != want.compare_at_price):
+            result.price_drift += 1
+        if have.price != row.get("price") or have.compare_at_price != row.get("compare_at_price"):
+            fix.update(price=have.price, compare_at_price=have.compare_at_price)
+            if row.get("price") is not None:
+                run.guardrail_base[sku] = row["price"]
+        if fix:
+            variant_fixes.append({"sku": sku, **fix})
+    for sku in selling:
+        for name, location_id in locations.items():
+            quantity = actual.get((sku, location_id))
+            if quantity is None:
+                continue
+            if desired.get((sku, name)) is not None and quantity != desired[(sku, name)]:
+                result.inventory_drift += 1
+            if seen.get((sku, location_id)) != quantity:
+                level_fixes.append((sku, location_id, quantity))
+    result.missing_in_store = len(gone)
+    drifted = sorted(set(gone) | {f["sku"] for f in variant_fixes} | {sku for sku, _, _ in level_fixes})
+    result.sample = drifted[:10]
+    log.info("catalog drift: %s (%d SKU(s) to look at)", result.drift, len(drifted))
+
+    if not run.dry_run:
+        with run.engine.begin() as conn:  # the published state says what the store really has
+            for chunk in db.chunks(gone):
+                conn.execute(delete(published_inventory).where(published_inventory.c.store == store.name,
+                                                               published_inventory.c.sku.in_(chunk)))
+                conn.execute(delete(published_variant).where(published_variant.c.store == store.name,
+                                                             published_variant.c.sku.in_(chunk)))
+            for fix in variant_fixes:
+                conn.execute(published_variant.update().where(
+                    published_variant.c.store == store.name, published_variant.c.sku == fix["sku"],
+                ).values(**{k: v for k, v in fix.items() if k != "sku"}, published_at=run.now, run_id=run.run_id))
+            db.upsert(conn, published_inventory, [
+                {"store": store.name, "sku": sku, "location_key": location, "quantity": quantity,
+                 "published_at": read_at, "run_id": run.run_id} for sku, location, quantity in level_fixes])
+    if drifted:
+        run.skus = drifted
+        for step in catalog_publish.STEPS:
+            result.repaired[step] = getattr(catalog_publish, step)(run).applied
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _stage_recent_orders(store: Store, engine: Engine, *, since: dt.datetime, run_id: str | None,
+                         now: dt.datetime) -> None:
+    """Stage the orders of the last minutes, so that every sale the store has counted is pending."""
+    end = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+    extracted = orders_extract.extract_orders(store, engine, window_end=end, window_start=since, run_id=run_id,
+                                              now=now)
+    orders_stage.stage_orders(engine, store=store.name, batch_id=extracted.batch_id, currency=_currency(store),
+                              run_id=run_id, now=now, cursor_at=None)
+
+
+def _currency(store: Store) -> str:
+    return store.shop_info()["currencyCode"]
+
+
+@dataclass
+class OrderGaps:
+    orders_in_store: int = 0
+    live_orders: int = 0
+    in_erp: int = 0
+    missing_in_erp: int = 0  # found missing before the repair
+    ledger_without_sale: int = 0  # the ledger said booked, the ERP had no sale: reopened
+    duplicates: int = 0  # ERP sales with a store order's number but not its external key
+    booked: int = 0  # created by this reconciliation
+    still_missing: int = 0
+    missing_sample: list[str] = field(default_factory=list)  # order names, never customer data
+    duplicate_sample: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def gaps(self) -> dict[str, int]:
+        return {"missing_in_erp": self.still_missing, "duplicates": self.duplicates}
+
+    def as_counts(self) -> dict[str, Any]:
+        counts = dict(self.__dict__)
+        counts["seconds"] = round(self.seconds, 3)
+        return counts
+
+
+def reconcile_orders(store: Store, erp: TrytonClient, engine: Engine, *, config: OrdersConfig, since: dt.datetime,
+                     until: dt.datetime, run_id: str | None, now: dt.datetime) -> OrderGaps:
+    """Compare the store's orders changed in ``[since, until)`` with the ERP, book the missing ones."""
+    started = time.monotonic()
+    result = OrderGaps()
+    extracted = orders_extract.extract_orders(store, engine, window_end=until, window_start=since, run_id=run_id,
+                                              now=now)
+    orders_stage.stage_orders(engine, store=store.name, batch_id=extracted.batch_id, currency=_currency(store),
+                              run_id=run_id, now=now, cursor_at=None)
+    orders = _orders_of_batch(engine, extracted.batch_id)
+    result.orders_in_store = len(orders)
+    live = {order_id: o for order_id, o in orders.items() if not o.get("cancelled_at")}
+    result.live_orders = len(live)
+    sales = erp.sales_by_web_id(live)
+    missing = sorted(set(live) - set(sales))
+    result.in_erp, result.missing_in_erp = len(sales), len(missing)
+    result.missing_sample = [live[m]["name"] for m in missing[:10]]
+    with engine.begin() as conn:
+        claimed = [order_id for order_id, state in conn.execute(
+            select(order_ledger.c.store_order_id, order_ledger.c.state).where(
+                order_ledger.c.store == store.name, order_ledger.c.store_order_id.in_(missing or [""])))
+            if state in DONE_STATES]
+        if claimed:  # booked once, gone from the ERP since (a draft deleted there): book it again
+            log.warning("%d order(s) recorded as booked have no sale in the ERP: reopening them", len(claimed))
+            conn.execute(delete(order_ledger).where(order_ledger.c.store == store.name,
+                                                    order_ledger.c.store_order_id.in_(claimed)))
+    result.ledger_without_sale = len(claimed)
+    result.duplicates, result.duplicate_sample = _duplicates(erp, {o["name"]: order_id for order_id, o in live.items()})
+    if missing:
+        result.booked = ingest_orders(erp, engine, store=store.name, config=config, run_id=run_id, now=now).created
+    result.still_missing = len(set(missing) - set(erp.sales_by_web_id(missing))) if missing else 0
+    result.seconds = time.monotonic() - started
+    log.info("order gaps: %s", result.as_counts())
+    return result
+
+
+def _orders_of_batch(engine: Engine, batch_id: str) -> dict[str, dict[str, Any]]:
+    from erpsync.sync.staging import raw_batch
+
+    with engine.connect() as conn:
+        latest: dict[str, dict[str, Any]] = {}
+        for payload in raw_batch(conn, orders_extract.SOURCE, orders_extract.ENTITY, batch_id):
+            previous = latest.get(payload["order_id"])
+            if previous is None or payload["updated_at"] >= previous["updated_at"]:
+                latest[payload["order_id"]] = payload
+    return latest
+
+
+def _duplicates(erp: TrytonClient, names: dict[str, str]) -> tuple[int, list[str]]:
+    """ERP sales whose reference is a store order's number but whose external key is not that order."""
+    found: list[str] = []
+    wanted = sorted(names)
+    for start in range(0, len(wanted), erp.page_size):
+        rows = erp.model("sale.sale", "search_read", [("reference", "in", wanted[start:start + erp.page_size])],
+                         0, None, None, ["reference", "web_id", "web_shop", "state"])
+        found.extend(row["reference"] for row in rows
+                     if row["state"] != "cancelled" and row.get("web_id") != names[row["reference"]])
+    return len(found), found[:10]

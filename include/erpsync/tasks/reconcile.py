@@ -1,0 +1,79 @@
+"""Tasks of the reconciliation (DAG ``reconcile``): order gaps first (it stages the store's recent orders,
+which the catalog's availability subtracts), then catalog drift; each repairs through the normal paths,
+records its figures in the run log and alerts above its threshold."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from airflow.sdk import task
+
+from erpsync.tasks.runtime import RunInfo
+
+FLOW = "reconcile"
+STEPS = ("reconcile_orders", "reconcile_catalog")
+
+
+def _book():
+    from erpsync.alerts import channels
+    from erpsync.alerts.book import AlertBook
+    from erpsync.alerts.config import AlertConfig
+    from erpsync.warehouse.hook import WarehouseHook
+
+    config = AlertConfig.load()
+    return AlertBook(WarehouseHook().get_conn(), channels.send,
+                     renotify_after=dt.timedelta(hours=config.renotify_hours)), config
+
+
+@task(pool="erp_api")
+def reconcile_orders(**context: Any) -> dict[str, Any]:
+    """Compare the store's orders of the last days with the ERP's sales; book the missing ones."""
+    from airflow.sdk import Variable
+
+    from erpsync.alerts import rules
+    from erpsync.shopify.hook import ShopifyHook
+    from erpsync.sync.orders_config import VARIABLE, OrdersConfig
+    from erpsync.sync.reconcile import reconcile_orders as reconcile
+    from erpsync.tryton.hook import TrytonHook
+    from erpsync.warehouse.hook import WarehouseHook
+
+    run = RunInfo.from_context(context)
+    until = run.window_end + dt.timedelta(seconds=1)
+    since = run.window_end - dt.timedelta(days=float(run.params.get("orders_days", 3)))
+    now = dt.datetime.now(dt.UTC)
+    gaps = reconcile(ShopifyHook().store, TrytonHook().client, WarehouseHook().get_conn(),
+                     config=OrdersConfig.parse(Variable.get(VARIABLE, default=None)), since=since, until=until,
+                     run_id=run.run_id, now=now)
+    book, config = _book()
+    rules.check_drift(book, dag_id=run.dag_id, run_id=run.run_id, area="orders", drift=gaps.gaps,
+                      threshold=config.max_order_gaps, now=now)
+    return gaps.as_counts()
+
+
+@task(pool="store_api")
+def reconcile_catalog(**context: Any) -> dict[str, Any]:
+    """Compare the whole store catalog (variants, prices, status, inventory) with the published and the
+    desired state; repair the drift through the publish path."""
+    from airflow.sdk import Variable
+
+    from erpsync.alerts import rules
+    from erpsync.shopify.hook import ShopifyHook
+    from erpsync.sync.catalog_config import VARIABLE, CatalogConfig
+    from erpsync.sync.catalog_publish import PublishRun
+    from erpsync.sync.reconcile import reconcile_catalog as reconcile
+    from erpsync.tryton.hook import TrytonHook
+    from erpsync.warehouse.hook import WarehouseHook
+
+    run = RunInfo.from_context(context)
+    now = dt.datetime.now(dt.UTC)
+    erp = TrytonHook().client
+    drift = reconcile(PublishRun(
+        store=ShopifyHook().store, engine=WarehouseHook().get_conn(),
+        config=CatalogConfig.parse(Variable.get(VARIABLE, default=None)), run_id=run.run_id, now=now,
+        dry_run=not run.params.get("repair", True), warehouses={w.code: w.name for w in erp.web_shop.warehouses},
+    ))
+    book, config = _book()
+    rules.check_drift(book, dag_id=run.dag_id, run_id=run.run_id, area="catalog", drift=drift.drift,
+                      threshold=config.max_catalog_drift, now=now)
+    return drift.as_counts()

@@ -1,0 +1,31 @@
+"""The watch over the flows (DAG ``sync_watch``): stale data and stuck rows, from the run log and the
+error queue; it alerts, and announces recovery, through the alert book."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from airflow.sdk import task
+
+
+@task(retries=0)
+def check_sync_health(**context: Any) -> dict[str, Any]:
+    """Alert when a flow had no successful run within its freshness window, or rows of the error queue
+    failed past their retry budget; clear those alerts when it is no longer so."""
+    from erpsync.alerts import channels, rules
+    from erpsync.alerts.book import AlertBook
+    from erpsync.alerts.config import AlertConfig
+    from erpsync.health import queries
+    from erpsync.warehouse.hook import WarehouseHook
+
+    config = AlertConfig.load()
+    engine = WarehouseHook().get_conn()
+    # A watch compares with the wall clock by nature: how long ago is the last success, now.
+    now = dt.datetime.now(dt.UTC)
+    book = AlertBook(engine, channels.send, renotify_after=dt.timedelta(hours=config.renotify_hours))
+    ages = rules.check_freshness(book, flows=queries.flows(engine), freshness_minutes=config.freshness_minutes,
+                                 now=now)
+    stuck = rules.check_stuck_rows(book, engine, max_attempts=config.stuck_after_attempts, now=now)
+    return {"data_age_s": {flow: round(age, 1) if age is not None else None for flow, age in ages.items()},
+            "stuck_rows": stuck, "firing": [a["alert_key"] for a in book.firing()]}

@@ -1,0 +1,156 @@
+"""Alerts, run by Airflow (dag.test), received by a local SMTP server and a local HTTP endpoint standing
+in for Slack: each kind exactly once while the problem lasts, a recovery message when it clears, and
+never a secret or a customer's data. (Quarantine and guardrail alerts: test_catalog_quality; held
+orders: test_orders_dag.)"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import uuid
+
+import pytest
+from sqlalchemy import delete
+
+from erpsync.warehouse.engine import make_engine
+from erpsync.warehouse.schema import row_error, sync_run
+from tests.airflow.conftest import load_dag, run_dag
+from tests.conftest import free_port
+from tests.support.alerts import AlertChannels
+
+pytestmark = [pytest.mark.airflow]
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+
+
+def assert_clean(channels: AlertChannels, secrets: list[str]) -> None:
+    """No secret; no e-mail address but the alert recipients' own."""
+    for text in channels.texts():
+        assert not any(secret and secret in text for secret in secrets), text
+        assert set(EMAIL.findall(text)) <= {AlertChannels.RECIPIENT, "erpsync@example.com"}, text
+
+
+@pytest.mark.erp
+def test_a_failed_task_alerts_once_on_both_channels_and_recovery_is_announced(
+    airflow_connections, airflow_db, erp_sandbox, erp_settings, store, monkeypatch
+):
+    dag = load_dag("catalog_sync")
+    for task in dag.tasks:
+        task.retries = 0  # "after its retries": none here, to keep the test short
+    with AlertChannels(monkeypatch) as channels:
+        run_dag(dag, full_refresh=True)
+        assert channels.count == 0
+
+        # The ERP goes away (its login is kept: the alert must not show it).
+        connection = json.loads(os.environ["AIRFLOW_CONN_ERP_DEFAULT"])
+        monkeypatch.setenv("AIRFLOW_CONN_ERP_DEFAULT", json.dumps({**connection, "port": free_port()}))
+        failed = run_dag(dag, expect="failed")
+        assert channels.titled("FAILED catalog_sync.extract_products") == 1
+        assert channels.titled("FAILED catalog_sync.extract_stock") == 1
+        assert channels.count == 2, channels.slack.messages  # not the closing task, nor what never ran
+        message = channels.slack.titled("FAILED catalog_sync.extract_products")[0]
+        assert "ErpTransportError" in message and failed.run_id in message and "/dags/catalog_sync/runs/" in message
+
+        run_dag(dag, expect="failed")  # still down: the same problem, no new message
+        assert channels.count == 2
+
+        monkeypatch.setenv("AIRFLOW_CONN_ERP_DEFAULT", json.dumps(connection))
+        run_dag(dag)
+        assert channels.titled("RESOLVED: FAILED catalog_sync.extract_products") == 1
+        assert channels.titled("RESOLVED: FAILED catalog_sync.extract_stock") == 1
+        assert channels.count == 4
+        assert_clean(channels, [erp_settings.password, store.token()])
+
+
+def test_stale_data_and_stuck_rows_alert_once_and_clear(warehouse_url, airflow_db, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE_DEFAULT", json.dumps(_warehouse_connection(warehouse_url)))
+    monkeypatch.setenv("AIRFLOW_VAR_ERPSYNC_ALERTS", json.dumps({"freshness_minutes": {"catalog": 15, "orders": 10},
+                                                                 "stuck_after_attempts": 5}))
+    engine = make_engine(warehouse_url)
+    now = dt.datetime.now(dt.UTC)
+    _run(engine, "catalog", "catalog_sync", finished=now - dt.timedelta(hours=2))
+    _run(engine, "orders", "orders_sync", finished=now - dt.timedelta(minutes=1))
+    with engine.begin() as conn:
+        conn.execute(row_error.insert(), [{
+            "flow": "catalog", "entity": "variant", "record_key": f"JKT-{i:04d}-M", "operation": "publish_content",
+            "status": "open", "error_kind": "ProductSetRefused", "error_message": "Title can't be blank",
+            "attempts": 7, "first_failed_at": now - dt.timedelta(hours=3), "last_failed_at": now,
+            "next_attempt_at": now + dt.timedelta(hours=1)} for i in range(3)])
+    watch = load_dag("sync_watch")
+    with AlertChannels(monkeypatch) as channels:
+        run_dag(watch)
+        assert channels.titled("STALE catalog") == 1
+        assert channels.titled("STALE orders") == 0
+        assert channels.titled("STUCK catalog: 3 row(s)") == 1
+        stuck = channels.slack.titled("STUCK catalog")[0]
+        assert "publish_content ProductSetRefused: 3" in stuck and "JKT-0000-M" in stuck
+        assert channels.count == 2
+
+        run_dag(watch)  # still so: suppressed
+        assert channels.count == 2
+
+        _run(engine, "catalog", "catalog_sync", finished=dt.datetime.now(dt.UTC))
+        with engine.begin() as conn:
+            conn.execute(row_error.update().values(status="resolved", resolved_at=dt.datetime.now(dt.UTC)))
+        run_dag(watch)
+        assert channels.titled("RESOLVED: STALE catalog") == 1
+        assert channels.titled("RESOLVED: STUCK catalog") == 1
+        assert channels.count == 4
+        assert_clean(channels, [])
+    with engine.begin() as conn:
+        conn.execute(delete(sync_run))
+    engine.dispose()
+
+
+@pytest.mark.erp
+def test_reconciliation_drift_alerts_above_its_threshold_and_clears(
+    airflow_connections, airflow_db, erp_settings, store, monkeypatch
+):
+    from erpsync.shopify.settings import ShopifySettings
+    from erpsync.store.records import InventoryChange
+    from tests.integration.flows.test_order_steps import in_stock, place
+
+    monkeypatch.setenv("AIRFLOW_VAR_ERPSYNC_ALERTS", json.dumps({"max_catalog_drift": 0}))
+    shop = ShopifySettings(shop_url=store.url, access_token=store.token()).store()
+    reconcile = load_dag("reconcile")
+    with AlertChannels(monkeypatch) as channels:
+        run_dag(load_dag("catalog_sync"), full_refresh=True)
+        run_dag(reconcile)
+        assert channels.count == 0
+
+        sku = in_stock(shop, 1)[0]
+        variant = next(v for page in shop.iter_variants(skus=[sku]) for v in page)
+        location = shop.locations()[0].id
+        level = shop.inventory_levels([variant.inventory_item_id], [location])[0].available
+        shop.set_inventory([InventoryChange(variant.inventory_item_id, location, level + 25, level)],
+                           idempotency_key=f"manual-{uuid.uuid4().hex}")
+        customer = place(store, [{"sku": sku, "quantity": 1}], email="drift.customer@example.com")
+        run_dag(reconcile)
+        assert channels.titled("DRIFT catalog: 1 difference") == 1
+        assert channels.titled("DRIFT orders") == 0  # the missing order was booked by the reconciliation
+        assert channels.count == 1
+
+        run_dag(reconcile)
+        assert channels.titled("RESOLVED: DRIFT catalog") == 1
+        assert channels.count == 2
+        assert_clean(channels, [erp_settings.password, store.token(), customer.get("email") or ""])
+
+
+def _warehouse_connection(warehouse_url: str) -> dict:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(warehouse_url)
+    if url.get_backend_name() == "sqlite":
+        return {"conn_type": "sqlite", "host": url.database}
+    return {"conn_type": "postgres", "host": url.host, "port": url.port, "schema": url.database,
+            "login": url.username, "password": url.password or ""}
+
+
+def _run(engine, flow: str, dag_id: str, *, finished: dt.datetime) -> None:
+    with engine.begin() as conn:
+        conn.execute(sync_run.insert().values(
+            flow=flow, dag_id=dag_id, run_id=f"manual__{uuid.uuid4().hex}", status="success",
+            started_at=finished - dt.timedelta(seconds=20), finished_at=finished, counts={}, timings={}))
+

@@ -1,0 +1,119 @@
+"""Reconciliation against the real ERP, the store emulator and both warehouse engines: drift made in the
+store (inventory edited, a price changed, a product deleted) is found, reported and repaired; an order
+the ERP never got is found and booked, once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+import pytest
+import requests
+
+from erpsync.shopify.settings import ShopifySettings
+from erpsync.store.records import InventoryChange, PriceChange
+from erpsync.sync.catalog_config import CatalogConfig
+from erpsync.sync.catalog_publish import PublishRun
+from erpsync.sync.orders_config import OrdersConfig
+from erpsync.sync.reconcile import reconcile_catalog, reconcile_orders
+from erpsync.tryton.client import TrytonClient
+from sandbox.tryton import catalog
+from tests.integration.flows.test_order_steps import erp_sales, in_stock, place
+from tests.support.flows import CatalogSteps
+
+pytestmark = pytest.mark.erp
+
+DELETE = """mutation($input: ProductDeleteInput!) { productDelete(input: $input) { deletedProductId
+  userErrors { field message } } }"""
+
+
+@pytest.fixture
+def shop(store):
+    return ShopifySettings(shop_url=store.url, access_token=store.token()).store()
+
+
+@pytest.fixture
+def published(erp_settings, shop, warehouse) -> CatalogSteps:
+    steps = CatalogSteps(erp=erp_settings.client(), store=shop, engine=warehouse)
+    steps.run(full=True)
+    return steps
+
+
+def reconcile(steps: CatalogSteps):
+    return reconcile_catalog(PublishRun(
+        store=steps.store, engine=steps.engine, config=CatalogConfig(), run_id=f"reconcile-{uuid.uuid4().hex[:8]}",
+        now=dt.datetime.now(dt.UTC), warehouses={w.code: w.name for w in steps.erp.web_shop.warehouses}))
+
+
+def store_state(shop) -> dict[str, tuple]:
+    variants = {v.sku: v for page in shop.iter_variants() for v in page}
+    locations = [loc.id for loc in shop.locations()]
+    levels = {(lvl.inventory_item_id, lvl.location_id): lvl.available
+              for lvl in shop.inventory_levels([v.inventory_item_id for v in variants.values()], locations)}
+    return {sku: (v.product_status, v.price, v.compare_at_price,
+                  tuple(levels.get((v.inventory_item_id, loc)) for loc in locations)) for sku, v in variants.items()}
+
+
+def test_drift_made_in_the_store_is_found_reported_and_repaired(published, store, shop):
+    clean = reconcile(published)
+    assert clean.drift == {"missing_in_store": 0, "status": 0, "price": 0, "inventory": 0}, clean.as_counts()
+    assert clean.variants_in_store >= 500 and sum(clean.repaired.values()) == 0
+    wanted = store_state(shop)
+
+    variants = [v for page in shop.iter_variants() for v in page if v.product_status == "ACTIVE"]
+    by_product: dict[str, list] = {}
+    for v in variants:
+        by_product.setdefault(v.product_id, []).append(v)
+    deleted_product, repriced, edited = next(p for p in by_product if len(by_product[p]) >= 2), None, None
+    repriced = next(v for v in variants if v.product_id != deleted_product)
+    edited = next(v for v in variants if v.product_id not in (deleted_product, repriced.product_id))
+    location = shop.locations()[0].id
+    level = shop.inventory_levels([edited.inventory_item_id], [location])[0].available
+    # Someone edits the store by hand (or another app does): stock, a price, a whole product.
+    assert shop.set_inventory([InventoryChange(edited.inventory_item_id, location, level + 40, level)],
+                              idempotency_key=f"manual-{uuid.uuid4().hex}")[0].applied
+    assert shop.update_prices(repriced.product_id, [PriceChange(repriced.variant_id, Decimal("1.00"), None)])[0].applied
+    response = requests.post(f"{store.url}/admin/api/2026-10/graphql.json", timeout=30,
+                             headers={"X-Shopify-Access-Token": store.token()},
+                             json={"query": DELETE, "variables": {"input": {"id": deleted_product}}})
+    assert response.json()["data"]["productDelete"]["userErrors"] == []
+    gone = sorted(v.sku for v in by_product[deleted_product])
+
+    found = reconcile(published)
+    assert found.missing_in_store == len(gone)
+    assert found.price_drift == 1 and found.inventory_drift == 1 and found.status_drift == 0
+    assert set(gone) | {repriced.sku, edited.sku} <= set(found.sample) | set(gone)
+    assert found.repaired["publish_content"] == 1  # the deleted product, created again
+    assert found.repaired["publish_prices"] >= 1 and found.repaired["publish_inventory"] >= 1
+
+    after = store_state(shop)
+    assert {sku: state for sku, state in after.items() if sku not in gone} == {
+        sku: state for sku, state in wanted.items() if sku not in gone}
+    assert {sku: after[sku][1:] for sku in gone} == {sku: wanted[sku][1:] for sku in gone}
+    again = reconcile(published)  # repaired: a second pass finds nothing and changes nothing
+    assert sum(again.drift.values()) == 0 and sum(again.repaired.values()) == 0
+    assert store_state(shop) == after
+
+
+def test_an_order_the_erp_never_got_is_found_and_booked_once(published, store, shop, erp_settings, erp_admin,
+                                                             warehouse):
+    admin = TrytonClient(erp_admin, web_shop=catalog.WEB_SHOP_NAME)
+    skus = in_stock(shop, 2)
+    missed = [place(store, [{"sku": skus[0], "quantity": 1}, {"sku": skus[1], "quantity": 2, "discount": "1.50"}],
+                    email=f"gap{i}@example.com", shipping_price="4.90") for i in range(2)]
+    now = dt.datetime.now(dt.UTC)
+
+    def run():
+        return reconcile_orders(shop, erp_settings.client(), warehouse, config=OrdersConfig(),
+                                since=now - dt.timedelta(hours=1), until=now + dt.timedelta(seconds=5),
+                                run_id=f"reconcile-{uuid.uuid4().hex[:8]}", now=dt.datetime.now(dt.UTC))
+
+    first = run()
+    assert first.missing_in_erp == 2 and first.booked == 2 and first.still_missing == 0, first.as_counts()
+    assert first.duplicates == 0
+    sales = erp_sales(admin, [o["id"] for o in missed])
+    assert {web_id: s["total_amount"] for web_id, s in sales.items()} == {o["id"]: Decimal(o["total"]) for o in missed}
+    second = run()
+    assert second.missing_in_erp == 0 and second.booked == 0
+    assert len(erp_sales(admin, [o["id"] for o in missed])) == 2
