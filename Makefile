@@ -6,7 +6,7 @@ ERP_VENV := .venv-erp
 PY := $(VENV)/bin/python
 PIP_QUIET ?= -q
 
-.PHONY: demo test stop bench lock venv erp-venv erp-build
+.PHONY: demo test stop bench lock venv erp-venv erp-build browser
 
 demo: venv erp-venv
 	$(PY) -m sandbox.demo up
@@ -14,7 +14,7 @@ demo: venv erp-venv
 stop:
 	@if [ -x $(PY) ]; then $(PY) -m sandbox.demo down; else echo "nothing to stop (no $(VENV))"; fi
 
-test: venv erp-venv
+test: venv erp-venv browser
 	$(PY) -m sandbox.tryton build
 	$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -43,6 +43,16 @@ $(ERP_VENV)/.installed: sandbox/tryton/requirements.txt
 	$(ERP_VENV)/bin/pip install $(PIP_QUIET) -r sandbox/tryton/requirements.txt
 	$(ERP_VENV)/bin/pip check
 	touch $@
+
+# Debian's Chromium and its driver: the sync-health page is tested in a real browser.
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then exit 0; fi; \
+	sudo=$$([ "$$(id -u)" = 0 ] || echo "sudo -n"); \
+	echo "installing Debian's chromium and chromium-driver (for the sync-health page test)"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$$sudo apt-get install -y -q chromium chromium-driver >/dev/null \
+	  || { $$sudo apt-get update -q >/dev/null && $$sudo apt-get install -y -q chromium chromium-driver >/dev/null; } \
+	  || { echo "FATAL: cannot install chromium and chromium-driver (run as root or with sudo)" >&2; exit 1; }
 
 erp-build: venv erp-venv
 	$(PY) -m sandbox.tryton build

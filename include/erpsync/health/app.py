@@ -1,0 +1,93 @@
+"""The sync-health page as a FastAPI app, mounted in Airflow's API server by the plugin in ``plugins/``.
+
+Airflow does not authenticate plugin apps: every route here depends on Airflow's own authentication
+(the UI's session cookie or a bearer token, checked by the configured auth manager), so the page is
+visible to exactly who may see the Airflow UI. A visitor without a session is sent to the login page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from functools import cache
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import URL
+
+from erpsync.health import page
+
+MOUNT = "/erpsync"
+
+
+def _authorized():
+    from airflow.api_fastapi.auth.managers.models.resource_details import AccessView
+    from airflow.api_fastapi.core_api.security import requires_access_view
+
+    return requires_access_view(AccessView.WEBSITE)
+
+
+def _engine() -> Engine:
+    """The warehouse of the ``warehouse_default`` Connection, read (each view: it may be edited) from
+    Airflow's own secrets and metadata database: the API server has them, the task SDK's channel exists
+    only in workers. One engine, and its pool, per URL."""
+    from airflow.models.connection import Connection
+
+    from erpsync.warehouse.hook import url_from_connection
+
+    conn = Connection.get_connection_from_secrets("warehouse_default")
+    return _engine_for(url_from_connection(conn.conn_type, host=conn.host, port=conn.port, schema=conn.schema,
+                                           login=conn.login, password=conn.password, conn_id="warehouse_default"))
+
+
+@cache
+def _engine_for(url: URL) -> Engine:
+    from erpsync.warehouse.engine import make_engine
+
+    return make_engine(url)
+
+
+def _freshness() -> dict[str, float]:
+    from airflow.models.variable import Variable
+
+    from erpsync.alerts.config import VARIABLE, AlertConfig
+
+    return AlertConfig.parse(Variable.get(VARIABLE, default_var=None)).freshness_minutes
+
+
+def build_page() -> tuple[str, int, float]:
+    """The page, the number of SQL queries it took and how long (ms)."""
+    engine = _engine()
+    counted = {"queries": 0}
+
+    def count(*_args) -> None:
+        counted["queries"] += 1
+
+    started = time.perf_counter()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        data = page.snapshot(engine, _freshness(), dt.datetime.now(dt.UTC))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    elapsed = (time.perf_counter() - started) * 1000
+    return page.render(data, queries_used=counted["queries"], elapsed_ms=elapsed), counted["queries"], elapsed
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="erpsync sync health", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.exception_handler(401)
+    async def _login(request: Request, exc) -> RedirectResponse | JSONResponse:
+        if "text/html" in request.headers.get("accept", ""):
+            return RedirectResponse(f"/auth/login?next={MOUNT}/health", status_code=303)
+        return JSONResponse({"detail": "Not authenticated"}, status_code=401)
+
+    @app.get("/health", response_class=HTMLResponse, dependencies=[Depends(_authorized())])
+    async def health() -> HTMLResponse:
+        html, queries, elapsed = await asyncio.to_thread(build_page)
+        return HTMLResponse(html, headers={"X-Sync-Health-Queries": str(queries),
+                                           "X-Sync-Health-Ms": f"{elapsed:.0f}", "Cache-Control": "no-store"})
+
+    return app

@@ -1,0 +1,189 @@
+"""The sync-health page: one server-rendered HTML document (no scripts, no external assets), with SVG
+charts of data staleness and throughput over recent runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from html import escape
+from typing import Any
+
+from sqlalchemy import Engine
+
+from erpsync.health import queries
+
+FLOWS = ("catalog", "orders", "reconcile")
+CHART_RUNS = 60
+
+
+def snapshot(engine: Engine, freshness_minutes: dict[str, float], now: dt.datetime) -> dict[str, Any]:
+    """Everything the page shows, read from the warehouse's sync tables."""
+    flows = queries.flows(engine)
+    return {
+        "now": now,
+        "flows": {flow: {**flows.get(flow, {}), "runs": queries.recent_runs(engine, flow, CHART_RUNS),
+                         "window_min": freshness_minutes.get(flow)}
+                  for flow in (*FLOWS, *sorted(set(flows) - set(FLOWS)))},
+        "quarantine": queries.quarantined(engine),
+        "errors": queries.error_queue(engine),
+        "drift": queries.latest_drift(engine),
+        "alerts": queries.firing_alerts(engine),
+    }
+
+
+def render(data: dict[str, Any], *, queries_used: int | None = None, elapsed_ms: float | None = None) -> str:
+    now = data["now"]
+    parts = [_HEAD, f"<h1>Sync health</h1><p class=muted>As of {_when(now)} UTC. Read from the warehouse's "
+             "sync tables (sync_run, quarantine, row_error, alert_state).</p>"]
+    parts.append(_alerts(data["alerts"]))
+    parts.append("<h2>Flows</h2>" + _flows_table(data["flows"], now))
+    for flow, info in data["flows"].items():
+        if info.get("runs"):
+            parts.append(f"<h3>{escape(flow)}: recent runs</h3><div class=charts>"
+                         + _chart(info["runs"], "staleness_s", "Data staleness at run end (s)", info.get("window_min"))
+                         + _chart(info["runs"], "rows_per_s", "Throughput (rows/s)") + "</div>")
+    parts.append("<h2>Quarantined rows</h2>" + _quarantine(data["quarantine"]))
+    parts.append("<h2>Held publishes and the error queue</h2>" + _errors(data["errors"]))
+    parts.append("<h2>Latest reconciliation</h2>" + _drift(data["drift"]))
+    if queries_used is not None:
+        parts.append(f"<p class=muted id=cost>Page cost: {queries_used} queries, {elapsed_ms:.0f} ms.</p>")
+    return "".join(parts) + "</body></html>"
+
+
+_HEAD = """<!doctype html><html lang=en><head><meta charset=utf-8><title>Sync health</title>
+<meta http-equiv=refresh content=30>
+<style>
+body{font-family:system-ui,sans-serif;margin:1.2rem 1.6rem;color:#1f2933;background:#fff}
+h1{margin:0 0 .2rem}h2{margin-top:1.6rem;border-bottom:1px solid #d9e2ec;padding-bottom:.2rem}
+table{border-collapse:collapse;font-size:.9rem;margin:.4rem 0}td,th{border:1px solid #d9e2ec;padding:.25rem .5rem;
+text-align:left;vertical-align:top}th{background:#f0f4f8}.muted{color:#627d98;font-size:.85rem}
+.ok{color:#137333;font-weight:600}.bad{color:#c5221f;font-weight:600}.warn{color:#b06000;font-weight:600}
+.charts{display:flex;gap:1.2rem;flex-wrap:wrap}.alert{background:#fce8e6;border:1px solid #f5c2c0;padding:.4rem .6rem;
+margin:.3rem 0}.none{color:#137333}
+</style></head><body>"""
+
+
+def _when(value: dt.datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "never"
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "n/a"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _alerts(alerts: list[dict[str, Any]]) -> str:
+    if not alerts:
+        return "<p class=none id=alerts>No alert firing.</p>"
+    return "<div id=alerts>" + "".join(
+        f"<div class=alert><b>{escape(a['title'])}</b> <span class=muted>since {_when(a['first_seen_at'])}, "
+        f"seen by {a['occurrences']} run(s)</span></div>" for a in alerts) + "</div>"
+
+
+def _flows_table(flows: dict[str, dict[str, Any]], now: dt.datetime) -> str:
+    rows = []
+    for flow, info in flows.items():
+        runs = info.get("runs") or []
+        age = queries.age_s(info.get("last_success"), now)
+        window = info.get("window_min")
+        state = "n/a" if age is None else ("stale" if window and age > window * 60 else "fresh")
+        css = {"stale": "bad", "fresh": "ok"}.get(state, "muted")
+        moved = sum(r["rows"] for r in runs)
+        failed = sum(1 for r in runs if r["status"] == "failed")
+        rows.append(
+            f"<tr id=flow-{escape(flow)}><td>{escape(flow)}</td><td>{escape(info.get('dag_id') or '-')}</td>"
+            f"<td>{_when(info.get('last_success'))}</td><td class={css}>{_age(age)} ({state})</td>"
+            f"<td>{escape(info.get('last_status') or '-')}</td><td>{len(runs)}</td><td>{failed}</td>"
+            f"<td>{moved:,}</td><td>{escape((info.get('last_error') or '')[:200])}</td></tr>")
+    return ("<table><tr><th>Flow</th><th>DAG</th><th>Last success (UTC)</th><th>Data freshness</th>"
+            "<th>Last run</th><th>Recent runs</th><th>Failed</th><th>Rows moved</th><th>Last error</th></tr>"
+            + "".join(rows) + "</table>")
+
+
+def _chart(runs: list[dict[str, Any]], key: str, title: str, limit_min: float | None = None) -> str:
+    """A small SVG line chart of ``key`` over the runs (oldest left)."""
+    points = [(i, r[key]) for i, r in enumerate(runs) if r.get(key) is not None]
+    width, height, pad = 420, 150, 30
+    if not points:
+        return f"<figure><figcaption>{escape(title)}</figcaption><p class=muted>no data yet</p></figure>"
+    limit = limit_min * 60 if limit_min and key == "staleness_s" else None
+    top = max([v for _, v in points] + ([limit] if limit else [])) or 1.0
+    span = max(len(runs) - 1, 1)
+
+    def xy(i: float, v: float) -> str:
+        return f"{pad + i * (width - pad - 8) / span:.1f},{height - pad + 8 - v * (height - pad) / top:.1f}"
+
+    line = " ".join(xy(i, v) for i, v in points)
+    dots = "".join(f"<circle cx={xy(i, v).split(',')[0]} cy={xy(i, v).split(',')[1]} r=2.2 fill=#2f6fb0>"
+                   f"<title>{runs[i]['run_id']}: {v:.1f}</title></circle>" for i, v in points)
+    limit_line = ""
+    if limit:
+        y = xy(0, limit).split(",")[1]
+        limit_line = (f"<line x1={pad} x2={width - 8} y1={y} y2={y} stroke=#c5221f stroke-dasharray=4 />"
+                      f"<text x={width - 10} y={float(y) + 11} text-anchor=end font-size=10 fill=#c5221f>"
+                      f"freshness window</text>")
+    return (f"<figure><figcaption>{escape(title)}</figcaption><svg width={width} height={height} role=img>"
+            f"<line x1={pad} y1={height - pad + 8} x2={width - 8} y2={height - pad + 8} stroke=#9fb3c8 />"
+            f"<line x1={pad} y1=8 x2={pad} y2={height - pad + 8} stroke=#9fb3c8 />"
+            f"<text x={pad - 4} y=14 text-anchor=end font-size=10>{top:,.0f}</text>"
+            f"<text x={pad - 4} y={height - pad + 8} text-anchor=end font-size=10>0</text>"
+            f"{limit_line}<polyline fill=none stroke=#2f6fb0 stroke-width=1.5 points='{line}' />{dots}"
+            f"<text x={pad} y={height - 6} font-size=10 fill=#627d98>{len(runs)} runs, oldest left</text>"
+            "</svg></figure>")
+
+
+def _quarantine(items: list[dict[str, Any]]) -> str:
+    if not items:
+        return "<p class=none id=quarantine>No row in quarantine.</p>"
+    rows = "".join(
+        f"<tr><td>{escape(i['dataset'])}</td><td>{i['rows']}</td>"
+        f"<td>{escape(', '.join(f'{c}: {n}' for c, n in sorted(i['checks'].items())))}</td>"
+        f"<td>{escape(', '.join(i['keys']))}</td><td>{_when(i['oldest'])}</td></tr>" for i in items)
+    return ("<table id=quarantine><tr><th>Dataset</th><th>Rows</th><th>Failed checks</th><th>Keys, e.g.</th>"
+            "<th>Oldest</th></tr>" + rows + "</table><p class=muted>Fix the rows at the source: the next run "
+            "releases them. Reason per row: table quarantine.</p>")
+
+
+def _errors(errors: dict[str, Any]) -> str:
+    if not errors["groups"]:
+        return "<p class=none id=errors>The error queue is empty; no publish is held.</p>"
+    groups = "".join(
+        f"<tr><td>{escape(g['flow'])}</td><td>{escape(g['operation'])}</td>"
+        f"<td class={'warn' if g['held'] else 'bad'}>{'HELD by a guardrail' if g['held'] else escape(g['kind'])}</td>"
+        f"<td>{g['rows']}</td><td>{g['max_attempts']}</td><td>{_when(g['since'])}</td>"
+        f"<td>{_when(g['next_attempt'])}</td></tr>" for g in errors["groups"])
+    rows = "".join(
+        f"<tr><td>{escape(r['flow'])}</td><td>{escape(r['operation'])}</td><td>{escape(r['record_key'])}</td>"
+        f"<td>{r['attempts']}</td><td>{escape((r['error_message'] or '')[:240])}</td></tr>" for r in errors["rows"])
+    return ("<table id=errors><tr><th>Flow</th><th>Operation</th><th>Error</th><th>Rows</th><th>Attempts (max)</th>"
+            "<th>Since</th><th>Next attempt</th></tr>" + groups + "</table>"
+            "<table><tr><th>Flow</th><th>Operation</th><th>Key</th><th>Attempts</th><th>Reason / last error</th></tr>"
+            + rows + "</table>")
+
+
+def _drift(drift: dict[str, Any] | None) -> str:
+    if not drift:
+        return "<p class=muted id=drift>No reconciliation has run yet.</p>"
+    counts = drift["counts"] or {}
+    catalog = counts.get("reconcile_catalog") or {}
+    orders = counts.get("reconcile_orders") or {}
+    figures = [
+        ("Variants in the store", catalog.get("variants_in_store")),
+        ("Inventory levels in the store", catalog.get("levels_in_store")),
+        ("Missing in the store (deleted there)", catalog.get("missing_in_store")),
+        ("Status drift", catalog.get("status_drift")), ("Price drift", catalog.get("price_drift")),
+        ("Inventory drift", catalog.get("inventory_drift")),
+        ("SKUs the ERP does not know", catalog.get("unmanaged_in_store")),
+        ("Repaired (changes published)", sum((catalog.get("repaired") or {}).values()) if catalog else None),
+        ("Store orders compared", orders.get("orders_in_store")),
+        ("Orders missing in the ERP (found)", orders.get("missing_in_erp")),
+        ("Booked by reconciliation", orders.get("booked")),
+        ("Still missing", orders.get("still_missing")), ("Duplicates in the ERP", orders.get("duplicates")),
+    ]
+    rows = "".join(f"<tr><td>{label}</td><td>{'-' if value is None else value}</td></tr>" for label, value in figures)
+    return (f"<p>Run {escape(drift['run_id'])}, finished {_when(drift['finished_at'])} UTC: {escape(drift['status'])}."
+            f"</p><table id=drift>{rows}</table>")

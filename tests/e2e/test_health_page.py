@@ -1,0 +1,150 @@
+"""The sync-health page inside the running Airflow (the plugin), over a warehouse in a known state: closed
+to visitors without a session, and, logged in through Airflow's own login page in a real headless
+Chromium, showing the figures of that state. Screenshots go to var/screenshots/ for people to look at."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+import requests
+
+from erpsync.warehouse.engine import make_engine
+from erpsync.warehouse.schema import alert_state, quarantine, row_error, sync_run
+from tests.conftest import REPO
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+
+SCREENSHOTS = REPO / "var" / "screenshots"
+
+
+def known_state(engine) -> None:
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    runs = []
+    for i in range(6):  # catalog: a run every 30 s, the last one 20 s ago
+        end = now - dt.timedelta(seconds=20 + 30 * (5 - i))
+        runs.append({"flow": "catalog", "dag_id": "catalog_sync", "run_id": f"scheduled__catalog{i}",
+                     "window_end": end - dt.timedelta(seconds=10), "status": "success",
+                     "started_at": end - dt.timedelta(seconds=8), "finished_at": end, "timings": {}, "error": None,
+                     "counts": {"extract_products": {"rows": 100 * i}, "extract_stock": {"rows": 40},
+                                "publish_inventory": {"applied": 7, "dry_run": False}}})
+    for i in range(3):
+        end = now - dt.timedelta(minutes=30 - 5 * i)
+        runs.append({"flow": "orders", "dag_id": "orders_sync", "run_id": f"scheduled__orders{i}",
+                     "window_end": end - dt.timedelta(seconds=5), "status": "failed" if i == 2 else "success",
+                     "started_at": end - dt.timedelta(seconds=6), "finished_at": end, "timings": {},
+                     "error": "step(s) without a result: ingest_orders (see their logs)" if i == 2 else None,
+                     "counts": {"extract_orders": {"rows": 12}, "ingest_orders": {"created": 11}}})
+    runs.append({"flow": "reconcile", "dag_id": "reconcile", "run_id": "scheduled__reconcile0", "status": "success",
+                 "window_end": now - dt.timedelta(minutes=3), "started_at": now - dt.timedelta(minutes=3),
+                 "finished_at": now - dt.timedelta(minutes=2), "timings": {}, "error": None, "counts": {
+                     "reconcile_catalog": {"variants_in_store": 540, "levels_in_store": 1080, "missing_in_store": 2,
+                                           "status_drift": 0, "price_drift": 1, "inventory_drift": 3,
+                                           "unmanaged_in_store": 0, "repaired": {"publish_content": 1,
+                                                                                 "publish_prices": 1,
+                                                                                 "publish_inventory": 3}},
+                     "reconcile_orders": {"orders_in_store": 87, "missing_in_erp": 1, "booked": 1, "still_missing": 0,
+                                          "duplicates": 0}}})
+    with engine.begin() as conn:
+        conn.execute(sync_run.insert(), runs)
+        conn.execute(quarantine.insert(), [
+            {"source": "erp", "entity": "product", "record_key": sku, "batch_id": "b1", "run_id": "scheduled__catalog5",
+             "failed_expectations": ["list_price_positive"], "reason": "list price 0: set a price in the ERP",
+             "payload": {"sku": sku}, "status": "open", "quarantined_at": now - dt.timedelta(minutes=9)}
+            for sku in ("JKT-0001-M", "JKT-0001-L")])
+        conn.execute(row_error.insert(), [
+            {"flow": "catalog", "entity": "variant", "record_key": "PRK-0002-S", "operation": "publish_prices",
+             "status": "open", "error_kind": "HeldByGuardrail",
+             "error_message": "price_swing: the price moves 212% (limit 50%)", "attempts": 2,
+             "first_failed_at": now - dt.timedelta(minutes=8), "last_failed_at": now, "next_attempt_at": now},
+            {"flow": "orders", "entity": "order", "record_key": "gid://shopify/Order/1042", "operation": "create_sale",
+             "status": "open", "error_kind": "SaleRefused", "error_message": "country XK is not in the ERP",
+             "attempts": 6, "first_failed_at": now - dt.timedelta(hours=2), "last_failed_at": now,
+             "next_attempt_at": now + dt.timedelta(hours=1)}])
+        conn.execute(alert_state.insert().values(
+            alert_key="catalog_sync/quarantine/erp.product", kind="quarantine", status="firing",
+            title="QUARANTINE erp.product: 2 row(s) held back", details=[], occurrences=3,
+            first_seen_at=now - dt.timedelta(minutes=9), last_seen_at=now, last_sent_at=now))
+
+
+EXPECTED = ["JKT-0001-M", "list_price_positive: 2", "HELD by a guardrail", "PRK-0002-S", "SaleRefused",
+            "country XK is not in the ERP", "QUARANTINE erp.product: 2 row(s) held back", "Inventory drift",
+            "step(s) without a result: ingest_orders", "Data staleness at run end", "Throughput (rows/s)"]
+
+
+def test_the_sync_health_page_shows_a_known_state_to_logged_in_users_only(scheduler, use_warehouse):
+    engine = make_engine(use_warehouse)
+    known_state(engine)
+    engine.dispose()
+    page = f"{scheduler.url}/erpsync/health"
+
+    anonymous = requests.get(page, headers={"Accept": "application/json"}, timeout=30)
+    assert anonymous.status_code == 401
+    browser = requests.get(page, headers={"Accept": "text/html"}, timeout=30, allow_redirects=False)
+    assert browser.status_code == 303 and "/auth/login" in browser.headers["location"]
+    forged = requests.get(page, headers={"Authorization": f"Bearer {uuid.uuid4().hex}"}, timeout=30)
+    assert forged.status_code in (401, 403)
+
+    response = scheduler.http.get(page, timeout=60)
+    assert response.status_code == 200, response.text[:500]
+    html = response.text
+    missing = [text for text in EXPECTED if text not in html]
+    assert not missing, missing
+    queries = int(response.headers["X-Sync-Health-Queries"])
+    print(f"sync-health page: {queries} queries, {response.headers['X-Sync-Health-Ms']} ms")
+    assert queries <= 12
+    plugins = scheduler.http.get(f"{scheduler.url}/api/v2/plugins", timeout=30).json()["plugins"]
+    ours = next(p for p in plugins if p["name"] == "erpsync_health")
+    assert ours["external_views"][0]["url_route"] == "sync-health"
+
+    shots = in_chromium(scheduler)
+    assert all(path.stat().st_size > 10_000 for path in shots)
+
+
+def in_chromium(scheduler) -> list:
+    """Log in through Airflow's login page, open the page from the UI's navigation, take screenshots."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=1440,1600", f"--user-data-dir={REPO / 'var' / 'chromium' / uuid.uuid4().hex}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    wait = WebDriverWait(driver, 60)
+    try:
+        driver.get(f"{scheduler.url}/erpsync/health")  # not logged in: sent to Airflow's login page
+        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[name=username]")))
+        driver.find_element(By.CSS_SELECTOR, "input[name=username]").send_keys("admin")
+        driver.find_element(By.CSS_SELECTOR, "input[name=password]").send_keys(scheduler.admin_password())
+        driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait.until(lambda d: "/auth/login" not in d.current_url)
+
+        driver.get(f"{scheduler.url}/plugin/sync-health")  # the page in the UI, under its navigation entry
+        frame = wait.until(ec.presence_of_element_located((By.TAG_NAME, "iframe")))
+        driver.switch_to.frame(frame)
+        wait.until(ec.presence_of_element_located((By.ID, "drift")))
+        body = driver.find_element(By.TAG_NAME, "body").text
+        missing = [text for text in EXPECTED if text not in body and text not in driver.page_source]
+        assert not missing, missing
+        driver.switch_to.default_content()
+        in_ui = SCREENSHOTS / "sync-health-in-airflow-ui.png"
+        driver.save_screenshot(str(in_ui))
+
+        driver.get(f"{scheduler.url}/erpsync/health")
+        wait.until(ec.presence_of_element_located((By.ID, "drift")))
+        height = driver.execute_script("return document.body.scrollHeight")
+        driver.set_window_size(1440, max(900, height + 40))
+        page = SCREENSHOTS / "sync-health.png"
+        driver.save_screenshot(str(page))
+        print(f"screenshots: {in_ui} {page}")
+        return [in_ui, page]
+    finally:
+        driver.quit()
