@@ -220,15 +220,17 @@ class ShopifyStore:
             for order in data["nodes"]:
                 if order:
                     found[order["id"]] = [
-                        FulfillmentOrder(fo["id"], fo["status"], tuple(f["id"] for f in fo["fulfillments"]["nodes"]))
+                        FulfillmentOrder(fo["id"], fo["status"], tuple(f["id"] for f in fo["fulfillments"]["nodes"]),
+                                         ((fo.get("assignedLocation") or {}).get("location") or {}).get("id"))
                         for fo in order["fulfillmentOrders"]["nodes"]
                     ]
         return found
 
     def create_fulfillment(self, fulfillment_order_ids: Sequence[str], *, tracking_number: str | None,
                            tracking_company: str | None) -> str:
-        """Fulfill whole fulfillment orders; returns the fulfillment's id. Not repeated after it may have
-        been applied: the caller checks the fulfillment orders' status before asking again."""
+        """Fulfill whole fulfillment orders of one order at one location (Shopify's rule for a
+        fulfillment); returns the fulfillment's id. Not repeated after it may have been applied: the
+        caller checks the fulfillment orders' status before asking again."""
         tracking = {"number": tracking_number, "company": tracking_company} if tracking_number else None
         data = self.client.execute(operations.load("CreateFulfillment"), {"fulfillment": {
             "lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": fo} for fo in fulfillment_order_ids],

@@ -197,3 +197,4 @@ class FulfillmentOrder:
     fulfillment_order_id: str
     status: str  # OPEN, IN_PROGRESS, CLOSED, CANCELLED, ...
     fulfillment_ids: tuple[str, ...] = ()
+    location_id: str | None = None  # where it ships from: one fulfillment per location

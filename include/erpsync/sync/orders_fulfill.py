@@ -1,4 +1,5 @@
-"""Tell the store when the ERP has shipped an order: one fulfillment, with the carrier's tracking number.
+"""Tell the store when the ERP has shipped an order: fulfillments with the carrier's tracking number, one
+per store location the order's fulfillment orders ship from (a fulfillment may not span locations).
 
 A booked order whose ERP sale is fully shipped gets its store fulfillment orders fulfilled. Before
 creating anything the store is read: fulfillment orders already closed (an earlier attempt whose answer
@@ -58,13 +59,18 @@ def push_fulfillments(erp: TrytonClient, store: Store, engine: Engine, *, config
             order_id = open_orders[sale.sale_id]
             orders = fulfillment_orders.get(order_id, [])
             done = [f for f in orders if f.status in DONE]
-            todo = [f.fulfillment_order_id for f in orders if f.status not in DONE]
+            todo: dict[str | None, list[str]] = {}
+            for f in orders:
+                if f.status not in DONE:
+                    todo.setdefault(f.location_id, []).append(f.fulfillment_order_id)
             tracking = next((s.reference or s.number for s in sale.shipments if s.state == "done"), None)
             fulfillments = [fid for f in done for fid in f.fulfillment_ids]
             try:
-                if todo:
-                    fulfillments.append(store.create_fulfillment(todo, tracking_number=tracking,
+                # A failure half way leaves the rest open: the next run finds the first ones closed.
+                for _location, ids in sorted(todo.items(), key=lambda item: str(item[0])):
+                    fulfillments.append(store.create_fulfillment(ids, tracking_number=tracking,
                                                                  tracking_company=config.tracking_company))
+                if todo:
                     result.fulfilled += 1
                 else:
                     result.already += 1

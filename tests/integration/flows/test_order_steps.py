@@ -277,6 +277,42 @@ def test_a_shipment_done_in_the_erp_becomes_one_store_fulfillment_with_tracking(
     assert ledger_states(warehouse)[order["id"]] == "fulfilled"
 
 
+def test_an_order_shipping_from_two_store_locations_gets_one_fulfillment_per_location(steps, store, shop, admin,
+                                                                                       warehouse):
+    """Shopify fulfills one location at a time: an order whose lines the store assigned to two
+    locations needs two fulfillments (with the same tracking), made once."""
+    skus = stocked_mostly_at_each_location(shop)
+    order = place(store, [{"sku": sku, "quantity": 1} for sku in skus], email="two.places@example.com")
+    steps.run()
+    (sale,) = erp_sales(admin, [order["id"]]).values()
+    ship(admin, sale["id"], tracking="1Z999AA10123456799")
+
+    first = steps.fulfill()
+    second = steps.fulfill()
+    assert (first.fulfilled, first.failed, second.fulfilled) == (1, 0, 0)
+    fulfillment_orders = shop.fulfillment_orders([order["id"]])[order["id"]]
+    assert len({f.location_id for f in fulfillment_orders}) == 2
+    assert [f.status for f in fulfillment_orders] == ["CLOSED", "CLOSED"]
+    assert [len(f.fulfillment_ids) for f in fulfillment_orders] == [1, 1]
+    assert ledger_states(warehouse)[order["id"]] == "fulfilled"
+
+
+def stocked_mostly_at_each_location(shop) -> list[str]:
+    """For each of two store locations, a SKU with more stock there than anywhere else (the store
+    assigns a line to the location with the most stock)."""
+    variants = {v.inventory_item_id: v.sku for page in shop.iter_variants() for v in page if v.product_status == "ACTIVE"}
+    locations = [loc.id for loc in shop.locations()][:2]
+    levels: dict[str, dict[str, int]] = {}
+    for level in shop.inventory_levels(list(variants), locations):
+        levels.setdefault(level.inventory_item_id, {})[level.location_id] = level.available
+    picked = []
+    for here, there in (locations, locations[::-1]):
+        picked.append(next(variants[item] for item, at in levels.items()
+                           if at.get(here, 0) >= 3 and at.get(here, 0) > at.get(there, 0)
+                           and variants[item] not in picked))
+    return picked
+
+
 def ship(admin: TrytonClient, sale_id: int, *, tracking: str) -> None:
     """Ship a confirmed sale in the ERP as the warehouse does, with this tracking number."""
     from sandbox.tryton.shipper import ship as ship_shipments
