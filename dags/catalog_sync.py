@@ -24,6 +24,17 @@ whole run repeats nothing that already happened.
 SKUs (the cursor is left alone). `dry_run`: compute and count what would be published, change nothing in
 the store. `approve_held`: publish what the guardrails held (after checking it is right).
 
+**Backfills.** `airflow backfill create --dag-id catalog_sync --from-date A --to-date B` (or the UI's
+Backfill) re-reads each complete interval's ERP changes into the warehouse (raw, staging: a staged row is
+never replaced by an older one) and leaves the cursor alone. It never writes to the store: its publish
+steps run as dry runs and count what is waiting; the live runs (or a run with `skus` / `full_refresh`)
+publish it.
+
+**Alerts** (Slack `alerts_slack`, e-mail `alerts_email`; once per problem, then *RESOLVED*): *FAILED
+catalog_sync.<task>* (a task failed after its retries), *QUARANTINE erp.product / erp.stock_level* (rows
+held back, with the checks they failed and sample SKUs), *HELD catalog_sync* (a guardrail held a publish);
+*STALE catalog* and *STUCK catalog* come from `sync_watch`, *DRIFT catalog* from `reconcile`.
+
 **Configuration.** Connections `erp_default`, `store_default`, `warehouse_default`; pools `erp_api`,
 `store_api`; Variable `erpsync_catalog` (JSON, optional): `locations` (store location -> ERP warehouse
 codes; default: same names), `safety_stock`, `safety_stock_by_sku`, `max_price_change_share` (0.5),

@@ -28,6 +28,11 @@ crash, a retried task, a cleared run, two overlapping runs or a backfill never b
 interval's orders and books what is missing (after an ERP outage); orders already booked are found, not
 created again. The cursor never moves back.
 
+**Alerts** (Slack `alerts_slack`, e-mail `alerts_email`; once per problem, then *RESOLVED*): *FAILED
+orders_sync.<task>* (a task failed after its retries), *QUARANTINE store.order* (orders held, with the
+checks they failed and sample order ids; never customer data); *STALE orders* and *STUCK orders* come from
+`sync_watch`, *DRIFT orders* (an order missing in the ERP, or booked twice by hand) from `reconcile`.
+
 **Configuration.** Connections `store_default`, `erp_default`, `warehouse_default`; pools `store_api`,
 `erp_api`; Variable `erpsync_orders` (JSON, optional): ERP product codes of the service lines
 (`shipping_product` SHIPPING, `tax_product` SALES-TAX, `discount_product` DISCOUNT, `refund_product`

@@ -36,6 +36,7 @@ from sandbox.tryton.shipper import ErpShipper
 log = logging.getLogger("demo")
 
 DEMO_DAGS = ["catalog_sync", "orders_sync"]  # in this order: orders need the catalog's SKUs staged
+MONITORING_DAGS = ["sync_watch", "reconcile"]
 STORE_PLAN = "STANDARD"
 SHOPPER = {"rate": 0.5, "seed": 7}  # an action every two seconds: orders, now and then a cancel or refund
 SHIPPER = {"every_s": 10, "after_s": 15}  # the ERP's warehouse ships what was sold 15-25 s earlier
@@ -102,6 +103,9 @@ class Demo:
             log.info("%s %s: %s", dag_id, runs[dag_id], state)
             if state != "success":
                 failed.append(f"{dag_id} ({airflow.task_states(http, dag_id, runs[dag_id])})")
+        for dag_id in MONITORING_DAGS:  # on their own schedules: the watch every minute, reconcile every 15
+            airflow.wait_for_dag(http, dag_id)
+            airflow.unpause(http, dag_id)
         if not failed:
             step("orders: wait for a shipment to flow back to the store", self.wait_for_fulfillment)
         self.print_summary(runs, started_at, time.monotonic() - started)
@@ -190,6 +194,7 @@ class Demo:
             f"Demo ready in {seconds:.0f}s.",
             f"  Airflow UI:  {airflow.url}   login: admin   password: {airflow.admin_password()}",
             f"               (the password is also in {airflow.password_file})",
+            f"  Sync health: {airflow.url}/plugin/sync-health (Browse > Sync health)",
             f"  ERP:         {self.erp.url} (Tryton, database {self.erp.db_name!r}, "
             f"web shop {catalog.WEB_SHOP_NAME!r})",
             f"  Store:       {self.store.url}/admin/api/2026-10/graphql.json (Shopify emulator, "

@@ -47,7 +47,7 @@ class CatalogDrift:
     missing_in_store: int = 0  # published by us, gone from the store (deleted there)
     status_drift: int = 0
     price_drift: int = 0
-    inventory_drift: int = 0  # store quantity != desired availability
+    inventory_drift: int = 0  # store quantity the live flows cannot explain (see reconcile_catalog)
     unmanaged_in_store: int = 0  # SKUs the store sells that the ERP does not know (reported only)
     repaired: dict[str, int] = field(default_factory=dict)  # publish step -> changes applied
     sample: list[str] = field(default_factory=list)
@@ -85,6 +85,7 @@ def reconcile_catalog(run: PublishRun) -> CatalogDrift:
         products = {v.sku: v for p in catalog_publish.desired_state.desired_products(conn, None) for v in p.variants}
         selling = [sku for sku, row in published.items() if row.get("status") == "ACTIVE" and sku in in_store]
         desired = catalog_publish.desired_levels(conn, run, selling)
+        pending = catalog_publish.desired_state.pending_quantities(conn, store.name, selling)
         seen = catalog_publish.published_levels(conn, store.name, selling)
     result.unmanaged_in_store = len(set(in_store) - known)
 
@@ -113,13 +114,17 @@ def reconcile_catalog(run: PublishRun) -> CatalogDrift:
         if fix:
             variant_fixes.append({"sku": sku, **fix})
     for sku in selling:
+        # What the live flows explain: the level we last published or the one about to be published
+        # (staged, not yet written), give or take the units on store orders the ERP does not count yet
+        # (sold from one location, held back at every location). Outside that, someone else wrote.
+        slack = int(pending.get(sku, 0))
         for name, location_id in locations.items():
-            quantity = actual.get((sku, location_id))
-            if quantity is None:
+            quantity, want = actual.get((sku, location_id)), desired.get((sku, name))
+            if quantity is None or want is None:
                 continue
-            if desired.get((sku, name)) is not None and quantity != desired[(sku, name)]:
+            known = [want] + ([seen[(sku, location_id)]] if (sku, location_id) in seen else [])
+            if not min(known) - slack <= quantity <= max(known) + slack:
                 result.inventory_drift += 1
-            if seen.get((sku, location_id)) != quantity:
                 level_fixes.append((sku, location_id, quantity))
     result.missing_in_store = len(gone)
     drifted = sorted(set(gone) | {f["sku"] for f in variant_fixes} | {sku for sku, _, _ in level_fixes})

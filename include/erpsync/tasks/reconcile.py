@@ -26,7 +26,9 @@ def _book():
                      renotify_after=dt.timedelta(hours=config.renotify_hours)), config
 
 
-@task(pool="erp_api")
+# In the store's pool, not the ERP's: the store's cost bucket is the scarce one, and every task reading
+# the store must queue in store_api (one slot) or two processes pacing themselves would throttle.
+@task(pool="store_api")
 def reconcile_orders(**context: Any) -> dict[str, Any]:
     """Compare the store's orders of the last days with the ERP's sales; book the missing ones."""
     from airflow.sdk import Variable
