@@ -46,12 +46,15 @@ from erpsync.sync import catalog_desired as desired_state
 from erpsync.sync.catalog_config import CatalogConfig
 from erpsync.sync.row_errors import HELD, RowFailure, due_keys, record_failures, resolve
 from erpsync.warehouse import db
-from erpsync.warehouse.schema import published_inventory, published_variant
+from erpsync.warehouse.schema import published_inventory, published_variant, stg_order, stg_order_line
 
 log = logging.getLogger(__name__)
 
 FLOW = "catalog"
 MAX_INVENTORY_CHANGES = 250
+# The store's clock and ours: an order stamped this close after our write counts as not known
+# (undersells for a moment, never oversells).
+CLOCK_MARGIN = dt.timedelta(seconds=2)
 STEPS = ("publish_content", "publish_prices", "publish_inventory")  # in this order: ids come from content
 
 
@@ -134,10 +137,13 @@ def _record_variants(conn: Connection, run: PublishRun, rows: list[dict[str, Any
     ])
 
 
-def _record_levels(conn: Connection, run: PublishRun, levels: Iterable[tuple[str, str, int]]) -> None:
+def _record_levels(conn: Connection, run: PublishRun, levels: Iterable[tuple[str, str, int]],
+                   at: dt.datetime | None = None) -> None:
+    """``at``: when the store had these quantities (its answer to our write or read); store orders
+    created after it are sales the store made since (see ``_set_with_retries``)."""
     db.upsert(conn, published_inventory, [
         {"store": run.store.name, "sku": sku, "location_key": location, "quantity": quantity,
-         "published_at": run.now, "run_id": run.run_id}
+         "published_at": at or run.now, "run_id": run.run_id}
         for sku, location, quantity in levels
     ])
 
@@ -187,6 +193,7 @@ def discover(conn: Connection, run: PublishRun, skus: Iterable[str], locations: 
     if not found:
         return 0
     levels = run.store.inventory_levels([v.inventory_item_id for v in found], list(locations.values()))
+    read_at = dt.datetime.now(dt.UTC)
     by_item = {v.inventory_item_id: v.sku for v in found}
     if not run.dry_run:
         _record_variants(conn, run, [
@@ -195,7 +202,8 @@ def discover(conn: Connection, run: PublishRun, skus: Iterable[str], locations: 
              "status": v.product_status, "content_hash": None}
             for v in found
         ])
-        _record_levels(conn, run, [(by_item[lvl.inventory_item_id], lvl.location_id, lvl.available) for lvl in levels])
+        _record_levels(conn, run, [(by_item[lvl.inventory_item_id], lvl.location_id, lvl.available) for lvl in levels],
+                       at=read_at)
     log.info("discovered %d variant(s) already in the store", len(found))
     return len(found)
 
@@ -452,9 +460,10 @@ def publish_inventory(run: PublishRun) -> PublishResult:
         unseen = [(sku, loc_id) for sku in published for loc_id in locations.values() if (sku, loc_id) not in seen]
         if unseen:  # never published (e.g. adopted from the store): what the store has is the baseline
             read = _read_levels(run, published, unseen)
+            read_at = dt.datetime.now(dt.UTC)
             seen.update(read)
             if not run.dry_run:
-                _record_levels(conn, run, [(sku, loc, qty) for (sku, loc), qty in read.items()])
+                _record_levels(conn, run, [(sku, loc, qty) for (sku, loc), qty in read.items()], at=read_at)
     levels = [
         _Level(sku, loc_id, published[sku]["store_inventory_item_id"], availability[(sku, name)], seen[(sku, loc_id)])
         for sku in sorted(published) for name, loc_id in locations.items()
@@ -477,8 +486,9 @@ def publish_inventory(run: PublishRun) -> PublishResult:
             applied, recomputed = [], 0
             failures = [RowFailure(lvl.sku, type(error).__name__, str(error), {"location": lvl.location_id})
                         for lvl in batch]
+        confirmed_at = dt.datetime.now(dt.UTC)  # the store has applied the writes by now
         with run.engine.begin() as conn:
-            _record_levels(conn, run, [(lvl.sku, lvl.location_id, lvl.desired) for lvl in applied])
+            _record_levels(conn, run, [(lvl.sku, lvl.location_id, lvl.desired) for lvl in applied], at=confirmed_at)
             resolve(conn, flow=FLOW, entity="variant", operation="publish_inventory",
                     keys={lvl.sku for lvl in applied} - {f.key for f in failures}, now=run.now)
             record_failures(conn, flow=FLOW, entity="variant", operation="publish_inventory", failures=failures,
@@ -492,9 +502,16 @@ def publish_inventory(run: PublishRun) -> PublishResult:
 
 
 def _set_with_retries(run: PublishRun, batch: list[_Level], number: int) -> tuple[list[_Level], int, list[RowFailure]]:
-    """Write a batch; after a stale compare, take the sales made since off the stale levels and write again."""
+    """Write a batch; after a stale compare, take the sales made since off the stale levels and write again.
+
+    A sale the store made since our last write is taken off unless the desired level already holds it
+    back: the order flow may have staged that order in between (its units are pending, or already in the
+    ERP's figures), and taking it off twice would undersell. Known sales are the staged orders created
+    after the store confirmed our last write (plus a margin for the two clocks): an order in doubt
+    counts as unknown, which undersells for a moment and never oversells."""
     applied: list[_Level] = []
     recomputed = 0
+    known: dict[tuple[str, str], int] | None = None
     pending = batch
     for attempt in range(1, run.config.stale_inventory_attempts + 1):
         key = _idempotency_key(run.run_id, number, attempt, pending)
@@ -513,10 +530,13 @@ def _set_with_retries(run: PublishRun, batch: list[_Level], number: int) -> tupl
             ]
         now = {(lvl.inventory_item_id, lvl.location_id): lvl.available for lvl in run.store.inventory_levels(
             [lvl.item_id for lvl in stale], sorted({lvl.location_id for lvl in stale}))}
+        if known is None:  # once: what a later attempt finds sold happened after our own read
+            known = _known_sales(run, stale)
         for lvl in stale:
             current = now.get((lvl.item_id, lvl.location_id), lvl.expected)
             sold = lvl.expected - current  # what the store sold (or restocked) since we last looked
-            lvl.desired = max(0, lvl.desired - sold)
+            unknown = max(0, sold - known.pop((lvl.sku, lvl.location_id), 0)) if sold > 0 else sold
+            lvl.desired = max(0, lvl.desired - unknown)
             lvl.expected = current
         recomputed += len(stale)
         pending = [lvl for lvl in pending if lvl.desired != lvl.expected]
@@ -527,6 +547,32 @@ def _set_with_retries(run: PublishRun, batch: list[_Level], number: int) -> tupl
         RowFailure(lvl.sku, "CHANGE_FROM_QUANTITY_STALE", "the store kept changing during the publish",
                    {"location": lvl.location_id}) for lvl in pending
     ]
+
+
+def _known_sales(run: PublishRun, levels: Sequence[_Level]) -> dict[tuple[str, str], int]:
+    """Per stale level: units on staged store orders (not cancelled) created since the store confirmed
+    our last write of it, i.e. sales the desired level already holds back."""
+    with run.engine.connect() as conn:
+        since = {(sku, loc): at for sku, loc, at in conn.execute(
+            select(published_inventory.c.sku, published_inventory.c.location_key, published_inventory.c.published_at)
+            .where(published_inventory.c.store == run.store.name,
+                   published_inventory.c.sku.in_(sorted({lvl.sku for lvl in levels}))))}
+        if not since:
+            return {}
+        lines = conn.execute(
+            select(stg_order_line.c.sku, stg_order.c.store_created_at, stg_order_line.c.current_quantity)
+            .join(stg_order, (stg_order.c.store == stg_order_line.c.store)
+                  & (stg_order.c.store_order_id == stg_order_line.c.store_order_id))
+            .where(stg_order.c.store == run.store.name, stg_order.c.cancelled_at.is_(None),
+                   stg_order_line.c.sku.in_(sorted({sku for sku, _ in since})),
+                   stg_order.c.store_created_at > min(since.values()))).all()
+    known: dict[tuple[str, str], int] = {}
+    for lvl in levels:
+        after = since.get((lvl.sku, lvl.location_id))
+        if after is not None:
+            known[(lvl.sku, lvl.location_id)] = int(sum(
+                qty for sku, created, qty in lines if sku == lvl.sku and created > after + CLOCK_MARGIN))
+    return known
 
 
 def _idempotency_key(run_id: str | None, number: int, attempt: int, levels: Sequence[_Level]) -> str:
