@@ -12,7 +12,7 @@ import re
 import uuid
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from erpsync.warehouse.engine import make_engine
 from erpsync.warehouse.schema import row_error, sync_run
@@ -127,8 +127,8 @@ def test_reconciliation_drift_alerts_above_its_threshold_and_clears(
         shop.set_inventory([InventoryChange(variant.inventory_item_id, location, level + 25, level)],
                            idempotency_key=f"manual-{uuid.uuid4().hex}")
         customer = place(store, [{"sku": sku, "quantity": 1}], email="drift.customer@example.com")
-        run_dag(reconcile)
-        assert channels.titled("DRIFT catalog: 1 difference") == 1
+        drifted = run_dag(reconcile)
+        assert channels.titled("DRIFT catalog: 1 difference") == 1, json.dumps(_counts(airflow_connections, drifted.run_id))
         assert channels.titled("DRIFT orders") == 0  # the missing order was booked by the reconciliation
         assert channels.count == 1
 
@@ -136,6 +136,14 @@ def test_reconciliation_drift_alerts_above_its_threshold_and_clears(
         assert channels.titled("RESOLVED: DRIFT catalog") == 1
         assert channels.count == 2
         assert_clean(channels, [erp_settings.password, store.token(), customer.get("email") or ""])
+
+
+def _counts(warehouse_url: str, run_id: str) -> dict:
+    engine = make_engine(warehouse_url)
+    with engine.connect() as conn:
+        counts = conn.execute(select(sync_run.c.counts).where(sync_run.c.run_id == run_id)).scalar_one()
+    engine.dispose()
+    return counts
 
 
 def _warehouse_connection(warehouse_url: str) -> dict:

@@ -3,7 +3,6 @@ quarantine with reasons while the rest publishes, guardrail holds, alerts sent o
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 
 import pytest
@@ -15,7 +14,7 @@ from erpsync.warehouse.engine import make_engine
 from erpsync.warehouse.schema import quarantine, sync_run
 from sandbox.tryton import catalog
 from tests.airflow.conftest import run_dag
-from tests.support.alerts import SlackCatcher
+from tests.support.alerts import AlertChannels
 
 pytestmark = [pytest.mark.airflow, pytest.mark.erp]
 
@@ -36,11 +35,9 @@ def test_bad_rows_are_quarantined_big_moves_held_alerts_sent_once_and_fixes_rele
     engine = make_engine(airflow_connections)
     admin = TrytonClient(erp_admin, web_shop=catalog.WEB_SHOP_NAME)
     shop = ShopifySettings(shop_url=store.url, access_token=store.token()).store()
-    with SlackCatcher() as slack:
-        monkeypatch.setenv("AIRFLOW_CONN_ALERTS_SLACK", json.dumps({"conn_type": "slackwebhook",
-                                                                   "password": slack.url}))
+    with AlertChannels(monkeypatch) as channels:
         run_dag(catalog_dag, full_refresh=True)
-        assert slack.messages == []
+        assert channels.count == 0
 
         bad, swung = admin.model("product.template", "search_read", [("active", "=", True), ("salable", "=", True)],
                                  40, 2, [("id", "ASC")], ["list_price", "products", "name"])
@@ -61,23 +58,25 @@ def test_bad_rows_are_quarantined_big_moves_held_alerts_sent_once_and_fixes_rele
         assert {key for key, _, _ in rows} == set(bad_skus)
         assert all("list_price_positive" in checks and "list price" in reason for _, checks, reason in rows)
         assert prices(shop, swung_skus) == published_swung, "held prices did not reach the store"
-        assert len(slack.titled("QUARANTINE erp.product")) == 1
-        assert len(slack.titled("price_swing guardrail held")) == 1
+        assert channels.titled("QUARANTINE erp.product") == 1
+        assert channels.titled("price_swing guardrail held") == 1
+        (quarantined,) = channels.smtp.titled("QUARANTINE erp.product")
+        assert "list_price_positive: " in quarantined["body"] and bad_skus[0] in quarantined["body"]
 
         run_dag(catalog_dag)  # the same problems, one run later: no new alert
-        assert len(slack.messages) == 2
+        assert channels.count == 2
 
         admin.model("product.template", "write", [bad["id"]], {"list_price": bad["list_price"]})
         released = run_dag(catalog_dag)
         assert run_row(engine, released)[1]["stage_catalog"]["products"]["released"] == len(bad_skus)
-        assert len(slack.titled("RESOLVED: QUARANTINE erp.product")) == 1
+        assert channels.titled("RESOLVED: QUARANTINE erp.product") == 1
         assert prices(shop, swung_skus) == published_swung, "still held until approved"
 
         approved = run_dag(catalog_dag, approve_held=True)
         assert run_row(engine, approved)[0] == "success"
         assert all(price > published_swung[sku] * 2 for sku, price in prices(shop, swung_skus).items())
-        assert len(slack.titled("RESOLVED: HELD catalog_sync")) == 1
-        assert len(slack.messages) == 4
+        assert channels.titled("RESOLVED: HELD catalog_sync") == 1
+        assert channels.count == 4
         secrets = [store.token(), erp_settings.password]
-        assert not any(secret in message for secret in secrets for message in slack.messages)
+        assert not any(secret in text for secret in secrets for text in channels.texts())
     engine.dispose()

@@ -37,7 +37,7 @@ MAX_VARIANTS_PER_CALL = 2048  # productVariantsBulkUpdate
 MAX_VARIANTS_PER_PRODUCT = 100  # what SetProduct.graphql reads back in one page
 VARIANT_PAGE = 200  # ~600 points per page: under the 1,000-point cap with room to spare
 SKUS_PER_QUERY = 50  # keeps the search string short
-ITEMS_PER_LEVEL_QUERY = 100
+ITEMS_PER_LEVEL_QUERY = 100  # at two locations per item; fewer when the store has more
 ORDER_PAGE = 3  # an order with its lines and refunds requests ~250 points: 3 stay under the 1,000 cap
 ORDERS_PER_FULFILLMENT_QUERY = 25
 _INDEX = re.compile(r"^\d+$")
@@ -62,6 +62,11 @@ class ShopifyStore:
             for node in page
         ]
 
+    def _location_count(self) -> int:
+        if getattr(self, "_locations_seen", None) is None:
+            self._locations_seen = len(self.locations())
+        return self._locations_seen
+
     def iter_variants(self, *, skus: Sequence[str] | None = None) -> Iterator[list[StoreVariant]]:
         queries: list[str | None] = [None] if skus is None else [
             " OR ".join(f"sku:{_quoted(sku)}" for sku in skus[start:start + SKUS_PER_QUERY])
@@ -83,10 +88,15 @@ class ShopifyStore:
     ) -> list[InventoryLevel]:
         wanted = set(location_ids)
         levels: list[InventoryLevel] = []
-        for start in range(0, len(inventory_item_ids), ITEMS_PER_LEVEL_QUERY):
+        # An item's levels come in the store's order of locations, whichever are wanted: ask for as many
+        # as the store has (asking for len(wanted) returned the first ones only, e.g. not the second
+        # location alone), and fewer items per query as locations grow (the query's cost).
+        first = max(1, len(wanted), self._location_count())
+        per_query = max(1, ITEMS_PER_LEVEL_QUERY * 2 // first)
+        for start in range(0, len(inventory_item_ids), per_query):
             data = self.client.execute(operations.load("InventoryLevels"), {
-                "ids": list(inventory_item_ids[start:start + ITEMS_PER_LEVEL_QUERY]),
-                "locations": max(1, len(wanted)),
+                "ids": list(inventory_item_ids[start:start + per_query]),
+                "locations": first,
             })
             for item in data["nodes"]:
                 if not item:

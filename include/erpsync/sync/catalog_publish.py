@@ -512,7 +512,8 @@ def _set_with_retries(run: PublishRun, batch: list[_Level], number: int) -> tupl
     applied: list[_Level] = []
     recomputed = 0
     known: dict[tuple[str, str], int] | None = None
-    pending = batch
+    lost: list[RowFailure] = []
+    pending = list(batch)
     for attempt in range(1, run.config.stale_inventory_attempts + 1):
         key = _idempotency_key(run.run_id, number, attempt, pending)
         outcomes = run.store.set_inventory(
@@ -522,9 +523,9 @@ def _set_with_retries(run: PublishRun, batch: list[_Level], number: int) -> tupl
         stale = [lvl for lvl, o in zip(pending, outcomes, strict=True) if o.stale]
         if all(o.applied for o in outcomes):
             applied.extend(pending)
-            return applied, recomputed, []
+            return applied, recomputed, lost
         if not stale:  # refused for another reason: no point in repeating it now
-            return applied, recomputed, [
+            return applied, recomputed, lost + [
                 RowFailure(lvl.sku, "InventoryRefused", o.error or "refused", {"location": lvl.location_id})
                 for lvl, o in zip(pending, outcomes, strict=True)
             ]
@@ -532,8 +533,14 @@ def _set_with_retries(run: PublishRun, batch: list[_Level], number: int) -> tupl
             [lvl.item_id for lvl in stale], sorted({lvl.location_id for lvl in stale}))}
         if known is None:  # once: what a later attempt finds sold happened after our own read
             known = _known_sales(run, stale)
+        for lvl in [lvl for lvl in stale if (lvl.item_id, lvl.location_id) not in now]:
+            # No longer stocked there (changed in the store's admin): nothing to compare with.
+            lost.append(RowFailure(lvl.sku, "InventoryLevelNotFound", "the store no longer stocks it at this location",
+                                   {"location": lvl.location_id}))
+            stale.remove(lvl)
+            pending.remove(lvl)
         for lvl in stale:
-            current = now.get((lvl.item_id, lvl.location_id), lvl.expected)
+            current = now[(lvl.item_id, lvl.location_id)]
             sold = lvl.expected - current  # what the store sold (or restocked) since we last looked
             unknown = max(0, sold - known.pop((lvl.sku, lvl.location_id), 0)) if sold > 0 else sold
             lvl.desired = max(0, lvl.desired - unknown)
@@ -541,9 +548,9 @@ def _set_with_retries(run: PublishRun, batch: list[_Level], number: int) -> tupl
         recomputed += len(stale)
         pending = [lvl for lvl in pending if lvl.desired != lvl.expected]
         if not pending:
-            return applied, recomputed, []
+            return applied, recomputed, lost
         log.info("inventory batch %d: %d stale level(s) recomputed after concurrent sales", number, len(stale))
-    return applied, recomputed, [
+    return applied, recomputed, lost + [
         RowFailure(lvl.sku, "CHANGE_FROM_QUANTITY_STALE", "the store kept changing during the publish",
                    {"location": lvl.location_id}) for lvl in pending
     ]

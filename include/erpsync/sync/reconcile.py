@@ -104,10 +104,11 @@ def reconcile_catalog(run: PublishRun) -> CatalogDrift:
             result.status_drift += 1
             fix["status"] = have.product_status
         want = products.get(sku)
-        if row.get("status") == "ACTIVE" and want is not None and want.active and (
-                have.price != want.price or have.compare_at_price != want.compare_at_price):
-            result.price_drift += 1
-        if have.price != row.get("price") or have.compare_at_price != row.get("compare_at_price"):
+        prices = (have.price, have.compare_at_price)
+        if prices != (row.get("price"), row.get("compare_at_price")):
+            # Neither what we published nor what is about to be published (staged, not written yet).
+            if want is None or prices != (want.price, want.compare_at_price):
+                result.price_drift += 1
             fix.update(price=have.price, compare_at_price=have.compare_at_price)
             if row.get("price") is not None:
                 run.guardrail_base[sku] = row["price"]
@@ -122,8 +123,8 @@ def reconcile_catalog(run: PublishRun) -> CatalogDrift:
             quantity, want = actual.get((sku, location_id)), desired.get((sku, name))
             if quantity is None or want is None:
                 continue
-            known = [want] + ([seen[(sku, location_id)]] if (sku, location_id) in seen else [])
-            if not min(known) - slack <= quantity <= max(known) + slack:
+            explained = [want] + ([seen[(sku, location_id)]] if (sku, location_id) in seen else [])
+            if not min(explained) - slack <= quantity <= max(explained) + slack:
                 result.inventory_drift += 1
                 level_fixes.append((sku, location_id, quantity))
     result.missing_in_store = len(gone)

@@ -100,6 +100,9 @@ def test_reads_locations_variants_and_levels(shop):
     assert {(lvl.location_id, lvl.available) for lvl in levels} == {
         (locations["Main Warehouse"], 10), (locations["Outlet"], 4)
     }
+    # One location, not the store's first: its level (a stale write there is re-read this way).
+    (outlet,) = store.inventory_levels([variant.inventory_item_id], [locations["Outlet"]])
+    assert (outlet.location_id, outlet.available) == (locations["Outlet"], 4)
 
 
 def test_pagination_crosses_pages_without_gaps_or_repeats(tmp_path):
