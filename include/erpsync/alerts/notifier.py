@@ -23,7 +23,6 @@ class TaskFailureNotifier(BaseNotifier):
         from erpsync.alerts.book import Alert, AlertBook
         from erpsync.alerts.config import AlertConfig
         from erpsync.alerts.rules import failure_key, run_url
-
         from erpsync.tasks.runlog import StepsFailed
 
         ti = context["ti"]
