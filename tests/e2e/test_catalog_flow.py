@@ -171,8 +171,14 @@ def test_a_backfill_repairs_the_warehouse_and_never_writes_to_the_store(every_mi
     shop = ShopifySettings(shop_url=store.url, access_token=store.token()).store()
     trigger_and_wait(scheduler, "catalog_sync", {"full_refresh": True})
 
-    template = admin.model("product.template", "search_read", [("active", "=", True), ("salable", "=", True)],
-                           20, 1, [("id", "ASC")], ["list_price", "products"])[0]
+    # A template whose variants take its list price (some carry their own).
+    with engine.connect() as conn:
+        staged_prices = dict(conn.execute(select(stg_product.c.sku, stg_product.c.list_price)).all())
+    template = next(
+        t for t in admin.model("product.template", "search_read", [("active", "=", True), ("salable", "=", True)],
+                               20, 40, [("id", "ASC")], ["list_price", "products"])
+        if {staged_prices.get(p["code"]) for p in admin.model("product.product", "read", t["products"], ["code"])}
+        == {t["list_price"]})
     price = (template["list_price"] * Decimal("1.1")).quantize(Decimal("0.01"))
     changed_at = dt.datetime.now(dt.UTC)
     with engine.begin() as conn:  # the live runs jump over the change (as after an outage)
@@ -180,6 +186,13 @@ def test_a_backfill_repairs_the_warehouse_and_never_writes_to_the_store(every_mi
                      .values(cursor_at=changed_at + dt.timedelta(minutes=30)))
     admin.model("product.template", "write", [template["id"]], {"list_price": price})
     skus = [p["code"] for p in admin.model("product.product", "read", template["products"], ["code"])]
+    # What the ERP now says of them (a variant may carry a list price of its own).
+    erp = erp_settings.client()
+    wanted = {p.sku: p.list_price for page in erp.iter_changed_products(None, skus=skus) for p in page}
+    with engine.connect() as conn:
+        published = dict(conn.execute(select(stg_product.c.sku, stg_product.c.list_price)
+                                      .where(stg_product.c.sku.in_(skus))).all())
+    assert wanted != published, "the change must reprice at least one variant"
     before = store_view(shop)
     # Only complete intervals are backfilled; the backfill's intervals start at its from-date, a minute
     # each: wait until the one with the change has ended.
@@ -194,13 +207,12 @@ def test_a_backfill_repairs_the_warehouse_and_never_writes_to_the_store(every_mi
         with engine.connect() as conn:
             staged = dict(conn.execute(select(stg_product.c.sku, stg_product.c.list_price)
                                        .where(stg_product.c.sku.in_(skus))).all())
-        assert staged and set(staged.values()) == {price}, ("the backfill repaired staging", runs, [
+        assert staged == wanted, ("the backfill repaired staging", runs, [
             {k: run_counts(engine, r).get(k) for k in ("extract_products", "stage_catalog")} for r in runs])
         counts = [run_counts(engine, run_id) for run_id in runs]
         assert all(c["publish_prices"]["dry_run"] and c["publish_prices"]["applied"] == 0 for c in counts)
         assert any(c["publish_prices"]["changed"] >= 1 for c in counts), "it counts what is waiting"
 
     trigger_and_wait(scheduler, "catalog_sync", {"skus": skus})
-    assert {sku: v["compare_at"] or v["price"] for sku, v in store_view(shop).items() if sku in skus} == {
-        sku: price for sku in skus}
+    assert {sku: v["compare_at"] or v["price"] for sku, v in store_view(shop).items() if sku in skus} == wanted
     engine.dispose()
