@@ -248,18 +248,26 @@ class AirflowLocal:
         completes; return the state of each run it made."""
         args = ["backfill", "create", "--dag-id", dag_id, "--from-date", start, "--to-date", end,
                 "--reprocess-behavior", "completed", "--max-active-runs", "1"]
+        def listed() -> list[dict[str, Any]]:
+            response = http.get(f"{self.url}/api/v2/backfills", params={"dag_id": dag_id, "limit": 100}, timeout=30)
+            response.raise_for_status()
+            return response.json()["backfills"]
+
+        known = {b["id"] for b in listed()}
         for attempt in range(1, 4):
             try:
                 self._cli(args, timeout_s=120)
                 break
             except RuntimeError as error:
-                # Airflow's SQLite metadata database (the local default) is locked while the scheduler
-                # writes; the CLI's transaction rolled back whole: ask again.
+                # Airflow's SQLite metadata database (the local default) gets locked while the scheduler
+                # writes. The CLI may have failed before creating the backfill (ask again) or after
+                # (it exists: wait for it).
                 if "database is locked" not in str(error) or attempt == 3:
                     raise
+                if any(b["id"] not in known for b in listed()):
+                    break
                 time.sleep(2 * attempt)
-        backfills = http.get(f"{self.url}/api/v2/backfills", params={"dag_id": dag_id}, timeout=30).json()["backfills"]
-        backfill = max(backfills, key=lambda b: b["id"])
+        backfill = max((b for b in listed() if b["id"] not in known), key=lambda b: b["id"])
         wait_for(lambda: http.get(f"{self.url}/api/v2/backfills/{backfill['id']}", timeout=30).json()["completed_at"],
                  timeout_s=timeout_s, what=f"backfill {backfill['id']} of {dag_id} to complete", interval_s=3)
         runs = http.get(f"{self.url}/api/v2/dags/{dag_id}/dagRuns", params={"run_type": "backfill", "limit": 100},
