@@ -4,7 +4,6 @@ cursor boundaries, a sale between extract and publish, the error queue under sto
 from __future__ import annotations
 
 import datetime as dt
-import time
 import uuid
 from decimal import Decimal
 
@@ -16,7 +15,8 @@ from erpsync.shopify.settings import ShopifySettings
 from erpsync.store.errors import StoreTransportError
 from erpsync.sync import catalog_publish
 from erpsync.tryton.client import TrytonClient
-from erpsync.warehouse.schema import raw_record, row_error, sync_cursor
+from erpsync.warehouse.schema import published_inventory, raw_record, row_error, sync_cursor
+from sandbox.airflow_local import wait_for
 from sandbox.tryton import catalog
 from tests.support.erp import receive
 from tests.support.flows import CatalogSteps
@@ -148,7 +148,11 @@ def test_a_sale_the_flow_already_knows_of_is_taken_off_once(steps, admin, store,
     before = level()
     # The store stamps whole seconds, and a sale within CLOCK_MARGIN of our write counts as unknown (taken
     # off again: the safe side). This one comes later.
-    time.sleep(catalog_publish.CLOCK_MARGIN.total_seconds() + 1.5)
+    with warehouse.connect() as conn:
+        written = conn.execute(select(func.max(published_inventory.c.published_at))
+                               .where(published_inventory.c.sku == variant.sku)).scalar_one()
+    later = written + catalog_publish.CLOCK_MARGIN + dt.timedelta(seconds=1.5)
+    wait_for(lambda: dt.datetime.now(dt.UTC) > later, timeout_s=30, what="the sale to come after the margin")
     store.admin("POST", "/orders", {"lines": [{"sku": variant.sku, "quantity": 2}], "email": "known@example.com"})
     assert level() == before - 2
     OrderSteps(erp=erp_settings.client(), store=shop, engine=warehouse).extract_and_stage()  # pending: 2
