@@ -227,8 +227,6 @@ def airflow_connections(monkeypatch, erp_settings, erp_sandbox, warehouse_url, s
     """The product's Connections as a deployment defines them, pointing at the test ERP and warehouse."""
     import json
 
-    from sqlalchemy.engine import make_url
-
     from sandbox.tryton import catalog
 
     monkeypatch.setenv("AIRFLOW_CONN_ERP_DEFAULT", json.dumps({
@@ -236,13 +234,7 @@ def airflow_connections(monkeypatch, erp_settings, erp_sandbox, warehouse_url, s
         "login": erp_settings.login, "password": erp_settings.password,
         "extra": {"web_shop": catalog.WEB_SHOP_NAME},
     }))
-    url = make_url(warehouse_url)
-    if url.get_backend_name() == "sqlite":
-        warehouse = {"conn_type": "sqlite", "host": url.database}
-    else:
-        warehouse = {"conn_type": "postgres", "host": url.host, "port": url.port, "schema": url.database,
-                     "login": url.username, "password": url.password or ""}
-    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE_DEFAULT", json.dumps(warehouse))
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE_DEFAULT", json.dumps(warehouse_connection(warehouse_url)))
     monkeypatch.setenv("AIRFLOW_CONN_STORE_DEFAULT", json.dumps({
         "conn_type": "shopify", "host": store.url, "password": store.token(),
         "extra": {"api_version": "2026-10", "plan": "ENTERPRISE", "store_name": "test-store"},
@@ -285,8 +277,6 @@ def running_airflow(tmp_path_factory, erp_sandbox, erp_settings, store_emulator,
 def scheduler_connections(erp_sandbox, erp_settings, store_emulator, warehouse_url) -> list[dict]:
     import json
 
-    from sqlalchemy.engine import make_url
-
     from sandbox.tryton import catalog
 
     connections = [
@@ -298,11 +288,7 @@ def scheduler_connections(erp_sandbox, erp_settings, store_emulator, warehouse_u
          "extra": json.dumps({"api_version": "2026-10", "plan": "ENTERPRISE", "store_name": "test-store"})},
     ]
     if warehouse_url:
-        url = make_url(warehouse_url)
-        warehouse = ({"conn_type": "sqlite", "host": url.database} if url.get_backend_name() == "sqlite" else
-                     {"conn_type": "postgres", "host": url.host, "port": url.port, "schema": url.database,
-                      "login": url.username, "password": url.password or ""})
-        connections.append({"conn_id": "warehouse_default", **warehouse})
+        connections.append({"conn_id": "warehouse_default", **warehouse_connection(warehouse_url)})
     return connections
 
 
@@ -311,6 +297,17 @@ def use_warehouse(scheduler, erp_sandbox, erp_settings, store_emulator, warehous
     """Point the running Airflow's `warehouse_default` at this test's fresh warehouse (and an empty store)."""
     scheduler.configure(connections=scheduler_connections(erp_sandbox, erp_settings, store_emulator, warehouse_url))
     return warehouse_url
+
+
+def warehouse_connection(warehouse_url: str) -> dict:
+    """The `warehouse_default` Connection (as Airflow takes it in JSON) for a warehouse URL."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(warehouse_url)
+    if url.get_backend_name() == "sqlite":
+        return {"conn_type": "sqlite", "host": url.database}
+    return {"conn_type": "postgres", "host": url.host, "port": url.port, "schema": url.database,
+            "login": url.username, "password": url.password or ""}
 
 
 def trigger_and_wait(airflow, dag_id: str, conf: dict | None = None, timeout_s: float = 600) -> str:

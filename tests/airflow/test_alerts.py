@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 from erpsync.warehouse.engine import make_engine
 from erpsync.warehouse.schema import row_error, sync_run
 from tests.airflow.conftest import load_dag, run_dag
-from tests.conftest import free_port
+from tests.conftest import free_port, warehouse_connection
 from tests.support.alerts import AlertChannels
 
 pytestmark = [pytest.mark.airflow]
@@ -65,7 +65,7 @@ def test_a_failed_task_alerts_once_on_both_channels_and_recovery_is_announced(
 
 
 def test_stale_data_and_stuck_rows_alert_once_and_clear(warehouse_url, airflow_db, monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE_DEFAULT", json.dumps(_warehouse_connection(warehouse_url)))
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE_DEFAULT", json.dumps(warehouse_connection(warehouse_url)))
     monkeypatch.setenv("AIRFLOW_VAR_ERPSYNC_ALERTS", json.dumps({"freshness_minutes": {"catalog": 15, "orders": 10},
                                                                  "stuck_after_attempts": 5}))
     engine = make_engine(warehouse_url)
@@ -144,16 +144,6 @@ def _counts(warehouse_url: str, run_id: str) -> dict:
         counts = conn.execute(select(sync_run.c.counts).where(sync_run.c.run_id == run_id)).scalar_one()
     engine.dispose()
     return counts
-
-
-def _warehouse_connection(warehouse_url: str) -> dict:
-    from sqlalchemy.engine import make_url
-
-    url = make_url(warehouse_url)
-    if url.get_backend_name() == "sqlite":
-        return {"conn_type": "sqlite", "host": url.database}
-    return {"conn_type": "postgres", "host": url.host, "port": url.port, "schema": url.database,
-            "login": url.username, "password": url.password or ""}
 
 
 def _run(engine, flow: str, dag_id: str, *, finished: dt.datetime) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, func, select
 
 from erpsync.sync.row_errors import HELD
 from erpsync.warehouse.schema import alert_state, quarantine, row_error, sync_run
@@ -132,7 +132,7 @@ def firing_alerts(engine: Engine) -> list[dict[str, Any]]:
         return [dict(r) for r in conn.execute(
             select(alert_state.c.alert_key, alert_state.c.kind, alert_state.c.title, alert_state.c.first_seen_at,
                    alert_state.c.occurrences)
-            .where(and_(alert_state.c.status == "firing")).order_by(alert_state.c.first_seen_at)).mappings()]
+            .where(alert_state.c.status == "firing").order_by(alert_state.c.first_seen_at)).mappings()]
 
 
 def age_s(when: dt.datetime | None, now: dt.datetime) -> float | None:

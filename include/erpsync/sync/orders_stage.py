@@ -26,12 +26,8 @@ ENTITY = "order"
 def stage_orders(engine: Engine, *, store: str, batch_id: str, currency: str, run_id: str | None,
                  now: dt.datetime, cursor_at: dt.datetime | None) -> StageResult:
     with engine.connect() as conn:
-        latest: dict[str, dict[str, Any]] = {}
-        for payload in held_back(conn, SOURCE, ENTITY) + raw_batch(conn, SOURCE, ENTITY, batch_id):
-            previous = latest.get(payload["order_id"])
-            if previous is None or payload["updated_at"] >= previous["updated_at"]:
-                latest[payload["order_id"]] = payload
-        payloads = list(latest.values())
+        payloads = list(latest_versions(held_back(conn, SOURCE, ENTITY) + raw_batch(conn, SOURCE, ENTITY, batch_id))
+                        .values())
         known = _known_skus(conn, {line.get("sku") for p in payloads for line in p["lines"]})
     dataset = Dataset(
         SOURCE, ENTITY, checks=lambda: order_checks(currency), key=lambda p: p["order_id"],
@@ -39,6 +35,17 @@ def stage_orders(engine: Engine, *, store: str, batch_id: str, currency: str, ru
         write=lambda conn, good: _write(conn, store, good, batch_id, now),
     )
     return stage(engine, dataset, payloads, batch_id=batch_id, run_id=run_id, now=now, cursor_at=cursor_at)
+
+
+def latest_versions(payloads: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Order id -> its latest version among ``payloads`` (an order changed while the extract paged
+    comes twice)."""
+    latest: dict[str, dict[str, Any]] = {}
+    for payload in payloads:
+        previous = latest.get(payload["order_id"])
+        if previous is None or payload["updated_at"] >= previous["updated_at"]:
+            latest[payload["order_id"]] = payload
+    return latest
 
 
 def _known_skus(conn: Connection, skus: set[str | None]) -> set[str]:

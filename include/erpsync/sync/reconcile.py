@@ -232,12 +232,7 @@ def _orders_of_batch(engine: Engine, batch_id: str) -> dict[str, dict[str, Any]]
     from erpsync.sync.staging import raw_batch
 
     with engine.connect() as conn:
-        latest: dict[str, dict[str, Any]] = {}
-        for payload in raw_batch(conn, orders_extract.SOURCE, orders_extract.ENTITY, batch_id):
-            previous = latest.get(payload["order_id"])
-            if previous is None or payload["updated_at"] >= previous["updated_at"]:
-                latest[payload["order_id"]] = payload
-    return latest
+        return orders_stage.latest_versions(raw_batch(conn, orders_extract.SOURCE, orders_extract.ENTITY, batch_id))
 
 
 def _duplicates(erp: TrytonClient, names: dict[str, str]) -> tuple[int, list[str]]:
