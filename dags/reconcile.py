@@ -41,8 +41,9 @@ the order flow or the next reconciliation. *reconcile_catalog*: as for `catalog_
 orders exactly once; a backfill compares each interval's orders again (the catalog part always looks at
 the store as it is now).
 
-**Configuration.** Connections `store_default`, `erp_default`, `warehouse_default`; pools `store_api`,
-`erp_api`; Variables `erpsync_catalog`, `erpsync_orders`, `erpsync_alerts`. Schedule:
+**Configuration.** Connections `store_default`, `erp_default`, `warehouse_default`; pool
+`store_api_background` (its reads leave half of the store's cost bucket to the flows, and never hold
+`store_api` while orders wait), `erp_api`; Variables `erpsync_catalog`, `erpsync_orders`, `erpsync_alerts`. Schedule:
 `[erpsync] reconcile_interval_seconds` (900).
 """
 

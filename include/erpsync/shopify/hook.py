@@ -12,8 +12,11 @@ from typing import Any
 
 from airflow.sdk import BaseHook
 
+from erpsync.shopify.pacing import CostBucket
 from erpsync.shopify.settings import ShopifySettings
 from erpsync.shopify.store import ShopifyStore
+
+BACKGROUND_RESERVE_SHARE = 0.5
 
 
 class ShopifyHook(BaseHook):
@@ -37,6 +40,12 @@ class ShopifyHook(BaseHook):
     @cached_property
     def store(self) -> ShopifyStore:
         return self.settings.store()
+
+    @cached_property
+    def background_store(self) -> ShopifyStore:
+        """The store for background work (reconciliation): its calls leave half of the cost bucket to
+        the flows, so that a long read never delays what customers and the ERP are waiting for."""
+        return self.settings.store(bucket=CostBucket(reserve_share=BACKGROUND_RESERVE_SHARE))
 
     def get_conn(self) -> ShopifyStore:
         return self.store

@@ -25,6 +25,9 @@ class CostBucket:
     restore_rate: float | None = None
     observed_at: float = 0.0
     waited_s: float = 0.0  # total time spent waiting for the bucket (reported in logs and run stats)
+    # A background reader (reconciliation) leaves this share of the bucket to the flows: it waits until
+    # the bucket holds its call's cost plus the reserve, so a flow drawing at the same time finds points.
+    reserve_share: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def predicted(self, now: float | None = None) -> float | None:
@@ -38,7 +41,8 @@ class CostBucket:
         predicted = self.predicted()
         if predicted is None or not self.restore_rate:
             return 0.0
-        return max(0.0, (min(cost, self.maximum) - predicted) / self.restore_rate)
+        wanted = min(cost + self.reserve_share * self.maximum, self.maximum)
+        return max(0.0, (wanted - predicted) / self.restore_rate)
 
     def acquire(self, cost: float) -> float:
         """Wait until a call of ``cost`` points should be admitted; reserve it; return the wait."""

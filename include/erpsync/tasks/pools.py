@@ -11,6 +11,9 @@ POOLS: dict[str, tuple[int, str]] = {
     # One writer per store token: the client paces itself below the store's cost bucket, which only
     # works when it is the only one drawing from it.
     "store_api": (1, "Concurrent calls to the store's Admin API"),
+    # Reconciliation reads the whole store (minutes on a large catalog): in its own pool, with a client
+    # that leaves half of the bucket to the flows, it never holds store_api while orders wait.
+    "store_api_background": (1, "Background reads of the store's Admin API (reconciliation)"),
 }
 
 

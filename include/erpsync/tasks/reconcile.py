@@ -26,9 +26,10 @@ def _book():
                      renotify_after=dt.timedelta(hours=config.renotify_hours)), config
 
 
-# In the store's pool, not the ERP's: the store's cost bucket is the scarce one, and every task reading
-# the store must queue in store_api (one slot) or two processes pacing themselves would throttle.
-@task(pool="store_api")
+# In the store's background pool, not store_api: reading the whole store takes minutes on a large
+# catalog, and holding store_api that long would stop the flows (measured: orders 2 minutes late). The
+# background client leaves half of the cost bucket to the flows, so both can draw from it at once.
+@task(pool="store_api_background")
 def reconcile_orders(**context: Any) -> dict[str, Any]:
     """Compare the store's orders of the last days with the ERP's sales; book the missing ones."""
     from airflow.sdk import Variable
@@ -44,7 +45,7 @@ def reconcile_orders(**context: Any) -> dict[str, Any]:
     until = run.window_end + dt.timedelta(seconds=1)
     since = run.window_end - dt.timedelta(days=float(run.params.get("orders_days", 3)))
     now = dt.datetime.now(dt.UTC)
-    gaps = reconcile(ShopifyHook().store, TrytonHook().client, WarehouseHook().get_conn(),
+    gaps = reconcile(ShopifyHook().background_store, TrytonHook().client, WarehouseHook().get_conn(),
                      config=OrdersConfig.parse(Variable.get(VARIABLE, default=None)), since=since, until=until,
                      run_id=run.run_id, now=now)
     book, config = _book()
@@ -53,7 +54,7 @@ def reconcile_orders(**context: Any) -> dict[str, Any]:
     return gaps.as_counts()
 
 
-@task(pool="store_api")
+@task(pool="store_api_background")
 def reconcile_catalog(**context: Any) -> dict[str, Any]:
     """Compare the whole store catalog (variants, prices, status, inventory) with the published and the
     desired state; repair the drift through the publish path."""
@@ -71,7 +72,7 @@ def reconcile_catalog(**context: Any) -> dict[str, Any]:
     now = dt.datetime.now(dt.UTC)
     erp = TrytonHook().client
     drift = reconcile(PublishRun(
-        store=ShopifyHook().store, engine=WarehouseHook().get_conn(),
+        store=ShopifyHook().background_store, engine=WarehouseHook().get_conn(),
         config=CatalogConfig.parse(Variable.get(VARIABLE, default=None)), run_id=run.run_id, now=now,
         dry_run=not run.params.get("repair", True), warehouses={w.code: w.name for w in erp.web_shop.warehouses},
     ))

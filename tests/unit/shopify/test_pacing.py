@@ -53,3 +53,22 @@ def test_a_report_replaces_the_estimate():
     bucket.acquire(10)
     bucket.observe({"maximumAvailable": 2000.0, "currentlyAvailable": 1990, "restoreRate": 100.0})
     assert bucket.predicted() == 1990
+
+
+def test_a_background_reader_leaves_its_reserve_to_the_others():
+    time = FakeTime()
+    bucket = CostBucket(clock=time.clock, sleep=time.sleep, reserve_share=0.5)
+    bucket.observe({"maximumAvailable": 1000.0, "currentlyAvailable": 600.0, "restoreRate": 100.0})
+    assert bucket.acquire(100) == 0  # 600 >= 100 + 500
+    assert bucket.acquire(100) == 1.0  # 500 left: waits for 100 more points so that 500 stay free
+    assert bucket.wait_time(2000) == 5.0  # never asks for more than the bucket holds
+
+
+def test_the_background_store_reserves_half_the_bucket_and_the_flows_none():
+    from erpsync.shopify.hook import BACKGROUND_RESERVE_SHARE, ShopifyHook
+    from erpsync.shopify.settings import ShopifySettings
+
+    hook = ShopifyHook()
+    hook.__dict__["settings"] = ShopifySettings(shop_url="http://127.0.0.1:1", access_token="shpat_x")
+    assert hook.background_store.client.bucket.reserve_share == BACKGROUND_RESERVE_SHARE == 0.5
+    assert hook.store.client.bucket.reserve_share == 0.0
