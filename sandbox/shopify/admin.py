@@ -96,6 +96,7 @@ class AdminApi:
             ("GET", r"/faults", self.get_faults),
             ("PUT", r"/faults", self.set_faults),
             ("DELETE", r"/faults", self.clear_faults),
+            ("POST", r"/apps", self.install_app),
             ("POST", r"/shopper/start", self.start_shopper),
             ("POST", r"/shopper/stop", self.stop_shopper),
             ("POST", r"/shopper/step", self.step_shopper),
@@ -273,6 +274,11 @@ class AdminApi:
     def clear_faults(self, query: dict[str, str], body: Any) -> dict[str, Any]:
         self.app.faults.configure({})
         return self.app.faults.describe()
+
+    def install_app(self, query: dict[str, str], body: Any) -> dict[str, Any]:
+        """Another app's access token: same store, its own cost bucket (a monitor that must not draw from
+        the integration's)."""
+        return {"access_token": self.app.install_app()}
 
     def start_shopper(self, query: dict[str, str], body: Any) -> dict[str, Any]:
         self.app.shopper.start(ShopperConfig(**body))

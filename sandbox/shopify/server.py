@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import secrets
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,6 +43,9 @@ class EmulatorApp:
     ) -> None:
         self.clock = clock or SystemClock()
         self.token = token
+        # Other apps installed on the store (admin POST /apps): each token has its own cost bucket, as
+        # in Shopify, where the limit is per app and store. Kept in memory: gone with a restart.
+        self.app_tokens: set[str] = set()
         self.store = Store(self.clock, home / DB_FILE if home is not None else None)
         config = config or {}
         saved_plan = self.store.meta.get("plan")
@@ -60,7 +64,13 @@ class EmulatorApp:
             self.store.set_meta("plan", plan.name)
 
     def authorized(self, presented: str | None) -> bool:
-        return presented is not None and hmac.compare_digest(presented.encode(), self.token.encode())
+        return presented is not None and any(
+            hmac.compare_digest(presented.encode(), token.encode()) for token in (self.token, *self.app_tokens))
+
+    def install_app(self) -> str:
+        token = f"shpat_{secrets.token_hex(16)}"
+        self.app_tokens.add(token)
+        return token
 
     def close(self) -> None:
         self.closing.set()

@@ -96,3 +96,15 @@ def test_mutation_costs_ten_plus_its_payload(standard_shop: Shop) -> None:
         'mutation { productCreate(product: {title: "A"}) { product { id } userErrors { message } } }'
     )
     assert body["extensions"]["cost"]["requestedQueryCost"] == 12  # 10 + product (1) + userErrors (1)
+
+
+def test_another_app_has_its_own_bucket(full_shop: Shop) -> None:
+    for _ in range(7):
+        full_shop.gql(PAGE)
+    assert full_shop.gql(PAGE)["errors"][0]["extensions"]["code"] == "THROTTLED"
+    other = full_shop.admin("POST", "/apps", {})["access_token"]
+    assert other != full_shop.token
+    cost = full_shop.gql(PAGE, token=other)["extensions"]["cost"]
+    assert cost["throttleStatus"]["currentlyAvailable"] == 2000 - 252  # a full bucket of its own
+    assert full_shop.gql(PAGE)["errors"][0]["extensions"]["code"] == "THROTTLED"  # ours is still empty
+    assert full_shop.post({"query": PAGE}, token="shpat_" + "0" * 32).status_code == 401
