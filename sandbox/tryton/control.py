@@ -144,9 +144,10 @@ class ErpSandbox:
             if was_running:
                 self._start()
 
-    def grow(self, templates: int) -> dict:
-        """Add ``templates`` more templates (~3 variants each, stocked, in the web shop) and make the result
-        this instance's pristine snapshot: a large catalog for benchmarks, built once and reset in seconds."""
+    def grow(self, templates: int = 0, *, copies: int = 0) -> dict:
+        """Add ``templates`` more templates (~3 variants each, stocked, in the web shop), or ``copies``
+        copies of those grown before (SQLite: SQL, seconds), and make the result this instance's pristine
+        snapshot: a large catalog for benchmarks, built once and reset in seconds."""
         if not self._state().get("pristine_owned", True):
             raise ErpSandboxError("grow replaces the snapshot: use an instance that owns its own (its own build, "
                                   "or a SQLite clone), not a PostgreSQL clone sharing its source's template")
@@ -155,9 +156,11 @@ class ErpSandbox:
             self._stop()
             self._require_erp_venv()
             self._write_config()
-            output = self._run_step(f"add {templates} templates", [
-                str(self.erp_python), "-m", "sandbox.tryton.bulk", "--database", self.db_name,
-                "--templates", str(templates)], env={"TRYTOND_CONFIG": str(self.config_file)})
+            how = ["--copies", str(copies)] if copies else ["--templates", str(templates)]
+            output = self._run_step(f"add {copies} copies of the grown templates" if copies else
+                                    f"add {templates} templates", [
+                str(self.erp_python), "-m", "sandbox.tryton.bulk", "--database", self.db_name, *how],
+                env={"TRYTOND_CONFIG": str(self.config_file)})
             self.store.snapshot()
             if was_running:
                 self._start()

@@ -319,3 +319,36 @@ def test_postgresql_build_start_clone_and_drop(tmp_path: Path):
             copy.destroy()
         source.destroy()
     assert not source.store.exists() and not source.store.has_snapshot() and not copy.store.exists()
+
+
+def test_grown_then_copied_catalog_is_sold_and_stocked_like_the_original(tmp_path: Path):
+    # The benchmarks' large catalogs: templates grown through the ERP's API, then copied with SQL. A copy
+    # must be a product like any other to the ERP: in the web shop, priced, stocked, listed once.
+    instance = ErpSandbox.from_env().clone(tmp_path / "erp", free_port())
+    try:
+        grown = instance.grow(templates=3)
+        copied = instance.grow(copies=1)
+        copied = {k: copied[k] + v for k, v in instance.grow(copies=1).items()}  # numbered on from the first
+        assert {k: copied[k] for k in ("templates", "variants", "moves")} == {"templates": 2 * grown["templates"], "variants": 2 * grown["variants"],
+                          "moves": 2 * grown["moves"]}
+        instance.reset()  # the copies are in the pristine snapshot
+        instance.start()
+        rpc = _login(instance)
+        shop, = rpc.model("web.shop", "search_read", [("name", "=", catalog.WEB_SHOP_NAME)], 0, None, None,
+                          ["products", "warehouses"], context=_context(rpc))
+        context = _context(rpc, locations=shop["warehouses"])
+        fields = ["code", "list_price", "quantity"]
+        originals = rpc.model("product.product", "search_read", [("code", "like", "B%")] + GOODS, 0, None,
+                              [("code", "ASC")], fields, context=context)
+        originals = [p for p in originals if re.match(r"^B\d{5}-", p["code"])]
+        assert len(originals) == grown["variants"] and any(p["quantity"] for p in originals)
+        for copy in (1, 2):
+            copies = rpc.model("product.product", "search_read", [("code", "like", f"R{copy}%")], 0, None,
+                               [("code", "ASC")], ["id", *fields], context=context)
+            assert [c["code"] for c in copies] == [f"R{copy}{p['code'][1:]}" for p in originals]
+            assert [(c["list_price"], c["quantity"]) for c in copies] == [
+                (p["list_price"], p["quantity"]) for p in originals]
+            assert {c["id"] for c in copies} <= set(shop["products"])
+        rpc.logout()
+    finally:
+        instance.destroy()
