@@ -9,7 +9,9 @@ DOC = """
 ### Order sync (store -> ERP)
 
 **What it does.** Every run: reads the store orders changed since the last run (any status: new, paid,
-cancelled, refunded) into the raw layer; validates them (known SKUs, positive quantities, totals
+cancelled, refunded) into the raw layer (the last `order_lag_seconds`, 120, of the previous window are
+scanned again for orders the store showed late: as stamps, an order read whole only if staging lacks that
+version); validates them (known SKUs, positive quantities, totals
 consistent with lines, the shop's currency, a shipping address when goods ship): a failing order is held
 in `quarantine` with its reasons and validated again every run, so it is booked as soon as the cause is
 fixed (e.g. the product is created in the ERP); books every staged order in the ERP exactly once as a

@@ -39,6 +39,8 @@ VARIANT_PAGE = 200  # ~600 points per page: under the 1,000-point cap with room 
 SKUS_PER_QUERY = 50  # keeps the search string short
 ITEMS_PER_LEVEL_QUERY = 100  # at two locations per item; fewer when the store has more
 ORDER_PAGE = 3  # an order with its lines and refunds requests ~250 points: 3 stay under the 1,000 cap
+STAMP_PAGE = 250  # id and updatedAt: ~1 point per order
+IDS_PER_QUERY = 50  # keeps the search string short
 ORDERS_PER_FULFILLMENT_QUERY = 25
 _INDEX = re.compile(r"^\d+$")
 
@@ -209,18 +211,28 @@ class ShopifyStore:
         ))
 
 
-    def iter_orders(self, window: Window) -> Iterator[list[StoreOrder]]:
-        """Orders whose last change falls in ``window``, oldest change first, a page at a time.
+    def iter_orders(self, window: Window, *, order_ids: Sequence[str] | None = None
+                    ) -> Iterator[list[StoreOrder]]:
+        """Orders whose last change falls in ``window``, oldest change first, a page at a time; with
+        ``order_ids``, those orders instead (``window`` is then ignored).
 
         Shopify stamps and compares dates at second precision: the start is rounded down and the end up to
         whole seconds, so an order stamped in the window's last second is read now, not one run later
         (the next window reads it again: duplicates at the edges are deduplicated downstream).
         """
-        query = f"updated_at:<'{_second(window.end, up=True)}'"
-        if window.start is not None:
-            query = f"updated_at:>='{_second(window.start)}' AND {query}"
-        for nodes in self.client.paginate(operations.load("Orders"), {"first": ORDER_PAGE, "query": query}, "orders"):
-            yield [_order(node) for node in nodes]
+        queries = [_window_query(window)] if order_ids is None else [
+            " OR ".join(f"id:{order_id.rsplit('/', 1)[-1]}" for order_id in order_ids[start:start + IDS_PER_QUERY])
+            for start in range(0, len(order_ids), IDS_PER_QUERY)
+        ]
+        for query in queries:
+            for nodes in self.client.paginate(operations.load("Orders"), {"first": ORDER_PAGE, "query": query},
+                                              "orders"):
+                yield [_order(node) for node in nodes]
+
+    def order_stamps(self, window: Window) -> Iterator[list[tuple[str, dt.datetime]]]:
+        for nodes in self.client.paginate(operations.load("OrderStamps"),
+                                          {"first": STAMP_PAGE, "query": _window_query(window)}, "orders"):
+            yield [(node["id"], _when(node["updatedAt"])) for node in nodes]
 
     def fulfillment_orders(self, order_ids: Sequence[str]) -> dict[str, list[FulfillmentOrder]]:
         found: dict[str, list[FulfillmentOrder]] = {}
@@ -250,6 +262,13 @@ class ShopifyStore:
         if payload["userErrors"]:
             raise StoreRequestError("fulfillmentCreate: " + "; ".join(e["message"] for e in payload["userErrors"]))
         return payload["fulfillment"]["id"]
+
+
+def _window_query(window: Window) -> str:
+    query = f"updated_at:<'{_second(window.end, up=True)}'"
+    if window.start is not None:
+        query = f"updated_at:>='{_second(window.start)}' AND {query}"
+    return query
 
 
 def _second(moment: dt.datetime, *, up: bool = False) -> str:

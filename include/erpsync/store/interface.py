@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
@@ -47,8 +49,13 @@ class Store(Protocol):
     def usage(self) -> dict[str, float]:
         """What this store object has cost so far: calls, retries, throttling, waits (for run stats)."""
 
-    def iter_orders(self, window: Window) -> Iterator[list[StoreOrder]]:
-        """Orders whose last change falls in ``window``, oldest change first, a page at a time."""
+    def iter_orders(self, window: Window, *, order_ids: Sequence[str] | None = None
+                    ) -> Iterator[list[StoreOrder]]:
+        """Orders whose last change falls in ``window``, oldest change first, a page at a time; with
+        ``order_ids``, those orders (whenever they changed) instead."""
+
+    def order_stamps(self, window: Window) -> Iterator[list[tuple[str, dt.datetime]]]:
+        """(order id, last change) of the orders whose last change falls in ``window``: cheap to read."""
 
     def fulfillment_orders(self, order_ids: Sequence[str]) -> dict[str, list[FulfillmentOrder]]:
         """Each order's fulfillment orders, with the fulfillments already made."""
