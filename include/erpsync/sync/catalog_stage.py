@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
+from erpsync.common.jsontext import dumps_function
 from erpsync.quality.suites import product_checks, stock_checks
 from erpsync.sync.staging import Dataset, StageResult, frame_of, raw_batch, stage
 from erpsync.warehouse import db
@@ -28,8 +28,7 @@ def stage_products(
     dataset = Dataset(
         SOURCE, "product", checks=lambda: product_checks(currency), key=lambda p: p.get("sku") or "",
         frame=lambda payloads: frame_of(payloads, numeric=("list_price", "sale_price")),
-        write=lambda conn, good: db.upsert(conn, stg_product, [_product_row(p, batch_id, now) for p in good],
-                                           unless_older="source_updated_at"),
+        write=lambda conn, good: write_products(conn, good, batch_id=batch_id, now=now),
     )
     with engine.connect() as conn:
         payloads = raw_batch(conn, SOURCE, "product", batch_id)
@@ -42,12 +41,25 @@ def stage_stock(
     dataset = Dataset(
         SOURCE, "stock_level", checks=stock_checks, key=lambda p: f"{p.get('sku')}@{p.get('warehouse_code')}",
         frame=_stock_frame,
-        write=lambda conn, good: db.upsert(conn, stg_stock_level, [_stock_row(p, batch_id, now) for p in good],
+        write=lambda conn, good: db.upsert(conn, stg_stock_level,
+                                           db.LazyRows(lambda p: _stock_row(p, batch_id, now), good),
                                            unless_older="as_of"),
     )
     with engine.connect() as conn:
         payloads = raw_batch(conn, SOURCE, "stock_level", batch_id)
     return stage(engine, dataset, payloads, batch_id=batch_id, run_id=run_id, now=now, cursor_at=cursor_at)
+
+
+def write_products(conn: Connection, payloads: list[dict[str, Any]], *, batch_id: str,
+                   now: dt.datetime) -> int:
+    """Upsert the validated product payloads into staging; an older version never replaces a newer one."""
+    return db.upsert(conn, stg_product, product_rows(payloads, batch_id=batch_id, now=now),
+                     unless_older="source_updated_at")
+
+
+def product_rows(payloads: list[dict[str, Any]], *, batch_id: str, now: dt.datetime) -> db.LazyRows:
+    """The staged rows of product payloads, each built when read."""
+    return db.LazyRows(lambda p: _product_row(p, batch_id, now), payloads)
 
 
 def _stock_frame(payloads: list[dict[str, Any]]):
@@ -62,9 +74,14 @@ def _decimal(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
+# json.dumps(parts, sort_keys=True, default=str) to the character (digests already stored must not
+# change), without building an encoder per row.
+_hashed_json = dumps_function(sort_keys=True, default=str)
+
+
 def content_hash(*parts: Any) -> str:
     """A stable digest of what the store shows, to tell whether content changed."""
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+    return hashlib.sha256(_hashed_json(parts).encode()).hexdigest()
 
 
 def _product_row(p: dict[str, Any], batch_id: str, now: dt.datetime) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
+from erpsync.common.memory import paused_gc
 from erpsync.quality.suites import Check
 from erpsync.quality.validate import validate_frame
 from erpsync.warehouse import db
@@ -148,7 +149,8 @@ def _close_quarantine(conn: Connection, dataset: Dataset, keys: list[str], *, st
 def frame_of(payloads: list[dict[str, Any]], numeric: Sequence[str] = ()):
     import pandas as pd
 
-    frame = pd.DataFrame([without_private(p) for p in payloads])
+    with paused_gc():
+        frame = pd.DataFrame([without_private(p) for p in payloads])
     for column in numeric:
         if column in frame:
             frame[column] = pd.to_numeric(frame[column], errors="coerce")
