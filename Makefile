@@ -6,7 +6,7 @@ ERP_VENV := .venv-erp
 PY := $(VENV)/bin/python
 PIP_QUIET ?= -q
 
-.PHONY: demo test stop bench lock venv erp-venv erp-build browser
+.PHONY: demo test stop bench bench-quick bench-deps lock venv erp-venv erp-build browser
 
 demo: venv erp-venv
 	$(PY) -m sandbox.demo up
@@ -18,11 +18,21 @@ test: venv erp-venv browser
 	$(PY) -m sandbox.tryton build
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# Benchmarks against the real sandbox systems (BENCH_ARGS=--quick for the demo catalog only).
-bench: venv erp-venv
+# Benchmarks against the real sandbox systems -> bench/results.json, bench/report.md and its charts.
+# Under 30 minutes (the first run also grows the 10k and 100k ERPs, about 5 minutes); bench-quick under 5.
+bench: venv erp-venv bench-deps
 	$(PY) -m sandbox.tryton build
-	$(PY) -m bench.catalog $(BENCH_ARGS)
-	$(PY) -m bench.orders
+	$(PY) -m bench $(BENCH_ARGS)
+
+bench-quick:
+	$(MAKE) bench BENCH_ARGS=--quick
+
+bench-deps: $(VENV)/.bench-installed
+
+$(VENV)/.bench-installed: bench/requirements.txt $(VENV)/.installed
+	$(VENV)/bin/pip install $(PIP_QUIET) -r bench/requirements.txt -c constraints.txt
+	$(VENV)/bin/pip check
+	touch $@
 
 venv: $(VENV)/.installed
 erp-venv: $(ERP_VENV)/.installed

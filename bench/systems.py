@@ -1,8 +1,10 @@
-"""The real sandbox systems a benchmark runs against: the ERP (demo size, or grown to ~10,000 SKUs once
-and reset from its own snapshot afterwards), a fresh store emulator and a fresh SQLite warehouse."""
+"""The real sandbox systems a benchmark runs against: the ERP (demo size, or grown to ~10,000 or ~100,000
+SKUs once and reset from its own snapshot afterwards), a fresh store emulator and a fresh SQLite
+warehouse."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
@@ -24,7 +26,10 @@ from tests.support.flows import CatalogSteps
 log = logging.getLogger("bench")
 
 BENCH_HOME = REPO / "var" / "bench"
-LARGE_EXTRA_TEMPLATES = 3150  # ~3 variants each: with the demo's 540, about 10,000 SKUs
+# How each size is made from the next smaller one: 315 templates of ~3 variants through the ERP's own API
+# and 9 SQL copies of them (with the demo's 540 SKUs, 9,990), then 100 more copies (104,490).
+PARENT = {"10k": "demo", "100k": "10k"}
+GROWTH = {"10k": [{"templates": 315}, {"copies": 9}], "100k": [{"copies": 100}]}
 
 
 @dataclass
@@ -40,26 +45,84 @@ class Systems:
         return self.steps.store
 
 
-def erp_instance(size: str) -> ErpSandbox:
-    """A started ERP for the size, reset to its pristine data (the large one is grown once)."""
-    base = ErpSandbox.from_env()
-    base.build()
+def _prepared(size: str) -> ErpSandbox:
+    """A stopped ERP of the size whose pristine snapshot holds its catalog: cloned from the next smaller
+    size and grown, once, then kept under var/bench until its recipe (demo data, growth) changes."""
+    if size == "demo":
+        parent = ErpSandbox.from_env()
+        parent.build()
+    else:
+        parent = _prepared(PARENT[size])
     home = BENCH_HOME / f"erp-{size}"
     built_from = home / "built-from"
-    fingerprint = json.loads(base.state_file.read_text())["fingerprint"]
-    if home.exists() and (not built_from.exists() or built_from.read_text() != fingerprint):
-        shutil.rmtree(home)  # made from other demo data: clone (and grow) again from the current snapshot
+    recipe = _recipe(size)
+    if home.exists() and (not built_from.exists() or built_from.read_text() != recipe):
+        shutil.rmtree(home)  # made from another recipe: clone (and grow) again
     if not (home / "sandbox.json").exists():
         shutil.rmtree(home, ignore_errors=True)
-        instance = base.clone(home, free_port())
-        if size == "10k":
-            log.info("growing the ERP to ~10,000 SKUs (once; minutes)")
-            log.info("grown: %s", instance.grow(LARGE_EXTRA_TEMPLATES))
-        built_from.write_text(fingerprint)
-    instance = ErpSandbox(home=home, port=free_port())
+        instance = parent.clone(home, free_port())
+        for step in GROWTH.get(size, []):
+            log.info("growing the ERP towards %s SKUs (once): %s", size, instance.grow(**step))
+        built_from.write_text(recipe)
+    return ErpSandbox(home=home, port=free_port())
+
+
+def _recipe(size: str) -> str:
+    """What a size is made of: the demo data's fingerprint and each growth step down to it."""
+    if size == "demo":
+        return json.loads(ErpSandbox.from_env().state_file.read_text())["fingerprint"]
+    return f"{_recipe(PARENT[size])} + {json.dumps(GROWTH[size])}"
+
+
+def erp_instance(size: str) -> ErpSandbox:
+    """A started ERP for the size, reset to its pristine data."""
+    instance = _prepared(size)
     instance.reset()
     instance.start()
     return instance
+
+
+def _state_key(size: str) -> str:
+    """A published state is reusable only for the same ERP recipe and the same code that shaped it."""
+    digest = hashlib.sha256(_recipe(size).encode())
+    package = REPO / "include" / "erpsync"
+    makers = [*(package / "warehouse").rglob("*.py"), *(package / "sync").glob("catalog_*.py"),
+              *(REPO / "sandbox" / "shopify").rglob("*.py")]  # the schema, what publishing records, the store
+    for path in sorted(makers):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def save_published(systems: Systems, size: str) -> None:
+    """Keep the store and the warehouse as the first full publish left them (with the ERP's pristine
+    data they are a synced pair): the next benchmark of this size starts from them instead of publishing
+    the whole catalog again (minutes at 100,000 SKUs)."""
+    saved = BENCH_HOME / f"published-{size}"
+    shutil.rmtree(saved, ignore_errors=True)
+    systems.store.stop()
+    systems.steps.engine.dispose()
+    shutil.copytree(systems.store.home, saved / "store")
+    for path in BENCH_HOME.glob(f"warehouse-{size}.sqlite*"):
+        shutil.copy2(path, saved / path.name)
+    (saved / "key").write_text(_state_key(size))
+    systems.store.start()
+
+
+def restore_published(systems: Systems, size: str) -> bool:
+    saved = BENCH_HOME / f"published-{size}"
+    if not (saved / "key").exists() or (saved / "key").read_text() != _state_key(size):
+        return False
+    systems.store.stop()
+    systems.steps.engine.dispose()
+    shutil.rmtree(systems.store.home)
+    shutil.copytree(saved / "store", systems.store.home)
+    for path in BENCH_HOME.glob(f"warehouse-{size}.sqlite*"):
+        path.unlink()
+    for path in saved.glob(f"warehouse-{size}.sqlite*"):
+        shutil.copy2(path, BENCH_HOME / path.name)
+    systems.store.start()
+    log.info("%s: store and warehouse restored from the last full publish (%s)", size, saved)
+    return True
 
 
 def systems_for(size: str, plan: str = "PLUS") -> Systems:

@@ -1,0 +1,276 @@
+"""End-to-end freshness under the real Airflow scheduler, on the embedded default (the demo's set-up:
+SQLite warehouse, LocalExecutor, the DAGs on their default 30 s schedules).
+
+- Catalog: a change committed in the ERP (a template's list price, or stock received into a warehouse)
+  until the store's Admin API shows it (the variant's price differs from before; the variant's available
+  quantity over all locations went up by what was received).
+- Orders: an order placed in the store until its sale is confirmed in the ERP (found by its external id
+  in state confirmed or later).
+
+Changes and orders come at random gaps (exponential, seeded) over a few minutes, both at once. The
+demo's shopper is stopped while measuring so that the measured SKUs change only through the benchmark:
+price changes, restocks and orders each use SKUs of their own. A single poller reads what is pending,
+once a second, through the same APIs the flows use (the store's as another app, with a cost bucket of its
+own); a latency is from the commit (the write call's return) to the end of the first read that saw it,
+so it is an upper bound by at most the poll interval.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import shutil
+import statistics
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from bench.systems import BENCH_HOME
+from sqlalchemy import select
+
+from erpsync.tryton.client import TrytonClient
+from erpsync.warehouse.engine import make_engine
+from erpsync.warehouse.schema import stg_product
+from erpsync.tryton.rpc import TrytonRpc
+from sandbox.demo import Demo
+from sandbox.tryton import catalog
+from sandbox.tryton.control import ErpSandbox
+from tests.conftest import free_port
+from tests.support.erp import receive
+
+log = logging.getLogger("bench.freshness")
+
+POLL_S = 1.0
+DRAIN_S = 180.0  # after the last change, how long a change may still take before it counts as lost
+CONFIRMED = {"confirmed", "processing", "done"}
+RESTOCK = Decimal(3)
+
+
+@dataclass
+class Pending:
+    kind: str  # price | stock | order
+    key: str  # the SKU, or the store order id
+    committed: float
+    before: object = None
+    seen: float | None = None
+
+    @property
+    def latency(self) -> float | None:
+        return None if self.seen is None else self.seen - self.committed
+
+
+@dataclass
+class Plan:
+    """Which SKUs each kind of event uses: disjoint, so that one never hides another."""
+
+    price_templates: list[dict] = field(default_factory=list)  # {"template_id", "sku", "list_price"}
+    restock: list[dict] = field(default_factory=list)  # {"product_id", "sku", "warehouse_id"}
+    order_skus: list[str] = field(default_factory=list)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
+
+
+class Freshness:
+    def __init__(self, demo: Demo, changes: int, mean_gap_s: float, seed: int = 11):
+        self.demo = demo
+        self.changes = changes
+        self.mean_gap_s = mean_gap_s
+        self.rng = random.Random(seed)
+        erp = demo.erp
+        rpc = TrytonRpc(erp.url, erp.db_name, "admin", erp.admin_password_file.read_text().strip())
+        self.admin = TrytonClient(rpc, web_shop=catalog.WEB_SHOP_NAME)
+        self.erp = demo.erp_client()
+        from erpsync.shopify.settings import ShopifySettings
+
+        # A monitor of its own: another app's token, with its own cost bucket, so that watching never takes
+        # points from the flows (in Shopify the limit is per app and store).
+        token = demo.store.admin("POST", "/apps", {})["access_token"]
+        self.store = ShopifySettings(shop_url=demo.store.url, access_token=token).store()
+        self.locations = [loc.id for loc in self.store.locations()]
+        self.pending: list[Pending] = []
+        self.done: list[Pending] = []
+
+    # -- choosing SKUs --------------------------------------------------------------------------------
+
+    def plan(self) -> Plan:
+        variants = [v for page in self.store.iter_variants() for v in page if v.product_status == "ACTIVE"]
+        by_sku = {v.sku: v for v in variants}
+        levels = self._available([v.sku for v in variants], by_sku)
+        products = self.admin.model("product.product", "search_read", [("code", "in", sorted(by_sku))], 0, None,
+                                    [("id", "ASC")], ["code", "template"])
+        by_template: dict[int, list[dict]] = {}
+        for row in products:
+            by_template.setdefault(row["template"], []).append(row)
+        # A price change shows on a variant only if it takes its template's list price (some carry their
+        # own): what the flow staged tells.
+        engine = make_engine(self.demo.warehouse_url)
+        with engine.connect() as conn:
+            staged = dict(conn.execute(select(stg_product.c.sku, stg_product.c.list_price)).all())
+        engine.dispose()
+        list_prices = {row["id"]: row["list_price"] for row in self.admin.model(
+            "product.template", "read", list(by_template), ["list_price"])}
+        takes_template_price = {
+            template_id for template_id, rows in by_template.items()
+            if all(staged.get(r["code"]) == list_prices[template_id] for r in rows)}
+        templates = list(by_template)
+        self.rng.shuffle(templates)
+        half = self.changes // 2
+        plan = Plan()
+        warehouses = self.admin.web_shop.warehouses
+        for template_id in templates:
+            rows = by_template[template_id]
+            if len(plan.price_templates) < self.changes - half and template_id in takes_template_price:
+                plan.price_templates.append({"template_id": template_id, "sku": rows[0]["code"]})
+            elif len(plan.restock) < half and levels.get(rows[0]["code"], 0) >= 10:
+                # In stock: a level held at zero (sold out, orders pending) would not show a restock of 3.
+                row = rows[0]
+                plan.restock.append({"product_id": row["id"], "sku": row["code"],
+                                     "warehouse_id": warehouses[len(plan.restock) % len(warehouses)].id})
+            else:  # the rest sell: well stocked variants only (an order must not fail for stock)
+                plan.order_skus += [r["code"] for r in rows if levels.get(r["code"], 0) >= 20]
+        if len(plan.order_skus) < 10:
+            raise RuntimeError(f"only {len(plan.order_skus)} well stocked SKUs left for orders")
+        return plan
+
+    def _available(self, skus: list[str], by_sku: dict) -> dict[str, int]:
+        items = {by_sku[s].inventory_item_id: s for s in skus}
+        totals: dict[str, int] = {}
+        for level in self.store.inventory_levels(list(items), self.locations):
+            sku = items[level.inventory_item_id]
+            totals[sku] = totals.get(sku, 0) + level.available
+        return totals
+
+    # -- events ---------------------------------------------------------------------------------------
+
+    def change_price(self, target: dict) -> Pending:
+        (variant,) = [v for page in self.store.iter_variants(skus=[target["sku"]]) for v in page]
+        (row,) = self.admin.model("product.template", "read", [target["template_id"]], ["list_price"])
+        new = (Decimal(str(row["list_price"])) * Decimal("1.03")).quantize(Decimal("0.01"))
+        self.admin.model("product.template", "write", [target["template_id"]], {"list_price": new})
+        return Pending("price", target["sku"], time.monotonic(), before=variant.price)
+
+    def restock(self, target: dict) -> Pending:
+        variants = {v.sku: v for page in self.store.iter_variants(skus=[target["sku"]]) for v in page}
+        before = self._available([target["sku"]], variants)[target["sku"]]
+        receive(self.admin, target["product_id"], target["warehouse_id"], RESTOCK)
+        return Pending("stock", target["sku"], time.monotonic(), before=before + int(RESTOCK))
+
+    def place_order(self, skus: list[str], number: int) -> Pending:
+        lines = [{"sku": sku, "quantity": 1} for sku in self.rng.sample(skus, self.rng.randint(1, 2))]
+        order = self.demo.store.admin("POST", "/orders", {
+            "lines": lines, "email": f"fresh{number}@example.com", "first_name": "Fresh",
+            "last_name": f"Buyer{number}", "shipping_price": "4.90", "tax_rate": "0.08"})
+        return Pending("order", order["id"], time.monotonic())
+
+    # -- polling --------------------------------------------------------------------------------------
+
+    def poll(self) -> None:
+        catalog_pending = [p for p in self.pending if p.kind in ("price", "stock")]
+        orders_pending = [p for p in self.pending if p.kind == "order"]
+        if catalog_pending:
+            skus = sorted({p.key for p in catalog_pending})
+            variants = {v.sku: v for page in self.store.iter_variants(skus=skus) for v in page}
+            stock = self._available([p.key for p in catalog_pending if p.kind == "stock"], variants)
+            now = time.monotonic()
+            for p in catalog_pending:
+                if (p.kind == "price" and p.key in variants and variants[p.key].price != p.before) or \
+                        (p.kind == "stock" and stock.get(p.key) == p.before):
+                    p.seen = now
+        if orders_pending:
+            sales = self.erp.sales_by_web_id([p.key for p in orders_pending])
+            now = time.monotonic()
+            for p in orders_pending:
+                sale = sales.get(p.key)
+                if sale is not None and sale.state in CONFIRMED:
+                    p.seen = now
+        for p in [p for p in self.pending if p.seen is not None]:
+            self.pending.remove(p)
+            self.done.append(p)
+            log.info("%s %s visible after %.1f s (%d done, %d pending)", p.kind, p.key, p.latency,
+                     len(self.done), len(self.pending))
+
+    def measure(self) -> dict:
+        plan = self.plan()
+        catalog_events = [("price", t) for t in plan.price_templates] + [("stock", t) for t in plan.restock]
+        self.rng.shuffle(catalog_events)
+        schedule = self._schedule(catalog_events) + self._schedule([("order", i) for i in range(self.changes)])
+        schedule.sort(key=lambda event: event[0])
+        started = time.monotonic()
+        log.info("%d catalog changes and %d orders over ~%.0f s", len(catalog_events), self.changes,
+                 schedule[-1][0])
+        next_poll = started
+        while schedule or self.pending:
+            now = time.monotonic()
+            while schedule and schedule[0][0] <= now - started:
+                _, kind, target = schedule.pop(0)
+                if kind == "price":
+                    self.pending.append(self.change_price(target))
+                elif kind == "stock":
+                    self.pending.append(self.restock(target))
+                else:
+                    self.pending.append(self.place_order(plan.order_skus, target))
+            if now >= next_poll:
+                self.poll()
+                next_poll = now + POLL_S
+            if not schedule and self.pending and now - self._last_commit() > DRAIN_S:
+                log.warning("gave up on %d change(s) after %.0f s", len(self.pending), DRAIN_S)
+                break
+            time.sleep(0.1)
+        return self.figures(time.monotonic() - started)
+
+    def _schedule(self, events: list) -> list[tuple[float, str, object]]:
+        at = 0.0
+        timed = []
+        for kind, target in events:
+            at += self.rng.expovariate(1 / self.mean_gap_s)
+            timed.append((at, kind, target))
+        return timed
+
+    def _last_commit(self) -> float:
+        return max(p.committed for p in self.pending + self.done)
+
+    def figures(self, seconds: float) -> dict:
+        """The metrics; a change never seen counts as lost (and leaves its percentile unmeasured)."""
+        metrics: dict = {}
+        details: dict = {"seconds": round(seconds, 1), "poll_s": POLL_S, "lost": {}}
+        for flow, kinds in (("catalog", ("price", "stock")), ("orders", ("order",))):
+            latencies = [round(p.latency, 2) for p in self.done if p.kind in kinds]
+            lost = sum(1 for p in self.pending if p.kind in kinds)
+            complete = bool(latencies) and not lost
+            metrics[f"freshness_{flow}_p50_s"] = round(statistics.median(latencies), 1) if complete else None
+            metrics[f"freshness_{flow}_p95_s"] = round(percentile(latencies, 0.95), 1) if complete else None
+            details[f"freshness_{flow}_max_s"] = max(latencies, default=None)
+            details[f"freshness_{flow}_samples"] = latencies
+            details["lost"][flow] = lost
+        details["poller_store_points"] = round(self.store.usage()["points"], 1)
+        details["lost_changes"] = [f"{p.kind} {p.key}" for p in self.pending]
+        details["by_kind_p50_s"] = {
+            kind: round(statistics.median(values), 1) for kind in ("price", "stock", "order")
+            if (values := [p.latency for p in self.done if p.kind == kind])}
+        return {**metrics, "details": {"freshness": details}}
+
+
+def run(quick: bool = False) -> dict:
+    changes, mean_gap = (16, 3.0) if quick else (60, 5.0)
+    home = BENCH_HOME / "live"
+    demo = Demo(home=home, airflow_port=free_port(), erp_port=free_port(), store_port=free_port(),
+                warehouse_url=f"sqlite:///{home / 'warehouse.sqlite'}")
+    if home.exists():
+        demo.down()  # a run that was interrupted
+        shutil.rmtree(home)
+    base = ErpSandbox.from_env()
+    base.build()
+    base.clone(home / "erp", demo.erp_port)  # the demo's data, without building it again
+    try:
+        demo.up()
+        demo.store.admin("POST", "/shopper/stop", {})
+        figures = Freshness(demo, changes, mean_gap).measure()
+        figures["details"]["freshness"]["scheduler"] = {
+            "catalog_interval_s": 30, "orders_interval_s": 30, "executor": "LocalExecutor",
+            "parallelism": demo.airflow.parallelism, "warehouse": "SQLite (embedded default)"}
+        return figures
+    finally:
+        demo.down()

@@ -1,0 +1,153 @@
+"""bench/results.json, and bench/report.md with its charts (PNG) next to it."""
+
+from __future__ import annotations
+
+import json
+import operator
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS = BENCH_DIR / "results.json"
+REPORT = BENCH_DIR / "report.md"
+NOTES = BENCH_DIR / "NOTES.md"  # what bounds each figure, written by people from the profiles
+
+# metric -> (comparison, target, what it means)
+TARGETS = {
+    "publish_inventory_ratio": (">=", 0.90, "inventory levels/s ÷ the Standard plan's ceiling (10k SKUs × 2 locations)"),
+    "publish_price_ratio": (">=", 0.90, "variants/s ÷ the cost ceiling for the catalog's shape"),
+    "noop_run_s_10k": (None, None, "a run with nothing changed, 10k SKUs (s, steps only)"),
+    "noop_run_s_100k": (None, None, "a run with nothing changed, 100k SKUs (s, steps only)"),
+    "noop_growth": ("<=", 2.0, "no-op run time, 100k ÷ 10k"),
+    "noop_store_requests_100k": ("==", 0, "store requests of a no-op run at 100k"),
+    "delta_run_s_100k": (None, None, "a 1%-changed run at 100k SKUs (s)"),
+    "delta_mutations_100k": ("== delta_required_100k", None, "store mutations the 1% run sent"),
+    "delta_required_100k": (None, None, "store values the 1% change required (before/after)"),
+    "staging_vs_copy": (">=", 0.5, "staging load rows/s ÷ plain COPY rows/s (1M rows, PostgreSQL)"),
+    "staging_vs_dlt": (">=", 10.0, "staging load rows/s ÷ dlt merge rows/s"),
+    "validate_rows_per_s": (None, None, "GX validation of the catalog suite (rows/s, 1M rows)"),
+    "order_ingest_ratio": (">=", 0.8, "orders/s booked by the flow ÷ the ERP's own batched rate"),
+    "freshness_catalog_p50_s": (None, None, "ERP change → visible in the store, median (s)"),
+    "freshness_catalog_p95_s": ("<=", 60.0, "ERP change → visible in the store, p95 (s)"),
+    "freshness_orders_p50_s": (None, None, "store order → confirmed sale in the ERP, median (s)"),
+    "freshness_orders_p95_s": ("<=", 60.0, "store order → confirmed sale in the ERP, p95 (s)"),
+    "dag_parse_s_max": ("<", 0.5, "slowest DAG file's parse (s)"),
+}
+QUICK_METRICS = ["noop_run_s_demo", "delta_run_s_demo", "staging_vs_copy", "staging_vs_dlt", "validate_rows_per_s",
+                 "order_ingest_ratio", "dag_parse_s_max"]
+COMPARE = {">=": operator.ge, "<=": operator.le, "<": operator.lt, "==": operator.eq}
+
+
+def expected_metrics(quick: bool) -> list[str]:
+    return QUICK_METRICS if quick else list(TARGETS)
+
+
+def verdict(results: dict, metric: str) -> str:
+    value = results.get(metric)
+    comparison, target, _ = TARGETS.get(metric, (None, None, ""))
+    if value is None:
+        return "not measured"
+    if comparison is None:
+        return ""
+    if comparison.startswith("== "):
+        other = results.get(comparison[3:])
+        return "met" if value == other else f"missed (≠ {other})"
+    return "met" if COMPARE[comparison](value, target) else "missed"
+
+
+def write(results: dict) -> None:
+    RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    charts = _charts(results)
+    lines = [
+        "# Benchmarks",
+        "",
+        f"`make bench` ({results.get('mode')} mode), finished {results.get('finished_at')} in "
+        f"{results.get('seconds', 0) / 60:.1f} min on {results['machine']['cpus']} × {results['machine']['cpu']}, "
+        f"{results['machine']['memory_gib']} GiB. Figures: bench/results.json. Comparisons are ratios measured "
+        "side by side in the same run; times are medians of repeated runs where the section says so.",
+        "",
+        "| metric | value | target | verdict | what |",
+        "|---|---|---|---|---|",
+    ]
+    for metric in [m for m in TARGETS if m in results] + [m for m in QUICK_METRICS if m not in TARGETS and m in results]:
+        comparison, target, what = TARGETS.get(metric, (None, None, ""))
+        goal = "" if comparison is None else (comparison if target is None else f"{comparison} {target}")
+        lines.append(f"| `{metric}` | {results[metric]} | {goal} | {verdict(results, metric)} | {what} |")
+    if results.get("errors"):
+        lines += ["", "**Sections that failed:** " + ", ".join(sorted(results["errors"])) + " (tracebacks in results.json)"]
+    lines += ["", f"Versions: {', '.join(f'{k} {v}' for k, v in results.get('versions', {}).items() if v)}.", ""]
+    lines += [f"![{title}]({path.name})\n" for title, path in charts]
+    if NOTES.exists():
+        lines += ["", NOTES.read_text()]
+    REPORT.write_text("\n".join(lines) + "\n")
+
+
+def _charts(results: dict) -> list[tuple[str, Path]]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    made: list[tuple[str, Path]] = []
+
+    def save(fig, name: str, title: str) -> None:
+        path = BENCH_DIR / name
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        made.append((title, path))
+
+    ratios = [(m, results[m], TARGETS[m][1]) for m in
+              ("publish_inventory_ratio", "publish_price_ratio", "order_ingest_ratio", "staging_vs_copy")
+              if results.get(m) is not None]
+    if ratios:
+        fig, ax = plt.subplots(figsize=(7, 3))
+        names = [m for m, _, _ in ratios]
+        ax.barh(names, [v for _, v, _ in ratios], color=["#4c9a2a" if v >= t else "#c0392b" for _, v, t in ratios])
+        for i, (_, value, target) in enumerate(ratios):
+            ax.plot([target, target], [i - 0.4, i + 0.4], color="black", linestyle="--")
+            ax.text(value + 0.01, i, f"{value:.3f}", va="center")
+        ax.set_xlim(0, 1.15)
+        ax.set_xlabel("ratio to the physical limit (dashed: target)")
+        save(fig, "chart-ratios.png", "Throughput against the limits")
+
+    sizes = [(label, results.get(f"noop_run_s_{label}"), results.get(f"delta_run_s_{label}"))
+             for label in ("demo", "10k", "100k") if results.get(f"noop_run_s_{label}") is not None]
+    if sizes:
+        fig, ax = plt.subplots(figsize=(6, 3.2))
+        xs = range(len(sizes))
+        ax.bar([x - 0.2 for x in xs], [s[1] for s in sizes], width=0.4, label="no change")
+        ax.bar([x + 0.2 for x in xs], [s[2] or 0 for s in sizes], width=0.4, label="1% changed")
+        ax.set_xticks(list(xs), [f"{s[0]} SKUs" for s in sizes])
+        ax.set_ylabel("catalog run (s, steps only)")
+        ax.legend()
+        save(fig, "chart-catalog-runs.png", "Catalog run time by catalog size")
+
+    samples = {flow: results.get("details", {}).get("freshness", {}).get(f"freshness_{flow}_samples")
+               for flow in ("catalog", "orders")}
+    if any(samples.values()):
+        fig, ax = plt.subplots(figsize=(6, 3.2))
+        for flow, values in samples.items():
+            if values:
+                ordered = sorted(values)
+                ax.step(ordered, [(i + 1) / len(ordered) for i in range(len(ordered))], where="post",
+                        label=f"{flow} (n={len(ordered)})")
+        ax.axvline(60, color="black", linestyle="--", label="p95 target")
+        ax.axhline(0.95, color="grey", linestyle=":")
+        ax.set_xlabel("seconds from the change to visible on the other side")
+        ax.set_ylabel("share of changes")
+        ax.legend()
+        save(fig, "chart-freshness.png", "End-to-end freshness under the Airflow scheduler")
+
+    load = results.get("details", {}).get("warehouse", {})
+    rates = [(label, load.get(key)) for label, key in
+             (("project staging load", "staging_rows_per_s"), ("plain COPY", "copy_rows_per_s"),
+              ("dlt merge", "dlt_rows_per_s")) if load.get(key)]
+    if rates:
+        fig, ax = plt.subplots(figsize=(6, 2.8))
+        ax.barh([r[0] for r in rates], [r[1] for r in rates], color="#2e86c1")
+        ax.set_xscale("log")
+        ax.set_xlabel("rows/s into PostgreSQL (log scale)")
+        for i, (_, value) in enumerate(rates):
+            ax.text(value, i, f" {value:,.0f}", va="center")
+        save(fig, "chart-staging.png", "Staging load against COPY and dlt")
+    return made
