@@ -2,8 +2,9 @@
 run (the flow's own steps, without Airflow's scheduling overhead), and publish throughput as a fraction
 of the store's documented rate-limit ceiling.
 
-Sizes: the demo catalog (~540 SKUs) and a large one (~10,000 SKUs: the demo ERP grown with
-``ErpSandbox.grow``, built once under var/bench and reset from its own snapshot afterwards).
+Sizes: the demo catalog (540 SKUs, ``--quick``), 9,990 and 104,490 SKUs (the demo ERP grown with
+``ErpSandbox.grow``, built once under var/bench and reset from its own snapshot afterwards; see
+bench.systems). The 1%-change run's mutations are checked against the store values that changed.
 """
 
 from __future__ import annotations
