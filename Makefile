@@ -19,7 +19,7 @@ test: venv erp-venv browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Benchmarks against the real sandbox systems -> bench/results.json, bench/report.md and its charts.
-# Under 30 minutes (the first run also grows the 10k and 100k ERPs, about 5 minutes); bench-quick under 5.
+# About 45 minutes here (most of it the first full publish of 104,490 SKUs); bench-quick under 5.
 bench: venv erp-venv bench-deps
 	$(PY) -m sandbox.tryton build
 	$(PY) -m bench $(BENCH_ARGS)

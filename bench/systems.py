@@ -4,7 +4,6 @@ warehouse."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -80,49 +79,6 @@ def erp_instance(size: str) -> ErpSandbox:
     instance.reset()
     instance.start()
     return instance
-
-
-def _state_key(size: str) -> str:
-    """A published state is reusable only for the same ERP recipe and the same code that shaped it."""
-    digest = hashlib.sha256(_recipe(size).encode())
-    package = REPO / "include" / "erpsync"
-    makers = [*(package / "warehouse").rglob("*.py"), *(package / "sync").glob("catalog_*.py"),
-              *(REPO / "sandbox" / "shopify").rglob("*.py")]  # the schema, what publishing records, the store
-    for path in sorted(makers):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def save_published(systems: Systems, size: str) -> None:
-    """Keep the store and the warehouse as the first full publish left them (with the ERP's pristine
-    data they are a synced pair): the next benchmark of this size starts from them instead of publishing
-    the whole catalog again (minutes at 100,000 SKUs)."""
-    saved = BENCH_HOME / f"published-{size}"
-    shutil.rmtree(saved, ignore_errors=True)
-    systems.store.stop()
-    systems.steps.engine.dispose()
-    shutil.copytree(systems.store.home, saved / "store")
-    for path in BENCH_HOME.glob(f"warehouse-{size}.sqlite*"):
-        shutil.copy2(path, saved / path.name)
-    (saved / "key").write_text(_state_key(size))
-    systems.store.start()
-
-
-def restore_published(systems: Systems, size: str) -> bool:
-    saved = BENCH_HOME / f"published-{size}"
-    if not (saved / "key").exists() or (saved / "key").read_text() != _state_key(size):
-        return False
-    systems.store.stop()
-    systems.steps.engine.dispose()
-    shutil.rmtree(systems.store.home)
-    shutil.copytree(saved / "store", systems.store.home)
-    for path in BENCH_HOME.glob(f"warehouse-{size}.sqlite*"):
-        path.unlink()
-    for path in saved.glob(f"warehouse-{size}.sqlite*"):
-        shutil.copy2(path, BENCH_HOME / path.name)
-    systems.store.start()
-    log.info("%s: store and warehouse restored from the last full publish (%s)", size, saved)
-    return True
 
 
 def systems_for(size: str, plan: str = "PLUS") -> Systems:
