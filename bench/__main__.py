@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         results.update(figures)
         log.info("%s: %s", section, figures)
     results.update(
-        mode="quick" if args.quick else "full",
+        mode=("quick" if args.quick else "full") + (f", then {' '.join(args.only)} rerun" if args.only else ""),
         finished_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         seconds=round(time.monotonic() - started, 1),
         machine=machine.describe(), versions=machine.versions(),

@@ -61,7 +61,7 @@ def write(results: dict) -> None:
         "# Benchmarks",
         "",
         f"`make bench` ({results.get('mode')} mode), finished {results.get('finished_at')} in "
-        f"{results.get('seconds', 0) / 60:.1f} min on {results['machine']['cpus']} × {results['machine']['cpu']}, "
+        f"{results.get('seconds', 0) / 60:.1f} min (the last invocation) on {results['machine']['cpus']} × {results['machine']['cpu']}, "
         f"{results['machine']['memory_gib']} GiB. Figures: bench/results.json. Comparisons are ratios measured "
         "side by side in the same run; times are medians of repeated runs where the section says so.",
         "",
