@@ -260,7 +260,7 @@ class AdminApi:
     # -- configuration ---------------------------------------------------------------------------------
 
     def set_plan(self, query: dict[str, str], body: Any) -> dict[str, Any]:
-        plan = Plan.named(body["plan"])
+        plan = Plan.named(body["plan"], body.get("restore_rate"))
         self.app.set_plan(plan)
         return {"plan": plan.name, "restore_rate": plan.restore_rate, "bucket_size": plan.bucket_size}
 

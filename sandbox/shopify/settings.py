@@ -36,11 +36,16 @@ class Plan:
     bucket_size: float
 
     @classmethod
-    def named(cls, name: str) -> Plan:
+    def named(cls, name: str, restore_rate: float | None = None) -> Plan:
+        """The plan's documented rate, or ``restore_rate`` instead: not a Shopify figure, for seeding a large
+        store through the real API in a benchmark's set-up, where the limit would only add waiting."""
         key = name.upper()
         if key not in PLAN_RESTORE_RATES:
             raise ValueError(f"unknown plan {name!r}; expected one of {sorted(PLAN_RESTORE_RATES)}")
-        rate = float(PLAN_RESTORE_RATES[key])
+        number = isinstance(restore_rate, int | float) and not isinstance(restore_rate, bool)
+        if restore_rate is not None and not (number and restore_rate > 0):
+            raise ValueError(f"restore_rate must be a positive number of points/s, not {restore_rate!r}")
+        rate = float(restore_rate or PLAN_RESTORE_RATES[key])
         return cls(key, rate, rate * BUCKET_SECONDS)
 
 

@@ -91,6 +91,19 @@ def test_throttle_status_follows_the_plan(standard_shop: Shop, plan: str, size: 
     assert status == {"maximumAvailable": size, "currentlyAvailable": int(size) - 1, "restoreRate": rate}
 
 
+def test_a_set_up_may_replace_the_plans_rate_until_the_next_plan(standard_shop: Shop) -> None:
+    answer = standard_shop.admin("PUT", "/plan", {"plan": "ENTERPRISE", "restore_rate": 50000})
+    assert answer == {"plan": "ENTERPRISE", "restore_rate": 50000.0, "bucket_size": 1000000.0}
+    status = standard_shop.gql("{ shop { name } }")["extensions"]["cost"]["throttleStatus"]
+    assert status["restoreRate"] == 50000.0 and status["maximumAvailable"] == 1000000.0
+    for bad in (0, -1, "fast", True):
+        refused = standard_shop.admin("PUT", "/plan", {"plan": "PLUS", "restore_rate": bad}, expect=400)
+        assert "restore_rate" in str(refused)
+    standard_shop.admin("PUT", "/plan", {"plan": "STANDARD"})
+    status = standard_shop.gql("{ shop { name } }")["extensions"]["cost"]["throttleStatus"]
+    assert status["restoreRate"] == 100.0 and status["maximumAvailable"] == 2000.0
+
+
 def test_mutation_costs_ten_plus_its_payload(standard_shop: Shop) -> None:
     body = standard_shop.gql(
         'mutation { productCreate(product: {title: "A"}) { product { id } userErrors { message } } }'
