@@ -57,6 +57,9 @@ class ErpSandbox:
     db_url: str | None = None  # None: SQLite under home; "postgresql://user@host:port/": PostgreSQL
     listen_host: str = HOST  # a container listens on 0.0.0.0 (ERP_LISTEN); clients still use 127.0.0.1 here
     erp_python: Path = field(default_factory=lambda: REPO_ROOT / ".venv-erp" / "bin" / "python")
+    # 1: trytond's own threaded server (one core). N > 1: N worker processes under gunicorn, as Tryton is
+    # deployed in production, forked from one that loaded the database, so that N calls run on N cores.
+    workers: int = 1
     out: object = field(default=sys.stdout, repr=False)  # progress messages; never secrets
 
     def __post_init__(self) -> None:
@@ -323,6 +326,13 @@ class ErpSandbox:
         return server.pid
 
     def _server_command(self) -> list[str]:
+        if self.workers > 1:
+            # --preload: the database's pool is loaded once, before the workers fork; a long call (a big
+            # page of computed stock) must not be taken for a hung worker.
+            return [str(self.erp_python.parent / "gunicorn"), "--workers", str(self.workers), "--preload",
+                    "--bind", f"{self.listen_host}:{self.port}", "--timeout", "600", "--access-logfile", "-",
+                    # On the command line (not only in the environment): _running_pid knows us by it.
+                    "--env", f"TRYTOND_CONFIG={self.config_file}", "trytond.application:app"]
         # -v: INFO, one line per request and login, to diagnose the integration's calls.
         return [str(self.erp_python.parent / "trytond"), "-c", str(self.config_file), "-d", self.db_name, "-v"]
 
@@ -349,7 +359,7 @@ class ErpSandbox:
         except (FileNotFoundError, ValueError):
             return None
         process.reap(pid)
-        if process.is_alive(pid) and str(self.config_file) in process.command_line(pid):
+        if process.is_alive(pid) and any(str(self.config_file) in part for part in process.command_line(pid)):
             return pid
         self.pid_file.unlink(missing_ok=True)
         return None
@@ -382,6 +392,9 @@ class ErpSandbox:
         # Only our config file may configure trytond: drop TRYTOND_* overrides from the caller's environment.
         env = {key: value for key, value in os.environ.items() if not key.startswith("TRYTOND")}
         env["PYTHONPATH"] = str(REPO_ROOT)
+        if self.workers > 1:  # trytond.application reads its set-up from the environment
+            env.update(TRYTOND_DATABASE_NAMES=self.db_name,
+                       TRYTOND_LOGGING_LEVEL="30")  # warnings; gunicorn logs each request
         return env
 
     def _write_config(self) -> None:

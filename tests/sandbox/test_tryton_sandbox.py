@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
@@ -167,6 +168,34 @@ def test_stop_leaves_no_process(running: ErpSandbox):
     running.stop()  # safe when not running
     result = _cli(running, "status")
     assert result.returncode == 1 and result.stdout.startswith("unhealthy:")
+
+
+def test_workers_serve_calls_at_once_from_their_own_processes(tmp_path: Path):
+    instance = ErpSandbox.from_env().clone(tmp_path / "erp", free_port())
+    instance.workers = 2
+    instance.start()
+    try:
+        pid = instance.info()["running_pid"]
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        assert len(children) == 2, f"expected 2 worker processes under gunicorn {pid}, found {children}"
+        client = _login(instance)
+        context = _context(client)
+
+        def goods(_):
+            return client.model("product.product", "search_read", GOODS, 0, None, [("id", "ASC")],
+                                ["code", "quantity"], context=context)
+
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(goods, range(4)))
+        assert answers[0] and all(answer == answers[0] for answer in answers)
+        instance.reset()  # restarts the workers on the pristine data
+        assert instance.health()[0]
+        pid = instance.info()["running_pid"]
+        children += Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    finally:
+        instance.stop()
+    assert not any(is_alive(int(child)) for child in children)
+    assert not port_in_use("127.0.0.1", instance.port)
 
 
 # ----------------------------------------------------------------------------------------- seeded data

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -24,15 +25,23 @@ class CatalogSteps:
     engine: Engine
     config: CatalogConfig = field(default_factory=CatalogConfig)
     lag: dt.timedelta = dt.timedelta(seconds=1)
+    # The DAG runs the two extracts as two tasks at once; True does the same here (two threads), False one
+    # after the other, which is what most tests need to reason about the ERP's calls.
+    parallel_extract: bool = False
 
     def extract_and_stage(self, *, full: bool = False, end: dt.datetime | None = None) -> dict:
         end = end or dt.datetime.now(dt.UTC)
         run_id = f"test-{uuid.uuid4().hex[:8]}"
         now = dt.datetime.now(dt.UTC)
-        products = extract_products(self.erp, self.engine, window_end=end, run_id=run_id, now=now, lag=self.lag,
-                                    full_refresh=full)
-        stock = extract_stock(self.erp, self.engine, window_end=end, run_id=run_id, now=now, lag=self.lag,
-                              full_refresh=full)
+        options = dict(window_end=end, run_id=run_id, now=now, lag=self.lag, full_refresh=full)
+        if self.parallel_extract:
+            with ThreadPoolExecutor(2, thread_name_prefix="extract") as pool:
+                products_done = pool.submit(extract_products, self.erp, self.engine, **options)
+                stock_done = pool.submit(extract_stock, self.erp, self.engine, **options)
+                products, stock = products_done.result(), stock_done.result()
+        else:
+            products = extract_products(self.erp, self.engine, **options)
+            stock = extract_stock(self.erp, self.engine, **options)
         staged_products = stage_products(self.engine, batch_id=products.batch_id, currency=products.facts["currency"],
                                          run_id=run_id, now=now, cursor_at=products.window_end)
         staged_stock = stage_stock(self.engine, batch_id=stock.batch_id, run_id=run_id, now=now,
