@@ -38,7 +38,8 @@ held back, with the checks they failed and sample SKUs), *HELD catalog_sync* (a 
 **Configuration.** Connections `erp_default`, `store_default`, `warehouse_default`; pools `erp_api`,
 `store_api`; Variable `erpsync_catalog` (JSON, optional): `locations` (store location -> ERP warehouse
 codes; default: same names), `safety_stock`, `safety_stock_by_sku`, `max_price_change_share` (0.5),
-`max_catalog_shrink_share` (0.2). Schedule: `[erpsync] catalog_interval_seconds` (30; 0 = continuous).
+`max_catalog_shrink_share` (0.2), `content_concurrency` (4 productSet calls in flight). Schedule:
+`[erpsync] catalog_interval_seconds` (30; 0 = continuous).
 
 **When it fails.**
 - *ErpAuthError / StoreAuthError*: fix the login or token of `erp_default` / `store_default`.

@@ -28,6 +28,9 @@ class CostBucket:
     # A background reader (reconciliation) leaves this share of the bucket to the flows: it waits until
     # the bucket holds its call's cost plus the reserve, so a flow drawing at the same time finds points.
     reserve_share: float = 0.0
+    # Points of the calls sent and not answered yet (several threads may share this client): a report
+    # from the store may not count them yet, so they stay subtracted until their own answer comes.
+    in_flight: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def predicted(self, now: float | None = None) -> float | None:
@@ -56,13 +59,21 @@ class CostBucket:
                 now = self.clock()
                 self.available = self.predicted(now) - cost
                 self.observed_at = now
+            self.in_flight += cost
             return wait
 
-    def observe(self, throttle_status: dict) -> None:
-        """Take a server report ``{"maximumAvailable", "currentlyAvailable", "restoreRate"}``: it
-        replaces our estimate (it already counts the call it answers)."""
+    def settle(self, cost: float) -> None:
+        """A call reserved with ``acquire(cost)`` ended without a report (it failed on the way)."""
         with self._lock:
+            self.in_flight = max(0.0, self.in_flight - cost)
+
+    def observe(self, throttle_status: dict, settled: float = 0.0) -> None:
+        """Take a server report ``{"maximumAvailable", "currentlyAvailable", "restoreRate"}`` answering a
+        call reserved with ``acquire(settled)``: it replaces our estimate (it already counts that call),
+        less what the other calls in flight will take."""
+        with self._lock:
+            self.in_flight = max(0.0, self.in_flight - settled)
             self.maximum = float(throttle_status["maximumAvailable"])
             self.restore_rate = float(throttle_status["restoreRate"])
-            self.available = float(throttle_status["currentlyAvailable"])
+            self.available = float(throttle_status["currentlyAvailable"]) - self.in_flight
             self.observed_at = self.clock()

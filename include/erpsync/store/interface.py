@@ -30,7 +30,7 @@ class Store(Protocol):
         """Every location of the store."""
 
     def iter_variants(self, *, skus: Sequence[str] | None = None) -> Iterator[list[StoreVariant]]:
-        """All variants (or those of ``skus``), a page at a time."""
+        """All variants (or those of ``skus``), a page at a time. Called from several threads at once."""
 
     def inventory_levels(
         self, inventory_item_ids: Sequence[str], location_ids: Sequence[str]
@@ -44,7 +44,8 @@ class Store(Protocol):
         """Set price and compare-at price of variants of one product."""
 
     def set_product(self, draft: ProductDraft) -> ProductOutcome:
-        """Create or update one product: content, status, media and (when given) its complete variant list."""
+        """Create or update one product: content, status, media and (when given) its complete variant list.
+        Called from several threads at once (``content_concurrency``): the store object must allow it."""
 
     def usage(self) -> dict[str, float]:
         """What this store object has cost so far: calls, retries, throttling, waits (for run stats)."""

@@ -30,6 +30,9 @@ class CatalogConfig(BaseModel):
     max_catalog_shrink_share: float = Field(default=0.2, gt=0, le=1)  # guardrail: hold mass unpublishing
     option_name: str = "Variant"  # the store option that tells a template's variants apart
     stale_inventory_attempts: int = Field(default=3, ge=1)  # re-read and recompute after a concurrent sale
+    # productSet calls in flight at once: one at a time leaves the store's rate limit unused while each
+    # call travels and runs (the cost bucket still paces them all).
+    content_concurrency: int = Field(default=4, ge=1, le=16)
 
     def safety(self, sku: str) -> int:
         return self.safety_stock_by_sku.get(sku, self.safety_stock)

@@ -23,6 +23,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -52,6 +53,8 @@ log = logging.getLogger(__name__)
 
 FLOW = "catalog"
 MAX_INVENTORY_CHANGES = 250
+CONTENT_BATCH = 50  # productSet answers recorded per transaction
+DISCOVER_CHUNK = 500  # SKUs per discovery task (the store searches them 50 at a time)
 # The store's clock and ours: an order stamped this close after our write counts as not known
 # (undersells for a moment, never oversells).
 CLOCK_MARGIN = dt.timedelta(seconds=2)
@@ -189,7 +192,7 @@ def discover(conn: Connection, run: PublishRun, skus: Iterable[str], locations: 
     missing = sorted(set(skus) - set(published_rows(conn, run.store.name, skus)))
     if not missing:
         return 0
-    found: list[StoreVariant] = [v for page in run.store.iter_variants(skus=missing) for v in page]
+    found = _variants_in_store(run, missing)
     if not found:
         return 0
     levels = run.store.inventory_levels([v.inventory_item_id for v in found], list(locations.values()))
@@ -206,6 +209,19 @@ def discover(conn: Connection, run: PublishRun, skus: Iterable[str], locations: 
                        at=read_at)
     log.info("discovered %d variant(s) already in the store", len(found))
     return len(found)
+
+
+def _variants_in_store(run: PublishRun, skus: list[str]) -> list[StoreVariant]:
+    """The store's variants with these SKUs, searched ``content_concurrency`` chunks at a time (a first
+    publish of 100,000 SKUs asks ~2,000 searches before it creates anything)."""
+    chunks = [skus[start:start + DISCOVER_CHUNK] for start in range(0, len(skus), DISCOVER_CHUNK)]
+
+    def search(chunk: list[str]) -> list[StoreVariant]:
+        return [v for page in run.store.iter_variants(skus=chunk) for v in page]
+
+    workers = min(run.config.content_concurrency, len(chunks))
+    with ThreadPoolExecutor(workers, thread_name_prefix="discover") as pool:
+        return [v for found in pool.map(search, chunks) for v in found]
 
 
 def store_locations(run: PublishRun) -> dict[str, str]:
@@ -255,26 +271,73 @@ def publish_content(run: PublishRun) -> PublishResult:
         return _finish(result, run, started)
 
     progress = Progress(log, "publish content", detail=lambda: _waits(run), total=len(drafts))
-    for product, draft in drafts:
-        try:
-            outcome = run.store.set_product(draft)
-        except StoreError as error:
-            outcome = ProductOutcome(draft, None, error=f"{type(error).__name__}: {error}")
-        with run.engine.begin() as conn:
-            if outcome.applied:
-                _record_product(conn, run, product, draft, outcome, published)
-                resolve(conn, flow=FLOW, entity="variant", operation="publish_content",
-                        keys=[v.sku for v in product.variants], now=run.now)
-                result.applied += 1
-            else:
-                failure = [RowFailure(v.sku, "ProductSetRefused", outcome.error or "refused", {"product": product.key})
-                           for v in product.variants]
-                record_failures(conn, flow=FLOW, entity="variant", operation="publish_content", failures=failure,
-                                run_id=run.run_id, now=run.now)
-                result.failed += 1
-        progress.add(1)
+    # Several productSet calls in flight (the store answers each in 0.1-1 s; the cost bucket still paces
+    # them), the answers recorded a batch per transaction while the store works on the next batch.
+    with ThreadPoolExecutor(run.config.content_concurrency, thread_name_prefix="publish-content") as pool:
+        answered: Answered = []
+        for start in range(0, len(drafts), CONTENT_BATCH):
+            calls = [(product, draft, pool.submit(_set_product, run.store, draft))
+                     for product, draft in drafts[start:start + CONTENT_BATCH]]
+            _record_content(run, result, answered, published)
+            progress.add(len(answered))
+            answered, error = _answers(calls)
+            if error is not None:
+                _record_content(run, result, answered, published)  # what the store did is never lost
+                raise error
+        _record_content(run, result, answered, published)
+        progress.add(len(answered))
     progress.finish()
     return _finish(result, run, started)
+
+
+def _set_product(store: Store, draft: ProductDraft) -> ProductOutcome:
+    try:
+        return store.set_product(draft)
+    except StoreError as error:
+        return ProductOutcome(draft, None, error=f"{type(error).__name__}: {error}")
+
+
+Answered = list[tuple[Any, ProductDraft, ProductOutcome]]  # (desired product, its draft, the store's answer)
+
+
+def _answers(calls: list[tuple[Any, ProductDraft, Future]]) -> tuple[Answered, BaseException | None]:
+    """The outcomes of a batch's calls, in order, and the first unexpected error (after every call ended)."""
+    answered, first_error = [], None
+    for product, draft, call in calls:
+        try:
+            answered.append((product, draft, call.result()))
+        except BaseException as error:  # noqa: BLE001 - re-raised by the caller once the rest is recorded
+            first_error = first_error or error
+    return answered, first_error
+
+
+def _record_content(run: PublishRun, result: PublishResult, answered: Answered,
+                    published: dict[str, dict[str, Any]]) -> None:
+    """Record a batch of productSet outcomes in one transaction: what the store confirmed as published,
+    the rest as row errors."""
+    if not answered:
+        return
+    with run.engine.begin() as conn:
+        rows: list[dict[str, Any]] = []
+        levels: list[tuple[str, str, int]] = []
+        settled: list[str] = []
+        failures: list[RowFailure] = []
+        for product, draft, outcome in answered:
+            if outcome.applied:
+                _product_rows(conn, run, product, draft, outcome, published, rows, levels)
+                settled.extend(v.sku for v in product.variants)
+                result.applied += 1
+            else:
+                failures.extend(RowFailure(v.sku, "ProductSetRefused", outcome.error or "refused",
+                                           {"product": product.key}) for v in product.variants)
+                result.failed += 1
+        _record_variants(conn, run, rows)
+        _record_levels(conn, run, levels)
+        if settled:
+            resolve(conn, flow=FLOW, entity="variant", operation="publish_content", keys=settled, now=run.now)
+        if failures:
+            record_failures(conn, flow=FLOW, entity="variant", operation="publish_content", failures=failures,
+                            run_id=run.run_id, now=run.now)
 
 
 def _active_product_count(run: PublishRun) -> int:
@@ -326,10 +389,11 @@ def _variant_draft(variant, row: dict[str, Any] | None, locations: dict[str, str
     return VariantDraft(variant.sku, variant.option, price, compare_at, row["store_variant_id"])
 
 
-def _record_product(conn: Connection, run: PublishRun, product, draft: ProductDraft, outcome, published) -> None:
+def _product_rows(conn: Connection, run: PublishRun, product, draft: ProductDraft, outcome, published,
+                  rows: list[dict[str, Any]], new_levels: list[tuple[str, str, int]]) -> None:
+    """Add what the store confirmed for ``product`` to ``rows`` (published_variant) and ``new_levels``
+    (published_inventory); forget the inventory of variants productSet removed."""
     stored = {v.sku: v for v in outcome.variants}
-    rows = []
-    new_levels = []
     for variant in product.variants:
         previous = published.get(variant.sku, {})
         if draft.variants is None:  # archived: the variants stay in the store, the product is not for sale
@@ -355,8 +419,6 @@ def _record_product(conn: Connection, run: PublishRun, product, draft: ProductDr
                      "compare_at_price": sent.compare_at_price, "status": draft.status,
                      "content_hash": product.content_hash})
         new_levels.extend((variant.sku, location, quantity) for location, quantity in sent.inventory)
-    _record_variants(conn, run, rows)
-    _record_levels(conn, run, new_levels)
 
 
 def _ids(row: dict[str, Any]) -> dict[str, Any]:

@@ -201,3 +201,35 @@ def test_after_store_faults_the_next_run_converges_and_the_error_queue_empties(s
     with warehouse.connect() as conn:
         assert conn.execute(select(func.count()).select_from(row_error).where(row_error.c.status == "open")
                             ).scalar_one() == 0
+
+
+def test_content_published_several_calls_at_once_survives_lost_answers_without_duplicates(
+        steps, store, shop, warehouse):
+    # Four productSet calls in flight; a fifth of them is applied by the store but its answer is lost
+    # (a create is not repeated then), a fifth is refused with a 502 before it runs.
+    steps.config = steps.config.model_copy(update={"content_concurrency": 4})
+    store.admin("PUT", "/faults", {"seed": 5, "rules": [
+        {"kind": "drop_after", "rate": 0.2, "match": "productSet"},
+        {"kind": "error_5xx", "rate": 0.2, "status": 502, "match": "productSet"},
+    ]})
+    steps.store = ShopifySettings(shop_url=store.url, access_token=store.token()).store(
+        backoff=Backoff(attempts=2, base_s=0.01, max_s=0.02))
+    first = steps.run(full=True)["publish_content"]
+    assert first.applied and first.failed, "the faults hit some calls and not others"
+    assert first.applied + first.failed == first.changed
+    with warehouse.connect() as conn:
+        queued = conn.execute(select(func.count()).select_from(row_error).where(
+            row_error.c.status == "open", row_error.c.operation == "publish_content")).scalar_one()
+    assert queued >= first.failed, "each failed product's variants wait in the error queue"
+
+    store.admin("DELETE", "/faults")
+    steps.store = shop
+    second = steps.run(now=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5))["publish_content"]
+    assert second.failed == 0 and second.applied + second.discovered >= first.failed
+    third = steps.run(now=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10))["publish_content"]
+    assert third.changed == 0
+    products = store.admin("GET", "/state")["counts"]["products"]
+    assert products == first.changed, "every template once in the store: no product created twice"
+    with warehouse.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(row_error).where(row_error.c.status == "open")
+                            ).scalar_one() == 0

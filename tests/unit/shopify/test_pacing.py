@@ -51,8 +51,22 @@ def test_a_report_replaces_the_estimate():
     time = FakeTime()
     bucket = bucket_after(STATUS, time)
     bucket.acquire(10)
-    bucket.observe({"maximumAvailable": 2000.0, "currentlyAvailable": 1990, "restoreRate": 100.0})
+    bucket.observe({"maximumAvailable": 2000.0, "currentlyAvailable": 1990, "restoreRate": 100.0}, settled=10)
     assert bucket.predicted() == 1990
+
+
+def test_calls_still_in_flight_stay_reserved_when_another_answer_comes():
+    time = FakeTime()
+    bucket = bucket_after({"maximumAvailable": 2000.0, "currentlyAvailable": 30, "restoreRate": 100.0}, time)
+    assert bucket.acquire(12) == 0 and bucket.acquire(12) == 0  # two threads, 30 points: both go
+    # The first answer was charged before the second call reached the store: 18 left by the store's count,
+    # 6 by ours, since the second call will take 12 too.
+    bucket.observe({"maximumAvailable": 2000.0, "currentlyAvailable": 18, "restoreRate": 100.0}, settled=12)
+    assert bucket.predicted() == 6 and bucket.in_flight == 12
+    assert bucket.acquire(12) == 0.06  # a third call waits for the 6 missing points
+    bucket.settle(12)  # the second call failed on the way: nothing more to hold back for it
+    bucket.observe({"maximumAvailable": 2000.0, "currentlyAvailable": 10, "restoreRate": 100.0}, settled=12)
+    assert bucket.in_flight == 0 and bucket.predicted() == 10
 
 
 def test_a_background_reader_leaves_its_reserve_to_the_others():
