@@ -19,7 +19,8 @@ test: venv erp-venv browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Benchmarks against the real sandbox systems -> bench/results.json, bench/report.md and its charts.
-# About 45 minutes here (most of it the first full publish of 104,490 SKUs); bench-quick under 5.
+# See README "Benchmarks" for how long it takes (most of it the first full publish of 104,490 SKUs);
+# bench-quick under 5 minutes.
 bench: venv erp-venv bench-deps
 	$(PY) -m sandbox.tryton build
 	$(PY) -m bench $(BENCH_ARGS)

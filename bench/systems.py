@@ -73,16 +73,20 @@ def _recipe(size: str) -> str:
     return f"{_recipe(PARENT[size])} + {json.dumps(GROWTH[size])}"
 
 
-def erp_instance(size: str) -> ErpSandbox:
-    """A started ERP for the size, reset to its pristine data."""
+def erp_instance(size: str, workers: int = 1) -> ErpSandbox:
+    """A started ERP for the size, reset to its pristine data, with ``workers`` server processes."""
     instance = _prepared(size)
+    instance.workers = workers
     instance.reset()
     instance.start()
     return instance
 
 
-def systems_for(size: str, plan: str = "PLUS") -> Systems:
-    erp = erp_instance(size)
+def systems_for(size: str, plan: str = "PLUS", erp_workers: int = 1) -> Systems:
+    """The ERP of the size (with ``erp_workers`` > 1: that many server processes, and the catalog steps
+    extract products and stock at once, as the DAG's two extract tasks do), a fresh store on ``plan`` and
+    a fresh SQLite warehouse."""
+    erp = erp_instance(size, erp_workers)
     store = ShopifyEmulator(BENCH_HOME / f"store-{size}", port=free_port(), plan=plan)
     shutil.rmtree(store.home, ignore_errors=True)
     store.start()
@@ -97,5 +101,5 @@ def systems_for(size: str, plan: str = "PLUS") -> Systems:
                             password=info["password"], web_shop=catalog.WEB_SHOP_NAME).client()
     admin_rpc = TrytonRpc(erp.url, erp.db_name, "admin", erp.admin_password_file.read_text().strip())
     shop = ShopifySettings(shop_url=store.url, access_token=store.token()).store()
-    return Systems(erp, store, CatalogSteps(erp=client, store=shop, engine=engine),
-                   TrytonClient(admin_rpc, web_shop=catalog.WEB_SHOP_NAME))
+    steps = CatalogSteps(erp=client, store=shop, engine=engine, parallel_extract=erp_workers > 1)
+    return Systems(erp, store, steps, TrytonClient(admin_rpc, web_shop=catalog.WEB_SHOP_NAME))

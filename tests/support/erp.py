@@ -11,18 +11,27 @@ from erpsync.tryton.client import TrytonClient
 
 def receive(admin: TrytonClient, product_id: int, warehouse_id: int, quantity: Decimal) -> dt.datetime:
     """Receive stock into a warehouse's storage as a done move; return the move's timestamp."""
+    return receive_many(admin, [product_id], warehouse_id, quantity)[0]
+
+
+def receive_many(admin: TrytonClient, product_ids: list[int], warehouse_id: int, quantity: Decimal
+                 ) -> list[dt.datetime]:
+    """Receive ``quantity`` of each product into a warehouse's storage, as done moves made in one call
+    (and done in one more); return the moves' timestamps."""
     (warehouse,) = admin.model("stock.location", "read", [warehouse_id], ["storage_location"])
     (supplier,) = admin.model("stock.location", "search", [("type", "=", "supplier")], 0, 1, None)
-    (product,) = admin.model("product.product", "read", [product_id], ["default_uom"])
-    (move_id,) = admin.model("stock.move", "create", [{
-        "product": product_id, "unit": product["default_uom"], "quantity": float(quantity),
+    products = admin.model("product.product", "read", product_ids, ["default_uom"])
+    units = {p["id"]: p["default_uom"] for p in products}
+    move_ids = admin.model("stock.move", "create", [{
+        "product": product_id, "unit": units[product_id], "quantity": float(quantity),
         "from_location": supplier, "to_location": warehouse["storage_location"],
         "unit_price": Decimal("10"), "currency": admin.web_shop.currency_id,
         "company": admin.web_shop.company_id,
-    }])
-    admin.model("stock.move", "do", [move_id])
-    (move,) = admin.model("stock.move", "read", [move_id], ["last_modified_at"])
-    return move["last_modified_at"]
+    } for product_id in product_ids])
+    admin.model("stock.move", "do", move_ids)
+    moves = admin.model("stock.move", "read", move_ids, ["last_modified_at"])
+    stamps = {m["id"]: m["last_modified_at"] for m in moves}
+    return [stamps[move_id] for move_id in move_ids]
 
 
 def new_template(admin: TrytonClient, suffixes: list[str], list_price: Decimal, code: str | None = None
