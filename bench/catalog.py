@@ -37,16 +37,12 @@ RECEIVE_BATCH = 50  # stock moves received per ERP call in the 1% change (one at
 
 
 def _timed_run(systems: Systems, full: bool = False) -> tuple[float, dict]:
-    """One catalog run, as CatalogSteps.run does it, with the time of each phase."""
+    """One catalog run (CatalogSteps.run), with the time of each phase."""
     steps = systems.steps
     systems.fresh_store()
+    phases: dict[str, float] = {}
     started = time.monotonic()
-    result = steps.extract_and_stage(full=full)
-    phases = {"extract_and_stage": time.monotonic() - started}
-    for step in catalog_publish.STEPS:
-        step_started = time.monotonic()
-        result[step] = steps.publish(result, step)
-        phases[step] = time.monotonic() - step_started
+    result = steps.run(full=full, phases=phases)
     seconds = time.monotonic() - started
     return seconds, {
         "store_requests": steps.store.usage()["requests"],
@@ -161,14 +157,14 @@ def _price_throughput(systems: Systems, variants: int = 900) -> dict:
 
 def bench_size(size: str, repeats: int = NOOP_REPEATS) -> dict:
     # The first full publish is set-up, not a figure: through the real API, with the store's rate replaced
-    # by one that never makes it wait (at the largest plan, 2,000 points/s, productSet alone took 6.5 min
-    # of the 100k set-up); then the Standard plan for everything measured.
+    # by one that never makes it wait (at the largest plan, 2,000 points/s, ~34,800 productSet calls of ~22
+    # points would wait ~6.5 min at 100k); then the Standard plan for everything measured.
     systems = systems_for(size, plan="ENTERPRISE", erp_workers=ERP_WORKERS)
     try:
         systems.store.admin("PUT", "/plan", {"plan": "ENTERPRISE", "restore_rate": SET_UP_RESTORE})
         # Always published anew: a store and warehouse saved after the first publish and restored later did
         # not match (the 1% run then sent 3,484 writes where 2,091 values changed), so every size pays its
-        # first publish (the ERP's reads, ~8 minutes at 100k, bound it).
+        # first publish (the ERP's reads, ~7 minutes at 100k, bound it).
         initial, counts = _timed_run(systems, full=True)
         skus = counts["skus"]
         log.info("%s: initial publish of %d SKUs in %.1fs (%s)", size, skus, initial, counts["phases_s"])

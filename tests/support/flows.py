@@ -4,6 +4,7 @@ two steps (a sale between extract and publish) or to look inside one."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -58,9 +59,17 @@ class CatalogSteps:
         )
         return getattr(catalog_publish, step)(run)
 
-    def run(self, **options) -> dict:
-        staged = self.extract_and_stage(full=options.pop("full", False))
-        return {**staged, **{step: self.publish(staged, step, **options) for step in catalog_publish.STEPS}}
+    def run(self, *, phases: dict[str, float] | None = None, **options) -> dict:
+        """Extract and stage, then each publish step; ``phases`` (when given) receives each one's seconds."""
+        timings = {} if phases is None else phases
+        started = time.monotonic()
+        result = self.extract_and_stage(full=options.pop("full", False))
+        timings["extract_and_stage"] = time.monotonic() - started
+        for step in catalog_publish.STEPS:
+            started = time.monotonic()
+            result[step] = self.publish(result, step, **options)
+            timings[step] = time.monotonic() - started
+        return result
 
 
 @dataclass
