@@ -22,7 +22,7 @@ import hashlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 
 FLOW = "catalog"
 MAX_INVENTORY_CHANGES = 250
+PREPARE_SKUS = 1000  # SKUs whose inventory levels are worked out per transaction
 CONTENT_BATCH = 50  # productSet answers recorded per transaction
 DISCOVER_CHUNK = 500  # SKUs per discovery task (the store searches them 50 at a time)
 # The store's clock and ours: an order stamped this close after our write counts as not known
@@ -514,7 +515,39 @@ def publish_inventory(run: PublishRun) -> PublishResult:
             return _finish(result, run, started)  # nothing to do: not even a store read
         if skus is None:
             skus = desired_state.all_skus(conn)
-        locations = store_locations(run)
+    locations = store_locations(run)
+    # The levels are worked out a chunk of SKUs at a time and written as soon as a call's worth is ready:
+    # the first write goes out after one chunk, not after the whole catalog, and the next chunks are
+    # worked out while the bucket refills.
+    progress = Progress(log, "publish inventory (SKUs looked at)", detail=lambda: _waits(run), total=len(skus))
+    for number, batch in enumerate(_changed_levels(run, sorted(skus), locations, result, progress)):
+        if not run.dry_run:
+            _write_levels(run, result, batch, number)
+    progress.finish()
+    return _finish(result, run, started)
+
+
+def _changed_levels(run: PublishRun, skus: Sequence[str], locations: dict[str, str], result: PublishResult,
+                    progress: Progress) -> Iterator[list[_Level]]:
+    """The changed levels, a call's worth (up to 250) at a time, worked out a chunk of SKUs at a time: the
+    first write goes out after one chunk, not after the whole catalog, and the next chunks are worked
+    out while the cost bucket refills."""
+    ready: list[_Level] = []
+    for chunk in db.chunks(skus, PREPARE_SKUS):
+        ready.extend(_inventory_changes(run, chunk, locations, result))
+        progress.add(len(chunk))
+        while len(ready) >= MAX_INVENTORY_CHANGES:
+            yield ready[:MAX_INVENTORY_CHANGES]
+            ready = ready[MAX_INVENTORY_CHANGES:]
+    if ready:
+        yield ready
+
+
+def _inventory_changes(run: PublishRun, skus: Sequence[str], locations: dict[str, str],
+                       result: PublishResult) -> list[_Level]:
+    """The levels of ``skus`` that differ from what the store was last told (counted in ``result``); the
+    others leave the error queue."""
+    with run.engine.begin() as conn:
         published = {sku: row for sku, row in published_rows(conn, run.store.name, skus).items()
                      if row.get("status") == "ACTIVE" and row.get("store_inventory_item_id")}
         availability = desired_levels(conn, run, published)
@@ -526,41 +559,37 @@ def publish_inventory(run: PublishRun) -> PublishResult:
             seen.update(read)
             if not run.dry_run:
                 _record_levels(conn, run, [(sku, loc, qty) for (sku, loc), qty in read.items()], at=read_at)
-    levels = [
-        _Level(sku, loc_id, published[sku]["store_inventory_item_id"], availability[(sku, name)], seen[(sku, loc_id)])
-        for sku in sorted(published) for name, loc_id in locations.items()
-        if (sku, loc_id) in seen and availability.get((sku, name)) is not None
-    ]
-    result.considered = len(levels)
-    changes = [level for level in levels if level.desired != level.expected]
-    result.changed = len(changes)
-    with run.engine.begin() as conn:
+        levels = [
+            _Level(sku, loc_id, published[sku]["store_inventory_item_id"], availability[(sku, name)],
+                   seen[(sku, loc_id)])
+            for sku in sorted(published) for name, loc_id in locations.items()
+            if (sku, loc_id) in seen and availability.get((sku, name)) is not None
+        ]
+        changes = [level for level in levels if level.desired != level.expected]
         _resolve_settled(conn, run, "publish_inventory", {lvl.sku for lvl in levels} - {lvl.sku for lvl in changes})
-    if run.dry_run or not changes:
-        return _finish(result, run, started)
+    result.considered += len(levels)
+    result.changed += len(changes)
+    return changes
 
-    progress = Progress(log, "publish inventory", detail=lambda: _waits(run), total=len(changes))
-    for number, start in enumerate(range(0, len(changes), MAX_INVENTORY_CHANGES)):
-        batch = changes[start:start + MAX_INVENTORY_CHANGES]
-        try:
-            applied, recomputed, failures = _set_with_retries(run, batch, number)
-        except StoreError as error:
-            applied, recomputed = [], 0
-            failures = [RowFailure(lvl.sku, type(error).__name__, str(error), {"location": lvl.location_id})
-                        for lvl in batch]
-        confirmed_at = dt.datetime.now(dt.UTC)  # the store has applied the writes by now
-        with run.engine.begin() as conn:
-            _record_levels(conn, run, [(lvl.sku, lvl.location_id, lvl.desired) for lvl in applied], at=confirmed_at)
-            resolve(conn, flow=FLOW, entity="variant", operation="publish_inventory",
-                    keys={lvl.sku for lvl in applied} - {f.key for f in failures}, now=run.now)
-            record_failures(conn, flow=FLOW, entity="variant", operation="publish_inventory", failures=failures,
-                            run_id=run.run_id, now=run.now)
-        result.applied += len(applied)
-        result.recomputed += recomputed
-        result.failed += len(failures)
-        progress.add(len(batch))
-    progress.finish()
-    return _finish(result, run, started)
+
+def _write_levels(run: PublishRun, result: PublishResult, batch: list[_Level], number: int) -> None:
+    """One call's worth of levels: write them, record what the store confirmed, queue what it refused."""
+    try:
+        applied, recomputed, failures = _set_with_retries(run, batch, number)
+    except StoreError as error:
+        applied, recomputed = [], 0
+        failures = [RowFailure(lvl.sku, type(error).__name__, str(error), {"location": lvl.location_id})
+                    for lvl in batch]
+    confirmed_at = dt.datetime.now(dt.UTC)  # the store has applied the writes by now
+    with run.engine.begin() as conn:
+        _record_levels(conn, run, [(lvl.sku, lvl.location_id, lvl.desired) for lvl in applied], at=confirmed_at)
+        resolve(conn, flow=FLOW, entity="variant", operation="publish_inventory",
+                keys={lvl.sku for lvl in applied} - {f.key for f in failures}, now=run.now)
+        record_failures(conn, flow=FLOW, entity="variant", operation="publish_inventory", failures=failures,
+                        run_id=run.run_id, now=run.now)
+    result.applied += len(applied)
+    result.recomputed += recomputed
+    result.failed += len(failures)
 
 
 def _set_with_retries(run: PublishRun, batch: list[_Level], number: int) -> tuple[list[_Level], int, list[RowFailure]]:

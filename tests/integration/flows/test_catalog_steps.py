@@ -109,11 +109,23 @@ def test_a_failed_staging_leaves_the_cursor_where_it_was(steps, warehouse, monke
 
 # -- never oversell ---------------------------------------------------------------------------------
 
+def _sold_from(shop, location_name: str):
+    """An active variant the store sells from ``location_name``: it sells from the location with the most
+    stock (products are created several at a time, so which variant comes first varies)."""
+    variants = [v for page in shop.iter_variants() for v in page if v.product_status == "ACTIVE"]
+    location = next(loc.id for loc in shop.locations() if loc.name == location_name)
+    levels: dict[str, dict[str, int]] = {}
+    for lvl in shop.inventory_levels([v.inventory_item_id for v in variants], [loc.id for loc in shop.locations()]):
+        levels.setdefault(lvl.inventory_item_id, {})[lvl.location_id] = lvl.available
+    return next(v for v in variants if (at := levels.get(v.inventory_item_id, {})).get(location, 0) >= 5
+                and at[location] > max(q for loc, q in at.items() if loc != location))
+
+
 def test_a_sale_between_extract_and_publish_is_not_overwritten(steps, admin, store, shop):
     steps.run(full=True)
-    (variant,) = [v for page in shop.iter_variants() for v in page if v.product_status == "ACTIVE"][:1]
-    (product,) = admin.model("product.product", "search", [("code", "=", variant.sku)], 0, 1, None)
     main = admin.web_shop.warehouses[0]
+    variant = _sold_from(shop, main.name)
+    (product,) = admin.model("product.product", "search", [("code", "=", variant.sku)], 0, 1, None)
 
     receive(admin, product, main.id, Decimal(20))  # the ERP has 20 more...
     staged = steps.extract_and_stage()
@@ -135,14 +147,7 @@ def test_a_sale_the_flow_already_knows_of_is_taken_off_once(steps, admin, store,
 
     steps.run(full=True)
     main = admin.web_shop.warehouses[0]
-    variants = [v for page in shop.iter_variants() for v in page if v.product_status == "ACTIVE"]
-    location = next(loc.id for loc in shop.locations() if loc.name == main.name)
-    levels: dict[str, dict[str, int]] = {}
-    for lvl in shop.inventory_levels([v.inventory_item_id for v in variants], [loc.id for loc in shop.locations()]):
-        levels.setdefault(lvl.inventory_item_id, {})[lvl.location_id] = lvl.available
-    # The store sells from the location with the most stock: make it the main warehouse's.
-    variant = next(v for v in variants if (at := levels.get(v.inventory_item_id, {})).get(location, 0) >= 5
-                   and at[location] > max(q for loc, q in at.items() if loc != location))
+    variant = _sold_from(shop, main.name)
     (product,) = admin.model("product.product", "search", [("code", "=", variant.sku)], 0, 1, None)
     level = lambda: store.admin("GET", f"/inventory?sku={variant.sku}")["levels"][main.name]["available"]  # noqa: E731
     before = level()
@@ -233,3 +238,47 @@ def test_content_published_several_calls_at_once_survives_lost_answers_without_d
     with warehouse.connect() as conn:
         assert conn.execute(select(func.count()).select_from(row_error).where(row_error.c.status == "open")
                             ).scalar_one() == 0
+
+
+def test_inventory_worked_out_a_chunk_at_a_time_is_written_early_and_once(steps, shop, warehouse, monkeypatch):
+    """The levels are worked out 7 SKUs at a time here (1,000 in production): the first write goes out
+    before the last chunk is worked out, calls still carry 250 levels, and each level is written once."""
+    steps.run(full=True)
+    steps.config = steps.config.model_copy(update={"safety_stock": steps.config.safety_stock + 1})
+    monkeypatch.setattr(catalog_publish, "PREPARE_SKUS", 7)
+    events: list[tuple[str, list[tuple[str, str]]]] = []
+    worked_out, written = catalog_publish._inventory_changes, catalog_publish._write_levels
+
+    def chunk(run, skus, *args):
+        events.append(("chunk", list(skus)))
+        return worked_out(run, skus, *args)
+
+    def write(run, result, batch, number):
+        events.append(("write", [(lvl.sku, lvl.location_id) for lvl in batch]))
+        return written(run, result, batch, number)
+
+    monkeypatch.setattr(catalog_publish, "_inventory_changes", chunk)
+    monkeypatch.setattr(catalog_publish, "_write_levels", write)
+    staged = steps.extract_and_stage()
+    result = steps.publish(staged, "publish_inventory", full=True)
+
+    writes = [levels for kind, levels in events if kind == "write"]
+    chunks = [skus for kind, skus in events if kind == "chunk"]
+    assert len(writes) >= 3 and all(len(levels) == 250 for levels in writes[:-1]) and len(writes[-1]) <= 250
+    assert len(chunks) > 50 and all(len(skus) <= 7 for skus in chunks)
+    kinds = [kind for kind, _ in events]
+    last_chunk = len(kinds) - 1 - kinds[::-1].index("chunk")
+    assert kinds.index("write") < last_chunk, "the first write waited until every chunk was worked out"
+    levels = [level for batch in writes for level in batch]
+    assert len(levels) == len(set(levels)) == result.changed == result.applied and result.failed == 0
+
+    # What the store has now is what we recorded; publishing again finds nothing to write.
+    with warehouse.connect() as conn:
+        recorded = {(sku, loc): qty for sku, loc, qty in conn.execute(select(
+            published_inventory.c.sku, published_inventory.c.location_key, published_inventory.c.quantity))}
+    items = {v.inventory_item_id: v.sku for page in shop.iter_variants() for v in page}
+    in_store = {(items[lvl.inventory_item_id], lvl.location_id): lvl.available
+                for lvl in shop.inventory_levels(sorted(items), [loc.id for loc in shop.locations()])}
+    assert all(in_store[level] == recorded[level] for level in levels)
+    again = steps.publish(steps.extract_and_stage(), "publish_inventory", full=True)
+    assert again.changed == 0 and again.considered == result.considered
