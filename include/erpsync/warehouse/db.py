@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, Column, Connection, Engine, MetaData, Table, select
+from sqlalchemy import JSON, Boolean, Column, Connection, Engine, MetaData, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
@@ -166,18 +166,25 @@ def _copy_values(conn: Connection, table: Table, columns: Sequence[str],
 
 
 def _copy_converter(column_type: TypeEngine, dialect: Dialect) -> Callable[[Any], Any] | None:
-    """The column's bind processor; for JSON, then the text of what it returns. psycopg would serialize
-    it with ``json.dumps``, four times slower than the encoder kept here for the purpose."""
+    """The column's bind processor, with shortcuts for the values it would pass through as they are (a
+    bool for a native boolean). For JSON, the text of what it returns: psycopg would serialize it with
+    ``json.dumps``, four times slower than the encoder kept here for the purpose; a list or a dict goes
+    straight to the serializer the processor would wrap it with (profiled: a third of converting a row)."""
     impl = column_type.dialect_impl(dialect)
     process = impl.bind_processor(dialect)
-    if process is None or not isinstance(impl, JSON):
+    if process is None:
+        return None
+    if isinstance(impl, Boolean) and dialect.supports_native_boolean:
+        return lambda value: value if value is True or value is False else process(value)
+    if not isinstance(impl, JSON):
         return process
 
     def json_text(value: Any) -> str | None:
         wrapped = process(value)  # psycopg's Json or Jsonb, or None for SQL NULL
         return None if wrapped is None else (wrapped.dumps or _json_dumps)(wrapped.obj)
 
-    return json_text
+    dumps = process([]).dumps or _json_dumps  # the serializer it wraps every list and dict with
+    return lambda value: dumps(value) if value.__class__ in (list, dict) else json_text(value)
 
 
 def copy_into(conn: Connection, table: Table, columns: Sequence[str],
