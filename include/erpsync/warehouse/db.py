@@ -23,6 +23,7 @@ from sqlalchemy.types import TypeEngine
 from erpsync.common.jsontext import dumps_function
 from erpsync.common.memory import paused_gc
 from erpsync.warehouse.schema import raw_record, sync_cursor, sync_run
+from erpsync.warehouse.types import UtcDateTime
 
 # Rows per INSERT, keys per IN list: SQLite allows 32,766 bound parameters per statement; ~20 columns x
 # 1,000 stays well inside it and is large enough that PostgreSQL round trips do not dominate.
@@ -167,7 +168,7 @@ def _copy_values(conn: Connection, table: Table, columns: Sequence[str],
 
 def _copy_converter(column_type: TypeEngine, dialect: Dialect) -> Callable[[Any], Any] | None:
     """The column's bind processor, with shortcuts for the values it would pass through as they are (a
-    bool for a native boolean). For JSON, the text of what it returns: psycopg would serialize it with
+    bool for a native boolean, an aware UTC time). For JSON, the text of what it returns: psycopg would serialize it with
     ``json.dumps``, four times slower than the encoder kept here for the purpose; a list or a dict goes
     straight to the serializer the processor would wrap it with (profiled: a third of converting a row)."""
     impl = column_type.dialect_impl(dialect)
@@ -176,6 +177,8 @@ def _copy_converter(column_type: TypeEngine, dialect: Dialect) -> Callable[[Any]
         return None
     if isinstance(impl, Boolean) and dialect.supports_native_boolean:
         return lambda value: value if value is True or value is False else process(value)
+    if isinstance(impl, UtcDateTime) and dialect.name == "postgresql":  # a UTC time goes in as it is
+        return lambda value: value if value.__class__ is dt.datetime and value.tzinfo is dt.UTC else process(value)
     if not isinstance(impl, JSON):
         return process
 
