@@ -6,9 +6,10 @@ whose retry is due, or everything on a full refresh):
 - content: create new products (with their prices and stock), update changed content and variant lists,
   archive templates the ERP archived (productSet);
 - prices: changed prices and compare-at prices, grouped per product (productVariantsBulkUpdate);
-- inventory: changed availability, 250 per call, with an idempotency key derived from the run and the
-  batch, and compare-and-swap against the quantity last seen. On a stale compare (a sale happened) the
-  store's quantity is read again and the sale is taken off what we write: we never overwrite a sale.
+- inventory: changed availability, 250 per call (worked out 1,000 SKUs at a time: the first call goes out
+  while the rest is still to be worked out), with an idempotency key derived from the run and the batch,
+  and compare-and-swap against the quantity last seen. On a stale compare (a sale happened) the store's
+  quantity is read again and the sale is taken off what we write: we never overwrite a sale.
 
 The published state (``published_variant``, ``published_inventory``) is written only for what the store
 confirmed, so a partial failure never leaves it claiming what the store does not have; failed rows go
