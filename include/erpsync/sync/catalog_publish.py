@@ -520,7 +520,8 @@ def publish_inventory(run: PublishRun) -> PublishResult:
     # The levels are worked out a chunk of SKUs at a time and written as soon as a call's worth is ready:
     # the first write goes out after one chunk, not after the whole catalog, and the next chunks are
     # worked out while the bucket refills.
-    progress = Progress(log, "publish inventory (SKUs looked at)", detail=lambda: _waits(run), total=len(skus))
+    progress = Progress(log, "publish inventory (SKUs looked at)", detail=lambda: _waits(run),
+                        total=len(skus))
     for number, batch in enumerate(_changed_levels(run, sorted(skus), locations, result, progress)):
         if not run.dry_run:
             _write_levels(run, result, batch, number)

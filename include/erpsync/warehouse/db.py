@@ -168,9 +168,10 @@ def _copy_values(conn: Connection, table: Table, columns: Sequence[str],
 
 def _copy_converter(column_type: TypeEngine, dialect: Dialect) -> Callable[[Any], Any] | None:
     """The column's bind processor, with shortcuts for the values it would pass through as they are (a
-    bool for a native boolean, an aware UTC time). For JSON, the text of what it returns: psycopg would serialize it with
-    ``json.dumps``, four times slower than the encoder kept here for the purpose; a list or a dict goes
-    straight to the serializer the processor would wrap it with (profiled: a third of converting a row)."""
+    bool for a native boolean, an aware UTC time). For JSON, the text of what it returns: psycopg would
+    serialize it with ``json.dumps``, four times slower than the encoder kept here for the purpose; a list
+    or a dict goes straight to the serializer the processor would wrap it with (profiled: the processors
+    were a third of converting a row)."""
     impl = column_type.dialect_impl(dialect)
     process = impl.bind_processor(dialect)
     if process is None:
@@ -178,7 +179,8 @@ def _copy_converter(column_type: TypeEngine, dialect: Dialect) -> Callable[[Any]
     if isinstance(impl, Boolean) and dialect.supports_native_boolean:
         return lambda value: value if value is True or value is False else process(value)
     if isinstance(impl, UtcDateTime) and dialect.name == "postgresql":  # a UTC time goes in as it is
-        return lambda value: value if value.__class__ is dt.datetime and value.tzinfo is dt.UTC else process(value)
+        return lambda value: (value if value.__class__ is dt.datetime and value.tzinfo is dt.UTC
+                              else process(value))
     if not isinstance(impl, JSON):
         return process
 
