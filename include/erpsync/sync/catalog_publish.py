@@ -517,9 +517,6 @@ def publish_inventory(run: PublishRun) -> PublishResult:
         if skus is None:
             skus = desired_state.all_skus(conn)
     locations = store_locations(run)
-    # The levels are worked out a chunk of SKUs at a time and written as soon as a call's worth is ready:
-    # the first write goes out after one chunk, not after the whole catalog, and the next chunks are
-    # worked out while the bucket refills.
     progress = Progress(log, "publish inventory (SKUs looked at)", detail=lambda: _waits(run),
                         total=len(skus))
     for number, batch in enumerate(_changed_levels(run, sorted(skus), locations, result, progress)):
