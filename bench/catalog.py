@@ -18,8 +18,8 @@ from decimal import Decimal
 from urllib.parse import quote
 
 from bench.systems import BENCH_HOME, Systems, systems_for
-from erpsync.sync import catalog_publish
-from erpsync.sync.catalog_config import CatalogConfig
+from erpsync.sync.catalog import publish as catalog_publish
+from erpsync.sync.catalog.config import CatalogConfig
 from tests.support.erp import receive_many
 
 log = logging.getLogger("bench.catalog")

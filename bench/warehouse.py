@@ -44,7 +44,7 @@ from erpsync.common.memory import paused_gc
 from erpsync.common.progress import Progress
 from erpsync.quality.suites import product_checks
 from erpsync.quality.validate import validate_frame
-from erpsync.sync.catalog_stage import product_rows, write_products
+from erpsync.sync.catalog.stage import product_rows, write_products
 from erpsync.sync.staging import frame_of
 from erpsync.warehouse import db
 from erpsync.warehouse.engine import make_engine

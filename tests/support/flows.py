@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from erpsync.store.interface import Store
-from erpsync.sync import catalog_publish
-from erpsync.sync.catalog_config import CatalogConfig
-from erpsync.sync.catalog_extract import extract_products, extract_stock
-from erpsync.sync.catalog_stage import stage_products, stage_stock
+from erpsync.sync.catalog import publish as catalog_publish
+from erpsync.sync.catalog.config import CatalogConfig
+from erpsync.sync.catalog.extract import extract_products, extract_stock
+from erpsync.sync.catalog.stage import stage_products, stage_stock
 from erpsync.tryton.client import TrytonClient
 
 
@@ -83,14 +83,14 @@ class OrderSteps:
     lag: dt.timedelta = dt.timedelta(seconds=1)
 
     def __post_init__(self):
-        from erpsync.sync.orders_config import OrdersConfig
+        from erpsync.sync.orders.config import OrdersConfig
 
         self.config = self.config or OrdersConfig()
 
     def extract_and_stage(self, *, end: dt.datetime | None = None, window_start: dt.datetime | None = None,
                           full: bool = False) -> dict:
-        from erpsync.sync.orders_extract import extract_orders
-        from erpsync.sync.orders_stage import stage_orders
+        from erpsync.sync.orders.extract import extract_orders
+        from erpsync.sync.orders.stage import stage_orders
 
         end = end or dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)  # the store stamps whole seconds
         run_id = f"test-{uuid.uuid4().hex[:8]}"
@@ -103,19 +103,19 @@ class OrderSteps:
         return {"run_id": run_id, "extracted": extracted, "staged": staged}
 
     def book(self, run_id: str = "test", now: dt.datetime | None = None):
-        from erpsync.sync.orders_ingest import ingest_orders
+        from erpsync.sync.orders.ingest import ingest_orders
 
         return ingest_orders(self.erp, self.engine, store=self.store.name, config=self.config, run_id=run_id,
                              now=now or dt.datetime.now(dt.UTC))
 
     def changes(self):
-        from erpsync.sync.orders_changes import apply_changes
+        from erpsync.sync.orders.changes import apply_changes
 
         return apply_changes(self.erp, self.engine, store=self.store.name, config=self.config,
                              now=dt.datetime.now(dt.UTC))
 
     def fulfill(self):
-        from erpsync.sync.orders_fulfill import push_fulfillments
+        from erpsync.sync.orders.fulfill import push_fulfillments
 
         return push_fulfillments(self.erp, self.store, self.engine, config=self.config, run_id="test",
                                  now=dt.datetime.now(dt.UTC))

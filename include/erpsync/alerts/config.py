@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from erpsync.sync.catalog_config import parse_variable
+from erpsync.sync.catalog.config import parse_variable
 
 VARIABLE = "erpsync_alerts"
 

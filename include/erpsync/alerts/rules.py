@@ -122,7 +122,7 @@ def check_freshness(book: AlertBook, *, flows: dict[str, dict[str, Any]], freshn
 def check_stuck_rows(book: AlertBook, engine: Engine, *, max_attempts: int, now: dt.datetime) -> dict[str, int]:
     """One alert per flow whose error queue holds rows that failed ``max_attempts`` times or more
     (held-by-guardrail rows are the guardrail alert's business). Returns the count per flow."""
-    from erpsync.sync.row_errors import HELD
+    from erpsync.sync.state.row_errors import HELD
     from erpsync.warehouse.schema import row_error
 
     with engine.connect() as conn:

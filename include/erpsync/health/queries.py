@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from erpsync.sync.row_errors import HELD
+from erpsync.sync.state.row_errors import HELD
 from erpsync.warehouse.schema import alert_state, quarantine, row_error, sync_run
 
 GOOD = ("success", "held")  # a held run synced everything but what a guardrail held

@@ -23,7 +23,7 @@ def _now() -> dt.datetime:
 @task(pool="erp_api")
 def extract_products(**context: Any) -> dict[str, Any]:
     """Land the ERP products changed since the cursor (or all, or the SKUs given) in the raw layer."""
-    from erpsync.sync.catalog_extract import extract_products as extract
+    from erpsync.sync.catalog.extract import extract_products as extract
     from erpsync.tryton.hook import TrytonHook
     from erpsync.warehouse.hook import WarehouseHook
 
@@ -39,7 +39,7 @@ def extract_products(**context: Any) -> dict[str, Any]:
 @task(pool="erp_api")
 def extract_stock(**context: Any) -> dict[str, Any]:
     """Land the stock levels of the products whose stock moved since the cursor in the raw layer."""
-    from erpsync.sync.catalog_extract import extract_stock as extract
+    from erpsync.sync.catalog.extract import extract_stock as extract
     from erpsync.tryton.hook import TrytonHook
     from erpsync.warehouse.hook import WarehouseHook
 
@@ -55,7 +55,7 @@ def extract_stock(**context: Any) -> dict[str, Any]:
 def stage_catalog(**context: Any) -> dict[str, Any]:
     """Validate the extracted batches (Great Expectations), stage the good rows, quarantine the bad ones,
     and move each extract's cursor in the transaction that stages its batch."""
-    from erpsync.sync.catalog_stage import stage_products, stage_stock
+    from erpsync.sync.catalog.stage import stage_products, stage_stock
     from erpsync.warehouse.hook import WarehouseHook
 
     run = RunInfo.from_context(context)
@@ -79,7 +79,7 @@ def _publish(step: str, context: dict[str, Any]) -> dict[str, Any]:
 
     from erpsync.shopify.hook import ShopifyHook
     from erpsync.sync import catalog_publish
-    from erpsync.sync.catalog_config import VARIABLE, CatalogConfig
+    from erpsync.sync.catalog.config import VARIABLE, CatalogConfig
     from erpsync.warehouse.hook import WarehouseHook
 
     run = RunInfo.from_context(context)

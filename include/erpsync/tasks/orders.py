@@ -22,7 +22,7 @@ def _now() -> dt.datetime:
 def _config():
     from airflow.sdk import Variable
 
-    from erpsync.sync.orders_config import VARIABLE, OrdersConfig
+    from erpsync.sync.orders.config import VARIABLE, OrdersConfig
 
     return OrdersConfig.parse(Variable.get(VARIABLE, default=None))
 
@@ -31,7 +31,7 @@ def _config():
 def extract_orders(**context: Any) -> dict[str, Any]:
     """Land the store orders changed since the cursor (or in a backfill's interval) in the raw layer."""
     from erpsync.shopify.hook import ShopifyHook
-    from erpsync.sync.orders_extract import extract_orders as extract
+    from erpsync.sync.orders.extract import extract_orders as extract
     from erpsync.warehouse.hook import WarehouseHook
 
     run = RunInfo.from_context(context)
@@ -45,7 +45,7 @@ def extract_orders(**context: Any) -> dict[str, Any]:
 @task
 def stage_orders(**context: Any) -> dict[str, Any]:
     """Validate the orders (held ones again too), stage the good ones, hold the others, move the cursor."""
-    from erpsync.sync.orders_stage import stage_orders as stage
+    from erpsync.sync.orders.stage import stage_orders as stage
     from erpsync.warehouse.hook import WarehouseHook
 
     run = RunInfo.from_context(context)
@@ -62,7 +62,7 @@ def stage_orders(**context: Any) -> dict[str, Any]:
 @task(pool="erp_api")
 def ingest_orders(**context: Any) -> dict[str, Any]:
     """Book the staged orders in the ERP exactly once, and confirm them."""
-    from erpsync.sync.orders_ingest import ingest_orders as ingest
+    from erpsync.sync.orders.ingest import ingest_orders as ingest
     from erpsync.tryton.hook import TrytonHook
     from erpsync.warehouse.hook import WarehouseHook
 
@@ -75,7 +75,7 @@ def ingest_orders(**context: Any) -> dict[str, Any]:
 @task(pool="erp_api")
 def apply_order_changes(**context: Any) -> dict[str, Any]:
     """Apply the store's cancellations and refunds to the ERP's sales, each once."""
-    from erpsync.sync.orders_changes import apply_changes
+    from erpsync.sync.orders.changes import apply_changes
     from erpsync.tryton.hook import TrytonHook
     from erpsync.warehouse.hook import WarehouseHook
 
@@ -88,7 +88,7 @@ def apply_order_changes(**context: Any) -> dict[str, Any]:
 def push_fulfillments(**context: Any) -> dict[str, Any]:
     """Create one store fulfillment, with tracking, for each order the ERP has shipped."""
     from erpsync.shopify.hook import ShopifyHook
-    from erpsync.sync.orders_fulfill import push_fulfillments as push
+    from erpsync.sync.orders.fulfill import push_fulfillments as push
     from erpsync.tryton.hook import TrytonHook
     from erpsync.warehouse.hook import WarehouseHook
 

@@ -36,8 +36,8 @@ def reconcile_orders(**context: Any) -> dict[str, Any]:
 
     from erpsync.alerts import rules
     from erpsync.shopify.hook import ShopifyHook
-    from erpsync.sync.orders_config import VARIABLE, OrdersConfig
-    from erpsync.sync.reconcile import reconcile_orders as reconcile
+    from erpsync.sync.orders.config import VARIABLE, OrdersConfig
+    from erpsync.sync.reconcile.run import reconcile_orders as reconcile
     from erpsync.tryton.hook import TrytonHook
     from erpsync.warehouse.hook import WarehouseHook
 
@@ -62,9 +62,9 @@ def reconcile_catalog(**context: Any) -> dict[str, Any]:
 
     from erpsync.alerts import rules
     from erpsync.shopify.hook import ShopifyHook
-    from erpsync.sync.catalog_config import VARIABLE, CatalogConfig
-    from erpsync.sync.catalog_publish import PublishRun
-    from erpsync.sync.reconcile import reconcile_catalog as reconcile
+    from erpsync.sync.catalog.config import VARIABLE, CatalogConfig
+    from erpsync.sync.catalog.publish import PublishRun
+    from erpsync.sync.reconcile.run import reconcile_catalog as reconcile
     from erpsync.tryton.hook import TrytonHook
     from erpsync.warehouse.hook import WarehouseHook
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from erpsync.common.retry import Backoff
 from erpsync.shopify.settings import ShopifySettings
 from erpsync.store.errors import StoreTransportError
-from erpsync.sync import catalog_publish
+from erpsync.sync.catalog import publish as catalog_publish
 from erpsync.tryton.client import TrytonClient
 from erpsync.warehouse.schema import published_inventory, raw_record, row_error, sync_cursor
 from sandbox.airflow_local import wait_for

@@ -128,8 +128,8 @@ import json, os, sys, datetime as dt
 from erpsync.tryton.client import TrytonClient
 from erpsync.tryton.settings import TrytonSettings
 from erpsync.warehouse.engine import make_engine
-from erpsync.sync.orders_config import OrdersConfig
-from erpsync.sync.orders_ingest import ingest_orders
+from erpsync.sync.orders.config import OrdersConfig
+from erpsync.sync.orders.ingest import ingest_orders
 settings = TrytonSettings(**json.loads(sys.argv[1]))
 original = TrytonClient.create_sales
 def create_then_die(self, drafts):

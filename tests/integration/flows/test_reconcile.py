@@ -13,10 +13,10 @@ import requests
 
 from erpsync.shopify.settings import ShopifySettings
 from erpsync.store.records import InventoryChange, PriceChange
-from erpsync.sync.catalog_config import CatalogConfig
-from erpsync.sync.catalog_publish import PublishRun
-from erpsync.sync.orders_config import OrdersConfig
-from erpsync.sync.reconcile import reconcile_catalog, reconcile_orders
+from erpsync.sync.catalog.config import CatalogConfig
+from erpsync.sync.catalog.publish import PublishRun
+from erpsync.sync.orders.config import OrdersConfig
+from erpsync.sync.reconcile.run import reconcile_catalog, reconcile_orders
 from erpsync.tryton.client import TrytonClient
 from sandbox.tryton import catalog
 from tests.integration.flows.test_order_steps import erp_sales, in_stock, place

@@ -3,8 +3,8 @@ import hashlib
 import json
 from decimal import Decimal
 
-from erpsync.sync import catalog_stage
-from erpsync.sync.catalog_stage import content_hash, product_rows
+from erpsync.sync.catalog import stage as catalog_stage
+from erpsync.sync.catalog.stage import content_hash, product_rows
 
 
 def test_the_content_hash_is_the_digest_of_the_sorted_json_of_the_parts():

@@ -27,10 +27,12 @@ from sqlalchemy import Engine, delete, select
 
 from erpsync.store.interface import Store
 from erpsync.store.records import StoreVariant
-from erpsync.sync import catalog_publish, orders_extract, orders_stage
-from erpsync.sync.catalog_publish import PublishRun
-from erpsync.sync.orders_config import OrdersConfig
-from erpsync.sync.orders_ingest import DONE_STATES, ingest_orders
+from erpsync.sync.catalog import publish as catalog_publish
+from erpsync.sync.orders import extract as orders_extract
+from erpsync.sync.orders import stage as orders_stage
+from erpsync.sync.catalog.publish import PublishRun
+from erpsync.sync.orders.config import OrdersConfig
+from erpsync.sync.orders.ingest import DONE_STATES, ingest_orders
 from erpsync.tryton.client import TrytonClient
 from erpsync.warehouse import db
 from erpsync.warehouse.schema import order_ledger, published_inventory, published_variant, stg_product

@@ -26,8 +26,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, or_, select
 
 from erpsync.common.progress import Progress
-from erpsync.sync.orders_config import OrdersConfig
-from erpsync.sync.row_errors import RowFailure, due_keys, record_failures, resolve
+from erpsync.sync.orders.config import OrdersConfig
+from erpsync.sync.state.row_errors import RowFailure, due_keys, record_failures, resolve
 from erpsync.tryton.client import TrytonClient
 from erpsync.tryton.errors import ErpError
 from erpsync.tryton.records import SaleDraft, SaleLineDraft

@@ -23,8 +23,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, select
 
-from erpsync.sync.orders_config import OrdersConfig
-from erpsync.sync.orders_ingest import product_ids_by_sku
+from erpsync.sync.orders.config import OrdersConfig
+from erpsync.sync.orders.ingest import product_ids_by_sku
 from erpsync.tryton.client import TrytonClient
 from erpsync.tryton.records import SaleDraft, SaleLineDraft
 from erpsync.tryton.sales import TrytonSales

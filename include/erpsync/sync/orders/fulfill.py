@@ -18,8 +18,8 @@ from sqlalchemy import Engine, select
 
 from erpsync.store.errors import StoreError
 from erpsync.store.interface import Store
-from erpsync.sync.orders_config import OrdersConfig
-from erpsync.sync.row_errors import RowFailure, record_failures, resolve
+from erpsync.sync.orders.config import OrdersConfig
+from erpsync.sync.state.row_errors import RowFailure, record_failures, resolve
 from erpsync.tryton.client import TrytonClient
 from erpsync.tryton.sales import TrytonSales
 from erpsync.warehouse.schema import order_ledger

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from erpsync.sync.catalog_config import parse_variable
+from erpsync.sync.catalog.config import parse_variable
 
 VARIABLE = "erpsync_orders"
 

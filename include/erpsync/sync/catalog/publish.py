@@ -44,9 +44,9 @@ from erpsync.store.records import (
     StoreVariant,
     VariantDraft,
 )
-from erpsync.sync import catalog_desired as desired_state
-from erpsync.sync.catalog_config import CatalogConfig
-from erpsync.sync.row_errors import HELD, RowFailure, due_keys, record_failures, resolve
+from erpsync.sync.catalog import desired as desired_state
+from erpsync.sync.catalog.config import CatalogConfig
+from erpsync.sync.state.row_errors import HELD, RowFailure, due_keys, record_failures, resolve
 from erpsync.warehouse import db
 from erpsync.warehouse.schema import published_inventory, published_variant, stg_order, stg_order_line
 

@@ -19,8 +19,8 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, and_, func, select
 
-from erpsync.sync.catalog_config import CatalogConfig
-from erpsync.sync.catalog_stage import content_hash
+from erpsync.sync.catalog.config import CatalogConfig
+from erpsync.sync.catalog.stage import content_hash
 from erpsync.warehouse import db
 from erpsync.warehouse.schema import (
     order_ledger,

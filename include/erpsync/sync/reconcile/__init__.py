@@ -1,0 +1,1 @@
+"""Reconciliation: read the whole store, compare it with what it should have, repair, report."""
