@@ -114,11 +114,11 @@ class OrderSteps:
         return apply_changes(self.erp, self.engine, store=self.store.name, config=self.config,
                              now=dt.datetime.now(dt.UTC))
 
-    def fulfill(self):
+    def fulfill(self, now: dt.datetime | None = None):
         from erpsync.sync.orders.fulfill import push_fulfillments
 
         return push_fulfillments(self.erp, self.store, self.engine, config=self.config, run_id="test",
-                                 now=dt.datetime.now(dt.UTC))
+                                 now=now or dt.datetime.now(dt.UTC))
 
     def run(self, **options) -> dict:
         staged = self.extract_and_stage(**options)

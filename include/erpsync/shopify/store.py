@@ -41,7 +41,7 @@ ITEMS_PER_LEVEL_QUERY = 100  # at two locations per item; fewer when the store h
 ORDER_PAGE = 3  # an order with its lines and refunds requests ~250 points: 3 stay under the 1,000 cap
 STAMP_PAGE = 250  # id and updatedAt: ~1 point per order
 IDS_PER_QUERY = 50  # keeps the search string short
-ORDERS_PER_FULFILLMENT_QUERY = 25
+ORDERS_PER_FULFILLMENT_QUERY = 3  # 5 fulfillment orders x (50 line items + 5 fulfillments) each: under 1,000 points
 _INDEX = re.compile(r"^\d+$")
 
 
@@ -243,19 +243,26 @@ class ShopifyStore:
                 if order:
                     found[order["id"]] = [
                         FulfillmentOrder(fo["id"], fo["status"], tuple(f["id"] for f in fo["fulfillments"]["nodes"]),
-                                         ((fo.get("assignedLocation") or {}).get("location") or {}).get("id"))
+                                         ((fo.get("assignedLocation") or {}).get("location") or {}).get("id"),
+                                         tuple((line["id"], line["remainingQuantity"])
+                                               for line in fo["lineItems"]["nodes"]))
                         for fo in order["fulfillmentOrders"]["nodes"]
                     ]
         return found
 
-    def create_fulfillment(self, fulfillment_order_ids: Sequence[str], *, tracking_number: str | None,
+    def create_fulfillment(self, fulfillment_orders: Sequence[FulfillmentOrder], *, tracking_number: str | None,
                            tracking_company: str | None) -> str:
-        """Fulfill whole fulfillment orders of one order at one location (Shopify's rule for a
-        fulfillment); returns the fulfillment's id. Not repeated after it may have been applied: the
-        caller checks the fulfillment orders' status before asking again."""
+        """Fulfil the remaining quantities of fulfillment orders of one order at one location (Shopify's
+        rule for a fulfillment), each line item by its quantity; returns the fulfillment's id. Not
+        repeated after it may have been applied: the caller checks the fulfillment orders' status before
+        asking again."""
         tracking = {"number": tracking_number, "company": tracking_company} if tracking_number else None
         data = self.client.execute(operations.load("CreateFulfillment"), {"fulfillment": {
-            "lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": fo} for fo in fulfillment_order_ids],
+            "lineItemsByFulfillmentOrder": [
+                {"fulfillmentOrderId": fo.fulfillment_order_id,
+                 "fulfillmentOrderLineItems": [{"id": line_id, "quantity": quantity}
+                                               for line_id, quantity in fo.fulfillable]}
+                for fo in fulfillment_orders],
             "trackingInfo": tracking, "notifyCustomer": False,
         }}, idempotent=False)
         payload = data["fulfillmentCreate"]

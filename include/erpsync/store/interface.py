@@ -61,6 +61,7 @@ class Store(Protocol):
     def fulfillment_orders(self, order_ids: Sequence[str]) -> dict[str, list[FulfillmentOrder]]:
         """Each order's fulfillment orders, with the fulfillments already made."""
 
-    def create_fulfillment(self, fulfillment_order_ids: Sequence[str], *, tracking_number: str | None,
+    def create_fulfillment(self, fulfillment_orders: Sequence[FulfillmentOrder], *, tracking_number: str | None,
                            tracking_company: str | None) -> str:
-        """Fulfill whole fulfillment orders with tracking; returns the fulfillment's id."""
+        """Fulfil what is still fulfillable of these fulfillment orders (one order, one location), with
+        tracking; returns the fulfillment's id."""

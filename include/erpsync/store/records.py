@@ -198,3 +198,10 @@ class FulfillmentOrder:
     status: str  # OPEN, IN_PROGRESS, CLOSED, CANCELLED, ...
     fulfillment_ids: tuple[str, ...] = ()
     location_id: str | None = None  # where it ships from: one fulfillment per location
+    # (fulfillment order line item id, quantity still to fulfil): what was refunded, cancelled or already
+    # shipped is not in it, and a store refuses a fulfillment that asks for more.
+    remaining: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def fulfillable(self) -> tuple[tuple[str, int], ...]:
+        return tuple((line_id, quantity) for line_id, quantity in self.remaining if quantity > 0)

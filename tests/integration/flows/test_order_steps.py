@@ -331,6 +331,54 @@ def test_an_order_shipping_from_two_store_locations_gets_one_fulfillment_per_loc
     assert ledger_states(warehouse)[order["id"]] == "fulfilled"
 
 
+def test_an_order_with_a_line_refunded_before_shipping_is_fulfilled_with_what_is_left(steps, store, shop, admin,
+                                                                                     warehouse):
+    """A refunded (cancelled) line is no longer fulfillable: asking the store to fulfil it was refused
+    ("Invalid fulfillment order line item quantity requested") on every run, for ever."""
+    kept, refunded = stocked_mostly_at_each_location(shop)[:1] + [s for s in in_stock(shop, 4)][-1:]
+    order = place(store, [{"sku": kept, "quantity": 2}, {"sku": refunded, "quantity": 1}], email="part@example.com")
+    steps.run()
+    store.admin("POST", f"/orders/{number(order)}/refund", {"lines": [{"sku": refunded, "quantity": 1, "restock": True}]})
+    steps.run()
+    (sale,) = erp_sales(admin, [order["id"]]).values()
+    ship(admin, sale["id"], tracking="1Z999AA10123456800")
+
+    first = steps.fulfill()
+    second = steps.fulfill()
+    assert (first.fulfilled, first.failed, second.fulfilled, second.failed) == (1, 0, 0, 0)
+    from erpsync.shopify.operations import Operation
+
+    shipped = shop.client.execute(Operation("Shipped", "query", """
+        query Shipped($id: ID!) { order(id: $id) { lineItems(first: 5) { nodes { sku quantity unfulfilledQuantity } }
+                                                 fulfillments(first: 5) { id } } }"""), {"id": order["id"]})["order"]
+    assert len(shipped["fulfillments"]) == 1
+    assert {line["sku"]: line["unfulfilledQuantity"] for line in shipped["lineItems"]["nodes"]} == {kept: 0, refunded: 0}
+    assert ledger_states(warehouse)[order["id"]] == "fulfilled"
+
+
+def test_a_refused_fulfillment_waits_for_its_retry(steps, store, shop, admin, warehouse):
+    """The error queue's backoff holds for fulfillments: a refused order is not asked again before its
+    next attempt is due (it went from 13 to 42 attempts in 14 minutes in the demo)."""
+    from erpsync.sync.state.row_errors import RowFailure, record_failures
+
+    (sku,) = in_stock(shop, 1)
+    order = place(store, [{"sku": sku, "quantity": 1}], email="later@example.com")
+    steps.run()
+    (sale,) = erp_sales(admin, [order["id"]]).values()
+    ship(admin, sale["id"], tracking="1Z999AA10123456801")
+    failed_at = dt.datetime.now(dt.UTC)
+    with warehouse.begin() as conn:  # as a refused attempt leaves it: the first retry is due 30 s later
+        record_failures(conn, flow="orders", entity="order", operation="fulfill", run_id="earlier", now=failed_at,
+                        failures=[RowFailure(order["id"], "StoreRequestError", "fulfillmentCreate: refused")])
+
+    early = steps.fulfill(now=failed_at + dt.timedelta(seconds=10))
+    assert (early.shipped, early.fulfilled, early.failed) == (0, 0, 0), "not asked before its retry is due"
+    assert all(not f.fulfillment_ids for f in shop.fulfillment_orders([order["id"]])[order["id"]])
+    due = steps.fulfill(now=failed_at + dt.timedelta(seconds=31))
+    assert (due.shipped, due.fulfilled, due.failed) == (1, 1, 0)
+    assert ledger_states(warehouse)[order["id"]] == "fulfilled"
+
+
 def stocked_mostly_at_each_location(shop) -> list[str]:
     """For each of two store locations, a SKU with more stock there than anywhere else (the store
     assigns a line to the location with the most stock)."""

@@ -3,7 +3,9 @@ per store location the order's fulfillment orders ship from (a fulfillment may n
 
 A booked order whose ERP sale is fully shipped gets its store fulfillment orders fulfilled. Before
 creating anything the store is read: fulfillment orders already closed (an earlier attempt whose answer
-was lost, a person in the store's admin) are recorded, not fulfilled again.
+was lost, a person in the store's admin) are recorded, not fulfilled again, and of the open ones only
+what is still fulfillable is asked for (a refunded or cancelled line is not). An order the store
+refused waits for its retry in the error queue (with backoff) and gives up there after its last attempt.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from sqlalchemy import Engine, select
 
 from erpsync.store.errors import StoreError
 from erpsync.store.interface import Store
+from erpsync.store.records import FulfillmentOrder
 from erpsync.sync.orders.config import OrdersConfig
-from erpsync.sync.state.row_errors import RowFailure, record_failures, resolve
+from erpsync.sync.state.row_errors import RowFailure, record_failures, resolve, waiting_keys
 from erpsync.tryton.client import TrytonClient
 from erpsync.tryton.sales import TrytonSales
 from erpsync.warehouse.schema import order_ledger
@@ -51,6 +54,8 @@ def push_fulfillments(erp: TrytonClient, store: Store, engine: Engine, *, config
             select(order_ledger.c.store_order_id, order_ledger.c.erp_sale_id).where(
                 order_ledger.c.store == store.name, order_ledger.c.state.in_(("confirmed", "cancel_failed")),
                 order_ledger.c.erp_sale_id.is_not(None)))}
+        waiting = waiting_keys(conn, flow=FLOW, entity="order", operation="fulfill", now=now)
+    open_orders = {sale_id: order_id for sale_id, order_id in open_orders.items() if order_id not in waiting}
     shipped = [s for s in TrytonSales(erp).shipping(sorted(open_orders)) if s.shipment_state == "sent"]
     result.shipped = len(shipped)
     if shipped:
@@ -59,16 +64,16 @@ def push_fulfillments(erp: TrytonClient, store: Store, engine: Engine, *, config
             order_id = open_orders[sale.sale_id]
             orders = fulfillment_orders.get(order_id, [])
             done = [f for f in orders if f.status in DONE]
-            todo: dict[str | None, list[str]] = {}
+            todo: dict[str | None, list[FulfillmentOrder]] = {}
             for f in orders:
-                if f.status not in DONE:
-                    todo.setdefault(f.location_id, []).append(f.fulfillment_order_id)
+                if f.status not in DONE and f.fulfillable:
+                    todo.setdefault(f.location_id, []).append(f)
             tracking = next((s.reference or s.number for s in sale.shipments if s.state == "done"), None)
             fulfillments = [fid for f in done for fid in f.fulfillment_ids]
             try:
                 # A failure half way leaves the rest open: the next run finds the first ones closed.
-                for _location, ids in sorted(todo.items(), key=lambda item: str(item[0])):
-                    fulfillments.append(store.create_fulfillment(ids, tracking_number=tracking,
+                for _location, fulfillment_orders_there in sorted(todo.items(), key=lambda item: str(item[0])):
+                    fulfillments.append(store.create_fulfillment(fulfillment_orders_there, tracking_number=tracking,
                                                                  tracking_company=config.tracking_company))
                 if todo:
                     result.fulfilled += 1
