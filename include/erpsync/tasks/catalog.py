@@ -78,7 +78,7 @@ def _publish(step: str, context: dict[str, Any]) -> dict[str, Any]:
     from airflow.sdk import Variable
 
     from erpsync.shopify.hook import ShopifyHook
-    from erpsync.sync import catalog_publish
+    from erpsync.sync.catalog import publish as catalog_publish
     from erpsync.sync.catalog.config import VARIABLE, CatalogConfig
     from erpsync.warehouse.hook import WarehouseHook
 

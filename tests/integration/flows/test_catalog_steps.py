@@ -93,7 +93,7 @@ def test_a_failed_staging_leaves_the_cursor_where_it_was(steps, warehouse, monke
     staged = steps.extract_and_stage(full=True)
     cursor = staged["staged_products"].cursor_at
 
-    from erpsync.sync import catalog_stage
+    from erpsync.sync.catalog import stage as catalog_stage
 
     def broken(*args, **kwargs):
         raise RuntimeError("the warehouse went away")
