@@ -1,0 +1,247 @@
+"""The CeleryExecutor really starts and runs a task through a Celery worker.
+
+Not only "the executor class resolves": a scheduler with the CeleryExecutor, a DAG processor, an API server
+and one `airflow celery worker` run as separate processes on a PostgreSQL metadata database and a Redis
+broker, a DAG of this test's own is triggered, and its task must run on the worker. A component that dies
+(e.g. the scheduler crash-looping on ``ImportError: cannot import name 'retry'`` with celery 5.7.0) fails
+the test, with the tail of every process log in the message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import requests
+
+from sandbox.airflow_local import AirflowLocal, wait_for
+from tests.conftest import create_pg_database, drop_pg_database, free_port
+
+pytestmark = [pytest.mark.postgres, pytest.mark.airflow]
+
+REDIS_DB = 7  # a Redis database of this test's own: flushed before and after
+REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
+DAG_ID = "celery_executor_probe"
+WORKER_MARK = "ERPSYNC_CELERY_PROBE_PROCESS"  # set only in the Celery worker's environment
+
+DAG_SOURCE = textwrap.dedent('''
+    import os
+    from pathlib import Path
+
+    import pendulum
+    from airflow.sdk import dag, task
+
+    @dag(dag_id="{dag_id}", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False)
+    def probe():
+        @task
+        def touch(**context):
+            # Which process tree ran it: only the Celery worker carries {mark}.
+            Path({marker!r}).write_text(
+                os.environ.get("{mark}", "not-on-the-celery-worker") + " " + context["run_id"]
+            )
+            return "ok"
+
+        touch()
+
+    probe()
+''')
+
+
+def _redis_flush() -> None:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+class _Processes:
+    """The Airflow components this test started, each in its own process group, logging to a file."""
+
+    def __init__(self, airflow: AirflowLocal, logs: Path) -> None:
+        self.airflow = airflow
+        self.logs = logs
+        self.started: dict[str, tuple[subprocess.Popen, Path]] = {}
+
+    def start(self, name: str, args: list[str], extra_env: dict[str, str] | None = None) -> None:
+        log_file = self.logs / f"{name}.log"
+        with log_file.open("ab") as out:
+            process = subprocess.Popen(
+                [str(Path(sys.executable).parent / "airflow"), *args], stdout=out, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, env={**self.airflow.env(), **(extra_env or {})},
+                start_new_session=True,
+            )
+        self.started[name] = (process, log_file)
+
+    def dead(self) -> dict[str, int]:
+        return {name: p.returncode for name, (p, _log) in self.started.items() if p.poll() is not None}
+
+    def report(self) -> str:
+        parts = []
+        for name, (process, log_file) in self.started.items():
+            state = "running" if process.poll() is None else f"exited with {process.returncode}"
+            parts.append(f"--- {name} ({state}), last lines of {log_file}:\n{_tail(log_file)}")
+        return "\n".join(parts)
+
+    def log_text(self, name: str) -> str:
+        return self.started[name][1].read_text(errors="replace")
+
+    def stop(self, timeout_s: float = 30) -> None:
+        for process, _log in self.started.values():
+            _killpg(process.pid, signal.SIGTERM)
+        for process, _log in self.started.values():
+            try:
+                process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                pass
+            # The group may outlive its leader (task processes, gunicorn/uvicorn workers): kill what is left.
+            _killpg(process.pid, signal.SIGKILL)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+def _killpg(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+
+
+@pytest.fixture
+def celery_airflow(tmp_path, pg_server):
+    """A CeleryExecutor Airflow of this test's own: metadata DB on PostgreSQL, broker on Redis."""
+    from sqlalchemy.engine import make_url
+
+    db_url = create_pg_database(pg_server)
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    marker = tmp_path / "marker.txt"
+    (dags / f"{DAG_ID}.py").write_text(DAG_SOURCE.format(dag_id=DAG_ID, marker=str(marker), mark=WORKER_MARK))
+    port = free_port()
+    backend_url = make_url(db_url).render_as_string(hide_password=False)
+    airflow = AirflowLocal(
+        home=tmp_path / "airflow-home", port=port, dags_folder=dags, plugins_folder=tmp_path / "plugins",
+        extra_env={
+            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db_url,
+            "AIRFLOW__CELERY__BROKER_URL": REDIS_URL,
+            "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{backend_url}",
+            "AIRFLOW__CELERY__WORKER_CONCURRENCY": "1",
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.5",
+        },
+    )
+    (tmp_path / "plugins").mkdir()
+    _redis_flush()
+    processes = _Processes(airflow, tmp_path)
+    try:
+        airflow.migrate()
+        processes.start("api-server", ["api-server", "--port", str(port)])
+        processes.start("scheduler", ["scheduler"])
+        processes.start("dag-processor", ["dag-processor"])
+        processes.start("celery-worker", ["celery", "worker", "--celery-hostname", "w1@%h", "--concurrency", "1"],
+                        extra_env={WORKER_MARK: "celery-worker"})
+        yield airflow, processes, db_url, marker
+    finally:
+        processes.stop()
+        try:
+            _redis_flush()
+        finally:
+            drop_pg_database(pg_server, db_url)
+
+
+def _healthy(url: str) -> bool:
+    try:
+        response = requests.get(f"{url}/api/v2/monitor/health", timeout=5)
+    except requests.RequestException:
+        return False
+    if response.status_code != 200:
+        return False
+    body = response.json()
+    return all((body.get(c) or {}).get("status") == "healthy" for c in ("metadatabase", "scheduler", "dag_processor"))
+
+
+def test_celery_executor_runs_a_task_on_a_celery_worker(celery_airflow):
+    from sqlalchemy import create_engine, text
+
+    airflow, processes, db_url, marker = celery_airflow
+
+    def up_or_dead(check):
+        def condition():
+            if processes.dead():
+                return True
+            return check()
+        return condition
+
+    def wait(check, *, timeout_s: float, what: str, interval_s: float = 1) -> None:
+        try:
+            wait_for(up_or_dead(check), timeout_s=timeout_s, what=what, interval_s=interval_s)
+        except TimeoutError as error:
+            pytest.fail(f"{error}\n{processes.report()}", pytrace=False)
+        assert not processes.dead(), f"Airflow processes died {processes.dead()} while waiting for {what}:\n" \
+                                     f"{processes.report()}"
+
+    wait(lambda: _healthy(airflow.url), timeout_s=120, what=f"Airflow to become healthy at {airflow.url}")
+    worker_ready = lambda: " ready." in processes.log_text("celery-worker")  # noqa: E731
+    wait(worker_ready, timeout_s=90, what="the Celery worker to be ready")
+
+    engine = create_engine(db_url)
+    try:
+        def scalar(sql: str, **params):
+            with engine.connect() as conn:
+                return conn.execute(text(sql), params).scalar()
+
+        wait(lambda: scalar("SELECT count(*) FROM serialized_dag WHERE dag_id = :d", d=DAG_ID),
+             timeout_s=90, what=f"DAG {DAG_ID} to be parsed")
+        airflow._cli(["dags", "unpause", DAG_ID], timeout_s=120)
+        airflow._cli(["dags", "trigger", DAG_ID], timeout_s=120)
+        run_id = scalar("SELECT run_id FROM dag_run WHERE dag_id = :d", d=DAG_ID)
+        assert run_id, f"`airflow dags trigger {DAG_ID}` made no run"
+
+        def finished():
+            state = scalar("SELECT state FROM dag_run WHERE dag_id = :d AND run_id = :r", d=DAG_ID, r=run_id)
+            return state in ("success", "failed")
+
+        wait(finished, timeout_s=240, what=f"run {run_id} of {DAG_ID} to finish")
+        state = scalar("SELECT state FROM dag_run WHERE dag_id = :d AND run_id = :r", d=DAG_ID, r=run_id)
+        with engine.connect() as conn:
+            ti = conn.execute(text(
+                "SELECT state, hostname, queue, try_number FROM task_instance "
+                "WHERE dag_id = :d AND run_id = :r AND task_id = 'touch'"), {"d": DAG_ID, "r": run_id}).one()
+    finally:
+        engine.dispose()
+
+    assert state == "success", f"run {run_id} ended {state!r} (task: {ti._asdict()}):\n{processes.report()}"
+    assert ti.state == "success" and ti.try_number == 1, f"task instance {ti._asdict()}:\n{processes.report()}"
+    assert marker.exists(), f"the task did not write {marker}:\n{processes.report()}"
+    # The task process inherited the Celery worker's environment: it ran on the worker, not in the scheduler.
+    assert marker.read_text() == f"celery-worker {run_id}", (
+        f"marker says {marker.read_text()!r}: the task did not run on the Celery worker\n{processes.report()}")
+    worker_log = processes.log_text("celery-worker")
+    for event in ("received", "succeeded"):
+        assert re.search(rf"Task execute_workload\[[0-9a-f-]+\] {event}", worker_log), (
+            f"the Celery worker log shows no task {event}:\n{processes.report()}")
+    dead = processes.dead()
+    assert not dead, f"Airflow processes died {dead} during the run:\n{processes.report()}"
