@@ -38,6 +38,9 @@ def wait_for(condition: Callable[[], Any], *, timeout_s: float, what: str, inter
         time.sleep(interval_s)
 
 
+COMPONENTS = ("metadatabase", "scheduler", "dag_processor", "triggerer")  # what a health check asks for
+
+
 @dataclass
 class AirflowLocal:
     home: Path
@@ -190,7 +193,7 @@ class AirflowLocal:
 
     # -- REST API -----------------------------------------------------------------------------------
 
-    def healthy(self) -> bool:
+    def healthy(self, components: tuple[str, ...] = COMPONENTS) -> bool:
         try:
             response = requests.get(f"{self.url}/api/v2/monitor/health", timeout=5)
         except requests.RequestException:
@@ -198,10 +201,7 @@ class AirflowLocal:
         if response.status_code != 200:
             return False
         body = response.json()
-        return all(
-            (body.get(component) or {}).get("status") == "healthy"
-            for component in ("metadatabase", "scheduler", "dag_processor", "triggerer")
-        )
+        return all((body.get(component) or {}).get("status") == "healthy" for component in components)
 
     def admin_password(self) -> str:
         return json.loads(self.password_file.read_text())["admin"]

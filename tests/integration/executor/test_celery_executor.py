@@ -19,7 +19,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-import requests
 
 from sandbox.airflow_local import AirflowLocal, wait_for
 from tests.conftest import create_pg_database, drop_pg_database, free_port
@@ -172,17 +171,6 @@ def celery_airflow(tmp_path, pg_server):
             drop_pg_database(pg_server, db_url)
 
 
-def _healthy(url: str) -> bool:
-    try:
-        response = requests.get(f"{url}/api/v2/monitor/health", timeout=5)
-    except requests.RequestException:
-        return False
-    if response.status_code != 200:
-        return False
-    body = response.json()
-    return all((body.get(c) or {}).get("status") == "healthy" for c in ("metadatabase", "scheduler", "dag_processor"))
-
-
 def test_celery_executor_runs_a_task_on_a_celery_worker(celery_airflow):
     from sqlalchemy import create_engine, text
 
@@ -203,7 +191,8 @@ def test_celery_executor_runs_a_task_on_a_celery_worker(celery_airflow):
         assert not processes.dead(), f"Airflow processes died {processes.dead()} while waiting for {what}:\n" \
                                      f"{processes.report()}"
 
-    wait(lambda: _healthy(airflow.url), timeout_s=120, what=f"Airflow to become healthy at {airflow.url}")
+    # No triggerer in this deployment: the other components must be healthy.
+    wait(lambda: airflow.healthy(("metadatabase", "scheduler", "dag_processor")), timeout_s=120, what=f"Airflow to become healthy at {airflow.url}")
     worker_ready = lambda: " ready." in processes.log_text("celery-worker")  # noqa: E731
     wait(worker_ready, timeout_s=90, what="the Celery worker to be ready")
 
