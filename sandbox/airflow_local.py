@@ -14,12 +14,15 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,15 @@ def wait_for(condition: Callable[[], Any], *, timeout_s: float, what: str, inter
 
 COMPONENTS = ("metadatabase", "scheduler", "dag_processor", "triggerer")  # what a health check asks for
 
+# Airflow's SQLite metadata database (the local default) takes one writer at a time: the scheduler, the DAG
+# processor, the API server and every task process queue behind each other. Python's default wait for
+# the lock is 5 s, which a demo that has traded for an hour exceeds (the API server then answers 500).
+SQLITE_BUSY_TIMEOUT_S = 60
+# What the REST calls survive: a 5xx while the database is busy, a restart of the API server. A call that
+# still fails after these is an error worth stopping for.
+REST_RETRY = Retry(total=6, connect=6, read=3, status=6, backoff_factor=1.0, backoff_max=15,
+                   status_forcelist=(500, 502, 503, 504), allowed_methods=None, raise_on_status=False)
+
 
 @dataclass
 class AirflowLocal:
@@ -53,6 +65,11 @@ class AirflowLocal:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def sqlite_url(self) -> str:
+        """The metadata database: SQLite in this home (Airflow's default file), waiting for its lock."""
+        return f"sqlite:///{self.home / 'airflow.db'}?timeout={SQLITE_BUSY_TIMEOUT_S}"
 
     @property
     def pid_file(self) -> Path:
@@ -90,7 +107,7 @@ class AirflowLocal:
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         }
         env.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
-        env.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", None)
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = self.sqlite_url
         env.update(self.extra_env)
         return env
 
@@ -212,6 +229,7 @@ class AirflowLocal:
         )
         response.raise_for_status()
         http = requests.Session()
+        http.mount(self.url, HTTPAdapter(max_retries=REST_RETRY))
         http.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
         return http
 
@@ -223,12 +241,16 @@ class AirflowLocal:
         http.patch(f"{self.url}/api/v2/dags/{dag_id}", json={"is_paused": False}, timeout=30).raise_for_status()
 
     def trigger(self, http: requests.Session, dag_id: str, conf: dict[str, Any] | None = None) -> str:
+        """Start a manual run. The run's id is ours, so a retried call whose first answer was lost (the
+        run exists: 409) starts no second run."""
+        run_id = f"manual__{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime())}_{uuid.uuid4().hex[:8]}"
         response = http.post(
-            f"{self.url}/api/v2/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf or {}},
-            timeout=30,
+            f"{self.url}/api/v2/dags/{dag_id}/dagRuns",
+            json={"dag_run_id": run_id, "logical_date": None, "conf": conf or {}}, timeout=30,
         )
-        response.raise_for_status()
-        return response.json()["dag_run_id"]
+        if response.status_code != 409:
+            response.raise_for_status()
+        return run_id
 
     def run_state(self, http: requests.Session, dag_id: str, run_id: str) -> str:
         response = http.get(f"{self.url}/api/v2/dags/{dag_id}/dagRuns/{run_id}", timeout=30)
