@@ -213,7 +213,11 @@ class AdminApi:
                 email=body.get("email", "buyer@example.com"),
                 first_name=first,
                 last_name=last,
-                shipping_address=_address(body.get("shipping_address") or {}, first, last),
+                # `"shipping_address": null` places an order with none (digital goods); a missing key
+                # gives the buyer a default address.
+                shipping_address=None if "shipping_address" in body and body["shipping_address"] is None
+                else _address(body.get("shipping_address") or {}, first, last),
+                billing_address=_address(body["billing_address"], first, last) if body.get("billing_address") else None,
                 lines=lines,
                 discount_code=body.get("discount_code"),
                 discount_percentage=Decimal(str(body["discount_percentage"]))

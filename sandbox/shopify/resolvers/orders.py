@@ -400,12 +400,17 @@ def resolve_line_taxes(line: LineItem, _info: GraphQLResolveInfo, first: int | N
     return line.tax_lines[:first]
 
 
+@resolver("LineItem", "requiresShipping")
+def resolve_line_requires_shipping(line: LineItem, _info: GraphQLResolveInfo) -> bool:
+    """As its inventory item was when the order was placed (false for a download, a gift card)."""
+    return line.requires_shipping
+
+
 for _name, _value in {
     "vendor": None,
     "isGiftCard": False,
     "customAttributes": [],
     "image": None,
-    "requiresShipping": True,
     "restockable": True,
     "sellingPlan": None,
 }.items():

@@ -46,7 +46,7 @@ class OrderRequest:
     email: str
     first_name: str
     last_name: str
-    shipping_address: Address
+    shipping_address: Address | None
     lines: list[LineRequest]
     billing_address: Address | None = None
     phone: str | None = None
@@ -171,7 +171,7 @@ def _customer(store: Store, request: OrderRequest) -> Customer:
             now,
             now,
             request.phone,
-            request.shipping_address,
+            request.shipping_address or request.billing_address,
         )
     customer.updated_at = now
     return customer
