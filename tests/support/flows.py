@@ -108,11 +108,11 @@ class OrderSteps:
         return ingest_orders(self.erp, self.engine, store=self.store.name, config=self.config, run_id=run_id,
                              now=now or dt.datetime.now(dt.UTC))
 
-    def changes(self):
+    def changes(self, now: dt.datetime | None = None):
         from erpsync.sync.orders.changes import apply_changes
 
         return apply_changes(self.erp, self.engine, store=self.store.name, config=self.config,
-                             now=dt.datetime.now(dt.UTC))
+                             now=now or dt.datetime.now(dt.UTC))
 
     def fulfill(self, now: dt.datetime | None = None):
         from erpsync.sync.orders.fulfill import push_fulfillments

@@ -79,9 +79,10 @@ def apply_order_changes(**context: Any) -> dict[str, Any]:
     from erpsync.tryton.hook import TrytonHook
     from erpsync.warehouse.hook import WarehouseHook
 
+    run = RunInfo.from_context(context)
     store = context["ti"].xcom_pull(task_ids="stage_orders")["store"]
     return apply_changes(TrytonHook().client, WarehouseHook().get_conn(), store=store, config=_config(),
-                         now=_now()).as_counts()
+                         now=_now(), run_id=run.run_id).as_counts()
 
 
 @task(pool="store_api")

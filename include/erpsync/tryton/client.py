@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from erpsync.common.window import Window
-from erpsync.tryton.errors import ErpError, ErpTransportError, ErpUserError
+from erpsync.tryton.errors import ErpError, ErpServerError, ErpTransportError, ErpUserError
 from erpsync.tryton.records import (
     ErpProduct,
     ErpSale,
@@ -250,7 +250,7 @@ class TrytonClient:
             batch = missing[start:start + self.sale_batch_size]
             try:
                 ids = self.model("sale.sale", "create", [self._sale_values(draft) for draft in batch])
-            except (ErpUserError, ErpTransportError) as error:
+            except (ErpUserError, ErpServerError, ErpTransportError) as error:
                 log.warning("ERP refused a batch of %d sales (%s); reconciling one by one", len(batch), error)
                 results.update(self._create_one_by_one(batch))
             else:
@@ -270,12 +270,14 @@ class TrytonClient:
                 continue
             try:
                 (sale_id,) = self.model("sale.sale", "create", [self._sale_values(draft)])
-            except ErpUserError as error:
+            except (ErpUserError, ErpServerError) as error:
+                # This draft's own outcome: refused by a rule, or a failure of the server on this sale alone.
                 existing = self.sales_by_web_id([draft.web_id]).get(draft.web_id)
                 results[draft.web_id] = (
                     SaleCreateResult(draft.web_id, existing.id, created=False)
                     if existing
-                    else SaleCreateResult(draft.web_id, None, created=False, error=error.message)
+                    else SaleCreateResult(draft.web_id, None, created=False,
+                                          error=getattr(error, "message", None) or str(error))
                 )
             else:
                 results[draft.web_id] = SaleCreateResult(draft.web_id, sale_id, created=True)
@@ -313,13 +315,15 @@ class TrytonClient:
             values["price_list"] = shop.sale_price_list_id
         return values
 
-    def quote_sales(self, sale_ids: Sequence[int]) -> None:
-        """Move draft sales to quotation; sales already past it are left as they are."""
-        self._transition("quote", sale_ids)
+    def quote_sales(self, sale_ids: Sequence[int]) -> dict[int, str]:
+        """Move draft sales to quotation; sales already past it are left as they are. Returns the sales
+        the ERP refused to quote, with its reason."""
+        return self._transition("quote", sale_ids)
 
-    def confirm_sales(self, sale_ids: Sequence[int]) -> None:
-        """Confirm quoted sales (the ERP then plans their shipments); others are left as they are."""
-        self._transition("confirm", sale_ids)
+    def confirm_sales(self, sale_ids: Sequence[int]) -> dict[int, str]:
+        """Confirm quoted sales (the ERP then plans their shipments); others are left as they are.
+        Returns the sales the ERP refused to confirm, with its reason."""
+        return self._transition("confirm", sale_ids)
 
     def cancel_sales(self, sale_ids: Sequence[int]) -> dict[int, str]:
         """Cancel the sales that can still be cancelled (draft, quotation); return every sale's state
@@ -331,24 +335,31 @@ class TrytonClient:
         rows = self.model("sale.sale", "read", list(sale_ids), SALE_FIELDS)
         return [_sale_from_row(row) for row in rows]
 
-    def _transition(self, button: str, sale_ids: Sequence[int]) -> None:
-        """Press ``button`` on the sales in one of its source states.
+    def _transition(self, button: str, sale_ids: Sequence[int]) -> dict[int, str]:
+        """Press ``button`` on the sales in one of its source states; return the sales that refused it.
 
         Tryton refuses a button whose state makes it invisible (quoting a quotation is an error), so we
-        filter first; this makes every transition safe to repeat. A sale that moved between our read
-        and the call (another worker) makes the call fail: read again and retry once.
+        filter first; this makes every transition safe to repeat. When a batch fails, one of its sales
+        refused (a rule, a failure of the server on that sale) or moved under us (another worker): its
+        sales are read again and pressed one by one, so that each has its own outcome.
         """
         sources = SALE_BUTTON_SOURCES[button]
-        for attempt in (1, 2):
-            ids = [sale.id for sale in self.read_sales(list(dict.fromkeys(sale_ids))) if sale.state in sources]
+        ids = [sale.id for sale in self.read_sales(list(dict.fromkeys(sale_ids))) if sale.state in sources]
+        refused: dict[int, str] = {}
+        for start in range(0, len(ids), self.sale_batch_size):
+            batch = ids[start:start + self.sale_batch_size]
             try:
-                for start in range(0, len(ids), self.sale_batch_size):
-                    self.model("sale.sale", button, ids[start:start + self.sale_batch_size])
-                return
-            except ErpUserError:
-                if attempt == 2:
-                    raise
-                log.info("a sale changed state during %s; reading the states again", button)
+                self.model("sale.sale", button, batch)
+            except (ErpUserError, ErpServerError) as error:
+                log.info("%s of %d sales failed (%s); pressing it on each sale", button, len(batch), error)
+                for sale in self.read_sales(batch):
+                    if sale.state not in sources:
+                        continue
+                    try:
+                        self.model("sale.sale", button, [sale.id])
+                    except (ErpUserError, ErpServerError) as one:
+                        refused[sale.id] = getattr(one, "message", None) or str(one)
+        return refused
 
 
 def _changed_in(field: str, window: Window) -> list[Any]:

@@ -114,6 +114,17 @@ class TrytonSales:
             found.update((s.key, address_id) for s, address_id in zip(missing, ids, strict=True))
         return {s.key: found[s.key] for s in specs}
 
+    def first_addresses(self, party_ids: Iterable[int]) -> dict[int, int]:
+        """Each party's first address in the ERP (its oldest), for parties that have one."""
+        ids = sorted(set(party_ids))
+        found: dict[int, int] = {}
+        for start in range(0, len(ids), self.client.page_size):
+            for row in self.client.model("party.address", "search_read",
+                                         [("party", "in", ids[start:start + self.client.page_size])],
+                                         0, None, [("id", "ASC")], ["party"]):
+                found.setdefault(row["party"], row["id"])
+        return found
+
     def country_ids(self) -> dict[str, int]:
         if self._countries is None:
             rows = self.client.model("country.country", "search_read", [], 0, None, None, ["code"])

@@ -17,21 +17,10 @@ from erpsync.sync.catalog import publish as catalog_publish
 from erpsync.tryton.client import TrytonClient
 from erpsync.warehouse.schema import published_inventory, raw_record, row_error, sync_cursor
 from sandbox.airflow_local import wait_for
-from sandbox.tryton import catalog
 from tests.support.erp import receive
 from tests.support.flows import CatalogSteps
 
 pytestmark = pytest.mark.erp
-
-
-@pytest.fixture
-def admin(erp_admin) -> TrytonClient:
-    return TrytonClient(erp_admin, web_shop=catalog.WEB_SHOP_NAME)
-
-
-@pytest.fixture
-def shop(store):
-    return ShopifySettings(shop_url=store.url, access_token=store.token()).store()
 
 
 @pytest.fixture

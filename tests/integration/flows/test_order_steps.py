@@ -13,30 +13,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from erpsync.shopify.settings import ShopifySettings
 from erpsync.tryton.client import TrytonClient
 from erpsync.warehouse.schema import order_adjustment, order_ledger, quarantine, stg_order
 from sandbox.tryton import catalog
 from tests.conftest import REPO
-from tests.support.flows import CatalogSteps, OrderSteps
+from tests.support.flows import CatalogSteps
 
 pytestmark = pytest.mark.erp
-
-
-@pytest.fixture
-def shop(store):
-    return ShopifySettings(shop_url=store.url, access_token=store.token()).store()
-
-
-@pytest.fixture
-def admin(erp_admin) -> TrytonClient:
-    return TrytonClient(erp_admin, web_shop=catalog.WEB_SHOP_NAME)
-
-
-@pytest.fixture
-def steps(erp_settings, shop, warehouse) -> OrderSteps:
-    CatalogSteps(erp=erp_settings.client(), store=shop, engine=warehouse).run(full=True)  # SKUs, in the store
-    return OrderSteps(erp=erp_settings.client(), store=shop, engine=warehouse)
 
 
 def in_stock(shop, count: int, at_least: int = 6) -> list[str]:
@@ -69,7 +52,7 @@ def ledger_states(engine) -> dict[str, str]:
 
 # -- booking, changes, exactly once -----------------------------------------------------------------
 
-def test_orders_are_booked_once_with_matching_totals_and_changes_follow(steps, store, shop, admin, warehouse):
+def test_orders_are_booked_once_with_matching_totals_and_changes_follow(order_steps, store, shop, admin, warehouse):
     skus = in_stock(shop, 4)
     discounted = place(store, [{"sku": skus[0], "quantity": 2, "discount": "3.00"}, {"sku": skus[1], "quantity": 1}],
                        shipping_price="5.00", tax_rate="0.0825")
@@ -78,7 +61,7 @@ def test_orders_are_booked_once_with_matching_totals_and_changes_follow(steps, s
     to_refund = place(store, [{"sku": skus[0], "quantity": 2}], email="emma@example.com", tax_rate="0.08")
     orders = [discounted, returning, to_cancel, to_refund]
 
-    first = steps.run()
+    first = order_steps.run()
     assert first["ingest"].created == len(orders) and first["ingest"].confirmed == len(orders)
     sales = erp_sales(admin, [o["id"] for o in orders])
     assert set(sales) == {o["id"] for o in orders}
@@ -88,7 +71,7 @@ def test_orders_are_booked_once_with_matching_totals_and_changes_follow(steps, s
     store.admin("POST", f"/orders/{number(to_cancel)}/cancel", {"reason": "CUSTOMER", "restock": True})
     refund = store.admin("POST", f"/orders/{number(to_refund)}/refund",
                          {"lines": [{"sku": skus[0], "quantity": 1, "restock": True}]})
-    second = steps.run()
+    second = order_steps.run()
     assert second["ingest"].created == 0
     assert second["changes"].cancellations == 1 and second["changes"].refunds == 1
     assert ledger_states(warehouse)[to_cancel["id"]] == "cancelled"
@@ -98,7 +81,7 @@ def test_orders_are_booked_once_with_matching_totals_and_changes_follow(steps, s
                           None, ["total_amount"])
     assert len(returns) == 1 and returns[0]["total_amount"] == -_refunded(store, to_refund), refund
 
-    third = steps.run()
+    third = order_steps.run()
     assert (third["ingest"].created, third["changes"].cancellations, third["changes"].refunds) == (0, 0, 0)
     assert len(erp_sales(admin, [o["id"] for o in orders])) == len(orders)
     with warehouse.connect() as conn:
@@ -114,11 +97,11 @@ def _refunded(store, order: dict) -> Decimal:
     return Decimal(summary["total"]) - Decimal(summary["current_total"])
 
 
-def test_a_process_killed_between_erp_create_and_ledger_write_books_nothing_twice(steps, store, shop, admin,
+def test_a_process_killed_between_erp_create_and_ledger_write_books_nothing_twice(order_steps, store, shop, admin,
                                                                                    warehouse_url, warehouse):
     skus = in_stock(shop, 3)
     orders = [place(store, [{"sku": sku, "quantity": 1}], email=f"kill{i}@example.com") for i, sku in enumerate(skus)]
-    staged = steps.extract_and_stage()
+    staged = order_steps.extract_and_stage()
     assert staged["staged"].staged == len(orders)
 
     # A real process, killed (SIGKILL-like os._exit) right after the ERP created the sales, before the
@@ -139,7 +122,7 @@ TrytonClient.create_sales = create_then_die
 ingest_orders(settings.client(), make_engine(sys.argv[2]), store=sys.argv[3], config=OrdersConfig(), run_id="killed",
               now=dt.datetime.now(dt.UTC))
 """
-    erp = steps.erp.rpc
+    erp = order_steps.erp.rpc
     settings = {"base_url": erp.url.rsplit(f"/{erp.database}/rpc/", 1)[0], "database": erp.database,
                 "login": erp.login_name, "password": erp._password, "web_shop": catalog.WEB_SHOP_NAME}
     killed = subprocess.run([sys.executable, "-c", script, json.dumps(settings), warehouse_url, shop.name],
@@ -148,23 +131,23 @@ ingest_orders(settings.client(), make_engine(sys.argv[2]), store=sys.argv[3], co
     assert len(erp_sales(admin, [o["id"] for o in orders])) == len(orders), "the ERP has the sales..."
     assert set(ledger_states(warehouse).values()) == {"pending"}, "...the ledger does not know it yet"
 
-    rerun = steps.book()
+    rerun = order_steps.book()
     assert rerun.created == 0 and rerun.found == len(orders) and rerun.confirmed == len(orders)
     assert len(erp_sales(admin, [o["id"] for o in orders])) == len(orders)
     assert set(ledger_states(warehouse).values()) == {"confirmed"}
 
 
-def test_overlapping_runs_and_a_backfill_twice_book_each_order_once(steps, store, shop, admin, warehouse):
+def test_overlapping_runs_and_a_backfill_twice_book_each_order_once(order_steps, store, shop, admin, warehouse):
     started = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=2)
     skus = in_stock(shop, 5)
     orders = [place(store, [{"sku": sku, "quantity": 1}], email=f"overlap{i}@example.com") for i, sku in enumerate(skus)]
-    steps.extract_and_stage()
+    order_steps.extract_and_stage()
 
     results, errors = [], []
 
     def book():
         try:
-            results.append(steps.book())
+            results.append(order_steps.book())
         except Exception as error:  # noqa: BLE001 - a run may fail on the ERP's locks; Airflow retries it
             errors.append(error)
 
@@ -173,24 +156,24 @@ def test_overlapping_runs_and_a_backfill_twice_book_each_order_once(steps, store
         run.start()
     for run in runs:
         run.join()
-    steps.book()  # the next run finishes whatever a failed one left
+    order_steps.book()  # the next run finishes whatever a failed one left
     assert sum(r.created for r in results) <= len(orders), "no order created by two runs"
     assert len(erp_sales(admin, [o["id"] for o in orders])) == len(orders), errors
     assert set(ledger_states(warehouse).values()) == {"confirmed"}
 
     for _ in range(2):  # a backfill over the window, twice
-        steps.extract_and_stage(window_start=started)
-        assert steps.book().created == 0
+        order_steps.extract_and_stage(window_start=started)
+        assert order_steps.book().created == 0
     assert len(erp_sales(admin, [o["id"] for o in orders])) == len(orders)
 
 
 # -- cursor boundaries ------------------------------------------------------------------------------
 
-def test_the_overlap_is_read_as_stamps_and_an_order_shown_late_is_read_whole(steps, store, shop, warehouse):
+def test_the_overlap_is_read_as_stamps_and_an_order_shown_late_is_read_whole(order_steps, store, shop, warehouse):
     skus = in_stock(shop, 1, at_least=20)
     orders = [place(store, [{"sku": skus[0], "quantity": 1}], email=f"overlap{i}@example.com") for i in range(4)]
-    steps.lag = dt.timedelta(minutes=2)  # the deployed default: the next window reads the last two minutes again
-    steps.extract_and_stage()
+    order_steps.lag = dt.timedelta(minutes=2)  # the deployed default: the next window reads the last two minutes again
+    order_steps.extract_and_stage()
     # One of them as if the store had not shown it to the first read (its search index lags): not staged.
     late = orders[0]["id"]
     with warehouse.begin() as conn:
@@ -205,7 +188,7 @@ def test_the_overlap_is_read_as_stamps_and_an_order_shown_late_is_read_whole(ste
 
     shop.iter_orders = recording
     try:
-        again = steps.extract_and_stage()  # the four are in this run's overlap with the first
+        again = order_steps.extract_and_stage()  # the four are in this run's overlap with the first
     finally:
         shop.iter_orders = original
     assert late in read_whole and not {o["id"] for o in orders[1:]} & set(read_whole)
@@ -217,7 +200,7 @@ def test_the_overlap_is_read_as_stamps_and_an_order_shown_late_is_read_whole(ste
     assert again["extracted"].rows == len(read_whole)
 
 
-def test_many_orders_with_one_timestamp_and_an_order_changed_while_the_extract_pages(steps, store, shop, warehouse,
+def test_many_orders_with_one_timestamp_and_an_order_changed_while_the_extract_pages(order_steps, store, shop, warehouse,
                                                                                     admin):
     skus = in_stock(shop, 1, at_least=20)
     orders = [place(store, [{"sku": skus[0], "quantity": 1}], email=f"same{i}@example.com") for i in range(8)]
@@ -238,11 +221,11 @@ def test_many_orders_with_one_timestamp_and_an_order_changed_while_the_extract_p
                 changed.append(not_read["id"])
 
     shop.iter_orders = pages_with_a_change
-    first = steps.extract_and_stage()
+    first = order_steps.extract_and_stage()
     shop.iter_orders = original
-    second = steps.extract_and_stage()  # the next window (with its overlap) reads the changed order again
-    steps.book()
-    steps.changes()
+    second = order_steps.extract_and_stage()  # the next window (with its overlap) reads the changed order again
+    order_steps.book()
+    order_steps.changes()
 
     booked = erp_sales(admin, [o["id"] for o in orders])
     states = ledger_states(warehouse)
@@ -254,7 +237,7 @@ def test_many_orders_with_one_timestamp_and_an_order_changed_while_the_extract_p
 
 # -- held orders ------------------------------------------------------------------------------------
 
-def test_an_order_with_an_unknown_sku_is_held_then_booked_once_the_product_exists(steps, store, shop, admin,
+def test_an_order_with_an_unknown_sku_is_held_then_booked_once_the_product_exists(order_steps, store, shop, admin,
                                                                                  warehouse, erp_settings):
     from erpsync.store.records import ProductDraft, VariantDraft
     from tests.support.erp import new_template
@@ -270,35 +253,35 @@ def test_an_order_with_an_unknown_sku_is_held_then_booked_once_the_product_exist
         conn.execute(stg_product.delete().where(stg_product.c.sku == sku))
     order = place(store, [{"sku": sku, "quantity": 1}], email="held@example.com")
 
-    held = steps.run()
+    held = order_steps.run()
     assert held["staged"].quarantined == 1 and held["ingest"].created == 0
     with warehouse.connect() as conn:
         reason = conn.execute(select(quarantine.c.reason).where(quarantine.c.record_key == order["id"],
                                                                 quarantine.c.status == "open")).scalar_one()
     assert "not a product of the ERP" in reason
-    steps.run()  # still held: no churn in quarantine
+    order_steps.run()  # still held: no churn in quarantine
     with warehouse.connect() as conn:
         assert conn.execute(select(func.count()).select_from(quarantine)
                             .where(quarantine.c.record_key == order["id"])).scalar_one() == 1
 
     CatalogSteps(erp=erp_settings.client(), store=shop, engine=warehouse).run(full=True)  # the product is staged
-    released = steps.run()
+    released = order_steps.run()
     assert released["staged"].released == 1 and released["ingest"].created == 1
     assert list(erp_sales(admin, [order["id"]])) == [order["id"]]
 
 
 # -- fulfillment ------------------------------------------------------------------------------------
 
-def test_a_shipment_done_in_the_erp_becomes_one_store_fulfillment_with_tracking(steps, store, shop, admin,
+def test_a_shipment_done_in_the_erp_becomes_one_store_fulfillment_with_tracking(order_steps, store, shop, admin,
                                                                                  warehouse):
     (sku,) = in_stock(shop, 1)
     order = place(store, [{"sku": sku, "quantity": 1}], email="ship@example.com")
-    steps.run()
+    order_steps.run()
     (sale,) = erp_sales(admin, [order["id"]]).values()
     ship(admin, sale["id"], tracking="1Z999AA10123456784")
 
-    first = steps.fulfill()
-    second = steps.fulfill()
+    first = order_steps.fulfill()
+    second = order_steps.fulfill()
     assert (first.fulfilled, second.fulfilled) == (1, 0)
     fulfillment_orders = shop.fulfillment_orders([order["id"]])[order["id"]]
     assert [len(f.fulfillment_ids) for f in fulfillment_orders] == [1]
@@ -311,18 +294,18 @@ def test_a_shipment_done_in_the_erp_becomes_one_store_fulfillment_with_tracking(
     assert ledger_states(warehouse)[order["id"]] == "fulfilled"
 
 
-def test_an_order_shipping_from_two_store_locations_gets_one_fulfillment_per_location(steps, store, shop, admin,
+def test_an_order_shipping_from_two_store_locations_gets_one_fulfillment_per_location(order_steps, store, shop, admin,
                                                                                        warehouse):
     """Shopify fulfills one location at a time: an order whose lines the store assigned to two
     locations needs two fulfillments (with the same tracking), made once."""
     skus = stocked_mostly_at_each_location(shop)
     order = place(store, [{"sku": sku, "quantity": 1} for sku in skus], email="two.places@example.com")
-    steps.run()
+    order_steps.run()
     (sale,) = erp_sales(admin, [order["id"]]).values()
     ship(admin, sale["id"], tracking="1Z999AA10123456799")
 
-    first = steps.fulfill()
-    second = steps.fulfill()
+    first = order_steps.fulfill()
+    second = order_steps.fulfill()
     assert (first.fulfilled, first.failed, second.fulfilled) == (1, 0, 0)
     fulfillment_orders = shop.fulfillment_orders([order["id"]])[order["id"]]
     assert len({f.location_id for f in fulfillment_orders}) == 2
@@ -331,20 +314,20 @@ def test_an_order_shipping_from_two_store_locations_gets_one_fulfillment_per_loc
     assert ledger_states(warehouse)[order["id"]] == "fulfilled"
 
 
-def test_an_order_with_a_line_refunded_before_shipping_is_fulfilled_with_what_is_left(steps, store, shop, admin,
+def test_an_order_with_a_line_refunded_before_shipping_is_fulfilled_with_what_is_left(order_steps, store, shop, admin,
                                                                                      warehouse):
     """A refunded (cancelled) line is no longer fulfillable: asking the store to fulfil it was refused
     ("Invalid fulfillment order line item quantity requested") on every run, for ever."""
     kept, refunded = in_stock(shop, 2)
     order = place(store, [{"sku": kept, "quantity": 2}, {"sku": refunded, "quantity": 1}], email="part@example.com")
-    steps.run()
+    order_steps.run()
     store.admin("POST", f"/orders/{number(order)}/refund", {"lines": [{"sku": refunded, "quantity": 1, "restock": True}]})
-    steps.run()
+    order_steps.run()
     (sale,) = erp_sales(admin, [order["id"]]).values()
     ship(admin, sale["id"], tracking="1Z999AA10123456800")
 
-    first = steps.fulfill()
-    second = steps.fulfill()
+    first = order_steps.fulfill()
+    second = order_steps.fulfill()
     assert (first.fulfilled, first.failed, second.fulfilled, second.failed) == (1, 0, 0, 0)
     from erpsync.shopify.operations import Operation
 
@@ -356,14 +339,14 @@ def test_an_order_with_a_line_refunded_before_shipping_is_fulfilled_with_what_is
     assert ledger_states(warehouse)[order["id"]] == "fulfilled"
 
 
-def test_a_refused_fulfillment_waits_for_its_retry(steps, store, shop, admin, warehouse):
+def test_a_refused_fulfillment_waits_for_its_retry(order_steps, store, shop, admin, warehouse):
     """The error queue's backoff holds for fulfillments: a refused order is not asked again before its
     next attempt is due (it went from 13 to 42 attempts in 14 minutes in the demo)."""
     from erpsync.sync.state.row_errors import RowFailure, record_failures
 
     (sku,) = in_stock(shop, 1)
     order = place(store, [{"sku": sku, "quantity": 1}], email="later@example.com")
-    steps.run()
+    order_steps.run()
     (sale,) = erp_sales(admin, [order["id"]]).values()
     ship(admin, sale["id"], tracking="1Z999AA10123456801")
     failed_at = dt.datetime.now(dt.UTC)
@@ -371,10 +354,10 @@ def test_a_refused_fulfillment_waits_for_its_retry(steps, store, shop, admin, wa
         record_failures(conn, flow="orders", entity="order", operation="fulfill", run_id="earlier", now=failed_at,
                         failures=[RowFailure(order["id"], "StoreRequestError", "fulfillmentCreate: refused")])
 
-    early = steps.fulfill(now=failed_at + dt.timedelta(seconds=10))
+    early = order_steps.fulfill(now=failed_at + dt.timedelta(seconds=10))
     assert (early.shipped, early.fulfilled, early.failed) == (0, 0, 0), "not asked before its retry is due"
     assert all(not f.fulfillment_ids for f in shop.fulfillment_orders([order["id"]])[order["id"]])
-    due = steps.fulfill(now=failed_at + dt.timedelta(seconds=31))
+    due = order_steps.fulfill(now=failed_at + dt.timedelta(seconds=31))
     assert (due.shipped, due.fulfilled, due.failed) == (1, 1, 0)
     assert ledger_states(warehouse)[order["id"]] == "fulfilled"
 

@@ -11,7 +11,6 @@ from decimal import Decimal
 import pytest
 import requests
 
-from erpsync.shopify.settings import ShopifySettings
 from erpsync.store.records import InventoryChange, PriceChange
 from erpsync.sync.catalog.config import CatalogConfig
 from erpsync.sync.catalog.publish import PublishRun
@@ -26,11 +25,6 @@ pytestmark = pytest.mark.erp
 
 DELETE = """mutation($input: ProductDeleteInput!) { productDelete(input: $input) { deletedProductId
   userErrors { field message } } }"""
-
-
-@pytest.fixture
-def shop(store):
-    return ShopifySettings(shop_url=store.url, access_token=store.token()).store()
 
 
 @pytest.fixture

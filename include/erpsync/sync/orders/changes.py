@@ -25,7 +25,9 @@ from sqlalchemy import Connection, Engine, and_, select
 
 from erpsync.sync.orders.config import OrdersConfig
 from erpsync.sync.orders.ingest import product_ids_by_sku
+from erpsync.sync.state.row_errors import RowFailure, record_failures, resolve, waiting_keys
 from erpsync.tryton.client import TrytonClient
+from erpsync.tryton.errors import ErpServerError, ErpUserError
 from erpsync.tryton.records import SaleDraft, SaleLineDraft
 from erpsync.tryton.sales import TrytonSales
 from erpsync.warehouse import db
@@ -36,6 +38,14 @@ log = logging.getLogger(__name__)
 BOOKED = ("created", "confirmed", "fulfilled")
 
 
+FLOW = "orders"
+OPERATION = "apply_changes"
+
+
+class ChangeNotPossibleYet(Exception):
+    """An order's change cannot be applied until something is fixed (the message says what)."""
+
+
 @dataclass
 class ChangesResult:
     cancellations: int = 0
@@ -44,63 +54,87 @@ class ChangesResult:
     refunds_covered: int = 0
     seconds: float = 0.0
     impossible: list[str] | None = None
+    failed: list[str] | None = None  # orders whose changes wait for a retry, with the reason
 
     def as_counts(self) -> dict[str, Any]:
-        return {**self.__dict__, "seconds": round(self.seconds, 3), "impossible": (self.impossible or [])[:10]}
+        return {**self.__dict__, "seconds": round(self.seconds, 3), "impossible": (self.impossible or [])[:10],
+                "failed": len(self.failed or ()), "failures": (self.failed or [])[:10]}
 
 
-def apply_changes(erp: TrytonClient, engine: Engine, *, store: str, config: OrdersConfig, now: dt.datetime
-                  ) -> ChangesResult:
+def apply_changes(erp: TrytonClient, engine: Engine, *, store: str, config: OrdersConfig, now: dt.datetime,
+                  run_id: str | None = None) -> ChangesResult:
     started = time.monotonic()
-    result = ChangesResult(impossible=[])
+    result = ChangesResult(impossible=[], failed=[])
     sales = TrytonSales(erp)
     with engine.connect() as conn:
-        orders = _booked_with_changes(conn, store)
+        waiting = waiting_keys(conn, flow=FLOW, entity="order", operation=OPERATION, now=now)
+        orders = [o for o in _booked_with_changes(conn, store) if o["store_order_id"] not in waiting]
         applied = _adjustments(conn, store, [o["store_order_id"] for o in orders])
     for order in orders:
-        order_id = order["store_order_id"]
-        if order["cancelled_at"] is not None and (order_id, "cancel", "cancel") not in applied:
-            done, detail = sales.undo_sale(order["erp_sale_id"])
+        # Each order's changes are its own outcome: one the ERP refuses (or fails on) waits for its retry,
+        # the others go on.
+        try:
+            _apply(erp, engine, sales, store, config, order, applied, result, now)
+        except (ErpUserError, ErpServerError, ChangeNotPossibleYet) as error:
+            failure = RowFailure(order["store_order_id"], type(error).__name__,
+                                 f"changes of order {order['order_name']} ({order['store_order_id']}): {error}")
             with engine.begin() as conn:
-                _record(conn, store, order_id, "cancel", "cancel", "applied" if done else "not_possible", detail, None, now)
-                conn.execute(order_ledger.update().where(
-                    order_ledger.c.store == store, order_ledger.c.store_order_id == order_id,
-                ).values(state="cancelled" if done else "cancel_failed", last_error=None if done else detail,
-                         updated_at=now))
-            applied[(order_id, "cancel", "cancel")] = "applied" if done else "not_possible"
-            if done:
-                result.cancellations += 1
-            else:
-                result.cancellations_impossible += 1
-                result.impossible.append(f"{order['order_name']}: {detail}")
-                log.warning("cancellation of %s cannot be applied in the ERP: %s", order["order_name"], detail)
-        undone = applied.get((order_id, "cancel", "cancel")) == "applied"
-        pending = [r for r in order["refunds"] or () if (order_id, "refund", r["refund_id"]) not in applied]
-        if not pending:
-            continue
-        if undone:
+                record_failures(conn, flow=FLOW, entity="order", operation=OPERATION, failures=[failure],
+                                run_id=run_id, now=now)
+            result.failed.append(failure.message)
+            log.warning("%s", failure.message)
+        else:
             with engine.begin() as conn:
-                for refund in pending:
-                    _record(conn, store, order_id, "refund", refund["refund_id"], "applied",
-                            "covered by the cancellation of the sale", None, now)
-            result.refunds_covered += len(pending)
-            continue
-        result.refunds += _book_refunds(erp, engine, store, config, order, pending, now)
+                resolve(conn, flow=FLOW, entity="order", operation=OPERATION, keys=[order["store_order_id"]], now=now)
     result.seconds = time.monotonic() - started
     log.info("order changes: %s", result.as_counts())
     return result
 
 
-def _book_refunds(erp: TrytonClient, engine: Engine, store: str, config: OrdersConfig, order: dict[str, Any],
-                  refunds: list[dict[str, Any]], now: dt.datetime) -> int:
-    sales = TrytonSales(erp)
+def _apply(erp: TrytonClient, engine: Engine, sales: TrytonSales, store: str, config: OrdersConfig,
+           order: dict[str, Any], applied: dict[tuple[str, str, str], str], result: ChangesResult,
+           now: dt.datetime) -> None:
+    """Apply the order's cancellation and refunds that are not applied yet."""
+    order_id = order["store_order_id"]
+    if order["cancelled_at"] is not None and (order_id, "cancel", "cancel") not in applied:
+        done, detail = sales.undo_sale(order["erp_sale_id"])
+        with engine.begin() as conn:
+            _record(conn, store, order_id, "cancel", "cancel", "applied" if done else "not_possible", detail, None, now)
+            conn.execute(order_ledger.update().where(
+                order_ledger.c.store == store, order_ledger.c.store_order_id == order_id,
+            ).values(state="cancelled" if done else "cancel_failed", last_error=None if done else detail,
+                     updated_at=now))
+        applied[(order_id, "cancel", "cancel")] = "applied" if done else "not_possible"
+        if done:
+            result.cancellations += 1
+        else:
+            result.cancellations_impossible += 1
+            result.impossible.append(f"{order['order_name']}: {detail}")
+            log.warning("cancellation of %s cannot be applied in the ERP: %s", order["order_name"], detail)
+    undone = applied.get((order_id, "cancel", "cancel")) == "applied"
+    pending = [r for r in order["refunds"] or () if (order_id, "refund", r["refund_id"]) not in applied]
+    if not pending:
+        return
+    if undone:
+        with engine.begin() as conn:
+            for refund in pending:
+                _record(conn, store, order_id, "refund", refund["refund_id"], "applied",
+                        "covered by the cancellation of the sale", None, now)
+        result.refunds_covered += len(pending)
+        return
+    _book_refunds(erp, sales, engine, store, config, order, pending, result, now)
+
+
+def _book_refunds(erp: TrytonClient, sales: TrytonSales, engine: Engine, store: str, config: OrdersConfig,
+                  order: dict[str, Any], refunds: list[dict[str, Any]], result: ChangesResult, now: dt.datetime) -> None:
     with engine.connect() as conn:
         lines = {row["store_line_id"]: row for row in conn.execute(select(stg_order_line).where(
             stg_order_line.c.store == store, stg_order_line.c.store_order_id == order["store_order_id"])).mappings()}
         products = product_ids_by_sku(conn, {line["sku"] for line in lines.values()})
     refund_product = sales.products_by_code([config.refund_product]).get(config.refund_product)
     if refund_product is None:
-        raise ValueError(f"refund product {config.refund_product!r} is not in the ERP (Variable erpsync_orders)")
+        raise ChangeNotPossibleYet(f"the refund product {config.refund_product!r} is not in the ERP: create it, or set "
+                                   "its code in the Variable erpsync_orders (refund_product)")
     (sale,) = erp.model("sale.sale", "read", [order["erp_sale_id"]], ["party", "invoice_address", "shipment_address"])
     units = sales.units([*products.values(), refund_product])
     drafts = []
@@ -129,13 +163,20 @@ def _book_refunds(erp: TrytonClient, engine: Engine, store: str, config: OrdersC
         ))
     outcomes = erp.create_sales(drafts)
     done = [o for o in outcomes if o.sale_id]
-    erp.quote_sales([o.sale_id for o in done])
-    erp.confirm_sales([o.sale_id for o in done])
+    refused = erp.quote_sales([o.sale_id for o in done])
+    refused.update(erp.confirm_sales([o.sale_id for o in done if o.sale_id not in refused]))
+    if refused:  # the return sales exist (found again, never doubled, on the retry): confirming them is due
+        raise ChangeNotPossibleYet("; ".join(f"return sale {sale_id} not confirmed: {why}"
+                                             for sale_id, why in refused.items()))
     with engine.begin() as conn:
         for refund, outcome in zip(refunds, outcomes, strict=True):
             _record(conn, store, order["store_order_id"], "refund", refund["refund_id"],
                     "applied" if outcome.sale_id else "failed", outcome.error, outcome.sale_id, now)
-    return len(done)
+    result.refunds += len(done)
+    if len(done) < len(outcomes):
+        raise ChangeNotPossibleYet("; ".join(f"refund {refund['refund_id']} refused by the ERP: {outcome.error}"
+                                             for refund, outcome in zip(refunds, outcomes, strict=True)
+                                             if not outcome.sale_id))
 
 
 def _booked_with_changes(conn: Connection, store: str) -> list[dict[str, Any]]:

@@ -27,9 +27,8 @@ from sqlalchemy import Connection, Engine, and_, or_, select
 
 from erpsync.common.progress import Progress
 from erpsync.sync.orders.config import OrdersConfig
-from erpsync.sync.state.row_errors import RowFailure, due_keys, record_failures, resolve
+from erpsync.sync.state.row_errors import RowFailure, due_keys, record_failures, resolve, waiting_keys
 from erpsync.tryton.client import TrytonClient
-from erpsync.tryton.errors import ErpError
 from erpsync.tryton.records import SaleDraft, SaleLineDraft
 from erpsync.tryton.sales import AddressSpec, NewParty, TrytonSales, address_text
 from erpsync.warehouse import db
@@ -66,12 +65,13 @@ def ingest_orders(erp: TrytonClient, engine: Engine, *, store: str, config: Orde
     result = IngestResult()
     with engine.connect() as conn:
         orders = _to_book(conn, store, now)
-        unconfirmed = list(conn.execute(
-            select(order_ledger.c.erp_sale_id)
+        waiting = waiting_keys(conn, flow=FLOW, entity="order", operation="confirm_sale", now=now)
+        unconfirmed = {sale_id: order_id for sale_id, order_id in conn.execute(
+            select(order_ledger.c.erp_sale_id, order_ledger.c.store_order_id)
             .join(stg_order, and_(stg_order.c.store == order_ledger.c.store,
                                   stg_order.c.store_order_id == order_ledger.c.store_order_id))
             .where(order_ledger.c.store == store, order_ledger.c.state == "created", stg_order.c.cancelled_at.is_(None))
-        ).scalars())
+        ) if order_id not in waiting}
     result.considered = len(orders)
     booker = _Booker(erp, engine, store, config, run_id, now)
     # Sales created by an attempt that stopped before confirming them.
@@ -111,18 +111,16 @@ class _Booker:
         self.config = config
         self.run_id = run_id
         self.now = now
-        self._services: dict[str, int] | None = None
+        self._services: tuple[dict[str, int], dict[str, str]] | None = None
 
-    @property
-    def services(self) -> dict[str, int]:
+    def services(self) -> tuple[dict[str, int], dict[str, str]]:
+        """The ERP product of each service line kind (discount, shipping, tax...), and the codes of those
+        the ERP lacks: only the orders that need a missing one are held."""
         if self._services is None:
             codes = self.config.service_codes
             found = self.sales.products_by_code(codes.values())
-            missing = sorted(code for code in codes.values() if code not in found)
-            if missing:
-                raise ErpError(f"service products {missing} are not in the ERP: create them, or set their codes in "
-                               "the Variable erpsync_orders (shipping_product, tax_product, ...)")
-            self._services = {kind: found[code] for kind, code in codes.items()}
+            self._services = ({kind: found[code] for kind, code in codes.items() if code in found},
+                              {kind: code for kind, code in codes.items() if code not in found})
         return self._services
 
     def book(self, orders: list[dict[str, Any]], result: IngestResult) -> None:
@@ -139,10 +137,9 @@ class _Booker:
         result.cancelled_before_booking += len(cancelled) - len(existing)
         if not live:
             return
-        try:
-            drafts = self._drafts(live)
-        except ErpError as error:  # the batch cannot be prepared (e.g. a country the ERP lacks)
-            self._fail(live, type(error).__name__, str(error), result)
+        drafts, unbookable = self._drafts(live)
+        self._fail(unbookable, result)
+        if not drafts:
             return
         outcomes = self.erp.create_sales(list(drafts.values()))
         booked = {o.web_id: o for o in outcomes if o.sale_id}
@@ -154,19 +151,30 @@ class _Booker:
             resolve(conn, flow=FLOW, entity="order", operation="create_sale", keys=booked, now=self.now)
         result.created += sum(1 for o in booked.values() if o.created)
         result.found += sum(1 for o in booked.values() if not o.created)
-        refused = [o for o in outcomes if not o.sale_id]
-        if refused:
-            self._fail([o for o in live if o["store_order_id"] in {r.web_id for r in refused}], "SaleRefused",
-                       "; ".join(f"{r.web_id}: {r.error}" for r in refused[:3]), result)
-        self.confirm([o.sale_id for o in booked.values()], result)
+        names = {o["store_order_id"]: o["order_name"] for o in live}
+        self._fail([RowFailure(o.web_id, "SaleRefused", f"order {names[o.web_id]} ({o.web_id}): the ERP refused the "
+                                                        f"sale: {o.error}")
+                    for o in outcomes if not o.sale_id], result)
+        self.confirm({o.sale_id: o.web_id for o in booked.values()}, result)
 
-    def confirm(self, sale_ids: list[int], result: IngestResult) -> None:
-        """Quote and confirm: from then on the ERP plans the shipment and its stock forecast counts the sale."""
-        if not sale_ids:
+    def confirm(self, sales: dict[int, str], result: IngestResult) -> None:
+        """Quote and confirm (``sales``: ERP sale id -> store order id): from then on the ERP plans the
+        shipment and its stock forecast counts the sale. A sale the ERP refuses to quote or confirm stays
+        ``created`` and is tried again after its backoff; the others go on."""
+        if not sales:
             return
-        self.erp.quote_sales(sale_ids)
-        self.erp.confirm_sales(sale_ids)
+        sale_ids = list(sales)
+        refused = self.erp.quote_sales(sale_ids)
+        refused.update(self.erp.confirm_sales([s for s in sale_ids if s not in refused]))
         confirmed = {s.id: s for s in self.erp.read_sales(sale_ids) if s.state in ("confirmed", "processing", "done")}
+        with self.engine.begin() as conn:
+            record_failures(conn, flow=FLOW, entity="order", operation="confirm_sale", run_id=self.run_id,
+                            now=self.now, failures=[
+                                RowFailure(sales[sale_id], "ConfirmRefused",
+                                           f"sale {sale_id} of store order {sales[sale_id]}: {reason}")
+                                for sale_id, reason in refused.items() if sale_id not in confirmed])
+            resolve(conn, flow=FLOW, entity="order", operation="confirm_sale",
+                    keys=[sales[sale_id] for sale_id in confirmed], now=self.now)
         confirmed_at = dt.datetime.now(dt.UTC)
         with self.engine.begin() as conn:
             for chunk in db.chunks(sorted(confirmed)):
@@ -177,15 +185,22 @@ class _Booker:
                              erp_confirmed_at=confirmed_at, updated_at=confirmed_at, last_error=None))
         result.confirmed += len(confirmed)
 
-    def _fail(self, orders: Sequence[dict[str, Any]], kind: str, message: str, result: IngestResult) -> None:
+    def _fail(self, failures: Sequence[RowFailure], result: IngestResult) -> None:
+        """Each order that could not be booked: ``failed`` in the ledger with its reason, and in the error
+        queue, retried after its backoff; the other orders of the batch go on."""
+        if not failures:
+            return
         with self.engine.begin() as conn:
-            for order in orders:
-                self._ledger(conn, [order], state="failed", error=message)
-            record_failures(conn, flow=FLOW, entity="order", operation="create_sale", run_id=self.run_id, now=self.now,
-                            failures=[RowFailure(o["store_order_id"], kind, message) for o in orders])
-        result.failed += len(orders)
-        result.failures.append(message)
-        log.warning("%d order(s) not booked: %s", len(orders), message)
+            for failure in failures:
+                key = (order_ledger.c.store == self.store) & (order_ledger.c.store_order_id == failure.key)
+                conn.execute(order_ledger.update().where(key).values(
+                    state="failed", last_error=failure.message, updated_at=self.now))
+            record_failures(conn, flow=FLOW, entity="order", operation="create_sale", run_id=self.run_id,
+                            now=self.now, failures=failures)
+        result.failed += len(failures)
+        result.failures.extend(f.message for f in failures)
+        for failure in failures:
+            log.warning("not booked: %s", failure.message)
 
     def _ledger(self, conn: Connection, orders: Sequence[dict[str, Any]], *, state: str, sale_id: int | None = None,
                 attempt: bool = False, error: str | None = None) -> None:
@@ -203,27 +218,43 @@ class _Booker:
 
     # -- what the ERP gets ------------------------------------------------------------------------------
 
-    def _drafts(self, orders: list[dict[str, Any]]) -> dict[str, SaleDraft]:
+    def _drafts(self, orders: list[dict[str, Any]]) -> tuple[dict[str, SaleDraft], list[RowFailure]]:
+        """The sale of each order that can be booked, and a failure naming the order and the fix for each
+        one that cannot (a product, a service product or a country the ERP lacks)."""
         with self.engine.connect() as conn:
             lines = _lines(conn, self.store, [o["store_order_id"] for o in orders])
             products = product_ids_by_sku(conn, {line["sku"] for ls in lines.values() for line in ls})
+        services, missing_services = self.services()
+        countries = self.sales.country_ids()
+        unbookable = [f for o in orders
+                      if (f := _unbookable(o, lines[o["store_order_id"]], products, missing_services, countries))]
+        held = {f.key for f in unbookable}
+        orders = [o for o in orders if o["store_order_id"] not in held]
         parties = self._parties(orders)
+        # A digital order (nothing to ship) may come without a shipping address: its billing address serves
+        # for both. With neither, the customer's address in the ERP, and for a customer with none (a guest
+        # buying a download), an address that carries the customer's name only (found again next time).
         specs = {}
         for order in orders:
-            party = parties[order["store_order_id"]]
-            for kind in ("shipping_address", "billing_address"):
-                spec = _spec(party, order, order.get(kind) or order.get("shipping_address"))
+            for kind, fallback in (("shipping_address", "billing_address"), ("billing_address", "shipping_address")):
+                spec = _spec(parties[order["store_order_id"]], order, order.get(kind) or order.get(fallback))
                 if spec:
                     specs[(order["store_order_id"], kind)] = spec
+        without = [o for o in orders if (o["store_order_id"], "billing_address") not in specs]
+        known = self.sales.first_addresses(parties[o["store_order_id"]] for o in without)
+        for order in without:
+            party = parties[order["store_order_id"]]
+            if party not in known:
+                name_only = AddressSpec(party, _customer_name(order), "", None, None, None, None)
+                specs[(order["store_order_id"], "shipping_address")] = name_only
+                specs[(order["store_order_id"], "billing_address")] = name_only
         addresses = self.sales.addresses(list(specs.values()))
-        units = self.sales.units([*products.values(), *self.services.values()])
+        units = self.sales.units([*products.values(), *services.values()])
         drafts = {}
         for order in orders:
             order_id = order["store_order_id"]
-            shipping = addresses.get(specs[(order_id, "shipping_address")].key) if (order_id, "shipping_address") in specs else None
-            billing = addresses.get(specs[(order_id, "billing_address")].key) if (order_id, "billing_address") in specs else shipping
-            if shipping is None or billing is None:
-                raise ErpError(f"order {order['order_name']} has no address to book it with")
+            shipping, billing = (addresses[specs[(order_id, kind)].key] if (order_id, kind) in specs
+                                 else known[parties[order_id]] for kind in ("shipping_address", "billing_address"))
             goods = tuple(
                 SaleLineDraft(product_id=products[line["sku"]], quantity=line["quantity"], unit_price=line["unit_price"],
                               unit_id=units[products[line["sku"]]], description=line["title"])
@@ -232,18 +263,18 @@ class _Booker:
             drafts[order_id] = SaleDraft(
                 web_id=order_id, party_id=parties[order_id], invoice_address_id=billing, shipment_address_id=shipping,
                 sale_date=order["store_created_at"].date(), reference=order["order_name"],
-                lines=goods + self._service_lines(order, units),
+                lines=goods + self._service_lines(order, services, units),
                 comment=f"Store order {order['order_name']} ({order_id})",
             )
-        return drafts
+        return drafts, unbookable
 
-    def _service_lines(self, order: dict[str, Any], units: dict[int, int]) -> tuple[SaleLineDraft, ...]:
-        amounts = (("discount", -order["discount_total"], "Discounts"), ("shipping", order["shipping_total"], "Shipping"),
-                   ("tax", order["tax_total"], "Taxes"))
+    @staticmethod
+    def _service_lines(order: dict[str, Any], services: dict[str, int], units: dict[int, int]
+                       ) -> tuple[SaleLineDraft, ...]:
         return tuple(
-            SaleLineDraft(product_id=self.services[kind], quantity=Decimal(1), unit_price=amount,
-                          unit_id=units[self.services[kind]], description=label)
-            for kind, amount, label in amounts if amount
+            SaleLineDraft(product_id=services[kind], quantity=Decimal(1), unit_price=amount,
+                          unit_id=units[services[kind]], description=label)
+            for kind, amount, label in _service_amounts(order) if amount
         )
 
     def _parties(self, orders: list[dict[str, Any]]) -> dict[str, int]:
@@ -260,6 +291,38 @@ class _Booker:
         return {o["store_order_id"]: known.get(emails[o["store_order_id"]]) or created[emails[o["store_order_id"]]
                                                                                      or o["store_order_id"]]
                 for o in orders}
+
+
+def _service_amounts(order: dict[str, Any]) -> tuple[tuple[str, Decimal, str], ...]:
+    """The service lines an order's sale carries besides its goods: (kind, amount, label)."""
+    return (("discount", -order["discount_total"], "Discounts"), ("shipping", order["shipping_total"], "Shipping"),
+            ("tax", order["tax_total"], "Taxes"))
+
+
+def _unbookable(order: dict[str, Any], lines: list[dict[str, Any]], products: dict[str, int],
+                missing_services: dict[str, str], countries: dict[str, int]) -> RowFailure | None:
+    """Why this order cannot be booked as it stands (None when it can): the reason names the order and
+    what to fix; the order is tried again after its backoff."""
+    order_id, name = order["store_order_id"], order["order_name"]
+    unknown = sorted({line["sku"] or f"(no SKU: {line['title']})" for line in lines if line["sku"] not in products})
+    if unknown or not lines:
+        return RowFailure(order_id, "UnknownProduct", (
+            f"order {name} ({order_id}): {', '.join(unknown) or 'no lines'} not among the ERP's products: create "
+            "or activate the product in the ERP's web shop (or correct the SKU in the store)"))
+    needed = sorted({missing_services[kind] for kind, amount, _ in _service_amounts(order)
+                     if amount and kind in missing_services})
+    if needed:
+        return RowFailure(order_id, "MissingServiceProduct", (
+            f"order {name} ({order_id}) needs the service product(s) {needed}, which the ERP lacks: create them, "
+            "or set their codes in the Variable erpsync_orders (discount_product, shipping_product, tax_product)"))
+    unknown_countries = sorted({code.upper() for kind in ("shipping_address", "billing_address")
+                                if (code := (order.get(kind) or {}).get("country_code"))
+                                and code.upper() not in countries})
+    if unknown_countries:
+        return RowFailure(order_id, "UnknownCountry", (
+            f"order {name} ({order_id}): country {', '.join(unknown_countries)} is not in the ERP: add it "
+            "(Tryton: Countries); the order is booked on its next retry"))
+    return None
 
 
 def _customer_name(order: dict[str, Any]) -> str:
