@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+
 from erpsync.shopify.settings import ShopifySettings
 from erpsync.tryton.client import TrytonClient
-
 from sandbox.tryton import catalog
 from tests.support.flows import CatalogSteps, OrderSteps
 

@@ -13,11 +13,11 @@ from collections import Counter
 
 import pytest
 import requests
+from sqlalchemy import select
+
 from erpsync.sync.orders.config import OrdersConfig
 from erpsync.tryton.errors import ErpServerError
 from erpsync.warehouse.schema import order_ledger, row_error
-from sqlalchemy import select
-
 from tests.integration.flows.test_order_steps import in_stock, number, place
 
 pytestmark = pytest.mark.erp
