@@ -3,7 +3,7 @@
 from airflow.sdk import DAG, Param
 
 from erpsync.tasks import catalog, runlog
-from erpsync.tasks.defaults import DAG_DEFAULTS, TAGS_ERP, TAGS_STORE, schedule_for
+from erpsync.tasks.defaults import AFTER_STAGED, DAG_DEFAULTS, TAGS_ERP, TAGS_STORE, schedule_for
 
 DOC = """
 ### Catalog sync (ERP -> store)
@@ -15,6 +15,11 @@ and never reach the store); stages the good rows; then publishes to the store on
 what it last published: new products and content (productSet), prices (per product), availability
 (250 levels per call, compare-and-swap, idempotency key). Availability = on hand and not promised in the
 mapped ERP warehouses, minus store orders not yet in the ERP, minus the safety stock.
+
+**One failure stops only itself.** A product the store refuses is held in `row_error` (with the store's
+reason) while the others publish; a failed publish step does not skip the steps after it (prices and
+inventory of the products the store already has still go out). A step fails only when the store cannot
+be reached or refuses our credentials.
 
 **Safe to rerun.** Each extract reads `[cursor - lag, end of the run)`; the cursor moves only when
 staging commits. Every publish step diffs against the published state, so clearing any task or the
@@ -72,7 +77,10 @@ with DAG(
     extracted = [catalog.extract_products(), catalog.extract_stock()]
     staged = catalog.stage_catalog()
     content = catalog.publish_content()
-    prices = catalog.publish_prices()
-    inventory = catalog.publish_inventory()
+    # Content, then prices, then inventory (a new product exists before its price and stock are set), but
+    # a step that failed does not hold back the next one: each runs once the staged catalog is there.
+    prices = catalog.publish_prices.override(trigger_rule=AFTER_STAGED)()
+    inventory = catalog.publish_inventory.override(trigger_rule=AFTER_STAGED)()
     finished = runlog.finish_run(flow=catalog.FLOW, steps=list(catalog.STEPS), datasets=catalog.DATASETS)
     started >> extracted >> staged >> content >> prices >> inventory >> finished
+    staged >> [prices, inventory]

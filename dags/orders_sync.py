@@ -3,7 +3,7 @@
 from airflow.sdk import DAG, Param
 
 from erpsync.tasks import orders, runlog
-from erpsync.tasks.defaults import DAG_DEFAULTS, TAGS_ERP, TAGS_STORE, schedule_for
+from erpsync.tasks.defaults import AFTER_STAGED, DAG_DEFAULTS, TAGS_ERP, TAGS_STORE, schedule_for
 
 DOC = """
 ### Order sync (store -> ERP)
@@ -64,7 +64,10 @@ with DAG(
     extracted = orders.extract_orders()
     staged = orders.stage_orders()
     booked = orders.ingest_orders()
-    changed = orders.apply_order_changes()
-    fulfilled = orders.push_fulfillments()
+    # Booking, then changes, then fulfillments, but a step that failed does not hold back the next one
+    # (shipments still reach the store when a booking failed): each runs once the orders are staged.
+    changed = orders.apply_order_changes.override(trigger_rule=AFTER_STAGED)()
+    fulfilled = orders.push_fulfillments.override(trigger_rule=AFTER_STAGED)()
     finished = runlog.finish_run(flow=orders.FLOW, steps=list(orders.STEPS), datasets=orders.DATASETS)
     started >> extracted >> staged >> booked >> changed >> fulfilled >> finished
+    staged >> [changed, fulfilled]

@@ -3,8 +3,8 @@ both warehouse engines."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -80,3 +80,39 @@ def test_a_sku_run_leaves_the_cursor_and_a_dry_run_changes_nothing(catalog_dag, 
         assert conn.execute(select(func.count()).select_from(quarantine)).scalar_one() == 0
     assert cursor_after == cursor_before
     engine.dispose()
+
+
+def test_a_failed_publish_step_does_not_skip_the_steps_after_it(catalog_dag, airflow_connections, erp_admin, store,
+                                                                 monkeypatch):
+    from erpsync.sync.catalog import publish
+    from erpsync.tryton.client import TrytonClient
+    from sandbox.tryton import catalog
+    from tests.support.erp import receive
+
+    monkeypatch.setenv("AIRFLOW__ERPSYNC__EXTRACT_LAG_SECONDS", "1")
+    for task in catalog_dag.tasks:
+        task.retries = 0
+    run_dag(catalog_dag)
+    admin = TrytonClient(erp_admin, web_shop=catalog.WEB_SHOP_NAME)
+    main = admin.web_shop.warehouses[0]
+    engine = make_engine(airflow_connections)
+    with engine.connect() as conn:
+        skus = conn.execute(select(published_variant.c.sku).where(published_variant.c.status == "ACTIVE")
+                            .order_by(published_variant.c.sku).limit(50)).scalars().all()
+    engine.dispose()
+    levels = {sku: store.admin("GET", f"/inventory?sku={sku}")["levels"][main.name]["available"] for sku in skus}
+    sku = next(sku for sku, level in levels.items() if level > 0)  # not floored at 0: +3 shows as +3
+    before = levels[sku]
+    (product,) = admin.model("product.product", "search", [("code", "=", sku)], 0, 1, None)
+    receive(admin, product, main.id, Decimal(3))
+
+    def broken(_run):
+        raise RuntimeError("publish_content broke (injected)")
+
+    monkeypatch.setattr(publish, "publish_content", broken)
+    failed = run_dag(catalog_dag, expect="failed")
+    states = {ti.task_id: ti.state for ti in failed.get_task_instances()}
+    assert states["publish_content"] == "failed"
+    assert states["publish_prices"] == states["publish_inventory"] == "success", states
+    assert states["finish_run"] == "failed", "the run still says a step failed"
+    assert store.admin("GET", f"/inventory?sku={sku}")["levels"][main.name]["available"] == before + 3

@@ -60,3 +60,20 @@ def test_an_unknown_sku_holds_the_order_alerts_once_and_books_it_when_the_produc
         assert channels.titled("RESOLVED: QUARANTINE store.order") == 1
         assert not any("held@example.com" in text for text in channels.texts()), "no customer data"
     engine.dispose()
+
+
+def test_a_failed_booking_does_not_skip_changes_and_fulfillments(orders_dag, airflow_connections, store, monkeypatch):
+    from erpsync.sync.orders import ingest
+
+    for task in orders_dag.tasks:
+        task.retries = 0
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("ingest_orders broke (injected)")
+
+    monkeypatch.setattr(ingest, "ingest_orders", broken)
+    failed = run_dag(orders_dag, expect="failed", full_refresh=False)
+    states = {ti.task_id: ti.state for ti in failed.get_task_instances()}
+    assert states["ingest_orders"] == "failed"
+    assert states["apply_order_changes"] == states["push_fulfillments"] == "success", states
+    assert states["finish_run"] == "failed"

@@ -8,6 +8,8 @@ from decimal import Decimal
 
 from erpsync.tryton.client import TrytonClient
 
+ERP_BATCH = 50
+
 
 def receive(admin: TrytonClient, product_id: int, warehouse_id: int, quantity: Decimal) -> dt.datetime:
     """Receive stock into a warehouse's storage as a done move; return the move's timestamp."""
@@ -42,14 +44,22 @@ def new_template(admin: TrytonClient, suffixes: list[str], list_price: Decimal, 
     (model,) = admin.model("product.template", "search_read", [("salable", "=", True)], 0, 1, None,
                            ["default_uom", "sale_uom", "account_category", "categories"])
     code = code or f"NEW-{uuid.uuid4().hex[:6].upper()}"
+    # The ERP takes some 50 records per call (100 overflow its parser on SQLite): the first variants come
+    # with the template, the others in calls of their own.
     (template_id,) = admin.model("product.template", "create", [{
         "name": f"New arrival {code}", "code": code, "type": "goods", "salable": True,
         "default_uom": model["default_uom"], "sale_uom": model["sale_uom"], "list_price": list_price,
         "cost_price_method": "fixed", "account_category": model["account_category"],
         "categories": [("add", model["categories"])],
-        "products": [("create", [{"suffix_code": s, "description": f"{code} {s}"} for s in suffixes])],
+        "products": [("create", [{"suffix_code": s, "description": f"{code} {s}"} for s in suffixes[:ERP_BATCH]])],
     }])
+    for start in range(ERP_BATCH, len(suffixes), ERP_BATCH):
+        admin.model("product.product", "create", [{"template": template_id, "suffix_code": s,
+                                                   "description": f"{code} {s}"}
+                                                  for s in suffixes[start:start + ERP_BATCH]])
     variants = admin.model("product.product", "search_read", [("template", "=", template_id)], 0, None,
                            [("id", "ASC")], ["code"])
-    admin.model("web.shop", "write", [admin.web_shop.id], {"products": [("add", [v["id"] for v in variants])]})
+    for start in range(0, len(variants), ERP_BATCH):
+        admin.model("web.shop", "write", [admin.web_shop.id], {"products": [
+            ("add", [v["id"] for v in variants[start:start + ERP_BATCH]])]})
     return template_id, variants

@@ -29,6 +29,11 @@ DAG_DEFAULTS = {
     "default_args": DEFAULT_ARGS,
 }
 
+# The trigger rule of a flow's later steps: run when the steps before them are done, whatever their
+# outcome, as long as one of them (the staging step, a direct upstream of each) succeeded. One failed step
+# then never skips the independent ones after it; a failed staging still stops them all.
+AFTER_STAGED = "all_done_min_one_success"
+
 TAGS_ERP = "erp:tryton"
 TAGS_STORE = "store:shopify"
 

@@ -23,6 +23,12 @@ def admin(erp_admin) -> TrytonClient:
 
 
 @pytest.fixture
+def catalog_steps(erp_settings, shop, warehouse) -> CatalogSteps:
+    """The catalog flow's steps (nothing published yet)."""
+    return CatalogSteps(erp=erp_settings.client(), store=shop, engine=warehouse)
+
+
+@pytest.fixture
 def order_steps(erp_settings, shop, warehouse) -> OrderSteps:
     """The order flow's steps, after a full catalog publish (the SKUs orders buy exist in the store)."""
     CatalogSteps(erp=erp_settings.client(), store=shop, engine=warehouse).run(full=True)

@@ -18,14 +18,8 @@ from erpsync.tryton.client import TrytonClient
 from erpsync.warehouse.schema import published_inventory, raw_record, row_error, sync_cursor
 from sandbox.airflow_local import wait_for
 from tests.support.erp import receive
-from tests.support.flows import CatalogSteps
 
 pytestmark = pytest.mark.erp
-
-
-@pytest.fixture
-def steps(erp_settings, shop, warehouse) -> CatalogSteps:
-    return CatalogSteps(erp=erp_settings.client(), store=shop, engine=warehouse)
 
 
 def landed(engine, batch_id: str) -> list[str]:
@@ -49,8 +43,8 @@ class PagingErp(TrytonClient):
                 self.on_first_page(page)
 
 
-def test_same_timestamps_page_boundaries_and_changes_during_the_read(steps, admin, warehouse):
-    steps.extract_and_stage(full=True)
+def test_same_timestamps_page_boundaries_and_changes_during_the_read(catalog_steps, admin, warehouse):
+    catalog_steps.extract_and_stage(full=True)
     ids = [p["id"] for p in admin.model("product.product", "search_read", [("active", "=", True)], 200, 10,
                                         [("id", "ASC")], ["code"])]
     admin.model("product.product", "write", ids, {"description": f"same stamp {uuid.uuid4().hex}"})
@@ -64,22 +58,22 @@ def test_same_timestamps_page_boundaries_and_changes_during_the_read(steps, admi
         admin.model("product.product", "write", [product], {"description": "changed during the read"})
         late.append(not_read)
 
-    steps.erp = PagingErp(steps.erp, on_first_page=change_one_not_read_yet)
-    first = steps.extract_and_stage()
+    catalog_steps.erp = PagingErp(catalog_steps.erp, on_first_page=change_one_not_read_yet)
+    first = catalog_steps.extract_and_stage()
     first_keys = landed(warehouse, first["products"].batch_id)
     assert len(first_keys) == len(set(first_keys)), "nothing doubled inside a read"
     assert codes - set(late) <= set(first_keys), "every record with the shared timestamp, across pages"
 
-    steps.erp.on_first_page = None
-    second = steps.extract_and_stage()
+    catalog_steps.erp.on_first_page = None
+    second = catalog_steps.extract_and_stage()
     assert late[0] in landed(warehouse, second["products"].batch_id), "the change made during the read"
     with warehouse.connect() as conn:
         assert conn.execute(select(sync_cursor.c.cursor_at).where(sync_cursor.c.entity == "product")
                             ).scalar_one() == second["products"].window_end
 
 
-def test_a_failed_staging_leaves_the_cursor_where_it_was(steps, warehouse, monkeypatch):
-    staged = steps.extract_and_stage(full=True)
+def test_a_failed_staging_leaves_the_cursor_where_it_was(catalog_steps, warehouse, monkeypatch):
+    staged = catalog_steps.extract_and_stage(full=True)
     cursor = staged["staged_products"].cursor_at
 
     from erpsync.sync.catalog import stage as catalog_stage
@@ -89,7 +83,7 @@ def test_a_failed_staging_leaves_the_cursor_where_it_was(steps, warehouse, monke
 
     monkeypatch.setattr(catalog_stage.db, "upsert", broken)
     with pytest.raises(RuntimeError):
-        steps.extract_and_stage()
+        catalog_steps.extract_and_stage()
     monkeypatch.undo()
     with warehouse.connect() as conn:
         assert conn.execute(select(sync_cursor.c.cursor_at).where(sync_cursor.c.entity == "product")
@@ -110,31 +104,31 @@ def _sold_from(shop, location_name: str):
                 and at[location] > max(q for loc, q in at.items() if loc != location))
 
 
-def test_a_sale_between_extract_and_publish_is_not_overwritten(steps, admin, store, shop):
-    steps.run(full=True)
+def test_a_sale_between_extract_and_publish_is_not_overwritten(catalog_steps, admin, store, shop):
+    catalog_steps.run(full=True)
     main = admin.web_shop.warehouses[0]
     variant = _sold_from(shop, main.name)
     (product,) = admin.model("product.product", "search", [("code", "=", variant.sku)], 0, 1, None)
 
     receive(admin, product, main.id, Decimal(20))  # the ERP has 20 more...
-    staged = steps.extract_and_stage()
+    staged = catalog_steps.extract_and_stage()
     before = store.admin("GET", f"/inventory?sku={variant.sku}")["levels"][main.name]["available"]
     store.admin("POST", "/orders", {"lines": [{"sku": variant.sku, "quantity": 1}]})  # ...and the store sells 1
     assert store.admin("GET", f"/inventory?sku={variant.sku}")["levels"][main.name]["available"] == before - 1
 
-    result = steps.publish(staged, "publish_inventory")
+    result = catalog_steps.publish(staged, "publish_inventory")
 
     assert result.recomputed >= 1 and result.failed == 0
     assert store.admin("GET", f"/inventory?sku={variant.sku}")["levels"][main.name]["available"] == before + 20 - 1
 
 
-def test_a_sale_the_flow_already_knows_of_is_taken_off_once(steps, admin, store, shop, erp_settings, warehouse):
+def test_a_sale_the_flow_already_knows_of_is_taken_off_once(catalog_steps, admin, store, shop, erp_settings, warehouse):
     """The store sold 2 and the order flow staged that order (its units are pending) before the next
     publish of the SKU: the desired level already holds them back, so the compare-and-swap retry must
     not take them off a second time (it would undersell until the SKU changes again)."""
     from tests.support.flows import OrderSteps
 
-    steps.run(full=True)
+    catalog_steps.run(full=True)
     main = admin.web_shop.warehouses[0]
     variant = _sold_from(shop, main.name)
     (product,) = admin.model("product.product", "search", [("code", "=", variant.sku)], 0, 1, None)
@@ -152,16 +146,16 @@ def test_a_sale_the_flow_already_knows_of_is_taken_off_once(steps, admin, store,
     OrderSteps(erp=erp_settings.client(), store=shop, engine=warehouse).extract_and_stage()  # pending: 2
 
     receive(admin, product, main.id, Decimal(5))  # the ERP changes the SKU: it is published again
-    result = steps.publish(steps.extract_and_stage(), "publish_inventory")
+    result = catalog_steps.publish(catalog_steps.extract_and_stage(), "publish_inventory")
     assert result.failed == 0
     assert level() == before + 5 - 2
 
 
 # -- faults -----------------------------------------------------------------------------------------
 
-def test_after_store_faults_the_next_run_converges_and_the_error_queue_empties(steps, store, shop, warehouse,
+def test_after_store_faults_the_next_run_converges_and_the_error_queue_empties(catalog_steps, store, shop, warehouse,
                                                                                 admin):
-    steps.run(full=True)
+    catalog_steps.run(full=True)
     templates = admin.model("product.template", "search_read", [("active", "=", True), ("salable", "=", True)],
                             30, 8, [("id", "ASC")], ["list_price", "products"])
     for template in templates:
@@ -173,12 +167,12 @@ def test_after_store_faults_the_next_run_converges_and_the_error_queue_empties(s
         {"kind": "throttle_storm", "rate": 0.5, "match": "inventorySetQuantities"},
         {"kind": "timeout", "rate": 0.5, "hold_seconds": 1.5, "match": "inventorySetQuantities"},
     ]})
-    steps.store = ShopifySettings(shop_url=store.url, access_token=store.token(), read_timeout_s=0.8).store(
+    catalog_steps.store = ShopifySettings(shop_url=store.url, access_token=store.token(), read_timeout_s=0.8).store(
         backoff=Backoff(attempts=4, base_s=0.05, max_s=0.2))
-    staged = steps.extract_and_stage()
+    staged = catalog_steps.extract_and_stage()
     with pytest.raises(StoreTransportError, match="queued in row_error"):  # every price call fails (502)
-        steps.publish(staged, "publish_prices")
-    inventory = steps.publish(staged, "publish_inventory")  # timeouts and throttling: retried, applied once
+        catalog_steps.publish(staged, "publish_prices")
+    inventory = catalog_steps.publish(staged, "publish_inventory")  # timeouts and throttling: retried, applied once
     assert inventory.failed == 0 and inventory.applied >= 8
     with warehouse.connect() as conn:
         queued = conn.execute(select(func.count()).select_from(row_error).where(
@@ -186,11 +180,11 @@ def test_after_store_faults_the_next_run_converges_and_the_error_queue_empties(s
     assert queued >= 8, "the failed prices wait in the error queue, not lost with the failed step"
 
     store.admin("DELETE", "/faults")
-    steps.store = shop
+    catalog_steps.store = shop
     # The next runs retry the queue once the backoff has passed.
-    converged = steps.run(now=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5))
+    converged = catalog_steps.run(now=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5))
     assert converged["publish_prices"].applied >= 8, "the prices the faults kept out are published now"
-    again = steps.run(now=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10))
+    again = catalog_steps.run(now=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10))
     assert sum(again[step].changed for step in ("publish_content", "publish_prices", "publish_inventory")) == 0
     with warehouse.connect() as conn:
         assert conn.execute(select(func.count()).select_from(row_error).where(row_error.c.status == "open")
@@ -198,17 +192,17 @@ def test_after_store_faults_the_next_run_converges_and_the_error_queue_empties(s
 
 
 def test_content_published_several_calls_at_once_survives_lost_answers_without_duplicates(
-        steps, store, shop, warehouse):
+        catalog_steps, store, shop, warehouse):
     # Four productSet calls in flight; a fifth of them is applied by the store but its answer is lost
     # (a create is not repeated then), a fifth is refused with a 502 before it runs.
-    steps.config = steps.config.model_copy(update={"content_concurrency": 4})
+    catalog_steps.config = catalog_steps.config.model_copy(update={"content_concurrency": 4})
     store.admin("PUT", "/faults", {"seed": 5, "rules": [
         {"kind": "drop_after", "rate": 0.2, "match": "productSet"},
         {"kind": "error_5xx", "rate": 0.2, "status": 502, "match": "productSet"},
     ]})
-    steps.store = ShopifySettings(shop_url=store.url, access_token=store.token()).store(
+    catalog_steps.store = ShopifySettings(shop_url=store.url, access_token=store.token()).store(
         backoff=Backoff(attempts=2, base_s=0.01, max_s=0.02))
-    first = steps.run(full=True)["publish_content"]
+    first = catalog_steps.run(full=True)["publish_content"]
     assert first.applied and first.failed, "the faults hit some calls and not others"
     assert first.applied + first.failed == first.changed
     with warehouse.connect() as conn:
@@ -217,10 +211,10 @@ def test_content_published_several_calls_at_once_survives_lost_answers_without_d
     assert queued >= first.failed, "each failed product's variants wait in the error queue"
 
     store.admin("DELETE", "/faults")
-    steps.store = shop
-    second = steps.run(now=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5))["publish_content"]
+    catalog_steps.store = shop
+    second = catalog_steps.run(now=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5))["publish_content"]
     assert second.failed == 0 and second.applied + second.discovered >= first.failed
-    third = steps.run(now=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10))["publish_content"]
+    third = catalog_steps.run(now=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10))["publish_content"]
     assert third.changed == 0
     products = store.admin("GET", "/state")["counts"]["products"]
     assert products == first.changed, "every template once in the store: no product created twice"
@@ -229,11 +223,11 @@ def test_content_published_several_calls_at_once_survives_lost_answers_without_d
                             ).scalar_one() == 0
 
 
-def test_inventory_worked_out_a_chunk_at_a_time_is_written_early_and_once(steps, shop, warehouse, monkeypatch):
+def test_inventory_worked_out_a_chunk_at_a_time_is_written_early_and_once(catalog_steps, shop, warehouse, monkeypatch):
     """The levels are worked out 7 SKUs at a time here (1,000 in production): the first write goes out
     before the last chunk is worked out, calls still carry 250 levels, and each level is written once."""
-    steps.run(full=True)
-    steps.config = steps.config.model_copy(update={"safety_stock": steps.config.safety_stock + 1})
+    catalog_steps.run(full=True)
+    catalog_steps.config = catalog_steps.config.model_copy(update={"safety_stock": catalog_steps.config.safety_stock + 1})
     monkeypatch.setattr(catalog_publish, "PREPARE_SKUS", 7)
     events: list[tuple[str, list[tuple[str, str]]]] = []
     worked_out, written = catalog_publish._inventory_changes, catalog_publish._write_levels
@@ -248,8 +242,8 @@ def test_inventory_worked_out_a_chunk_at_a_time_is_written_early_and_once(steps,
 
     monkeypatch.setattr(catalog_publish, "_inventory_changes", chunk)
     monkeypatch.setattr(catalog_publish, "_write_levels", write)
-    staged = steps.extract_and_stage()
-    result = steps.publish(staged, "publish_inventory", full=True)
+    staged = catalog_steps.extract_and_stage()
+    result = catalog_steps.publish(staged, "publish_inventory", full=True)
 
     writes = [levels for kind, levels in events if kind == "write"]
     chunks = [skus for kind, skus in events if kind == "chunk"]
@@ -269,5 +263,5 @@ def test_inventory_worked_out_a_chunk_at_a_time_is_written_early_and_once(steps,
     in_store = {(items[lvl.inventory_item_id], lvl.location_id): lvl.available
                 for lvl in shop.inventory_levels(sorted(items), [loc.id for loc in shop.locations()])}
     assert all(in_store[level] == recorded[level] for level in levels)
-    again = steps.publish(steps.extract_and_stage(), "publish_inventory", full=True)
+    again = catalog_steps.publish(catalog_steps.extract_and_stage(), "publish_inventory", full=True)
     assert again.changed == 0 and again.considered == result.considered

@@ -33,7 +33,7 @@ from sqlalchemy import Connection, Engine, delete, select
 
 from erpsync.common.progress import Progress
 from erpsync.quality.guardrails import catalog_shrink, price_swings
-from erpsync.store.errors import StoreError, StoreTransportError
+from erpsync.store.errors import StoreAuthError, StoreError, StoreTransportError
 from erpsync.store.interface import Store
 from erpsync.store.records import (
     InventoryChange,
@@ -91,6 +91,7 @@ class PublishResult:
     changed: int = 0
     applied: int = 0
     failed: int = 0
+    unreachable: int = 0  # of the failed: the store could not be reached for them (after the client's retries)
     discovered: int = 0
     recomputed: int = 0  # inventory: writes recomputed after a concurrent sale
     held: list[dict[str, Any]] = field(default_factory=list)
@@ -159,14 +160,21 @@ def _finish(result: PublishResult, run: PublishRun, started: float) -> PublishRe
     for hold in result.held:
         log.warning("held %s: %s", result.step, hold["reason"])
     log.info("%s: %s", result.step, result.as_counts())
-    if result.failed and not result.applied:
-        # Nothing went through: the store is likely down. The rows are in the error queue (later runs
-        # retry them); failing the task makes Airflow retry it now and alert if it keeps failing.
-        raise StoreTransportError(f"{result.step}: all {result.failed} change(s) failed; they are queued in "
-                                  "row_error and retried by later runs (see the task log for the errors)")
+    if result.unreachable and not result.applied:
+        # Nothing went through and the store could not be reached: it is likely down. The rows are in the
+        # error queue (later runs retry them); failing the task makes Airflow retry it now and alert if
+        # it keeps failing. Rows the store refused (a product it rejects) never fail the task.
+        raise StoreTransportError(f"{result.step}: the store could not be reached for {result.unreachable} "
+                                  "change(s) and none went through; they are queued in row_error and retried "
+                                  "by later runs (see the task log for the errors)")
     if result.failed:
         log.warning("%s: %d change(s) failed and are queued for retry in row_error", result.step, result.failed)
     return result
+
+
+def _count_failures(result: PublishResult, failures: Sequence[RowFailure]) -> None:
+    result.failed += len(failures)
+    result.unreachable += sum(1 for f in failures if f.kind == StoreTransportError.__name__)
 
 
 def _waits(run: PublishRun) -> str:
@@ -292,14 +300,21 @@ def publish_content(run: PublishRun) -> PublishResult:
     return _finish(result, run, started)
 
 
-def _set_product(store: Store, draft: ProductDraft) -> ProductOutcome:
+REFUSED = "ProductSetRefused"  # the kind of a product the store answered with userErrors
+
+
+def _set_product(store: Store, draft: ProductDraft) -> tuple[ProductOutcome, str]:
+    """The store's answer and, when it failed, the failure's kind. Refused credentials stop the step."""
     try:
-        return store.set_product(draft)
+        return store.set_product(draft), REFUSED
+    except StoreAuthError:
+        raise
     except StoreError as error:
-        return ProductOutcome(draft, None, error=f"{type(error).__name__}: {error}")
+        return ProductOutcome(draft, None, error=f"{type(error).__name__}: {error}"), type(error).__name__
 
 
-Answered = list[tuple[Any, ProductDraft, ProductOutcome]]  # (desired product, its draft, the store's answer)
+# (desired product, its draft, the store's answer, the failure's kind when it failed)
+Answered = list[tuple[Any, ProductDraft, ProductOutcome, str]]
 
 
 def _answers(calls: list[tuple[Any, ProductDraft, Future]]) -> tuple[Answered, BaseException | None]:
@@ -307,7 +322,7 @@ def _answers(calls: list[tuple[Any, ProductDraft, Future]]) -> tuple[Answered, B
     answered, first_error = [], None
     for product, draft, call in calls:
         try:
-            answered.append((product, draft, call.result()))
+            answered.append((product, draft, *call.result()))
         except BaseException as error:  # noqa: BLE001 - re-raised by the caller once the rest is recorded
             first_error = first_error or error
     return answered, first_error
@@ -324,15 +339,16 @@ def _record_content(run: PublishRun, result: PublishResult, answered: Answered,
         levels: list[tuple[str, str, int]] = []
         settled: list[str] = []
         failures: list[RowFailure] = []
-        for product, draft, outcome in answered:
+        for product, draft, outcome, kind in answered:
             if outcome.applied:
                 _product_rows(conn, run, product, draft, outcome, published, rows, levels)
                 settled.extend(v.sku for v in product.variants)
                 result.applied += 1
             else:
-                failures.extend(RowFailure(v.sku, "ProductSetRefused", outcome.error or "refused",
-                                           {"product": product.key}) for v in product.variants)
+                failures.extend(RowFailure(v.sku, kind, outcome.error or "refused", {"product": product.key})
+                                for v in product.variants)
                 result.failed += 1
+                result.unreachable += kind == StoreTransportError.__name__
         _record_variants(conn, run, rows)
         _record_levels(conn, run, levels)
         if settled:
@@ -464,13 +480,16 @@ def publish_prices(run: PublishRun) -> PublishResult:
         by_product[row["store_product_id"]].append((sku, PriceChange(row["store_variant_id"], v.price, v.compare_at_price)))
     progress = Progress(log, "publish prices", detail=lambda: _waits(run), total=len(changes))
     for product_id, items in by_product.items():
+        kind = "PriceRefused"
         try:
             outcomes = run.store.update_prices(product_id, [change for _, change in items])
+        except StoreAuthError:
+            raise
         except StoreError as error:
-            outcomes = [PriceOutcome(change, applied=False, error=f"{type(error).__name__}: {error}")
-                        for _, change in items]
+            kind = type(error).__name__
+            outcomes = [PriceOutcome(change, applied=False, error=f"{kind}: {error}") for _, change in items]
         applied = [(sku, o.change) for (sku, _), o in zip(items, outcomes, strict=True) if o.applied]
-        failed = [RowFailure(sku, "PriceRefused", o.error or "refused") for (sku, _), o in zip(items, outcomes, strict=True)
+        failed = [RowFailure(sku, kind, o.error or "refused") for (sku, _), o in zip(items, outcomes, strict=True)
                   if not o.applied]
         with run.engine.begin() as conn:
             for sku, change in applied:
@@ -483,7 +502,7 @@ def publish_prices(run: PublishRun) -> PublishResult:
             record_failures(conn, flow=FLOW, entity="variant", operation="publish_prices", failures=failed,
                             run_id=run.run_id, now=run.now)
         result.applied += len(applied)
-        result.failed += len(failed)
+        _count_failures(result, failed)
         progress.add(len(items))
     progress.finish()
     return _finish(result, run, started)
@@ -575,6 +594,8 @@ def _write_levels(run: PublishRun, result: PublishResult, batch: list[_Level], n
     """One call's worth of levels: write them, record what the store confirmed, queue what it refused."""
     try:
         applied, recomputed, failures = _set_with_retries(run, batch, number)
+    except StoreAuthError:
+        raise
     except StoreError as error:
         applied, recomputed = [], 0
         failures = [RowFailure(lvl.sku, type(error).__name__, str(error), {"location": lvl.location_id})
@@ -588,7 +609,7 @@ def _write_levels(run: PublishRun, result: PublishResult, batch: list[_Level], n
                         run_id=run.run_id, now=run.now)
     result.applied += len(applied)
     result.recomputed += recomputed
-    result.failed += len(failures)
+    _count_failures(result, failures)
 
 
 def _set_with_retries(run: PublishRun, batch: list[_Level], number: int) -> tuple[list[_Level], int, list[RowFailure]]:
