@@ -152,3 +152,53 @@ def _run(engine, flow: str, dag_id: str, *, finished: dt.datetime) -> None:
             flow=flow, dag_id=dag_id, run_id=f"manual__{uuid.uuid4().hex}", status="success",
             started_at=finished - dt.timedelta(seconds=20), finished_at=finished, counts={}, timings={}))
 
+
+
+def test_a_broken_alert_channel_is_an_error_and_never_keeps_the_alert_from_the_others(warehouse_url, airflow_db,
+                                                                                     monkeypatch):
+    from erpsync.alerts import channels as alert_channels
+    from erpsync.alerts.book import Alert, AlertBook
+
+    engine = make_engine(warehouse_url)
+    now = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.UTC)
+    alert = Alert("test:broken-channel", "failure", "FAILED test_dag.some_task", ["what happened"])
+    with AlertChannels(monkeypatch) as channels:
+        # The e-mail channel is defined, but its Connection cannot be read (malformed JSON).
+        monkeypatch.setenv("AIRFLOW_CONN_ALERTS_EMAIL", '{"conn_type": "smtp", "host": ')
+        book = AlertBook(engine, alert_channels.send)
+        assert book.fire(alert, now)
+        assert len(channels.slack.titled("FAILED test_dag.some_task")) == 1 and channels.smtp.messages == []
+        with pytest.raises(alert_channels.AlertDeliveryError) as raised:
+            book.raise_undelivered()
+        assert raised.value.delivered == ["slack"] and list(raised.value.broken) == ["alerts_email"]
+        assert "alerts_email" in str(raised.value) and "Admin > Connections" in str(raised.value)
+
+        # Recorded as sent: the next run does not send Slack the same alert again.
+        again = AlertBook(engine, alert_channels.send)
+        assert not again.fire(alert, now + dt.timedelta(minutes=1))
+        again.raise_undelivered()
+        assert len(channels.slack.messages) == 1
+
+        # No channel takes an alert: it is not recorded as sent, so the next run sends it again.
+        monkeypatch.setenv("AIRFLOW_CONN_ALERTS_SLACK", "{")
+        other = Alert("test:nowhere", "failure", "FAILED test_dag.other_task", ["what happened"])
+        nowhere = AlertBook(engine, alert_channels.send)
+        assert not nowhere.fire(other, now)
+        with pytest.raises(alert_channels.AlertDeliveryError) as raised:
+            nowhere.raise_undelivered()
+        assert raised.value.delivered == [] and set(raised.value.broken) == {"alerts_slack", "alerts_email"}
+        assert nowhere.firing("test:nowhere") == []
+    engine.dispose()
+
+
+def test_a_channel_the_team_relies_on_without_its_connection_is_an_error(airflow_db, monkeypatch):
+    from erpsync.alerts import channels as alert_channels
+
+    with AlertChannels(monkeypatch) as channels:
+        monkeypatch.delenv("AIRFLOW_CONN_ALERTS_EMAIL")
+        assert alert_channels.send("[erpsync] optional e-mail", "text") == ["slack"], "e-mail is simply off"
+        monkeypatch.setenv("AIRFLOW_VAR_ERPSYNC_ALERTS", json.dumps({"channels": ["slack", "email"]}))
+        with pytest.raises(alert_channels.AlertDeliveryError) as raised:
+            alert_channels.send("[erpsync] e-mail relied on", "text")
+        assert raised.value.delivered == ["slack"] and list(raised.value.broken) == ["alerts_email"]
+        assert len(channels.slack.titled("e-mail relied on")) == 1

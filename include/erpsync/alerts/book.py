@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from erpsync.alerts.channels import AlertDeliveryError
 from erpsync.warehouse import db
 from erpsync.warehouse.schema import alert_state
 
@@ -35,15 +36,18 @@ class AlertBook:
         self.engine = engine
         self.send = send
         self.renotify_after = renotify_after
+        self.undelivered: list[AlertDeliveryError] = []
 
     def fire(self, alert: Alert, now: dt.datetime) -> bool:
-        """Record the problem; send it unless it is already firing and was sent recently."""
+        """Record the problem; send it unless it is already firing and was sent recently. A broken channel
+        never keeps the alert from the others (see :meth:`raise_undelivered`); an alert that no channel
+        took is not recorded as sent, so the next run sends it again."""
         with self.engine.begin() as conn:
             state = conn.execute(select(alert_state).where(alert_state.c.alert_key == alert.key)).mappings().first()
             firing = state is not None and state["status"] == "firing"
             due = not firing or state["last_sent_at"] is None or now - state["last_sent_at"] >= self.renotify_after
-            if due:
-                self.send(f"[erpsync] {alert.title}", _text(alert, repeated=firing))
+            if due and not self._send(f"[erpsync] {alert.title}", _text(alert, repeated=firing)):
+                return False
             db.upsert(conn, alert_state, [{
                 "alert_key": alert.key, "kind": alert.kind, "status": "firing", "title": alert.title,
                 "details": alert.details, "occurrences": (state["occurrences"] + 1) if firing else 1,
@@ -56,18 +60,37 @@ class AlertBook:
         return due
 
     def clear(self, key: str, now: dt.datetime, *, run_url: str | None = None) -> bool:
-        """Mark the problem resolved and announce it, if it was firing."""
+        """Mark the problem resolved and announce it, if it was firing (and stays firing when no channel
+        took the announcement, to be announced by the next run)."""
         with self.engine.begin() as conn:
             state = conn.execute(select(alert_state).where(alert_state.c.alert_key == key)).mappings().first()
             if state is None or state["status"] != "firing":
                 return False
             lasted = now - state["first_seen_at"]
-            self.send(f"[erpsync] RESOLVED: {state['title']}",
-                      f"Cleared after {duration(lasted)} ({state['occurrences']} run(s) saw it)."
-                      + (f"\n{run_url}" if run_url else ""))
+            if not self._send(f"[erpsync] RESOLVED: {state['title']}",
+                              f"Cleared after {duration(lasted)} ({state['occurrences']} run(s) saw it)."
+                              + (f"\n{run_url}" if run_url else "")):
+                return False
             conn.execute(alert_state.update().where(alert_state.c.alert_key == key)
                          .values(status="resolved", resolved_at=now, last_seen_at=now))
         return True
+
+    def _send(self, subject: str, text: str) -> bool:
+        """Send; False when a channel was broken and none took the alert. Every delivery error is kept."""
+        try:
+            self.send(subject, text)
+        except AlertDeliveryError as error:
+            self.undelivered.append(error)
+            return bool(error.delivered)
+        return True
+
+    def raise_undelivered(self) -> None:
+        """After all of a task's alerts: fail it when a channel was broken, naming the channel and the fix
+        (its failure is itself alerted through the channels that work)."""
+        if self.undelivered:
+            for error in self.undelivered[1:]:
+                log.error("%s", error)
+            raise self.undelivered[0]
 
     def firing(self, prefix: str = "") -> list[dict[str, Any]]:
         with self.engine.connect() as conn:

@@ -3,7 +3,7 @@ at run time; every field has a default, so an empty or missing Variable works.""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,6 +25,9 @@ class AlertConfig(BaseModel):
     max_order_gaps: int = Field(default=0, ge=0)
     # A problem still going on is sent again after this many hours.
     renotify_hours: float = Field(default=6, gt=0)
+    # The channels the team relies on ("slack", "email"): one whose Connection is missing or cannot be read
+    # is an error (the task that alerts fails, naming it), not a channel that is off.
+    channels: list[Literal["slack", "email"]] = Field(default_factory=list)
 
     @classmethod
     def parse(cls, raw: str | dict[str, Any] | None) -> AlertConfig:

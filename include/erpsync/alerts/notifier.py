@@ -44,6 +44,9 @@ class TaskFailureNotifier(BaseNotifier):
             book = AlertBook(WarehouseHook().get_conn(), channels.send,
                              renotify_after=dt.timedelta(hours=AlertConfig.load().renotify_hours))
             book.fire(alert, now)
+            book.raise_undelivered()
+        except channels.AlertDeliveryError:
+            raise  # a broken channel: the others have the alert, the error names the Connection to fix
         except Exception:  # noqa: BLE001 - the warehouse itself may be what failed: alert without it
             log.exception("alert book unavailable: sending %s without duplicate suppression", alert.key)
             channels.send(f"[erpsync] {alert.title}", "\n".join([*alert.details, alert.run_url or ""]))

@@ -51,6 +51,7 @@ def reconcile_orders(**context: Any) -> dict[str, Any]:
     book, config = _book()
     rules.check_drift(book, dag_id=run.dag_id, run_id=run.run_id, area="orders", drift=gaps.gaps,
                       threshold=config.max_order_gaps, now=now)
+    book.raise_undelivered()
     return gaps.as_counts()
 
 
@@ -79,4 +80,5 @@ def reconcile_catalog(**context: Any) -> dict[str, Any]:
     book, config = _book()
     rules.check_drift(book, dag_id=run.dag_id, run_id=run.run_id, area="catalog", drift=drift.drift,
                       threshold=config.max_catalog_drift, now=now)
+    book.raise_undelivered()
     return drift.as_counts()

@@ -60,6 +60,7 @@ def finish_run(flow: str, steps: list[str], datasets: list[tuple[str, str]] = ()
     book = AlertBook(engine, channels.send, renotify_after=dt.timedelta(hours=AlertConfig.load().renotify_hours))
     rules.after_run(book, dag_id=run.dag_id, run_id=run.run_id, counts=counts, datasets=[tuple(d) for d in datasets],
                     now=now, succeeded=not missing)
+    book.raise_undelivered()
     if missing:
         raise StepsFailed(error)
     return counts

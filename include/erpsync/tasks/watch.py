@@ -27,5 +27,6 @@ def check_sync_health(**context: Any) -> dict[str, Any]:
     ages = rules.check_freshness(book, flows=queries.flows(engine), freshness_minutes=config.freshness_minutes,
                                  now=now)
     stuck = rules.check_stuck_rows(book, engine, max_attempts=config.stuck_after_attempts, now=now)
+    book.raise_undelivered()
     return {"data_age_s": {flow: round(age, 1) if age is not None else None for flow, age in ages.items()},
             "stuck_rows": stuck, "firing": [a["alert_key"] for a in book.firing()]}
