@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from erpsync.common.retry import Backoff
 from erpsync.shopify.settings import ShopifySettings
 from erpsync.store.errors import StoreTransportError
+from erpsync.store.records import InventoryChange
 from erpsync.sync.catalog import publish as catalog_publish
 from erpsync.tryton.client import TrytonClient
 from erpsync.warehouse.schema import published_inventory, raw_record, row_error, sync_cursor
@@ -120,6 +121,27 @@ def test_a_sale_between_extract_and_publish_is_not_overwritten(catalog_steps, ad
 
     assert result.recomputed >= 1 and result.failed == 0
     assert store.admin("GET", f"/inventory?sku={variant.sku}")["levels"][main.name]["available"] == before + 20 - 1
+
+
+def test_stock_added_in_the_store_is_never_added_to_what_the_erp_allows(catalog_steps, admin, store, shop):
+    catalog_steps.run(full=True)
+    main = admin.web_shop.warehouses[0]
+    variant = _sold_from(shop, main.name)
+    (product,) = admin.model("product.product", "search", [("code", "=", variant.sku)], 0, 1, None)
+    location = next(loc.id for loc in shop.locations() if loc.name == main.name)
+
+    receive(admin, product, main.id, Decimal(20))  # the ERP has 20 more...
+    staged = catalog_steps.extract_and_stage()
+    before = store.admin("GET", f"/inventory?sku={variant.sku}")["levels"][main.name]["available"]
+    # ...and someone adds 5 in the store's admin (another app, a hand count) before we publish.
+    assert shop.set_inventory([InventoryChange(variant.inventory_item_id, location, before + 5, before)],
+                              idempotency_key=f"by-hand-{uuid.uuid4().hex}")[0].applied
+
+    result = catalog_steps.publish(staged, "publish_inventory")
+
+    assert result.recomputed >= 1 and result.failed == 0
+    # What the ERP allows (what we had published, plus the 20 received), not 5 more.
+    assert store.admin("GET", f"/inventory?sku={variant.sku}")["levels"][main.name]["available"] == before + 20
 
 
 def test_a_sale_the_flow_already_knows_of_is_taken_off_once(catalog_steps, admin, store, shop, erp_settings, warehouse):

@@ -45,6 +45,7 @@ from erpsync.store.records import (
     VariantDraft,
 )
 from erpsync.sync.catalog import desired as desired_state
+from erpsync.sync.catalog.cas import recompute
 from erpsync.sync.catalog.config import CatalogConfig
 from erpsync.sync.state.row_errors import HELD, RowFailure, due_keys, record_failures, resolve
 from erpsync.warehouse import db
@@ -613,13 +614,11 @@ def _write_levels(run: PublishRun, result: PublishResult, batch: list[_Level], n
 
 
 def _set_with_retries(run: PublishRun, batch: list[_Level], number: int) -> tuple[list[_Level], int, list[RowFailure]]:
-    """Write a batch; after a stale compare, take the sales made since off the stale levels and write again.
-
-    A sale the store made since our last write is taken off unless the desired level already holds it
-    back: the order flow may have staged that order in between (its units are pending, or already in the
-    ERP's figures), and taking it off twice would undersell. Known sales are the staged orders created
-    after the store confirmed our last write (plus a margin for the two clocks): an order in doubt
-    counts as unknown, which undersells for a moment and never oversells."""
+    """Write a batch; after a stale compare, recompute the stale levels (:func:`cas.recompute`) and write
+    again: a sale the store made since our last write is taken off unless the desired level already holds
+    it back, and stock the store gained is never added. Known sales are the staged orders created after
+    the store confirmed our last write (plus a margin for the two clocks): an order in doubt counts as
+    unknown, which undersells for a moment and never oversells."""
     applied: list[_Level] = []
     recomputed = 0
     known: dict[tuple[str, str], int] | None = None
@@ -651,12 +650,13 @@ def _set_with_retries(run: PublishRun, batch: list[_Level], number: int) -> tupl
             stale.remove(lvl)
             pending.remove(lvl)
         for lvl in stale:
-            current = now[(lvl.item_id, lvl.location_id)]
-            sold = lvl.expected - current  # what the store sold (or restocked) since we last looked
-            unknown = max(0, sold - known.pop((lvl.sku, lvl.location_id), 0)) if sold > 0 else sold
-            lvl.desired = max(0, lvl.desired - unknown)
-            lvl.expected = current
+            again = recompute(lvl.desired, lvl.expected, now[(lvl.item_id, lvl.location_id)],
+                              known.pop((lvl.sku, lvl.location_id), 0))
+            lvl.desired, lvl.expected = again.desired, again.expected
         recomputed += len(stale)
+        # A level the store already holds as wanted (e.g. our own write, applied though its answer was
+        # lost) needs no write: it is settled, and recorded as published at the store's figure.
+        applied.extend(lvl for lvl in pending if lvl.desired == lvl.expected)
         pending = [lvl for lvl in pending if lvl.desired != lvl.expected]
         if not pending:
             return applied, recomputed, lost
