@@ -135,7 +135,9 @@ class ShopifyStore:
         )
         errors = data["inventorySetQuantities"]["userErrors"]
         if not errors:
-            return [InventoryOutcome(change, applied=True) for change in changes]
+            group = data["inventorySetQuantities"].get("inventoryAdjustmentGroup") or {}
+            confirmed_at = _when(group.get("createdAt"))
+            return [InventoryOutcome(change, applied=True, confirmed_at=confirmed_at) for change in changes]
         by_index = _errors_by_index(errors, "quantities")
         batch_error = "; ".join(f"{e.get('code')}: {e['message']}" for e in errors)
         return [
@@ -208,7 +210,7 @@ class ShopifyStore:
         return ProductOutcome(draft, product["id"], tuple(
             StoredVariant(node["sku"], node["id"], node["inventoryItem"]["id"])
             for node in product["variants"]["nodes"] if node.get("sku")
-        ))
+        ), confirmed_at=_when(product.get("updatedAt")))
 
 
     def iter_orders(self, window: Window, *, order_ids: Sequence[str] | None = None

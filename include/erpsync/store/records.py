@@ -55,6 +55,7 @@ class InventoryOutcome:
     applied: bool
     stale: bool = False  # refused by the compare-and-swap: re-read and recompute
     error: str | None = None
+    confirmed_at: dt.datetime | None = None  # applied: when, by the store's clock (None: it did not say)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +109,7 @@ class ProductOutcome:
     product_id: str | None
     variants: tuple[StoredVariant, ...] = ()
     error: str | None = None
+    confirmed_at: dt.datetime | None = None  # applied: when, by the store's clock (stock set with it too)
 
     @property
     def applied(self) -> bool:

@@ -228,6 +228,8 @@ published_inventory = Table(
     Column("location_key", String(128), primary_key=True, comment="the store location's id"),
     Column("quantity", Integer, nullable=False, comment="available, as last set in or read from the store"),
     ts("published_at", nullable=False),
+    ts("store_confirmed_at", nullable=True,
+       comment="when the store applied our last write, by the store's clock; null: read, not written"),
     Column("run_id", String(250), nullable=True),
 )
 

@@ -23,7 +23,7 @@ import hashlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -58,9 +58,6 @@ MAX_INVENTORY_CHANGES = 250
 PREPARE_SKUS = 1000  # SKUs whose inventory levels are worked out per transaction
 CONTENT_BATCH = 50  # productSet answers recorded per transaction
 DISCOVER_CHUNK = 500  # SKUs per discovery task (the store searches them 50 at a time)
-# The store's clock and ours: an order stamped this close after our write counts as not known
-# (undersells for a moment, never oversells).
-CLOCK_MARGIN = dt.timedelta(seconds=2)
 STEPS = ("publish_content", "publish_prices", "publish_inventory")  # in this order: ids come from content
 
 
@@ -145,12 +142,16 @@ def _record_variants(conn: Connection, run: PublishRun, rows: list[dict[str, Any
 
 
 def _record_levels(conn: Connection, run: PublishRun, levels: Iterable[tuple[str, str, int]],
-                   at: dt.datetime | None = None) -> None:
-    """``at``: when the store had these quantities (its answer to our write or read); store orders
-    created after it are sales the store made since (see ``_set_with_retries``)."""
+                   at: dt.datetime | None = None,
+                   store_times: Mapping[tuple[str, str], dt.datetime | None] | None = None) -> None:
+    """``at``: when we learnt the store had these quantities (our clock, for people); ``store_times``:
+    per (SKU, location), when the store applied our write, by the store's clock. Store orders created
+    after that are sales the store made since (see ``_known_sales``); a level without it (read, or set
+    by a call that does not say) knows of no sale, which undersells for a moment and never oversells."""
     db.upsert(conn, published_inventory, [
         {"store": run.store.name, "sku": sku, "location_key": location, "quantity": quantity,
-         "published_at": at or run.now, "run_id": run.run_id}
+         "published_at": at or run.now, "store_confirmed_at": (store_times or {}).get((sku, location)),
+         "run_id": run.run_id}
         for sku, location, quantity in levels
     ])
 
@@ -338,11 +339,14 @@ def _record_content(run: PublishRun, result: PublishResult, answered: Answered,
     with run.engine.begin() as conn:
         rows: list[dict[str, Any]] = []
         levels: list[tuple[str, str, int]] = []
+        store_times: dict[tuple[str, str], dt.datetime | None] = {}
         settled: list[str] = []
         failures: list[RowFailure] = []
         for product, draft, outcome, kind in answered:
             if outcome.applied:
+                first_level = len(levels)
                 _product_rows(conn, run, product, draft, outcome, published, rows, levels)
+                store_times.update(((sku, loc), outcome.confirmed_at) for sku, loc, _ in levels[first_level:])
                 settled.extend(v.sku for v in product.variants)
                 result.applied += 1
             else:
@@ -351,7 +355,7 @@ def _record_content(run: PublishRun, result: PublishResult, answered: Answered,
                 result.failed += 1
                 result.unreachable += kind == StoreTransportError.__name__
         _record_variants(conn, run, rows)
-        _record_levels(conn, run, levels)
+        _record_levels(conn, run, levels, store_times=store_times)
         if settled:
             resolve(conn, flow=FLOW, entity="variant", operation="publish_content", keys=settled, now=run.now)
         if failures:
@@ -518,6 +522,7 @@ class _Level:
     item_id: str
     desired: int  # from the ERP
     expected: int  # what the store had when we last looked
+    confirmed_at: dt.datetime | None = None  # when the store applied our write of it (the store's clock)
 
 
 def desired_levels(conn: Connection, run: PublishRun, skus: Iterable[str]) -> dict[tuple[str, str], int]:
@@ -601,9 +606,10 @@ def _write_levels(run: PublishRun, result: PublishResult, batch: list[_Level], n
         applied, recomputed = [], 0
         failures = [RowFailure(lvl.sku, type(error).__name__, str(error), {"location": lvl.location_id})
                     for lvl in batch]
-    confirmed_at = dt.datetime.now(dt.UTC)  # the store has applied the writes by now
+    answered_at = dt.datetime.now(dt.UTC)  # the store has applied the writes by now
     with run.engine.begin() as conn:
-        _record_levels(conn, run, [(lvl.sku, lvl.location_id, lvl.desired) for lvl in applied], at=confirmed_at)
+        _record_levels(conn, run, [(lvl.sku, lvl.location_id, lvl.desired) for lvl in applied], at=answered_at,
+                       store_times={(lvl.sku, lvl.location_id): lvl.confirmed_at for lvl in applied})
         resolve(conn, flow=FLOW, entity="variant", operation="publish_inventory",
                 keys={lvl.sku for lvl in applied} - {f.key for f in failures}, now=run.now)
         record_failures(conn, flow=FLOW, entity="variant", operation="publish_inventory", failures=failures,
@@ -616,9 +622,9 @@ def _write_levels(run: PublishRun, result: PublishResult, batch: list[_Level], n
 def _set_with_retries(run: PublishRun, batch: list[_Level], number: int) -> tuple[list[_Level], int, list[RowFailure]]:
     """Write a batch; after a stale compare, recompute the stale levels (:func:`cas.recompute`) and write
     again: a sale the store made since our last write is taken off unless the desired level already holds
-    it back, and stock the store gained is never added. Known sales are the staged orders created after
-    the store confirmed our last write (plus a margin for the two clocks): an order in doubt counts as
-    unknown, which undersells for a moment and never oversells."""
+    it back, and stock the store gained is never added. Known sales are the staged orders the store
+    created after it applied our last write (both by the store's clock, :func:`_known_sales`): an order
+    in doubt counts as unknown, which undersells for a moment and never oversells."""
     applied: list[_Level] = []
     recomputed = 0
     known: dict[tuple[str, str], int] | None = None
@@ -632,6 +638,8 @@ def _set_with_retries(run: PublishRun, batch: list[_Level], number: int) -> tupl
         )
         stale = [lvl for lvl, o in zip(pending, outcomes, strict=True) if o.stale]
         if all(o.applied for o in outcomes):
+            for lvl, outcome in zip(pending, outcomes, strict=True):
+                lvl.confirmed_at = outcome.confirmed_at
             applied.extend(pending)
             return applied, recomputed, lost
         if not stale:  # refused for another reason: no point in repeating it now
@@ -668,12 +676,20 @@ def _set_with_retries(run: PublishRun, batch: list[_Level], number: int) -> tupl
 
 
 def _known_sales(run: PublishRun, levels: Sequence[_Level]) -> dict[tuple[str, str], int]:
-    """Per stale level: units on staged store orders (not cancelled) created since the store confirmed
-    our last write of it, i.e. sales the desired level already holds back."""
+    """Per stale level: units on staged store orders (not cancelled) that the store created after it
+    applied our last write of the level, i.e. sales the desired level already holds back.
+
+    Both times are the store's own (its stamp of our write, its orders' ``createdAt``), so no clock of
+    ours takes part. The store stamps whole seconds: an order of the same second as our write is in
+    doubt and counts as unknown (taken off: undersells for a moment, never oversells); so does every sale
+    of a level whose last write the store did not stamp. Orders hold back units at every location of the
+    SKU (``desired_availability``), so their sales count as known at every location."""
     with run.engine.connect() as conn:
         since = {(sku, loc): at for sku, loc, at in conn.execute(
-            select(published_inventory.c.sku, published_inventory.c.location_key, published_inventory.c.published_at)
+            select(published_inventory.c.sku, published_inventory.c.location_key,
+                   published_inventory.c.store_confirmed_at)
             .where(published_inventory.c.store == run.store.name,
+                   published_inventory.c.store_confirmed_at.is_not(None),
                    published_inventory.c.sku.in_(sorted({lvl.sku for lvl in levels}))))}
         if not since:
             return {}
@@ -689,7 +705,7 @@ def _known_sales(run: PublishRun, levels: Sequence[_Level]) -> dict[tuple[str, s
         after = since.get((lvl.sku, lvl.location_id))
         if after is not None:
             known[(lvl.sku, lvl.location_id)] = int(sum(
-                qty for sku, created, qty in lines if sku == lvl.sku and created > after + CLOCK_MARGIN))
+                qty for sku, created, qty in lines if sku == lvl.sku and created > after))
     return known
 
 
