@@ -119,6 +119,11 @@ def warehouse_url(request, tmp_path) -> Iterator[str]:
         upgrade_url(url)
         yield url
         return
+    yield from pg_warehouse(request)
+
+
+def pg_warehouse(request) -> Iterator[str]:
+    """A fresh PostgreSQL warehouse migrated to head (a copy of the session's migrated template)."""
     admin = request.getfixturevalue("pg_server")
     url = create_pg_database(admin, template=request.getfixturevalue("_pg_migrated_template"))
     try:

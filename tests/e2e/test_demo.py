@@ -7,8 +7,10 @@ and test nothing more: `make test` just ran that build).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import subprocess
 import time
 
@@ -43,6 +45,11 @@ def demo_env(tmp_path):
     env.update(ports, DEMO_HOME=str(home))
     yield env
     subprocess.run(["make", "stop"], cwd=REPO, env=env, capture_output=True, timeout=300)
+    # Whatever happened above, no process of this demo outlives the test: a demo left trading in the
+    # background would slow every test after it.
+    for entry in demo_processes(str(home)):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(entry.split(":", 1)[0]), signal.SIGKILL)
 
 
 def demo_processes(home: str) -> list[str]:
