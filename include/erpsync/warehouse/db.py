@@ -251,14 +251,13 @@ def advance_cursor(
     conn: Connection, source: str, entity: str, cursor_at: dt.datetime, *, run_id: str | None, now: dt.datetime
 ) -> dt.datetime:
     """Move the cursor to ``cursor_at`` unless it is already further (a backfill or an older run
-    finishing late must never move it back). Call it in the transaction that commits what was read."""
-    current = get_cursor(conn, source, entity)
-    if current is not None and current >= cursor_at:
-        return current
+    finishing late must never move it back); return where it is. One statement (an upsert that only
+    updates an older cursor), so two runs committing at once cannot move it back between a read and a
+    write. Call it in the transaction that commits what was read."""
     upsert(conn, sync_cursor, [{
         "source": source, "entity": entity, "cursor_at": cursor_at, "run_id": run_id, "updated_at": now,
-    }])
-    return cursor_at
+    }], unless_older="cursor_at")
+    return get_cursor(conn, source, entity)
 
 
 def start_run(

@@ -83,6 +83,42 @@ def test_the_cursor_only_moves_forward(warehouse):
     assert count(warehouse, sync_cursor) == 1
 
 
+@pytest.mark.postgres
+def test_two_runs_committing_at_once_never_move_the_cursor_back(request):
+    """PostgreSQL, read committed (SQLite takes one writer at a time): a run that advances the cursor
+    while a further one is not committed yet waits for it, then must leave the further cursor alone."""
+    import threading
+
+    from erpsync.warehouse.engine import make_engine
+    from tests.conftest import pg_warehouse
+
+    urls = pg_warehouse(request)
+    engine = make_engine(next(urls))
+    far, near = T0 + dt.timedelta(hours=2), T0 + dt.timedelta(hours=1)
+    with engine.begin() as conn:
+        db.advance_cursor(conn, "erp", "product", T0, run_id="r0", now=T0)
+    far_written, outcomes = threading.Event(), {}
+
+    def near_run():
+        far_written.wait(timeout=30)
+        with engine.begin() as conn:  # reads the committed T0, then waits for the far run's row lock
+            outcomes["near"] = db.advance_cursor(conn, "erp", "product", near, run_id="near", now=T0)
+
+    waiting = threading.Thread(target=near_run)
+    waiting.start()
+    with engine.begin() as conn:
+        outcomes["far"] = db.advance_cursor(conn, "erp", "product", far, run_id="far", now=T0)
+        far_written.set()
+        waiting.join(timeout=2)  # the near run is now blocked behind this uncommitted write
+        assert waiting.is_alive(), "the near run waits for the far run's transaction"
+    waiting.join(timeout=30)
+    assert not waiting.is_alive() and outcomes == {"far": far, "near": far}
+    with engine.connect() as conn:
+        assert db.get_cursor(conn, "erp", "product") == far
+    engine.dispose()
+    next(urls, None)  # drop the database
+
+
 def test_a_rerun_of_the_same_airflow_run_reuses_its_run_row(warehouse):
     for attempt in range(2):
         db.start_run(warehouse, flow="catalog", dag_id="catalog_sync", run_id="manual__1",
