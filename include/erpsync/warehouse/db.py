@@ -86,6 +86,13 @@ def upsert(
     return len(rows)
 
 
+def insert_absent(conn: Connection, table: Table, row: dict[str, Any], *, key: Sequence[str]) -> bool:
+    """Insert ``row`` unless a row with its ``key`` exists (whatever it holds); True when inserted."""
+    statement = (_insert(table, conn.dialect.name).values(**row).on_conflict_do_nothing(index_elements=list(key))
+                 .returning(*(table.c[name] for name in key)))  # (rowcount is -1 for an insert on PostgreSQL)
+    return conn.execute(statement).first() is not None
+
+
 def _on_conflict(statement, table: Table, key: list[str], update_columns: list[str],
                  unless_older: str | None):
     if not update_columns:

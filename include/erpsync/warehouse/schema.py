@@ -246,6 +246,7 @@ order_ledger = Table(
     ts("store_updated_at", nullable=True, comment="the order version last applied to the ERP"),
     ts("erp_confirmed_at", nullable=True, comment="from then on the ERP's stock forecast counts the sale"),
     Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("claimed_by", String(250), nullable=True, comment="the run whose booking attempt claimed it (pending)"),
     Column("last_error", Text, nullable=True),
     Column("store_fulfillment_ids", Json, nullable=True),
     ts("created_at", nullable=False),

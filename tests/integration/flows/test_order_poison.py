@@ -18,7 +18,7 @@ from sqlalchemy import select
 from erpsync.sync.orders.config import OrdersConfig
 from erpsync.tryton.errors import ErpServerError
 from erpsync.warehouse.schema import order_ledger, row_error
-from tests.integration.flows.test_order_steps import in_stock, number, place
+from tests.integration.flows.test_order_steps import in_stock, number, place, sales_per_order
 
 pytestmark = pytest.mark.erp
 
@@ -28,12 +28,6 @@ BILLING = {"first_name": "Dee", "last_name": "Gital", "address1": "9 Byte Way", 
 NOT_SHIPPED = """mutation($productId: ID!, $variants: [ProductVariantsBulkInput!]!) {
   productVariantsBulkUpdate(productId: $productId, variants: $variants) { userErrors { field message } }
 }"""
-
-
-def sales_per_order(admin, web_ids) -> Counter:
-    """How many ERP sales each store order has (two would show as 2)."""
-    rows = admin.model("sale.sale", "search_read", [("web_id", "in", list(web_ids))], 0, None, None, ["web_id"])
-    return Counter(row["web_id"] for row in rows)
 
 
 def open_errors(engine) -> list[tuple[str, str, str, str]]:

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections import Counter
 from decimal import Decimal
 
 import pytest
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 
 from erpsync.tryton.client import TrytonClient
 from erpsync.warehouse.schema import order_adjustment, order_ledger, quarantine, stg_order
+from sandbox.airflow_local import wait_for
 from sandbox.tryton import catalog
 from tests.conftest import REPO
 from tests.support.flows import CatalogSteps
@@ -131,40 +133,60 @@ ingest_orders(settings.client(), make_engine(sys.argv[2]), store=sys.argv[3], co
     assert len(erp_sales(admin, [o["id"] for o in orders])) == len(orders), "the ERP has the sales..."
     assert set(ledger_states(warehouse).values()) == {"pending"}, "...the ledger does not know it yet"
 
-    rerun = order_steps.book()
+    # Another run leaves the killed attempt's fresh claim alone; Airflow retrying the killed task (the
+    # same run) takes it up at once and finds the sales instead of creating them again.
+    other = order_steps.book(run_id="another-run")
+    assert (other.created, other.found) == (0, 0)
+    rerun = order_steps.book(run_id="killed")
     assert rerun.created == 0 and rerun.found == len(orders) and rerun.confirmed == len(orders)
     assert len(erp_sales(admin, [o["id"] for o in orders])) == len(orders)
     assert set(ledger_states(warehouse).values()) == {"confirmed"}
 
 
 def test_overlapping_runs_and_a_backfill_twice_book_each_order_once(order_steps, store, shop, admin, warehouse):
+    from erpsync.tryton.errors import ErpTransportError
+
     started = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=2)
     skus = in_stock(shop, 5)
     orders = [place(store, [{"sku": sku, "quantity": 1}], email=f"overlap{i}@example.com") for i, sku in enumerate(skus)]
     order_steps.extract_and_stage()
 
-    results, errors = [], []
+    runs = 3
+    together = threading.Barrier(runs)
+    outcomes: list[object] = [None] * runs
 
-    def book():
+    def book(number: int) -> None:
+        together.wait(timeout=30)  # the runs start booking at the same moment
         try:
-            results.append(order_steps.book())
-        except Exception as error:  # noqa: BLE001 - a run may fail on the ERP's locks; Airflow retries it
-            errors.append(error)
+            outcomes[number] = order_steps.book(run_id=f"overlap-{number}")
+        except ErpTransportError as error:  # the ERP (SQLite) may stay locked by another run's writes
+            outcomes[number] = error
 
-    runs = [threading.Thread(target=book) for _ in range(3)]
-    for run in runs:
-        run.start()
-    for run in runs:
-        run.join()
-    order_steps.book()  # the next run finishes whatever a failed one left
-    assert sum(r.created for r in results) <= len(orders), "no order created by two runs"
-    assert len(erp_sales(admin, [o["id"] for o in orders])) == len(orders), errors
+    threads = [threading.Thread(target=book, args=(number,)) for number in range(runs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not any(thread.is_alive() for thread in threads)
+    finished = [o for o in outcomes if not isinstance(o, ErpTransportError)]
+    assert all(o is not None for o in outcomes), outcomes  # every run ended, one way or the other
+    assert finished, f"at least one run books: {outcomes}"
+    last = order_steps.book()  # the next run finishes whatever a failed one left
+    created = sum(o.created for o in finished) + last.created
+    assert created == len(orders), f"each order created by exactly one run: {outcomes}, {last}"
+    assert sales_per_order(admin, [o["id"] for o in orders]) == Counter({o["id"]: 1 for o in orders})
     assert set(ledger_states(warehouse).values()) == {"confirmed"}
 
     for _ in range(2):  # a backfill over the window, twice
         order_steps.extract_and_stage(window_start=started)
         assert order_steps.book().created == 0
-    assert len(erp_sales(admin, [o["id"] for o in orders])) == len(orders)
+    assert sales_per_order(admin, [o["id"] for o in orders]) == Counter({o["id"]: 1 for o in orders})
+
+
+def sales_per_order(admin, web_ids) -> Counter:
+    """How many ERP sales each store order has (two would show as 2)."""
+    rows = admin.model("sale.sale", "search_read", [("web_id", "in", list(web_ids))], 0, None, None, ["web_id"])
+    return Counter(row["web_id"] for row in rows)
 
 
 # -- cursor boundaries ------------------------------------------------------------------------------
@@ -173,6 +195,12 @@ def test_the_overlap_is_read_as_stamps_and_an_order_shown_late_is_read_whole(ord
     skus = in_stock(shop, 1, at_least=20)
     orders = [place(store, [{"sku": skus[0], "quantity": 1}], email=f"overlap{i}@example.com") for i in range(4)]
     order_steps.lag = dt.timedelta(minutes=2)  # the deployed default: the next window reads the last two minutes again
+    # The store stamps whole seconds: the first window ends a second after the orders' stamps, so that
+    # they lie wholly in the overlap the next window reads as stamps (in the window's last second they
+    # would be read whole again: correct, only dearer).
+    stamped = max(dt.datetime.fromisoformat(o["updated_at"]) for o in orders)
+    wait_for(lambda: dt.datetime.now(dt.UTC) >= stamped + dt.timedelta(seconds=1), timeout_s=10,
+             what="a second past the orders' stamps", interval_s=0.05)
     order_steps.extract_and_stage()
     # One of them as if the store had not shown it to the first read (its search index lags): not staged.
     late = orders[0]["id"]

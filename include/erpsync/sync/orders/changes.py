@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, select
 
+from erpsync.sync.orders import ledger
 from erpsync.sync.orders.config import OrdersConfig
 from erpsync.sync.orders.ingest import product_ids_by_sku
 from erpsync.sync.state.row_errors import RowFailure, record_failures, resolve, waiting_keys
@@ -35,7 +36,6 @@ from erpsync.warehouse.schema import order_adjustment, order_ledger, stg_order, 
 
 log = logging.getLogger(__name__)
 
-BOOKED = ("created", "confirmed", "fulfilled")
 
 
 FLOW = "orders"
@@ -100,10 +100,8 @@ def _apply(erp: TrytonClient, engine: Engine, sales: TrytonSales, store: str, co
         done, detail = sales.undo_sale(order["erp_sale_id"])
         with engine.begin() as conn:
             _record(conn, store, order_id, "cancel", "cancel", "applied" if done else "not_possible", detail, None, now)
-            conn.execute(order_ledger.update().where(
-                order_ledger.c.store == store, order_ledger.c.store_order_id == order_id,
-            ).values(state="cancelled" if done else "cancel_failed", last_error=None if done else detail,
-                     updated_at=now))
+            ledger.move(conn, store=store, order_id=order_id, to="cancelled" if done else "cancel_failed", now=now,
+                        last_error=None if done else detail)
         applied[(order_id, "cancel", "cancel")] = "applied" if done else "not_possible"
         if done:
             result.cancellations += 1
@@ -187,7 +185,7 @@ def _booked_with_changes(conn: Connection, store: str) -> list[dict[str, Any]]:
         .join(order_ledger, and_(order_ledger.c.store == stg_order.c.store,
                                  order_ledger.c.store_order_id == stg_order.c.store_order_id))
         .where(stg_order.c.store == store, order_ledger.c.erp_sale_id.is_not(None),
-               order_ledger.c.state.in_((*BOOKED, "cancel_failed")))
+               order_ledger.c.state.in_((*ledger.BOOKED, "cancel_failed")))
         .order_by(stg_order.c.store_updated_at)
     ).mappings().all()
     return [dict(r) for r in rows if r["cancelled_at"] is not None or r["refunds"]]

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, select
 from erpsync.store.errors import StoreError
 from erpsync.store.interface import Store
 from erpsync.store.records import FulfillmentOrder
+from erpsync.sync.orders import ledger
 from erpsync.sync.orders.config import OrdersConfig
 from erpsync.sync.state.row_errors import RowFailure, record_failures, resolve, waiting_keys
 from erpsync.tryton.client import TrytonClient
@@ -86,9 +87,8 @@ def push_fulfillments(erp: TrytonClient, store: Store, engine: Engine, *, config
                 result.failed += 1
                 continue
             with engine.begin() as conn:
-                conn.execute(order_ledger.update().where(
-                    order_ledger.c.store == store.name, order_ledger.c.store_order_id == order_id,
-                ).values(state="fulfilled", store_fulfillment_ids=fulfillments, updated_at=now))
+                ledger.move(conn, store=store.name, order_id=order_id, to="fulfilled", now=now,
+                            store_fulfillment_ids=fulfillments)
                 resolve(conn, flow=FLOW, entity="order", operation="fulfill", keys=[order_id], now=now)
     result.seconds = time.monotonic() - started
     log.info("fulfillments: %s", result.as_counts())

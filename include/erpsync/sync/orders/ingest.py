@@ -1,11 +1,12 @@
 """Book staged store orders in the ERP, exactly once.
 
 The store order id is the sale's external key in the ERP (``web_shop`` + ``web_id``, unique there). Each
-order goes through the ledger (``order_ledger``):
+order goes through the ledger (:mod:`erpsync.sync.orders.ledger`, every move a compare-and-set):
 
     (none) -> pending -> created -> confirmed      (or: failed, retried later; cancelled before booking)
 
-The ledger row is claimed ``pending`` before the ERP is called, and every create first looks the order up
+The ledger row is claimed ``pending`` before the ERP is called (an order another run has booked meanwhile
+is not claimed, and stays as that run left it), and every create first looks the order up
 in the ERP (:meth:`TrytonClient.create_sales`): a crash between "created in the ERP" and "ledger written",
 a retried task, a cleared run, two overlapping runs or a backfill find the sale instead of creating a
 second one. Customers are matched by e-mail (a returning customer gets no second party), addresses by
@@ -26,6 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, or_, select
 
 from erpsync.common.progress import Progress
+from erpsync.sync.orders import ledger
 from erpsync.sync.orders.config import OrdersConfig
 from erpsync.sync.state.row_errors import RowFailure, due_keys, record_failures, resolve, waiting_keys
 from erpsync.tryton.client import TrytonClient
@@ -37,7 +39,6 @@ from erpsync.warehouse.schema import order_ledger, stg_order, stg_order_line, st
 log = logging.getLogger(__name__)
 
 FLOW = "orders"
-DONE_STATES = ("created", "confirmed", "cancelled", "cancel_failed", "fulfilled")
 
 
 @dataclass
@@ -132,9 +133,12 @@ class _Booker:
         with self.engine.begin() as conn:
             for order in cancelled:
                 sale = existing.get(order["store_order_id"])
-                self._ledger(conn, [order], state="created" if sale else "cancelled", sale_id=sale.id if sale else None)
-            self._ledger(conn, live, state="pending", attempt=True)
-        result.cancelled_before_booking += len(cancelled) - len(existing)
+                if self._move(conn, order, "created" if sale else "cancelled", erp_sale_id=sale.id if sale else None):
+                    result.cancelled_before_booking += sale is None
+            # Claimed for this attempt; an order another run claimed or booked meanwhile is left to it.
+            live = [order for order in live if ledger.claim(
+                conn, store=self.store, order_id=order["store_order_id"], run_id=self.run_id, now=self.now,
+                **self._order_values(order))]
         if not live:
             return
         drafts, unbookable = self._drafts(live)
@@ -147,7 +151,7 @@ class _Booker:
             for order in live:
                 outcome = booked.get(order["store_order_id"])
                 if outcome:
-                    self._ledger(conn, [order], state="created", sale_id=outcome.sale_id)
+                    self._move(conn, order, "created", erp_sale_id=outcome.sale_id)
             resolve(conn, flow=FLOW, entity="order", operation="create_sale", keys=booked, now=self.now)
         result.created += sum(1 for o in booked.values() if o.created)
         result.found += sum(1 for o in booked.values() if not o.created)
@@ -177,12 +181,9 @@ class _Booker:
                     keys=[sales[sale_id] for sale_id in confirmed], now=self.now)
         confirmed_at = dt.datetime.now(dt.UTC)
         with self.engine.begin() as conn:
-            for chunk in db.chunks(sorted(confirmed)):
-                for sale_id in chunk:
-                    conn.execute(order_ledger.update().where(
-                        order_ledger.c.erp_sale_id == sale_id, order_ledger.c.state == "created",
-                    ).values(state="confirmed", erp_sale_number=confirmed[sale_id].number,
-                             erp_confirmed_at=confirmed_at, updated_at=confirmed_at, last_error=None))
+            for sale_id in sorted(confirmed):
+                ledger.move(conn, store=self.store, order_id=sales[sale_id], to="confirmed", now=confirmed_at,
+                            erp_sale_number=confirmed[sale_id].number, erp_confirmed_at=confirmed_at, last_error=None)
         result.confirmed += len(confirmed)
 
     def _fail(self, failures: Sequence[RowFailure], result: IngestResult) -> None:
@@ -192,9 +193,8 @@ class _Booker:
             return
         with self.engine.begin() as conn:
             for failure in failures:
-                key = (order_ledger.c.store == self.store) & (order_ledger.c.store_order_id == failure.key)
-                conn.execute(order_ledger.update().where(key).values(
-                    state="failed", last_error=failure.message, updated_at=self.now))
+                ledger.move(conn, store=self.store, order_id=failure.key, to="failed", now=self.now,
+                            last_error=failure.message)
             record_failures(conn, flow=FLOW, entity="order", operation="create_sale", run_id=self.run_id,
                             now=self.now, failures=failures)
         result.failed += len(failures)
@@ -202,19 +202,13 @@ class _Booker:
         for failure in failures:
             log.warning("not booked: %s", failure.message)
 
-    def _ledger(self, conn: Connection, orders: Sequence[dict[str, Any]], *, state: str, sale_id: int | None = None,
-                attempt: bool = False, error: str | None = None) -> None:
-        for order in orders:
-            key = (order_ledger.c.store == self.store) & (order_ledger.c.store_order_id == order["store_order_id"])
-            values = {"state": state, "order_name": order["order_name"], "updated_at": self.now,
-                      "store_updated_at": order["store_updated_at"], "last_error": error}
-            if sale_id is not None:
-                values["erp_sale_id"] = sale_id
-            if conn.execute(order_ledger.update().where(key).values(
-                    **values, **({"attempts": order_ledger.c.attempts + 1} if attempt else {}))).rowcount == 0:
-                db.upsert(conn, order_ledger, [{
-                    "store": self.store, "store_order_id": order["store_order_id"], "created_at": self.now,
-                    "attempts": 1 if attempt else 0, **values}], key=["store", "store_order_id"])
+    def _move(self, conn: Connection, order: dict[str, Any], to: str, **values: Any) -> bool:
+        return ledger.move(conn, store=self.store, order_id=order["store_order_id"], to=to, now=self.now,
+                           **self._order_values(order), **values)
+
+    @staticmethod
+    def _order_values(order: dict[str, Any]) -> dict[str, Any]:
+        return {"order_name": order["order_name"], "store_updated_at": order["store_updated_at"], "last_error": None}
 
     # -- what the ERP gets ------------------------------------------------------------------------------
 

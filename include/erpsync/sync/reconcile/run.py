@@ -28,11 +28,12 @@ from sqlalchemy import Engine, delete, select
 from erpsync.store.interface import Store
 from erpsync.store.records import StoreVariant
 from erpsync.sync.catalog import publish as catalog_publish
-from erpsync.sync.orders import extract as orders_extract
-from erpsync.sync.orders import stage as orders_stage
 from erpsync.sync.catalog.publish import PublishRun
+from erpsync.sync.orders import extract as orders_extract
+from erpsync.sync.orders import ledger
+from erpsync.sync.orders import stage as orders_stage
 from erpsync.sync.orders.config import OrdersConfig
-from erpsync.sync.orders.ingest import DONE_STATES, ingest_orders
+from erpsync.sync.orders.ingest import ingest_orders
 from erpsync.tryton.client import TrytonClient
 from erpsync.warehouse import db
 from erpsync.warehouse.schema import order_ledger, published_inventory, published_variant, stg_product
@@ -211,16 +212,23 @@ def reconcile_orders(store: Store, erp: TrytonClient, engine: Engine, *, config:
     missing = sorted(set(live) - set(sales))
     result.in_erp, result.missing_in_erp = len(sales), len(missing)
     result.missing_sample = [live[m]["name"] for m in missing[:10]]
-    with engine.begin() as conn:
-        claimed = [order_id for order_id, state in conn.execute(
-            select(order_ledger.c.store_order_id, order_ledger.c.state).where(
+    with engine.connect() as conn:
+        recorded = [(order_id, state, sale_id) for order_id, state, sale_id in conn.execute(
+            select(order_ledger.c.store_order_id, order_ledger.c.state, order_ledger.c.erp_sale_id).where(
                 order_ledger.c.store == store.name, order_ledger.c.store_order_id.in_(missing or [""])))
-            if state in DONE_STATES]
-        if claimed:  # booked once, gone from the ERP since (a draft deleted there): book it again
-            log.warning("%d order(s) recorded as booked have no sale in the ERP: reopening them", len(claimed))
-            conn.execute(delete(order_ledger).where(order_ledger.c.store == store.name,
-                                                    order_ledger.c.store_order_id.in_(claimed)))
-    result.ledger_without_sale = len(claimed)
+            if state in ledger.DONE]
+    # Booked once, gone from the ERP since (a draft deleted there): book it again. The ERP is asked again
+    # first, and a row is reopened only if it is still as read: the order flow, running beside this, may
+    # have booked it since our first read (its sale then exists, or its row moved on).
+    still_gone = set(missing) - set(erp.sales_by_web_id(o for o, _, _ in recorded)) if recorded else set()
+    reopened = 0
+    with engine.begin() as conn:
+        for order_id, state, sale_id in recorded:
+            if order_id in still_gone:
+                reopened += ledger.reopen(conn, store=store.name, order_id=order_id, state=state, erp_sale_id=sale_id)
+    if reopened:
+        log.warning("%d order(s) recorded as booked have no sale in the ERP: reopened", reopened)
+    result.ledger_without_sale = reopened
     result.duplicates, result.duplicate_sample = _duplicates(erp, {o["name"]: order_id for order_id, o in live.items()})
     if missing:
         result.booked = ingest_orders(erp, engine, store=store.name, config=config, run_id=run_id, now=now).created
