@@ -63,3 +63,26 @@ def new_template(admin: TrytonClient, suffixes: list[str], list_price: Decimal, 
         admin.model("web.shop", "write", [admin.web_shop.id], {"products": [
             ("add", [v["id"] for v in variants[start:start + ERP_BATCH]])]})
     return template_id, variants
+
+
+def receive_each(admin: TrytonClient, quantities: dict[int, Decimal], warehouse_id: int) -> None:
+    """Receive a quantity of its own of each product into a warehouse's storage, as done moves, some 50
+    products per call."""
+    (warehouse,) = admin.model("stock.location", "read", [warehouse_id], ["storage_location"])
+    (supplier,) = admin.model("stock.location", "search", [("type", "=", "supplier")], 0, 1, None)
+    products = list(quantities)
+    units = {p["id"]: p["default_uom"] for p in admin.model("product.product", "read", products, ["default_uom"])}
+    for start in range(0, len(products), ERP_BATCH):
+        admin.model("stock.move", "do", admin.model("stock.move", "create", [{
+            "product": product, "unit": units[product], "quantity": float(quantities[product]),
+            "from_location": supplier, "to_location": warehouse["storage_location"], "unit_price": Decimal("10"),
+            "currency": admin.web_shop.currency_id, "company": admin.web_shop.company_id,
+        } for product in products[start:start + ERP_BATCH]]))
+
+
+def available(admin: TrytonClient, product_ids: list[int], warehouse_id: int) -> dict[int, int]:
+    """What the ERP says each product can still sell from a warehouse: on hand and not promised
+    (min of quantity and forecast), floored at 0, read with the ERP's own stock context."""
+    rows = admin.model("product.product", "read", product_ids, ["quantity", "forecast_quantity"],
+                       context={"locations": [warehouse_id]})
+    return {row["id"]: max(0, int(min(row["quantity"], row["forecast_quantity"]))) for row in rows}

@@ -116,10 +116,10 @@ class OrderSteps:
         return apply_changes(self.erp, self.engine, store=self.store.name, config=self.config,
                              now=now or dt.datetime.now(dt.UTC))
 
-    def fulfill(self, now: dt.datetime | None = None):
+    def fulfill(self, now: dt.datetime | None = None, run_id: str = "test"):
         from erpsync.sync.orders.fulfill import push_fulfillments
 
-        return push_fulfillments(self.erp, self.store, self.engine, config=self.config, run_id="test",
+        return push_fulfillments(self.erp, self.store, self.engine, config=self.config, run_id=run_id,
                                  now=now or dt.datetime.now(dt.UTC))
 
     def run(self, **options) -> dict:

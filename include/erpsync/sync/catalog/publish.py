@@ -631,7 +631,7 @@ def _set_with_retries(run: PublishRun, batch: list[_Level], number: int) -> tupl
     lost: list[RowFailure] = []
     pending = list(batch)
     for attempt in range(1, run.config.stale_inventory_attempts + 1):
-        key = _idempotency_key(run.run_id, number, attempt, pending)
+        key = _idempotency_key(run.run_id, attempt, pending)
         outcomes = run.store.set_inventory(
             [InventoryChange(lvl.item_id, lvl.location_id, lvl.desired, lvl.expected) for lvl in pending],
             idempotency_key=key,
@@ -709,13 +709,15 @@ def _known_sales(run: PublishRun, levels: Sequence[_Level]) -> dict[tuple[str, s
     return known
 
 
-def _idempotency_key(run_id: str | None, number: int, attempt: int, levels: Sequence[_Level]) -> str:
-    """Derived from the run, the batch and what it writes: a retried task sends the same key for the
-    same write (applied once), while a different write can never reuse a key."""
+def _idempotency_key(run_id: str | None, attempt: int, levels: Sequence[_Level]) -> str:
+    """Derived from the run and what the call writes: a retried task sends the same key for the same write,
+    so a write the store applied but whose answer was lost (a crash, a dropped connection) is answered
+    again, not applied again; a different write can never reuse a key. Not from the batch's position: a
+    rerun after a crash mid-publish leaves out the batches already recorded, which renumbers the rest."""
     digest = hashlib.sha256(
         "|".join(f"{lvl.item_id}@{lvl.location_id}:{lvl.expected}>{lvl.desired}" for lvl in levels).encode()
     ).hexdigest()[:24]
-    return f"erpsync:{run_id or 'manual'}:inventory:{number}:{attempt}:{digest}"
+    return f"erpsync:{run_id or 'manual'}:inventory:{attempt}:{digest}"
 
 
 def published_levels(conn: Connection, store: str, skus: Iterable[str]) -> dict[tuple[str, str], int]:
