@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from erpsync.warehouse.schema import order_ledger, published_inventory, published_variant
-from tests.integration.flows.test_order_steps import in_stock, place, sales_per_order
+from tests.integration.flows.test_order_steps import erp_sales, in_stock, place, sales_per_order, ship
 from tests.support.crash import Crash, kill_at
 from tests.support.erp import available, new_template, receive_each
 
@@ -103,3 +103,23 @@ def test_killed_after_the_store_created_a_product_publishes_it_once(catalog_step
         recorded = dict(conn.execute(select(published_variant.c.sku, published_variant.c.store_product_id)
                                      .where(published_variant.c.sku.in_(codes))).all())
     assert recorded == {v.sku: v.product_id for v in in_store}
+
+
+def test_killed_after_the_store_created_a_fulfillment_fulfills_once(order_steps, store, shop, admin, erp_settings,
+                                                                    warehouse_url, warehouse):
+    (sku,) = in_stock(shop, 1)
+    order = place(store, [{"sku": sku, "quantity": 1}], email="ship.crash@example.com")
+    order_steps.run()
+    (sale,) = erp_sales(admin, [order["id"]]).values()
+    ship(admin, sale["id"], tracking="1Z999AA10123450001")
+
+    crash("store_created_fulfillment", "fulfill", erp_settings=erp_settings, store=store,
+          warehouse_url=warehouse_url, run_id="fulfill-1")
+    with warehouse.connect() as conn:
+        assert conn.execute(select(order_ledger.c.state)).scalar_one() == "confirmed", "not recorded yet"
+    retry = order_steps.fulfill(run_id="fulfill-1")
+    assert retry.failed == 0
+    fulfillment_orders = shop.fulfillment_orders([order["id"]])[order["id"]]
+    assert [len(f.fulfillment_ids) for f in fulfillment_orders] == [1], "one fulfillment, not a second"
+    with warehouse.connect() as conn:
+        assert conn.execute(select(order_ledger.c.state)).scalar_one() == "fulfilled"
