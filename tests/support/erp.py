@@ -86,3 +86,12 @@ def available(admin: TrytonClient, product_ids: list[int], warehouse_id: int) ->
     rows = admin.model("product.product", "read", product_ids, ["quantity", "forecast_quantity"],
                        context={"locations": [warehouse_id]})
     return {row["id"]: max(0, int(min(row["quantity"], row["forecast_quantity"]))) for row in rows}
+
+
+def delete_template(admin: TrytonClient, template_id: int) -> None:
+    """Take a template a test made (never sold nor stocked) off the web shop and out of the ERP."""
+    variants = admin.model("product.product", "search", [("template", "=", template_id)], 0, None, None)
+    for start in range(0, len(variants), ERP_BATCH):
+        admin.model("web.shop", "write", [admin.web_shop.id], {"products": [
+            ("remove", variants[start:start + ERP_BATCH])]})
+    admin.model("product.template", "delete", [template_id])

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from erpsync.warehouse.schema import row_error
-from tests.support.erp import new_template, receive
+from tests.support.erp import delete_template, new_template, receive
 
 pytestmark = pytest.mark.erp
 
@@ -21,14 +21,16 @@ VARIANT_LIMIT = 100
 
 
 def test_a_product_the_store_refuses_is_held_alone_while_prices_and_stock_go_out(catalog_steps, admin, store, shop,
-                                                                                  warehouse):
+                                                                                  warehouse, request):
     catalog_steps.run(full=True)
     variants = [v for page in shop.iter_variants() for v in page if v.product_status == "ACTIVE"]
     repriced, restocked = variants[0], next(v for v in variants if v.product_id != variants[0].product_id)
     main = admin.web_shop.warehouses[0]
 
     # The ERP gains a template with more variants than can be published, a new price and new stock.
-    _, too_many = new_template(admin, [f"-{i:04d}" for i in range(VARIANT_LIMIT + 1)], Decimal("12.00"))
+    template_id, too_many = new_template(admin, [f"-{i:04d}" for i in range(VARIANT_LIMIT + 1)], Decimal("12.00"))
+    # The ERP serves the whole test session: the refused template must not follow the other tests around.
+    request.addfinalizer(lambda: delete_template(admin, template_id))
     (product,) = admin.model("product.product", "read", [_erp_id(admin, repriced.sku)], ["template"])
     (template,) = admin.model("product.template", "read", [product["template"]], ["list_price"])
     admin.model("product.template", "write", [template["id"]], {"list_price": template["list_price"] + 10})
@@ -49,11 +51,9 @@ def test_a_product_the_store_refuses_is_held_alone_while_prices_and_stock_go_out
     with warehouse.connect() as conn:
         errors = conn.execute(select(row_error.c.record_key, row_error.c.error_kind, row_error.c.error_message)
                               .where(row_error.c.status == "open")).all()
-    # (The ERP is shared by the tests of a session: a template an earlier test made may be held too.)
-    held = [(key, kind, message) for key, kind, message in errors if key in {v["code"] for v in too_many}]
-    assert Counter(kind for _, kind, _ in held) == Counter({"ProductSetRefused": VARIANT_LIMIT + 1})
-    assert all(f"{VARIANT_LIMIT + 1} variants: more than" in message for _, _, message in held), held[0]
-    assert not {key for key, _, _ in errors} & {repriced.sku, restocked.sku}
+    assert Counter(kind for _, kind, _ in errors) == Counter({"ProductSetRefused": VARIANT_LIMIT + 1})
+    assert {key for key, _, _ in errors} == {v["code"] for v in too_many}
+    assert all(f"{VARIANT_LIMIT + 1} variants: more than" in message for _, _, message in errors), errors[0]
 
 
 def _erp_id(admin, sku: str) -> int:
