@@ -12,6 +12,7 @@ during the read moves past the window's end and is picked up by the next run.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
@@ -190,12 +191,16 @@ class TrytonClient:
             yield [row["id"] for row in rows]
 
     def stock_levels(self, product_ids: Iterable[int]) -> list[ErpStockLevel]:
-        """On-hand and forecast quantity of each product in each of the shop's warehouses."""
+        """On-hand and forecast quantity of each product in each of the shop's warehouses, each stamped
+        ``read_at``: the ERP's clock at the end of the call before the read, so no later than the read
+        (a sale the ERP confirmed after that time may or may not be in the figures; one confirmed
+        before it is)."""
         ids = sorted(set(product_ids))
         levels: list[ErpStockLevel] = []
         for warehouse in self.web_shop.warehouses:
             context = {"locations": [warehouse.id], "active_test": False}
             for start in range(0, len(ids), self.page_size):
+                read_at = self.server_clock()
                 rows = self.model(
                     "product.product", "read", ids[start:start + self.page_size],
                     ["code", "quantity", "forecast_quantity"], context=context,
@@ -208,11 +213,19 @@ class TrytonClient:
                         warehouse_code=warehouse.code,
                         quantity=Decimal(str(row["quantity"])),
                         forecast_quantity=Decimal(str(row["forecast_quantity"])),
+                        read_at=read_at,
                     )
                     for row in rows
                     if row.get("code")
                 )
         return levels
+
+    def server_clock(self) -> dt.datetime | None:
+        """The ERP's clock when it answered this thread's last call (whole seconds, rounded down): a time
+        no later than any call made after it. One cheap call first when this thread made none."""
+        if self.rpc.server_time is None:
+            self.model("product.product", "search_count", [("id", "=", 0)])
+        return self.rpc.server_time
 
     # -- sales --------------------------------------------------------------------------------------
 

@@ -62,6 +62,7 @@ class ErpStockLevel:
     warehouse_code: str
     quantity: Decimal  # on hand now
     forecast_quantity: Decimal  # on hand minus what is already promised (confirmed sales, ...)
+    read_at: dt.datetime | None = None  # by the ERP's clock, no later than the read (see stock_levels)
 
 
 @dataclass(frozen=True, slots=True)

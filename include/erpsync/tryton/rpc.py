@@ -15,9 +15,11 @@ writes reconcile instead (see ``TrytonClient.create_sales``).
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import itertools
 import logging
 import threading
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -66,6 +68,12 @@ class TrytonRpc:
         self._authorization: str | None = None
         self.user_id: int | None = None
         self.logins = 0  # how many sessions this channel opened (visible to tests and logs)
+        self._answered = threading.local()
+
+    @property
+    def server_time(self) -> dt.datetime | None:
+        """The ERP server's clock when it answered this thread's last call (whole seconds, rounded down)."""
+        return getattr(self._answered, "at", None)
 
     def __repr__(self) -> str:  # never show the password
         return f"TrytonRpc({self.url!r}, login={self.login_name!r})"
@@ -166,7 +174,16 @@ class TrytonRpc:
         payload = codec.loads(response.content)
         if "error" in payload and payload["error"] is not None:
             raise _error_from_payload(method, payload["error"])
+        self._answered.at = _server_time(response)
         return payload.get("result")
+
+
+def _server_time(response: requests.Response) -> dt.datetime | None:
+    """The ERP server's clock when it answered (the HTTP Date header: whole seconds, rounded down)."""
+    try:
+        return parsedate_to_datetime(response.headers["Date"]).astimezone(dt.UTC)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 class _ServiceUnavailable(Exception):

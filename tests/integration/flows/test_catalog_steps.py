@@ -318,3 +318,40 @@ def test_inventory_worked_out_a_chunk_at_a_time_is_written_early_and_once(catalo
     assert all(in_store[level] == recorded[level] for level in levels)
     again = catalog_steps.publish(catalog_steps.extract_and_stage(), "publish_inventory", full=True)
     assert again.changed == 0 and again.considered == result.considered
+
+
+@pytest.mark.parametrize("skew_s", [-60, 60], ids=["booking-worker-clock-behind", "booking-worker-clock-ahead"])
+def test_an_order_crossing_into_the_erp_is_held_back_exactly_once_whatever_the_workers_clock(
+        catalog_steps, admin, store, shop, erp_settings, warehouse, monkeypatch, skew_s):
+    """The store sold 2; the order flow stages the order (pending: held back from the store's level), the
+    catalog reads the ERP's stock, then the order flow books and confirms the sale on a worker whose clock
+    is a minute off. The stock read before the confirmation does not count the sale, so the order must
+    still be held back; the next read counts it, so it must not be held back a second time."""
+    from erpsync.sync.orders import ingest
+    from tests.support.erp import available
+    from tests.support.flows import OrderSteps
+
+    catalog_steps.run(full=True)
+    main = admin.web_shop.warehouses[0]
+    variant = _sold_from(shop, main.name)
+    (product,) = admin.model("product.product", "search", [("code", "=", variant.sku)], 0, 1, None)
+    store.admin("POST", "/orders", {"lines": [{"sku": variant.sku, "quantity": 2}], "email": "cross@example.com"})
+    orders = OrderSteps(erp=erp_settings.client(), store=shop, engine=warehouse)
+    orders.extract_and_stage()
+    before = available(admin, [product], main.id)[product]  # what the ERP allows, the sale not in it yet
+    staged = catalog_steps.extract_and_stage(full=True)
+
+    monkeypatch.setattr(ingest, "dt", _SkewedClock(dt.timedelta(seconds=skew_s)))
+    assert orders.book(run_id="skewed").confirmed == 1
+
+    def desired() -> int:
+        run = catalog_publish.PublishRun(store=shop, engine=warehouse, config=catalog_steps.config, run_id="check",
+                                         now=dt.datetime.now(dt.UTC), batch_ids=staged["batch_ids"],
+                                         warehouses={w.code: w.name for w in admin.web_shop.warehouses})
+        with warehouse.connect() as conn:
+            return catalog_publish.desired_levels(conn, run, [variant.sku])[(variant.sku, main.name)]
+
+    assert desired() == before - 2, "read before the confirmation: still held back (never oversell)"
+    catalog_steps.extract_and_stage(full=True)  # the next read: the ERP's forecast counts the sale
+    assert available(admin, [product], main.id)[product] == before - 2
+    assert desired() == before - 2, "counted by the ERP now, and not held back a second time"

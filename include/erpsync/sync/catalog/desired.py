@@ -126,9 +126,11 @@ def _html(text: str | None) -> str:
 def pending_quantities(conn: Connection, store: str, skus: Iterable[str]) -> dict[str, Decimal]:
     """Units of each SKU on store orders the ERP's stock figures do not count yet (not cancelled).
 
-    The hand-over is exact: an order stops counting here when its ERP sale was confirmed before the
-    stock levels were read (``erp_confirmed_at <= as_of``), i.e. at the moment the ERP's forecast
-    starts counting it, so the store neither oversells nor undersells while an order crosses over.
+    The hand-over never oversells: an order stops counting here when its ERP sale was confirmed before
+    the stock levels were read (``erp_confirmed_at <= as_of``), i.e. once the ERP's forecast counts it.
+    Both times are the ERP's own (never a worker's clock, which may be off): ``erp_confirmed_at`` rounded
+    up past the sale's commit, ``as_of`` no later than the read. In doubt (the same second) the order
+    still counts here, which undersells for a moment, until the next read.
     The store commits an order's stock at one location, which the order lines do not tell us: the units
     are held back from every location, which may undersell for a moment but never oversells.
     """

@@ -171,6 +171,11 @@ class _Booker:
         refused = self.erp.quote_sales(sale_ids)
         refused.update(self.erp.confirm_sales([s for s in sale_ids if s not in refused]))
         confirmed = {s.id: s for s in self.erp.read_sales(sale_ids) if s.state in ("confirmed", "processing", "done")}
+        # When the ERP's stock figures count these sales: by the ERP's clock, rounded up past the read that
+        # just saw them confirmed (their commit came before it). A stock level read at or after this
+        # time counts them (desired.pending_quantities); both times are the ERP's, never a worker's.
+        answered = self.erp.server_clock()
+        counted_from = answered + dt.timedelta(seconds=1) if answered else dt.datetime.now(dt.UTC)
         with self.engine.begin() as conn:
             record_failures(conn, flow=FLOW, entity="order", operation="confirm_sale", run_id=self.run_id,
                             now=self.now, failures=[
@@ -183,7 +188,7 @@ class _Booker:
         with self.engine.begin() as conn:
             for sale_id in sorted(confirmed):
                 ledger.move(conn, store=self.store, order_id=sales[sale_id], to="confirmed", now=confirmed_at,
-                            erp_sale_number=confirmed[sale_id].number, erp_confirmed_at=confirmed_at, last_error=None)
+                            erp_sale_number=confirmed[sale_id].number, erp_confirmed_at=counted_from, last_error=None)
         result.confirmed += len(confirmed)
 
     def _fail(self, failures: Sequence[RowFailure], result: IngestResult) -> None:
