@@ -228,9 +228,11 @@ def test_celery_executor_runs_a_task_on_a_celery_worker(celery_airflow):
     # The task process inherited the Celery worker's environment: it ran on the worker, not in the scheduler.
     assert marker.read_text() == f"celery-worker {run_id}", (
         f"marker says {marker.read_text()!r}: the task did not run on the Celery worker\n{processes.report()}")
-    worker_log = processes.log_text("celery-worker")
+    # The worker logs "succeeded" once its Celery task returns, which may be after the scheduler has seen
+    # the task instance succeed (through the API server): wait for it.
     for event in ("received", "succeeded"):
-        assert re.search(rf"Task execute_workload\[[0-9a-f-]+\] {event}", worker_log), (
-            f"the Celery worker log shows no task {event}:\n{processes.report()}")
+        logged = lambda event=event: re.search(  # noqa: E731
+            rf"Task execute_workload\[[0-9a-f-]+\] {event}", processes.log_text("celery-worker"))
+        wait(logged, timeout_s=30, what=f"the Celery worker to log a task {event}", interval_s=0.5)
     dead = processes.dead()
     assert not dead, f"Airflow processes died {dead} during the run:\n{processes.report()}"
