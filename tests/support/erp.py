@@ -59,9 +59,7 @@ def new_template(admin: TrytonClient, suffixes: list[str], list_price: Decimal, 
                                                   for s in suffixes[start:start + ERP_BATCH]])
     variants = admin.model("product.product", "search_read", [("template", "=", template_id)], 0, None,
                            [("id", "ASC")], ["code"])
-    for start in range(0, len(variants), ERP_BATCH):
-        admin.model("web.shop", "write", [admin.web_shop.id], {"products": [
-            ("add", [v["id"] for v in variants[start:start + ERP_BATCH]])]})
+    list_in_web_shop(admin, [v["id"] for v in variants])
     return template_id, variants
 
 
@@ -88,10 +86,15 @@ def available(admin: TrytonClient, product_ids: list[int], warehouse_id: int) ->
     return {row["id"]: max(0, int(min(row["quantity"], row["forecast_quantity"]))) for row in rows}
 
 
+def list_in_web_shop(admin: TrytonClient, product_ids: list[int], listed: bool = True) -> None:
+    """Put variants on the web shop's assortment, or take them off it, as its managers do."""
+    for start in range(0, len(product_ids), ERP_BATCH):
+        admin.model("web.shop", "write", [admin.web_shop.id], {"products": [
+            ("add" if listed else "remove", product_ids[start:start + ERP_BATCH])]})
+
+
 def delete_template(admin: TrytonClient, template_id: int) -> None:
     """Take a template a test made (never sold nor stocked) off the web shop and out of the ERP."""
-    variants = admin.model("product.product", "search", [("template", "=", template_id)], 0, None, None)
-    for start in range(0, len(variants), ERP_BATCH):
-        admin.model("web.shop", "write", [admin.web_shop.id], {"products": [
-            ("remove", variants[start:start + ERP_BATCH])]})
+    list_in_web_shop(admin, admin.model("product.product", "search", [("template", "=", template_id)], 0, None, None),
+                     listed=False)
     admin.model("product.template", "delete", [template_id])

@@ -39,7 +39,7 @@ PRODUCT_FIELDS = [
     "code", "active", "description", "list_price_used", "sale_price_uom", "last_modified_at",
     "template", "template.name", "template.code", "template.active", "template.salable",
     "template.last_modified_at", "template.default_uom.symbol", "template.categories.name",
-    "template.image_url", "template.images.last_modified_at",
+    "template.image_url", "template.images.last_modified_at", "web_shops",
 ]
 SALE_FIELDS = ["number", "web_id", "state", "total_amount", "reference"]
 # The states from which Tryton's sale buttons may be pressed (sale.py: Sale._buttons).
@@ -130,16 +130,19 @@ class TrytonClient:
         return context
 
     def iter_changed_products(
-        self, window: Window | None, *, skus: Sequence[str] | None = None
+        self, window: Window | None, *, skus: Sequence[str] | None = None, ids: Sequence[int] | None = None
     ) -> Iterator[list[ErpProduct]]:
         """Variants whose own record or whose template changed in ``window`` (all when None), archived
         ones included (the store must unpublish them), a page at a time.
 
-        ``skus`` restricts the read to those codes whatever their modification time (manual reruns).
+        ``skus`` (codes) or ``ids`` restrict the read to those variants whatever their modification time
+        (manual reruns; variants that joined or left the web shop, which changes neither).
         """
         domain: list[Any] = [("type", "=", "goods")]
         if skus is not None:
             domain.append(("code", "in", list(skus)))
+        elif ids is not None:
+            domain.append(("id", "in", list(ids)))
         elif window is not None:
             # Images are records of their own: adding one touches neither the variant nor the template.
             domain.append(["OR",
@@ -150,7 +153,14 @@ class TrytonClient:
             "product.product", domain, PRODUCT_FIELDS, context=self._catalog_context()
         ):
             currency = self.web_shop.price_currency_code
-            yield [_product_from_row(row, currency, self.image_base_url) for row in rows if row.get("code")]
+            yield [_product_from_row(row, currency, self.image_base_url, self.web_shop.id)
+                   for row in rows if row.get("code")]
+
+    def web_shop_product_ids(self) -> set[int]:
+        """The goods the web shop lists (its assortment), archived ones included."""
+        return {row["id"] for rows in self.iter_search_read(
+            "product.product", [("type", "=", "goods"), ("web_shops", "=", self.web_shop.id)], ["id"],
+            context={"active_test": False}) for row in rows}
 
     def price_list_changed(self, window: Window) -> bool:
         """Whether the shop's sale price list or one of its lines changed in ``window``.
@@ -392,7 +402,7 @@ def _image_url(relative: str | None, base: str) -> tuple[str, ...]:
     return (f"{base}{parts.path}" + (f"?{query}" if query else ""),)
 
 
-def _product_from_row(row: dict[str, Any], currency: str, image_base_url: str) -> ErpProduct:
+def _product_from_row(row: dict[str, Any], currency: str, image_base_url: str, web_shop_id: int) -> ErpProduct:
     template = row["template."]
     images = template.get("images.") or ()
     list_price = row.get("list_price_used")
@@ -413,6 +423,7 @@ def _product_from_row(row: dict[str, Any], currency: str, image_base_url: str) -
         updated_at=max(row["last_modified_at"], template["last_modified_at"]),
         categories=tuple(sorted(c["name"] for c in template.get("categories.") or ())),
         image_urls=_image_url(template.get("image_url"), image_base_url),
+        in_web_shop=web_shop_id in (row.get("web_shops") or ()),
         image_version=",".join(
             f"{image['id']}@{image['last_modified_at'].isoformat()}" for image in sorted(images, key=lambda i: i["id"])
         ),

@@ -52,6 +52,7 @@ class ErpProduct:
     categories: tuple[str, ...] = ()
     image_urls: tuple[str, ...] = ()  # absolute, full size; the template's images
     image_version: str = ""  # changes when an image is added, replaced or edited (URLs alone do not tell)
+    in_web_shop: bool = True  # the web shop lists it (its assortment): only then may the store sell it
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -98,6 +99,8 @@ stg_product = Table(
     Column("currency", String(3), nullable=False),
     Column("active", Boolean, nullable=False),
     Column("salable", Boolean, nullable=False),
+    Column("in_web_shop", Boolean, nullable=False, server_default=true(),
+           comment="the ERP's web shop lists it: only then is it sold in the store"),
     ts("source_updated_at", nullable=False),
     Column("content_hash", String(64), nullable=False, comment="of the fields the store shows"),
     Column("batch_id", String(64), nullable=False),

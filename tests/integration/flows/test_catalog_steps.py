@@ -355,3 +355,28 @@ def test_an_order_crossing_into_the_erp_is_held_back_exactly_once_whatever_the_w
     catalog_steps.extract_and_stage(full=True)  # the next read: the ERP's forecast counts the sale
     assert available(admin, [product], main.id)[product] == before - 2
     assert desired() == before - 2, "counted by the ERP now, and not held back a second time"
+
+
+def test_only_what_the_web_shop_lists_is_sold_and_taking_a_variant_off_it_unpublishes_it(
+        catalog_steps, admin, shop, request):
+    from tests.support.erp import delete_template, list_in_web_shop, new_template
+
+    listed_id, listed = new_template(admin, ["-A", "-B"], Decimal("20.00"))
+    unlisted_id, unlisted = new_template(admin, ["-X"], Decimal("25.00"))
+    for template_id in (listed_id, unlisted_id):  # the ERP serves the whole session
+        request.addfinalizer(lambda template_id=template_id: delete_template(admin, template_id))
+    list_in_web_shop(admin, [v["id"] for v in unlisted], listed=False)  # the ERP sells it elsewhere
+
+    def selling() -> set[str]:
+        codes = {v["code"] for v in listed + unlisted}
+        return {v.sku for page in shop.iter_variants() for v in page
+                if v.sku in codes and v.product_status == "ACTIVE"}
+
+    catalog_steps.run(full=True)
+    assert selling() == {listed[0]["code"], listed[1]["code"]}, "a goods variant the web shop does not list"
+
+    # The web shop's managers take one variant off and list the other template: neither record changes.
+    list_in_web_shop(admin, [listed[1]["id"]], listed=False)
+    list_in_web_shop(admin, [unlisted[0]["id"]])
+    catalog_steps.run()
+    assert selling() == {listed[0]["code"], unlisted[0]["code"]}

@@ -1,5 +1,7 @@
 """The store state the ERP asks for, computed from staging.
 
+- Only what the ERP's web shop lists (its assortment), active and salable, is sold; a variant taken off
+  the web shop is removed from its product, a template with none left becomes an ARCHIVED product.
 - One store product per ERP template; its variants are the template's variants, told apart by one
   option whose value is the SKU's suffix (``TEE-0001-M`` -> ``M``). A template whose variants are all
   archived becomes an ARCHIVED product; a single archived variant is removed from its product.
@@ -76,7 +78,7 @@ def desired_products(conn: Connection, template_ids: Iterable[int] | None) -> li
     """The store products of these templates (all templates when None)."""
     columns = [stg_product.c[name] for name in (
         "sku", "erp_product_id", "erp_template_id", "template_code", "title", "description", "image_urls",
-        "image_version", "list_price", "sale_price", "active", "salable")]
+        "image_version", "list_price", "sale_price", "active", "salable", "in_web_shop")]
     if template_ids is None:
         rows = list(conn.execute(select(*columns)).mappings())
     else:
@@ -91,7 +93,7 @@ def desired_products(conn: Connection, template_ids: Iterable[int] | None) -> li
 
 
 def _product(template_id: int, rows: list) -> DesiredProduct:
-    active = [r for r in rows if r["active"] and r["salable"]]
+    active = [r for r in rows if _sold(r)]
     lead = (active or rows)[0]
     return DesiredProduct(
         key=str(template_id),
@@ -103,11 +105,16 @@ def _product(template_id: int, rows: list) -> DesiredProduct:
             DesiredVariant(
                 sku=r["sku"], option=_option(r["sku"], r["template_code"]), price=r["sale_price"],
                 compare_at_price=r["list_price"] if r["list_price"] > r["sale_price"] else None,
-                active=bool(r["active"] and r["salable"]),
+                active=_sold(r),
             )
             for r in rows
         ),
     )
+
+
+def _sold(row) -> bool:
+    """The store sells a variant the ERP has active, salable and listed in its web shop."""
+    return bool(row["active"] and row["salable"] and row["in_web_shop"])
 
 
 def _option(sku: str, template_code: str | None) -> str:

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from erpsync.common.jsonable import jsonable
 from erpsync.common.window import Window
 from erpsync.sync.landing import ExtractResult, land, window_for
 from erpsync.tryton.client import TrytonClient
+from erpsync.tryton.records import ErpProduct
 from erpsync.warehouse import db
+from erpsync.warehouse.schema import stg_product
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +47,33 @@ def extract_products(
     move_cursor = skus is None and window_start is None
     if read_all and not full_refresh:
         log.info("the web shop's price list changed in %s: reading every product", window)
-    pages = (
-        [db.RawRow(p.sku, jsonable(p), p.updated_at) for p in products]
-        for products in erp.iter_changed_products(None if read_all else window, skus=skus)
-    )
+    changed = erp.iter_changed_products(None if read_all else window, skus=skus)
+    if skus is None and not read_all:
+        changed = _with_assortment_changes(erp, engine, changed)
+    pages = ([db.RawRow(p.sku, jsonable(p), p.updated_at) for p in products] for products in changed)
     return land(engine, SOURCE, "product", pages, window=window, run_id=run_id, now=now, move_cursor=move_cursor,
                 scope=f"{len(skus)} SKU(s) given" if skus is not None else None,
                 facts={"currency": erp.web_shop.currency_code})
+
+
+def _with_assortment_changes(erp: TrytonClient, engine: Engine, changed: Iterator[list[ErpProduct]]
+                             ) -> Iterator[list[ErpProduct]]:
+    """The changed variants, then those that joined or left the web shop since they were staged: listing a
+    variant in the web shop (or taking it off) changes neither the variant nor its template, so the
+    window does not see it. One read of the web shop's variant ids and of staging's flags per run."""
+    listed = erp.web_shop_product_ids()
+    with engine.connect() as conn:
+        staged = dict(conn.execute(select(stg_product.c.erp_product_id, stg_product.c.in_web_shop)).all())
+    staged_listed = {product_id for product_id, in_web_shop in staged.items() if in_web_shop}
+    moved = (listed - staged_listed) | (staged_listed - listed)
+    seen: set[int] = set()
+    for products in changed:
+        seen.update(p.erp_product_id for p in products)
+        yield products
+    rest = sorted(moved - seen)
+    if rest:
+        log.info("%d variant(s) joined or left the web shop: reading them", len(rest))
+        yield from erp.iter_changed_products(None, ids=rest)
 
 
 def extract_stock(

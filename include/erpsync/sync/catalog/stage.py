@@ -92,6 +92,7 @@ def _product_row(p: dict[str, Any], batch_id: str, now: dt.datetime) -> dict[str
         "categories": list(p.get("categories") or []), "unit": p.get("unit"),
         "list_price": _decimal(p.get("list_price")), "sale_price": _decimal(p.get("sale_price")),
         "currency": p["currency"], "active": bool(p["active"]), "salable": bool(p.get("salable", True)),
+        "in_web_shop": bool(p.get("in_web_shop", True)),
         "source_updated_at": dt.datetime.fromisoformat(p["updated_at"]),
         "content_hash": content_hash(p["title"], p.get("description"), p.get("image_version"), p["active"]),
         "batch_id": batch_id, "staged_at": now,
