@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from email.utils import parsedate_to_datetime
+
 import requests
 
 
@@ -18,6 +21,14 @@ def retry_after_s(response: requests.Response) -> float | None:
     try:
         return max(0.0, float(response.headers.get("Retry-After", "")))
     except ValueError:
+        return None
+
+
+def server_time(response: requests.Response) -> dt.datetime | None:
+    """The server's clock when it answered (its Date header: whole seconds, rounded down), or None."""
+    try:
+        return parsedate_to_datetime(response.headers["Date"]).astimezone(dt.UTC)
+    except (KeyError, TypeError, ValueError):
         return None
 
 

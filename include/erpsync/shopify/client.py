@@ -9,6 +9,7 @@ values, and ``inventorySetQuantities`` under an ``@idempotent`` key, which the s
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from typing import Any
 
 import requests
 
-from erpsync.common.http import never_sent, retry_after_s
+from erpsync.common.http import never_sent, retry_after_s, server_time
 from erpsync.common.retry import Backoff, Retry, call_with_retries
 from erpsync.shopify.errors import StoreAuthError, StoreGraphQLError, StoreTransportError
 from erpsync.shopify.operations import Operation
@@ -78,6 +79,12 @@ class ShopifyClient:
         self._expected_cost: dict[str, float] = {}  # per operation: the requested cost seen last time
         self.stats = ClientStats()
         self._stats_lock = threading.Lock()  # calls may come from several threads (publish_content)
+        self._answered = threading.local()
+
+    @property
+    def server_time(self) -> dt.datetime | None:
+        """The store's clock when it answered this thread's last call (whole seconds, rounded down)."""
+        return getattr(self._answered, "at", None)
 
     def __repr__(self) -> str:  # never show the token
         return f"ShopifyClient({self.endpoint!r})"
@@ -153,6 +160,7 @@ class ShopifyClient:
                 timeout=self._timeout, **self._environment,
             )
             body = self._checked(operation, response)
+            self._answered.at = server_time(response)
         except BaseException:
             self.bucket.settle(expected)
             raise

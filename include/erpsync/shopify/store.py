@@ -54,6 +54,13 @@ class ShopifyStore:
     def usage(self) -> dict[str, float]:
         return self.client.stats.as_dict(self.client.bucket)
 
+    def server_clock(self) -> dt.datetime | None:
+        """The store's clock when it answered this thread's last call; one cheap call first when this
+        thread made none."""
+        if self.client.server_time is None:
+            self.shop_info()
+        return self.client.server_time
+
     def shop_info(self) -> dict[str, Any]:
         return self.client.execute(operations.load("ShopInfo"))["shop"]
 

@@ -47,6 +47,9 @@ class Store(Protocol):
         """Create or update one product: content, status, media and (when given) its complete variant list.
         Called from several threads at once (``content_concurrency``): the store object must allow it."""
 
+    def server_clock(self) -> dt.datetime | None:
+        """The store's own clock when it answered this thread's last call (None: it does not say)."""
+
     def usage(self) -> dict[str, float]:
         """What this store object has cost so far: calls, retries, throttling, waits (for run stats)."""
 

@@ -19,12 +19,11 @@ import datetime as dt
 import itertools
 import logging
 import threading
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
 
-from erpsync.common.http import never_sent, retry_after_s
+from erpsync.common.http import never_sent, retry_after_s, server_time
 from erpsync.common.retry import Backoff, Retry, call_with_retries
 from erpsync.tryton import codec
 from erpsync.tryton.errors import ErpAuthError, ErpServerError, ErpTransportError, ErpUserError
@@ -174,16 +173,8 @@ class TrytonRpc:
         payload = codec.loads(response.content)
         if "error" in payload and payload["error"] is not None:
             raise _error_from_payload(method, payload["error"])
-        self._answered.at = _server_time(response)
+        self._answered.at = server_time(response)
         return payload.get("result")
-
-
-def _server_time(response: requests.Response) -> dt.datetime | None:
-    """The ERP server's clock when it answered (the HTTP Date header: whole seconds, rounded down)."""
-    try:
-        return parsedate_to_datetime(response.headers["Date"]).astimezone(dt.UTC)
-    except (KeyError, TypeError, ValueError):
-        return None
 
 
 class _ServiceUnavailable(Exception):

@@ -18,6 +18,7 @@ from erpsync.sync.catalog import publish as catalog_publish
 from erpsync.tryton.client import TrytonClient
 from erpsync.warehouse.schema import published_inventory, raw_record, row_error, sync_cursor
 from sandbox.airflow_local import wait_for
+from tests.support.clock import SkewedClock
 from tests.support.erp import receive
 
 pytestmark = pytest.mark.erp
@@ -149,20 +150,6 @@ def test_stock_added_in_the_store_is_never_added_to_what_the_erp_allows(catalog_
     assert quantity == before + 20 and stamped is not None, "recorded with the store's time of the write"
 
 
-class _SkewedClock:
-    """The ``dt`` module as a worker whose clock is ``skew`` off the store's sees it."""
-
-    def __init__(self, skew: dt.timedelta):
-        skewed = skew
-
-        class SkewedDatetime(dt.datetime):
-            @classmethod
-            def now(cls, tz=None):
-                return dt.datetime.now(tz) + skewed
-
-        self.datetime, self.timedelta, self.UTC, self.date = SkewedDatetime, dt.timedelta, dt.UTC, dt.date
-
-
 @pytest.mark.parametrize("skew_s", [-30, 30], ids=["worker-clock-behind", "worker-clock-ahead"])
 def test_a_sale_the_flow_already_knows_of_is_taken_off_once_whatever_the_workers_clock(
         catalog_steps, admin, store, shop, erp_settings, warehouse, monkeypatch, skew_s):
@@ -172,7 +159,7 @@ def test_a_sale_the_flow_already_knows_of_is_taken_off_once_whatever_the_workers
     knew of is decided by the store's clock alone: a worker's clock half a minute off changes nothing."""
     from tests.support.flows import OrderSteps
 
-    skewed = _SkewedClock(dt.timedelta(seconds=skew_s))
+    skewed = SkewedClock(dt.timedelta(seconds=skew_s))
     monkeypatch.setattr(catalog_publish, "dt", skewed)
     worker_now = lambda: skewed.datetime.now(dt.UTC)  # noqa: E731
     catalog_steps.publish(catalog_steps.extract_and_stage(full=True), "publish_content", now=worker_now())
@@ -341,7 +328,7 @@ def test_an_order_crossing_into_the_erp_is_held_back_exactly_once_whatever_the_w
     before = available(admin, [product], main.id)[product]  # what the ERP allows, the sale not in it yet
     staged = catalog_steps.extract_and_stage(full=True)
 
-    monkeypatch.setattr(ingest, "dt", _SkewedClock(dt.timedelta(seconds=skew_s)))
+    monkeypatch.setattr(ingest, "dt", SkewedClock(dt.timedelta(seconds=skew_s)))
     assert orders.book(run_id="skewed").confirmed == 1
 
     def desired() -> int:

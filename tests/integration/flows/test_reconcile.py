@@ -111,3 +111,28 @@ def test_an_order_the_erp_never_got_is_found_and_booked_once(published, store, s
     second = run()
     assert second.missing_in_erp == 0 and second.booked == 0
     assert len(erp_sales(admin, [o["id"] for o in missed])) == 2
+
+
+def test_an_order_placed_just_before_the_read_is_not_repaired_away_whatever_the_workers_clock(
+        published, store, shop, monkeypatch):
+    """The store sold 2 a moment before reconciliation read it, and the order flow has not staged the
+    order yet. Reconciliation stages the store's recent orders before it compares: the order must be among
+    them (pending), or the store's level looks 2 too low and the "repair" puts the 2 back: an oversell.
+    With the worker's clock half a minute behind the store's, the recent orders still reach the store's
+    own time of the read."""
+    from erpsync.sync.reconcile import run as reconcile_run
+    from tests.support.clock import SkewedClock
+
+    (sku,) = in_stock(shop, 1, at_least=6)
+
+    def level() -> int:  # at every location: the store sells from the one it picks
+        return sum(at["available"] for at in store.admin("GET", f"/inventory?sku={sku}")["levels"].values())
+
+    before = level()
+    place(store, [{"sku": sku, "quantity": 2}], email="late@example.com")
+    assert level() == before - 2
+
+    monkeypatch.setattr(reconcile_run, "dt", SkewedClock(dt.timedelta(seconds=-30)))
+    found = reconcile(published)
+    assert found.inventory_drift == 0, found.as_counts()
+    assert level() == before - 2, "the sale stays sold"

@@ -75,12 +75,15 @@ def reconcile_catalog(run: PublishRun) -> CatalogDrift:
     locations = catalog_publish.store_locations(run)
     in_store: dict[str, StoreVariant] = {v.sku: v for page in store.iter_variants() for v in page}
     result.variants_in_store = len(in_store)
-    read_at = dt.datetime.now(dt.UTC)
     levels = store.inventory_levels(sorted({v.inventory_item_id for v in in_store.values()}), list(locations.values()))
+    # Every order the store had when it answered counts as pending: the window ends past the store's own
+    # time of that answer (its clock, whole seconds), never at a worker's now, which may be behind it.
+    read_at = store.server_clock() or dt.datetime.now(dt.UTC)
     result.levels_in_store = len(levels)
     by_item = {v.inventory_item_id: sku for sku, v in in_store.items()}
     actual = {(by_item[lvl.inventory_item_id], lvl.location_id): lvl.available for lvl in levels}
-    _stage_recent_orders(store, run.engine, since=read_at - RECENT_ORDERS, run_id=run.run_id, now=run.now)
+    _stage_recent_orders(store, run.engine, since=read_at - RECENT_ORDERS, until=read_at + dt.timedelta(seconds=1),
+                         run_id=run.run_id, now=run.now)
 
     with run.engine.connect() as conn:
         published = catalog_publish.published_rows(conn, store.name, None)
@@ -157,11 +160,10 @@ def reconcile_catalog(run: PublishRun) -> CatalogDrift:
     return result
 
 
-def _stage_recent_orders(store: Store, engine: Engine, *, since: dt.datetime, run_id: str | None,
-                         now: dt.datetime) -> None:
-    """Stage the orders of the last minutes, so that every sale the store has counted is pending."""
-    end = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
-    extracted = orders_extract.extract_orders(store, engine, window_end=end, window_start=since, run_id=run_id,
+def _stage_recent_orders(store: Store, engine: Engine, *, since: dt.datetime, until: dt.datetime,
+                         run_id: str | None, now: dt.datetime) -> None:
+    """Stage the orders of ``[since, until)``, so that every sale the store has counted is pending."""
+    extracted = orders_extract.extract_orders(store, engine, window_end=until, window_start=since, run_id=run_id,
                                               now=now)
     orders_stage.stage_orders(engine, store=store.name, batch_id=extracted.batch_id, currency=_currency(store),
                               run_id=run_id, now=now, cursor_at=None)
