@@ -159,8 +159,14 @@ class TrytonClient:
     def web_shop_product_ids(self) -> set[int]:
         """The goods the web shop lists (its assortment), archived ones included."""
         return {row["id"] for rows in self.iter_search_read(
-            "product.product", [("type", "=", "goods"), ("web_shops", "=", self.web_shop.id)], ["id"],
-            context={"active_test": False}) for row in rows}
+            "product.product", self._listed_goods(), ["id"], context={"active_test": False}) for row in rows}
+
+    def web_shop_product_count(self) -> int:
+        """How many goods the web shop lists (one cheap call)."""
+        return self.model("product.product", "search_count", self._listed_goods(), context={"active_test": False})
+
+    def _listed_goods(self) -> list[Any]:
+        return [("type", "=", "goods"), ("web_shops", "=", self.web_shop.id), ("code", "!=", None)]
 
     def price_list_changed(self, window: Window) -> bool:
         """Whether the shop's sale price list or one of its lines changed in ``window``.

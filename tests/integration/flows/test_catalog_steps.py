@@ -345,7 +345,7 @@ def test_an_order_crossing_into_the_erp_is_held_back_exactly_once_whatever_the_w
 
 
 def test_only_what_the_web_shop_lists_is_sold_and_taking_a_variant_off_it_unpublishes_it(
-        catalog_steps, admin, shop, request):
+        catalog_steps, admin, shop, request, monkeypatch):
     from tests.support.erp import delete_template, list_in_web_shop, new_template
 
     listed_id, listed = new_template(admin, ["-A", "-B"], Decimal("20.00"))
@@ -362,8 +362,16 @@ def test_only_what_the_web_shop_lists_is_sold_and_taking_a_variant_off_it_unpubl
     catalog_steps.run(full=True)
     assert selling() == {listed[0]["code"], listed[1]["code"]}, "a goods variant the web shop does not list"
 
-    # The web shop's managers take one variant off and list the other template: neither record changes.
+    # The web shop's managers take one variant off, then list the other template: neither record changes.
     list_in_web_shop(admin, [listed[1]["id"]], listed=False)
+    catalog_steps.run()
+    assert selling() == {listed[0]["code"]}
     list_in_web_shop(admin, [unlisted[0]["id"]])
+    catalog_steps.run()
+    assert selling() == {listed[0]["code"], unlisted[0]["code"]}
+
+    # Nothing moved since: the next run compares two counts and reads no assortment (O(1) at any size).
+    monkeypatch.setattr(catalog_steps.erp, "web_shop_product_ids",
+                        lambda: pytest.fail("a run that changed nothing read the whole assortment"))
     catalog_steps.run()
     assert selling() == {listed[0]["code"], unlisted[0]["code"]}

@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterator, Sequence
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select, true
 
 from erpsync.common.jsonable import jsonable
 from erpsync.common.window import Window
@@ -15,7 +15,7 @@ from erpsync.sync.landing import ExtractResult, land, window_for
 from erpsync.tryton.client import TrytonClient
 from erpsync.tryton.records import ErpProduct
 from erpsync.warehouse import db
-from erpsync.warehouse.schema import stg_product
+from erpsync.warehouse.schema import quarantine, stg_product
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +60,25 @@ def _with_assortment_changes(erp: TrytonClient, engine: Engine, changed: Iterato
                              ) -> Iterator[list[ErpProduct]]:
     """The changed variants, then those that joined or left the web shop since they were staged: listing a
     variant in the web shop (or taking it off) changes neither the variant nor its template, so the
-    window does not see it. One read of the web shop's variant ids and of staging's flags per run."""
+    window does not see it.
+
+    Cheap when nothing moved: the web shop's count of listed variants against staging's (plus the
+    products held in quarantine, which are not staged); only when they differ are the two sets read and
+    compared. (A variant taken off and another listed within one run keep the counts equal: they are
+    found by the next run whose counts differ, or a full refresh.)"""
+    with engine.connect() as conn:
+        staged_count = conn.execute(select(func.count()).select_from(stg_product)
+                                    .where(stg_product.c.in_web_shop.is_(true()))).scalar_one()
+        held = conn.execute(select(func.count()).select_from(quarantine).where(
+            quarantine.c.source == SOURCE, quarantine.c.entity == "product", quarantine.c.status == "open")
+        ).scalar_one()
+    if erp.web_shop_product_count() == staged_count + held:
+        yield from changed
+        return
     listed = erp.web_shop_product_ids()
     with engine.connect() as conn:
-        staged = dict(conn.execute(select(stg_product.c.erp_product_id, stg_product.c.in_web_shop)).all())
-    staged_listed = {product_id for product_id, in_web_shop in staged.items() if in_web_shop}
+        staged_listed = set(conn.execute(select(stg_product.c.erp_product_id)
+                                         .where(stg_product.c.in_web_shop.is_(true()))).scalars())
     moved = (listed - staged_listed) | (staged_listed - listed)
     seen: set[int] = set()
     for products in changed:
