@@ -29,7 +29,7 @@ def product(i: int, *, updated: dt.datetime = T0, title: str | None = None, batc
         "categories": [{"name": "Wäsche / Socken", "depth": 2, "tags": ["a", None, 1.5]}] if i % 3 else [],
         "unit": "u", "list_price": Decimal("123456789.0125") if i == 1 else Decimal(f"{i}.0150"),
         "sale_price": None if i % 7 == 0 else Decimal("0.0001"), "currency": "EUR",
-        "active": i % 8 != 0, "salable": True, "source_updated_at": updated.astimezone(PARIS),
+        "active": i % 8 != 0, "salable": True, "in_web_shop": i % 9 != 0, "source_updated_at": updated.astimezone(PARIS),
         "content_hash": f"{i:064x}", "batch_id": batch, "staged_at": T0,
     }
 
