@@ -18,19 +18,9 @@ def receive(admin: TrytonClient, product_id: int, warehouse_id: int, quantity: D
 
 def receive_many(admin: TrytonClient, product_ids: list[int], warehouse_id: int, quantity: Decimal
                  ) -> list[dt.datetime]:
-    """Receive ``quantity`` of each product into a warehouse's storage, as done moves made in one call
-    (and done in one more); return the moves' timestamps."""
-    (warehouse,) = admin.model("stock.location", "read", [warehouse_id], ["storage_location"])
-    (supplier,) = admin.model("stock.location", "search", [("type", "=", "supplier")], 0, 1, None)
-    products = admin.model("product.product", "read", product_ids, ["default_uom"])
-    units = {p["id"]: p["default_uom"] for p in products}
-    move_ids = admin.model("stock.move", "create", [{
-        "product": product_id, "unit": units[product_id], "quantity": float(quantity),
-        "from_location": supplier, "to_location": warehouse["storage_location"],
-        "unit_price": Decimal("10"), "currency": admin.web_shop.currency_id,
-        "company": admin.web_shop.company_id,
-    } for product_id in product_ids])
-    admin.model("stock.move", "do", move_ids)
+    """Receive ``quantity`` of each product into a warehouse's storage, as done moves (some 50 per call);
+    return the moves' timestamps."""
+    move_ids = receive_each(admin, dict.fromkeys(product_ids, quantity), warehouse_id)
     moves = admin.model("stock.move", "read", move_ids, ["last_modified_at"])
     stamps = {m["id"]: m["last_modified_at"] for m in moves}
     return [stamps[move_id] for move_id in move_ids]
@@ -63,19 +53,23 @@ def new_template(admin: TrytonClient, suffixes: list[str], list_price: Decimal, 
     return template_id, variants
 
 
-def receive_each(admin: TrytonClient, quantities: dict[int, Decimal], warehouse_id: int) -> None:
+def receive_each(admin: TrytonClient, quantities: dict[int, Decimal], warehouse_id: int) -> list[int]:
     """Receive a quantity of its own of each product into a warehouse's storage, as done moves, some 50
-    products per call."""
+    products per call; return the moves' ids, in the products' order."""
     (warehouse,) = admin.model("stock.location", "read", [warehouse_id], ["storage_location"])
     (supplier,) = admin.model("stock.location", "search", [("type", "=", "supplier")], 0, 1, None)
     products = list(quantities)
     units = {p["id"]: p["default_uom"] for p in admin.model("product.product", "read", products, ["default_uom"])}
+    move_ids: list[int] = []
     for start in range(0, len(products), ERP_BATCH):
-        admin.model("stock.move", "do", admin.model("stock.move", "create", [{
+        created = admin.model("stock.move", "create", [{
             "product": product, "unit": units[product], "quantity": float(quantities[product]),
             "from_location": supplier, "to_location": warehouse["storage_location"], "unit_price": Decimal("10"),
             "currency": admin.web_shop.currency_id, "company": admin.web_shop.company_id,
-        } for product in products[start:start + ERP_BATCH]]))
+        } for product in products[start:start + ERP_BATCH]])
+        admin.model("stock.move", "do", created)
+        move_ids.extend(created)
+    return move_ids
 
 
 def available(admin: TrytonClient, product_ids: list[int], warehouse_id: int) -> dict[int, int]:

@@ -305,8 +305,7 @@ class TrytonClient:
                 results[draft.web_id] = (
                     SaleCreateResult(draft.web_id, existing.id, created=False)
                     if existing
-                    else SaleCreateResult(draft.web_id, None, created=False,
-                                          error=getattr(error, "message", None) or str(error))
+                    else SaleCreateResult(draft.web_id, None, created=False, error=_reason(error))
                 )
             else:
                 results[draft.web_id] = SaleCreateResult(draft.web_id, sale_id, created=True)
@@ -387,8 +386,13 @@ class TrytonClient:
                     try:
                         self.model("sale.sale", button, [sale.id])
                     except (ErpUserError, ErpServerError) as one:
-                        refused[sale.id] = getattr(one, "message", None) or str(one)
+                        refused[sale.id] = _reason(one)
         return refused
+
+
+def _reason(error: ErpError) -> str:
+    """What the ERP said (a rule's message), or the failure itself."""
+    return getattr(error, "message", None) or str(error)
 
 
 def _changed_in(field: str, window: Window) -> list[Any]:

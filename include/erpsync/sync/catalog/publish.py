@@ -176,7 +176,12 @@ def _finish(result: PublishResult, run: PublishRun, started: float) -> PublishRe
 
 def _count_failures(result: PublishResult, failures: Sequence[RowFailure]) -> None:
     result.failed += len(failures)
-    result.unreachable += sum(1 for f in failures if f.kind == StoreTransportError.__name__)
+    result.unreachable += sum(1 for f in failures if _unreachable(f.kind))
+
+
+def _unreachable(kind: str) -> bool:
+    """A failure of this kind means the store could not be reached (after the client's retries)."""
+    return kind == StoreTransportError.__name__
 
 
 def _waits(run: PublishRun) -> str:
@@ -353,7 +358,7 @@ def _record_content(run: PublishRun, result: PublishResult, answered: Answered,
                 failures.extend(RowFailure(v.sku, kind, outcome.error or "refused", {"product": product.key})
                                 for v in product.variants)
                 result.failed += 1
-                result.unreachable += kind == StoreTransportError.__name__
+                result.unreachable += _unreachable(kind)
         _record_variants(conn, run, rows)
         _record_levels(conn, run, levels, store_times=store_times)
         if settled:

@@ -103,8 +103,9 @@ def _stock_row(p: dict[str, Any], batch_id: str, now: dt.datetime) -> dict[str, 
     return {
         "sku": p["sku"], "warehouse_code": p["warehouse_code"], "erp_product_id": p["erp_product_id"],
         "erp_warehouse_id": p["warehouse_id"], "quantity": _decimal(p["quantity"]),
-        # The ERP's clock (older landings carry none: then the extraction's time).
         "forecast_quantity": _decimal(p["forecast_quantity"]),
-        "as_of": dt.datetime.fromisoformat(p["read_at"]) if p.get("read_at") else p["_extracted_at"], "batch_id": batch_id,
+        # The ERP's clock (older landings carry none: then the extraction's time).
+        "as_of": dt.datetime.fromisoformat(p["read_at"]) if p.get("read_at") else p["_extracted_at"],
+        "batch_id": batch_id,
         "staged_at": now,
     }

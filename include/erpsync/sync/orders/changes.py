@@ -36,8 +36,6 @@ from erpsync.warehouse.schema import order_adjustment, order_ledger, stg_order, 
 
 log = logging.getLogger(__name__)
 
-
-
 FLOW = "orders"
 OPERATION = "apply_changes"
 
