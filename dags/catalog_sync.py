@@ -32,9 +32,8 @@ the store. `approve_held`: publish what the guardrails held (after checking it i
 **Backfills.** `airflow backfill create --dag-id catalog_sync --from-date A --to-date B` (or the UI's
 Backfill) re-reads each complete interval's ERP changes into the warehouse (raw, staging: a staged row is
 never replaced by an older one) and leaves the cursor alone. It never writes to the store: its publish
-steps run as dry runs and count what is waiting (`changed`). The live runs publish what they extract
-themselves, not what a backfill staged: to send a backfill's repairs to the store, trigger a run with
-`full_refresh` (or with the `skus` it changed).
+steps run as dry runs and count what is waiting (`changed`). What it staged is marked due for the
+publish steps (table `publish_due`), so the next live run publishes the repairs (and only what differs).
 
 **Alerts** (Slack `alerts_slack`, e-mail `alerts_email`; once per problem, then *RESOLVED*): *FAILED
 catalog_sync.<task>* (a task failed after its retries), *QUARANTINE erp.product / erp.stock_level* (rows

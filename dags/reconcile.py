@@ -16,8 +16,13 @@ DOC = """
    ERP sales carrying a store order's number without its key are reported as *duplicates* (booked by
    hand as well: cancel one in the ERP).
 2. *Catalog*: reads every variant, price, status and inventory level of the store and compares them with
-   what we published and what the ERP asks for. Drift (an edit in the store's admin, a product deleted
-   there, a lost write) is repaired through the normal publish path: deleted products are created
+   what the ERP asks for (the desired state) and with what we published. What differs from the desired
+   state and is not on its way (marked due for a publish step, or in the row error queue: `in_flight`)
+   is *drift* when the store also differs from what we published (an edit in the store's admin, a
+   product deleted there, a lost write) and *behind* when it has what we published but that is no longer
+   what the ERP asks for (`price_behind`, `inventory_behind`, `status_behind`, `outside_assortment`: a
+   product the store sells that the web shop no longer lists). Both are repaired through the normal
+   publish path: deleted products are created
    again, prices and status put back, availability written with compare-and-swap (a sale is never
    overwritten; recent orders are staged first, so sold stock is never given back). SKUs the store sells
    that the ERP does not know are reported (`unmanaged_in_store`), never deleted.

@@ -39,7 +39,7 @@ class Crash:
     warehouse_url: str
     run_id: str
     after_calls: int = 1
-    staged: dict[str, Any] = field(default_factory=dict)  # catalog steps: {"run_id", "batch_ids"}
+    staged: dict[str, Any] = field(default_factory=dict)  # catalog steps: {"run_id"}
     erp_options: dict[str, Any] = field(default_factory=dict)  # e.g. {"sale_batch_size": 10}
 
 

@@ -44,9 +44,10 @@ class CatalogSteps:
             products = extract_products(self.erp, self.engine, **options)
             stock = extract_stock(self.erp, self.engine, **options)
         staged_products = stage_products(self.engine, batch_id=products.batch_id, currency=products.facts["currency"],
-                                         run_id=run_id, now=now, cursor_at=products.window_end)
+                                         run_id=run_id, now=now, cursor_at=products.window_end,
+                                         publish_to=[self.store.name])
         staged_stock = stage_stock(self.engine, batch_id=stock.batch_id, run_id=run_id, now=now,
-                                   cursor_at=stock.window_end)
+                                   cursor_at=stock.window_end, publish_to=[self.store.name])
         return {"run_id": run_id, "batch_ids": [products.batch_id, stock.batch_id], "products": products,
                 "stock": stock, "staged_products": staged_products, "staged_stock": staged_stock}
 
@@ -54,7 +55,7 @@ class CatalogSteps:
                 **options) -> catalog_publish.PublishResult:
         run = catalog_publish.PublishRun(
             store=self.store, engine=self.engine, config=self.config, run_id=staged["run_id"],
-            now=now or dt.datetime.now(dt.UTC), batch_ids=staged["batch_ids"],
+            now=now or dt.datetime.now(dt.UTC),
             warehouses={w.code: w.name for w in self.erp.web_shop.warehouses}, **options,
         )
         return getattr(catalog_publish, step)(run)

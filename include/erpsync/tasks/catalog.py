@@ -61,23 +61,31 @@ def stage_catalog(**context: Any) -> dict[str, Any]:
     run = RunInfo.from_context(context)
     engine = WarehouseHook().get_conn()
     products, stock = (context["ti"].xcom_pull(task_ids=step) for step in EXTRACTS)
+    stores = [_store().name]  # whose publish steps must look at what this run staged
     staged_products = stage_products(
         engine, batch_id=products["batch_id"], currency=products["currency"], run_id=run.run_id, now=_now(),
         cursor_at=dt.datetime.fromisoformat(products["window_end"]) if products["move_cursor"] else None,
+        publish_to=stores,
     )
     staged_stock = stage_stock(
         engine, batch_id=stock["batch_id"], run_id=run.run_id, now=_now(),
         cursor_at=dt.datetime.fromisoformat(stock["window_end"]) if stock["move_cursor"] else None,
+        publish_to=stores,
     )
     return {"products": staged_products.as_counts(), "stock": staged_stock.as_counts(),
             "batch_ids": [products["batch_id"], stock["batch_id"]], "warehouses": stock["warehouses"],
             "seconds": round(staged_products.seconds + staged_stock.seconds, 3)}
 
 
+def _store():
+    from erpsync.shopify.hook import ShopifyHook
+
+    return ShopifyHook().store
+
+
 def _publish(step: str, context: dict[str, Any]) -> dict[str, Any]:
     from airflow.sdk import Variable
 
-    from erpsync.shopify.hook import ShopifyHook
     from erpsync.sync.catalog import publish as catalog_publish
     from erpsync.sync.catalog.config import VARIABLE, CatalogConfig
     from erpsync.warehouse.hook import WarehouseHook
@@ -85,11 +93,12 @@ def _publish(step: str, context: dict[str, Any]) -> dict[str, Any]:
     run = RunInfo.from_context(context)
     staged = context["ti"].xcom_pull(task_ids="stage_catalog")
     publish = catalog_publish.PublishRun(
-        store=ShopifyHook().store, engine=WarehouseHook().get_conn(),
+        store=_store(), engine=WarehouseHook().get_conn(),
         config=CatalogConfig.parse(Variable.get(VARIABLE, default=None)), run_id=run.run_id, now=_now(),
-        batch_ids=staged["batch_ids"], full=bool(run.params.get("full_refresh")),
+        full=bool(run.params.get("full_refresh")),
         # A backfill re-reads a past interval to repair the warehouse; the store stays with the live runs
-        # (one writer, in order), so a backfill only counts what it would publish.
+        # (one writer, in order), so a backfill only counts what it would publish: its marks stay due, and
+        # the next live run publishes them.
         dry_run=bool(run.params.get("dry_run")) or run.backfill_start is not None, approve_held=bool(run.params.get("approve_held")),
         warehouses=staged["warehouses"],
     )

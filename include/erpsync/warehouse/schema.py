@@ -7,7 +7,8 @@ Layers (see ARCHITECTURE.md, "Warehouse"):
   ``stg_order_line``);
 - quarantine: ``quarantine``, rejected rows with the expectations they failed and their payload;
 - sync state: ``sync_cursor`` (per source and entity), ``published_variant`` / ``published_inventory``
-  (what the store was last told), ``order_ledger`` (store order -> ERP sale, exactly once),
+  (what the store was last told), ``publish_due`` (what staging changed that a store's publish step
+  has not looked at yet), ``order_ledger`` (store order -> ERP sale, exactly once),
   ``row_error`` (row-level failures and their retries), ``sync_run`` (one row per flow run),
   ``alert_state`` (which alerts are firing: repeats are suppressed, recoveries announced).
 
@@ -234,6 +235,16 @@ published_inventory = Table(
     ts("store_confirmed_at", nullable=True,
        comment="when the store applied our last write, by the store's clock; null: read, not written"),
     Column("run_id", String(250), nullable=True),
+)
+
+publish_due = Table(
+    "publish_due",
+    metadata,
+    Column("store", String(64), primary_key=True),
+    Column("step", String(32), primary_key=True, comment="publish_content | publish_prices | publish_inventory"),
+    Column("sku", String(128), primary_key=True),
+    Column("token", String(36), nullable=False, comment="which staging marked it: a later mark replaces it"),
+    ts("marked_at", nullable=False),
 )
 
 order_ledger = Table(

@@ -333,7 +333,7 @@ def test_an_order_crossing_into_the_erp_is_held_back_exactly_once_whatever_the_w
 
     def desired() -> int:
         run = catalog_publish.PublishRun(store=shop, engine=warehouse, config=catalog_steps.config, run_id="check",
-                                         now=dt.datetime.now(dt.UTC), batch_ids=staged["batch_ids"],
+                                         now=dt.datetime.now(dt.UTC),
                                          warehouses={w.code: w.name for w in admin.web_shop.warehouses})
         with warehouse.connect() as conn:
             return catalog_publish.desired_levels(conn, run, [variant.sku])[(variant.sku, main.name)]
@@ -381,3 +381,44 @@ def test_only_what_the_web_shop_lists_is_sold_and_taking_a_variant_off_it_unpubl
                         lambda: pytest.fail("a run that changed nothing read the whole assortment"))
     catalog_steps.run()
     assert selling() == {listed[0]["code"], unlisted[0]["code"]}
+
+
+def test_a_backfills_repairs_reach_the_store_with_the_next_live_run(catalog_steps, admin, store, shop, warehouse):
+    """Publish what is dirty, not what a run read: a change the live runs missed and a backfill staged is
+    published by the next live run, without a full refresh, and a run with nothing staged looks at nothing."""
+    from erpsync.sync.catalog.extract import extract_stock
+    from erpsync.sync.catalog.stage import stage_stock
+    from erpsync.warehouse import db
+
+    catalog_steps.run(full=True)
+    main = admin.web_shop.warehouses[0]
+    variant = _sold_from(shop, main.name)
+    (product,) = admin.model("product.product", "search", [("code", "=", variant.sku)], 0, 1, None)
+
+    def in_store() -> int:
+        return store.admin("GET", f"/inventory?sku={variant.sku}")["levels"][main.name]["available"]
+
+    before = in_store()
+    changed_at = receive(admin, product, main.id, Decimal(5))
+    # The live runs miss the change: their cursor is already past it (a late commit in the ERP).
+    past = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)
+    wait_for(lambda: dt.datetime.now(dt.UTC) > past, timeout_s=10, what="the cursor's time", interval_s=0.05)
+    with warehouse.begin() as conn:
+        db.advance_cursor(conn, "erp", "stock_level", past, run_id="live", now=past)
+    missed = catalog_steps.run()
+    assert missed["publish_inventory"].changed == 0 and in_store() == before
+
+    # A backfill over the interval re-reads the change into staging; it never writes to the store.
+    backfill = extract_stock(catalog_steps.erp, warehouse, window_start=changed_at - dt.timedelta(minutes=1),
+                             window_end=dt.datetime.now(dt.UTC), run_id="backfill", now=dt.datetime.now(dt.UTC))
+    stage_stock(warehouse, batch_id=backfill.batch_id, run_id="backfill", now=dt.datetime.now(dt.UTC), cursor_at=None,
+                publish_to=[shop.name])
+    counted = catalog_steps.publish({"run_id": "backfill"}, "publish_inventory", dry_run=True)
+    assert counted.changed >= 1 and counted.applied == 0 and in_store() == before
+
+    live = catalog_steps.run()  # the next live run: nothing new in its own window
+    assert live["publish_inventory"].applied >= 1
+    assert in_store() == before + 5, "the backfill's repair reached the store"
+    idle = catalog_steps.run()
+    for step in catalog_publish.STEPS:
+        assert (len(idle[step].marks), idle[step].considered, idle[step].changed) == (0, 0, 0), (step, idle[step])

@@ -69,7 +69,7 @@ def test_killed_after_the_store_applied_an_inventory_write_leaves_every_level_as
     # Killed after the store applied the second call (the first one is recorded), mid-publish.
     crash("store_set_inventory", "publish_inventory", erp_settings=erp_settings, store=store,
           warehouse_url=warehouse_url, run_id=staged["run_id"], after_calls=2,
-          staged={"run_id": staged["run_id"], "batch_ids": staged["batch_ids"]})
+          staged={"run_id": staged["run_id"]})
     retry = catalog_steps.publish(staged, "publish_inventory")  # Airflow retrying the task: the same run
     # The write the store applied before the crash is sent again with its idempotency key: the store
     # answers it as applied, instead of a stale compare that would take it for a change in the store.
@@ -91,7 +91,7 @@ def test_killed_after_the_store_created_a_product_publishes_it_once(catalog_step
 
     crash("store_set_product", "publish_content", erp_settings=erp_settings, store=store,
           warehouse_url=warehouse_url, run_id=staged["run_id"], after_calls=1,
-          staged={"run_id": staged["run_id"], "batch_ids": staged["batch_ids"]})
+          staged={"run_id": staged["run_id"]})
     retry = catalog_steps.publish(staged, "publish_content")
     assert retry.failed == 0
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 import requests
+from sqlalchemy import delete
 
 from erpsync.store.records import InventoryChange, PriceChange
 from erpsync.sync.catalog.config import CatalogConfig
@@ -19,6 +20,8 @@ from erpsync.sync.reconcile.run import reconcile_catalog, reconcile_orders
 from erpsync.tryton.client import TrytonClient
 from sandbox.tryton import catalog
 from tests.integration.flows.test_order_steps import erp_sales, in_stock, place
+from erpsync.warehouse.schema import publish_due
+from tests.support.erp import list_in_web_shop, receive
 from tests.support.flows import CatalogSteps
 
 pytestmark = pytest.mark.erp
@@ -51,7 +54,7 @@ def store_state(shop) -> dict[str, tuple]:
 
 def test_drift_made_in_the_store_is_found_reported_and_repaired(published, store, shop):
     clean = reconcile(published)
-    assert clean.drift == {"missing_in_store": 0, "status": 0, "price": 0, "inventory": 0}, clean.as_counts()
+    assert set(clean.drift.values()) == {0}, clean.as_counts()
     assert clean.variants_in_store >= 500 and sum(clean.repaired.values()) == 0
     wanted = store_state(shop)
 
@@ -77,6 +80,7 @@ def test_drift_made_in_the_store_is_found_reported_and_repaired(published, store
     found = reconcile(published)
     assert found.missing_in_store == len(gone)
     assert found.price_drift == 1 and found.inventory_drift == 1 and found.status_drift == 0
+    assert (found.price_behind, found.inventory_behind, found.status_behind, found.outside_assortment) == (0, 0, 0, 0)
     assert set(gone) | {repriced.sku, edited.sku} <= set(found.sample) | set(gone)
     assert found.repaired["publish_content"] == 1  # the deleted product, created again
     assert found.repaired["publish_prices"] >= 1 and found.repaired["publish_inventory"] >= 1
@@ -88,6 +92,43 @@ def test_drift_made_in_the_store_is_found_reported_and_repaired(published, store
     again = reconcile(published)  # repaired: a second pass finds nothing and changes nothing
     assert sum(again.drift.values()) == 0 and sum(again.repaired.values()) == 0
     assert store_state(shop) == after
+
+
+def test_what_never_reached_a_publish_is_found_against_the_desired_state_and_repaired(published, shop, warehouse,
+                                                                                      erp_admin, request):
+    """The store has what we told it, and that is no longer what the ERP asks for: reconcile compares the
+    store with the desired state, not only with the published one. What a publish is on its way to fix
+    (marked due) is in flight, not drift."""
+    admin = TrytonClient(erp_admin, web_shop=catalog.WEB_SHOP_NAME)
+    main = admin.web_shop.warehouses[0]
+    location = next(loc.id for loc in shop.locations() if loc.name == main.name)
+    variants = [v for page in shop.iter_variants() for v in page if v.product_status == "ACTIVE"]
+    siblings: dict[str, int] = {}
+    for v in variants:
+        siblings[v.product_id] = siblings.get(v.product_id, 0) + 1
+    restocked = variants[0]
+    unlisted = next(v for v in variants if v.product_id != restocked.product_id and siblings[v.product_id] >= 2)
+    ids = {row["code"]: row["id"] for row in admin.model(
+        "product.product", "search_read", [("code", "in", [restocked.sku, unlisted.sku])], 0, None, None, ["code"])}
+    before = shop.inventory_levels([restocked.inventory_item_id], [location])[0].available
+    receive(admin, ids[restocked.sku], main.id, Decimal(4))
+    list_in_web_shop(admin, [ids[unlisted.sku]], listed=False)
+    request.addfinalizer(lambda: list_in_web_shop(admin, [ids[unlisted.sku]]))
+    published.extract_and_stage()
+
+    on_its_way = reconcile(published)
+    assert on_its_way.in_flight >= 1 and set(on_its_way.drift.values()) == {0}, on_its_way.as_counts()
+    assert sum(on_its_way.repaired.values()) == 0
+
+    with warehouse.begin() as conn:  # the marks are lost: no publish step will ever look at these SKUs
+        conn.execute(delete(publish_due))
+    found = reconcile(published)
+    assert (found.inventory_behind, found.outside_assortment) == (1, 1), found.as_counts()
+    assert (found.inventory_drift, found.price_drift, found.status_drift, found.in_flight) == (0, 0, 0, 0)
+    assert shop.inventory_levels([restocked.inventory_item_id], [location])[0].available == before + 4
+    assert unlisted.sku not in {v.sku for page in shop.iter_variants() for v in page}, "no longer sold"
+    again = reconcile(published)
+    assert sum(again.drift.values()) == 0 and sum(again.repaired.values()) == 0, again.as_counts()
 
 
 def test_an_order_the_erp_never_got_is_found_and_booked_once(published, store, shop, erp_settings, erp_admin,

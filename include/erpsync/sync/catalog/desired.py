@@ -26,7 +26,6 @@ from erpsync.sync.catalog.stage import content_hash
 from erpsync.warehouse import db
 from erpsync.warehouse.schema import (
     order_ledger,
-    raw_record,
     stg_order,
     stg_order_line,
     stg_product,
@@ -179,21 +178,6 @@ def desired_availability(
             total = sum((on_hand.get((sku, code), Decimal(0)) for code in warehouses), Decimal(0))
             desired[(sku, location)] = max(0, int(total - held_back))
     return desired
-
-
-def skus_in_batches(conn: Connection, batch_ids: Iterable[str]) -> set[str]:
-    """SKUs a run extracted (products or stock): what its publish steps must look at.
-
-    Read from the run's own raw batches, not from staging's batch stamp: another run staging the same
-    rows in between (a backfill, an overlapping window) must not hide them from this run's publish."""
-    ids = [b for b in batch_ids if b]
-    if not ids:
-        return set()
-    keys = conn.execute(select(raw_record.c.entity, raw_record.c.record_key).where(
-        raw_record.c.source == "erp", raw_record.c.entity.in_(("product", "stock_level")),
-        raw_record.c.batch_id.in_(ids))).all()
-    # Stock levels are keyed "SKU@warehouse".
-    return {key.rsplit("@", 1)[0] if entity == "stock_level" else key for entity, key in keys}
 
 
 def all_skus(conn: Connection) -> set[str]:

@@ -1,19 +1,21 @@
 """Publish the difference between the desired store state and what the store was last told.
 
-Three steps, each safe to rerun on its own, each touching only the SKUs a run staged (plus the rows
-whose retry is due, or everything on a full refresh):
+Three steps, each safe to rerun on its own, each touching only the SKUs staging marked due for it
+(:mod:`erpsync.sync.state.publish_due`: whatever run staged them, a backfill included), the rows whose
+retry is due and reconciliation's drift, or everything on a full refresh:
 
 - content: create new products (with their prices and stock), update changed content and variant lists,
   archive templates the ERP archived (productSet);
 - prices: changed prices and compare-at prices, grouped per product (productVariantsBulkUpdate);
 - inventory: changed availability, 250 per call (worked out 1,000 SKUs at a time: the first call goes out
-  while the rest is still to be worked out), with an idempotency key derived from the run and the batch,
+  while the rest is still to be worked out), with an idempotency key derived from the levels it sets,
   and compare-and-swap against the quantity last seen. On a stale compare (a sale happened) the store's
   quantity is read again and the sale is taken off what we write: we never overwrite a sale.
 
 The published state (``published_variant``, ``published_inventory``) is written only for what the store
 confirmed, so a partial failure never leaves it claiming what the store does not have; failed rows go
-to the row error queue and are retried by later runs with backoff.
+to the row error queue and are retried by later runs with backoff. A step settles the marks it read
+when it has looked at every one of them (not on a dry run, not when it stopped halfway).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from erpsync.store.records import (
 from erpsync.sync.catalog import desired as desired_state
 from erpsync.sync.catalog.cas import recompute
 from erpsync.sync.catalog.config import CatalogConfig
+from erpsync.sync.state import publish_due
 from erpsync.sync.state.row_errors import HELD, RowFailure, due_keys, record_failures, resolve
 from erpsync.warehouse import db
 from erpsync.warehouse.schema import published_inventory, published_variant, stg_order, stg_order_line
@@ -70,7 +73,6 @@ class PublishRun:
     config: CatalogConfig
     run_id: str | None
     now: dt.datetime
-    batch_ids: Sequence[str] = ()
     skus: Sequence[str] = ()  # more SKUs to look at (reconciliation's drift)
     # The price guardrail measures a move from what we published; reconciliation, which first records the
     # store's drifted price as published, gives the price we had published here.
@@ -96,28 +98,31 @@ class PublishResult:
     dry_run: bool = False
     seconds: float = 0.0
     store_calls: dict[str, Any] = field(default_factory=dict)
+    marks: dict[str, str] = field(default_factory=dict, repr=False)  # the due marks read (SKU -> token)
 
     def as_counts(self) -> dict[str, Any]:
-        counts = {k: v for k, v in self.__dict__.items() if k != "step"}
+        counts = {k: v for k, v in self.__dict__.items() if k not in ("step", "marks")}
+        counts["marked"] = len(self.marks)
         counts["seconds"] = round(self.seconds, 3)
         return counts
 
 
 # -- shared -----------------------------------------------------------------------------------------
 
-def _skus_to_publish(conn: Connection, run: PublishRun, operation: str) -> set[str] | None:
-    """None means every SKU (full refresh)."""
+def _skus_to_publish(conn: Connection, run: PublishRun, result: PublishResult) -> set[str] | None:
+    """What the step looks at (None: every SKU, a full refresh); the marks it read go in ``result``."""
+    result.marks = publish_due.due(conn, store=run.store.name, step=result.step)
     if run.full:
         return None
-    skus = desired_state.skus_in_batches(conn, run.batch_ids) | set(run.skus)
-    skus.update(due_keys(conn, flow=FLOW, entity="variant", operation=operation, now=run.now))
+    skus = set(result.marks) | set(run.skus)
+    skus.update(due_keys(conn, flow=FLOW, entity="variant", operation=result.step, now=run.now))
     return skus
 
 
-def _touched_products(conn: Connection, run: PublishRun, operation: str
+def _touched_products(conn: Connection, run: PublishRun, result: PublishResult
                       ) -> tuple[set[str] | None, list[desired_state.DesiredProduct]] | None:
     """The SKUs to publish and the desired products (whole templates) they belong to; None: nothing."""
-    skus = _skus_to_publish(conn, run, operation)
+    skus = _skus_to_publish(conn, run, result)
     if skus is not None and not skus:
         return None
     templates = None if skus is None else desired_state.template_ids_of(conn, skus)
@@ -157,6 +162,11 @@ def _record_levels(conn: Connection, run: PublishRun, levels: Iterable[tuple[str
 
 
 def _finish(result: PublishResult, run: PublishRun, started: float) -> PublishResult:
+    """The step looked at everything it read as due: settle those marks (what failed is in the row error
+    queue, which retries it), log its figures, and fail it when the store could not be reached at all."""
+    if result.marks and not run.dry_run:
+        with run.engine.begin() as conn:
+            publish_due.settle(conn, store=run.store.name, step=result.step, marks=result.marks)
     result.seconds = time.monotonic() - started
     result.store_calls = run.store.usage()
     for hold in result.held:
@@ -258,7 +268,7 @@ def publish_content(run: PublishRun) -> PublishResult:
     started = time.monotonic()
     result = PublishResult("publish_content", dry_run=run.dry_run)
     with run.engine.begin() as conn:
-        touched = _touched_products(conn, run, "publish_content")
+        touched = _touched_products(conn, run, result)
         if touched is None:
             return _finish(result, run, started)
         _, products = touched
@@ -459,7 +469,7 @@ def publish_prices(run: PublishRun) -> PublishResult:
     started = time.monotonic()
     result = PublishResult("publish_prices", dry_run=run.dry_run)
     with run.engine.connect() as conn:
-        touched = _touched_products(conn, run, "publish_prices")
+        touched = _touched_products(conn, run, result)
         if touched is None:
             return _finish(result, run, started)
         skus, products = touched
@@ -541,7 +551,7 @@ def publish_inventory(run: PublishRun) -> PublishResult:
     started = time.monotonic()
     result = PublishResult("publish_inventory", dry_run=run.dry_run)
     with run.engine.begin() as conn:
-        skus = _skus_to_publish(conn, run, "publish_inventory")
+        skus = _skus_to_publish(conn, run, result)
         if skus is not None and not skus:
             return _finish(result, run, started)  # nothing to do: not even a store read
         if skus is None:

@@ -1,11 +1,13 @@
 """Stage the ERP's product and stock batches (validation, quarantine and cursor rules in
-:mod:`erpsync.sync.staging`)."""
+:mod:`erpsync.sync.staging`), and mark what they changed due for each store's publish steps, in the same
+transaction (:mod:`erpsync.sync.state.publish_due`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 from decimal import Decimal
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -13,6 +15,7 @@ from sqlalchemy import Connection, Engine
 from erpsync.common.jsontext import dumps_function
 from erpsync.quality.suites import product_checks, stock_checks
 from erpsync.sync.staging import Dataset, StageResult, frame_of, raw_batch, stage
+from erpsync.sync.state import publish_due
 from erpsync.warehouse import db
 from erpsync.warehouse.schema import stg_product, stg_stock_level
 
@@ -21,14 +24,21 @@ SOURCE = "erp"
 
 def stage_products(
     engine: Engine, *, batch_id: str, currency: str, run_id: str | None, now: dt.datetime,
-    cursor_at: dt.datetime | None,
+    cursor_at: dt.datetime | None, publish_to: Sequence[str],
 ) -> StageResult:
     """Stage the product batch; ``currency`` is what the store sells in; ``cursor_at`` the extract's
-    window end (None: leave the cursor, e.g. a run for a list of SKUs)."""
+    window end (None: leave the cursor, e.g. a run for a list of SKUs); ``publish_to`` the stores whose
+    publish steps must look at what it staged."""
+
+    def write(conn: Connection, good: list[dict[str, Any]]) -> int:
+        staged = write_products(conn, good, batch_id=batch_id, now=now)
+        publish_due.mark(conn, stores=publish_to, steps=publish_due.PRODUCT_STEPS, skus=(p["sku"] for p in good),
+                         now=now)
+        return staged
+
     dataset = Dataset(
         SOURCE, "product", checks=lambda: product_checks(currency), key=lambda p: p.get("sku") or "",
-        frame=lambda payloads: frame_of(payloads, numeric=("list_price", "sale_price")),
-        write=lambda conn, good: write_products(conn, good, batch_id=batch_id, now=now),
+        frame=lambda payloads: frame_of(payloads, numeric=("list_price", "sale_price")), write=write,
     )
     with engine.connect() as conn:
         payloads = raw_batch(conn, SOURCE, "product", batch_id)
@@ -37,13 +47,19 @@ def stage_products(
 
 def stage_stock(
     engine: Engine, *, batch_id: str, run_id: str | None, now: dt.datetime, cursor_at: dt.datetime | None,
+    publish_to: Sequence[str],
 ) -> StageResult:
+
+    def write(conn: Connection, good: list[dict[str, Any]]) -> int:
+        staged = db.upsert(conn, stg_stock_level, db.LazyRows(lambda p: _stock_row(p, batch_id, now), good),
+                           unless_older="as_of")
+        publish_due.mark(conn, stores=publish_to, steps=publish_due.STOCK_STEPS, skus=(p["sku"] for p in good),
+                         now=now)
+        return staged
+
     dataset = Dataset(
         SOURCE, "stock_level", checks=stock_checks, key=lambda p: f"{p.get('sku')}@{p.get('warehouse_code')}",
-        frame=_stock_frame,
-        write=lambda conn, good: db.upsert(conn, stg_stock_level,
-                                           db.LazyRows(lambda p: _stock_row(p, batch_id, now), good),
-                                           unless_older="as_of"),
+        frame=_stock_frame, write=write,
     )
     with engine.connect() as conn:
         payloads = raw_batch(conn, SOURCE, "stock_level", batch_id)

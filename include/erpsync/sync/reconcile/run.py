@@ -1,11 +1,14 @@
 """Reconciliation: read the whole store, compare it with what it should have, repair, report.
 
-Catalog. Every variant, price, status and inventory level the store has is compared with the published
-state (what we last told the store) and with the desired state (staging). Differences are *drift*: an
-edit made in the store's admin, a product deleted there, a write whose answer was lost. The repair goes
-through the normal publish path: the published state is set to what the store really has, then the
-usual diff publishes what the desired state asks for (new product for a deleted one, prices with their
-guardrail, inventory with compare-and-swap). The store's quantities are read *before* the recent orders
+Catalog. Every variant, price, status and inventory level the store has is compared with the desired
+state (staging) and with the published state (what we last told the store). A difference from the desired
+state that no publish is on its way to fix (not marked due, not in the row error queue) is either *drift*
+(the store differs from what we told it: an edit made in the store's admin, a product deleted there, a
+write whose answer was lost) or *behind* (the store has what we told it, and that is no longer what the
+ERP asks for: a change that never reached a publish step), including products the store sells that the
+web shop does not list. Both are repaired through the normal publish path: the published state is set to
+what the store really has, then the usual diff publishes what the desired state asks for (new product for
+a deleted one, prices with their guardrail, inventory with compare-and-swap). The store's quantities are read *before* the recent orders
 are staged, so a sale the store already counted is always in the pending quantities we subtract: the
 repair never gives back stock the store has sold.
 
@@ -34,6 +37,8 @@ from erpsync.sync.orders import ledger
 from erpsync.sync.orders import stage as orders_stage
 from erpsync.sync.orders.config import OrdersConfig
 from erpsync.sync.orders.ingest import ingest_orders
+from erpsync.sync.state import publish_due
+from erpsync.sync.state.row_errors import unresolved_keys
 from erpsync.tryton.client import TrytonClient
 from erpsync.warehouse import db
 from erpsync.warehouse.schema import order_ledger, published_inventory, published_variant, stg_product
@@ -51,6 +56,11 @@ class CatalogDrift:
     status_drift: int = 0
     price_drift: int = 0
     inventory_drift: int = 0  # store quantity the live flows cannot explain (see reconcile_catalog)
+    outside_assortment: int = 0  # SKUs the store sells that the web shop does not (or no longer) list
+    status_behind: int = 0  # a product the web shop lists that the store does not sell
+    price_behind: int = 0  # the price we published, no longer the ERP's
+    inventory_behind: int = 0  # the level we published, no longer what the ERP allows
+    in_flight: int = 0  # levels off the desired state that a publish is on its way to fix (due, or queued)
     unmanaged_in_store: int = 0  # SKUs the store sells that the ERP does not know (reported only)
     repaired: dict[str, int] = field(default_factory=dict)  # publish step -> changes applied
     sample: list[str] = field(default_factory=list)
@@ -59,7 +69,9 @@ class CatalogDrift:
     @property
     def drift(self) -> dict[str, int]:
         return {"missing_in_store": self.missing_in_store, "status": self.status_drift, "price": self.price_drift,
-                "inventory": self.inventory_drift}
+                "inventory": self.inventory_drift, "outside_assortment": self.outside_assortment,
+                "status_behind": self.status_behind, "price_behind": self.price_behind,
+                "inventory_behind": self.inventory_behind}
 
     def as_counts(self) -> dict[str, Any]:
         counts = dict(self.__dict__)
@@ -93,11 +105,16 @@ def reconcile_catalog(run: PublishRun) -> CatalogDrift:
         desired = catalog_publish.desired_levels(conn, run, selling)
         pending = catalog_publish.desired_state.pending_quantities(conn, store.name, selling)
         seen = catalog_publish.published_levels(conn, store.name, selling)
+        # What a publish is already on its way to fix: marked due, or in the error queue (retried, held).
+        in_flight = {step: set(publish_due.due(conn, store=store.name, step=step))
+                     | unresolved_keys(conn, flow=catalog_publish.FLOW, entity="variant", operation=step)
+                     for step in catalog_publish.STEPS}
     result.unmanaged_in_store = len(set(in_store) - known)
 
     gone: list[str] = []
     variant_fixes: list[dict[str, Any]] = []
     level_fixes: list[tuple[str, str, int]] = []
+    behind: set[str] = set()
     for sku, row in published.items():
         if not row.get("store_variant_id") or row.get("status") == "REMOVED":
             continue
@@ -106,10 +123,17 @@ def reconcile_catalog(run: PublishRun) -> CatalogDrift:
             gone.append(sku)
             continue
         fix = {}
+        want = products.get(sku)
+        sold = bool(want and want.active)
         if have.product_status != row.get("status"):
             result.status_drift += 1
             fix["status"] = have.product_status
-        want = products.get(sku)
+        elif sku not in in_flight["publish_content"] and sold != (have.product_status == "ACTIVE"):
+            if sold:
+                result.status_behind += 1
+            else:
+                result.outside_assortment += 1
+            behind.add(sku)
         prices = (have.price, have.compare_at_price)
         if prices != (row.get("price"), row.get("compare_at_price")):
             # Neither what we published nor what is about to be published (staged, not written yet).
@@ -118,23 +142,31 @@ def reconcile_catalog(run: PublishRun) -> CatalogDrift:
             fix.update(price=have.price, compare_at_price=have.compare_at_price)
             if row.get("price") is not None:
                 run.guardrail_base[sku] = row["price"]
+        elif sold and prices != (want.price, want.compare_at_price) and sku not in in_flight["publish_prices"]:
+            result.price_behind += 1
+            behind.add(sku)
         if fix:
             variant_fixes.append({"sku": sku, **fix})
     for sku in selling:
-        # What the live flows explain: the level we last published or the one about to be published
-        # (staged, not yet written), give or take the units on store orders the ERP does not count yet
-        # (sold from one location, held back at every location). Outside that, someone else wrote.
+        # The store should have the desired level, give or take the units on store orders the ERP does
+        # not count yet (sold from one location, held back at every location). Off that, and not on its
+        # way (due, queued): the level we published (give or take the same) means we are behind; any
+        # other, that someone else wrote.
         slack = int(pending.get(sku, 0))
         for name, location_id in locations.items():
             quantity, want = actual.get((sku, location_id)), desired.get((sku, name))
-            if quantity is None or want is None:
+            if quantity is None or want is None or want - slack <= quantity <= want + slack:
                 continue
-            explained = [want] + ([seen[(sku, location_id)]] if (sku, location_id) in seen else [])
-            if not min(explained) - slack <= quantity <= max(explained) + slack:
+            if sku in in_flight["publish_inventory"]:
+                result.in_flight += 1
+            elif (sku, location_id) in seen and abs(quantity - seen[(sku, location_id)]) <= slack:
+                result.inventory_behind += 1
+                behind.add(sku)
+            else:
                 result.inventory_drift += 1
                 level_fixes.append((sku, location_id, quantity))
     result.missing_in_store = len(gone)
-    drifted = sorted(set(gone) | {f["sku"] for f in variant_fixes} | {sku for sku, _, _ in level_fixes})
+    drifted = sorted(set(gone) | behind | {f["sku"] for f in variant_fixes} | {sku for sku, _, _ in level_fixes})
     result.sample = drifted[:10]
     log.info("catalog drift: %s (%d SKU(s) to look at)", result.drift, len(drifted))
 

@@ -121,6 +121,16 @@ def due_keys(conn: Connection, *, flow: str, entity: str, operation: str, now: d
     ).scalars())
 
 
+def unresolved_keys(conn: Connection, *, flow: str, entity: str, operation: str) -> set[str]:
+    """Keys still in the queue (waiting for a retry, held, or given up): in flight, not forgotten."""
+    return set(conn.execute(
+        select(row_error.c.record_key).where(
+            row_error.c.flow == flow, row_error.c.entity == entity, row_error.c.operation == operation,
+            row_error.c.status.in_(UNRESOLVED),
+        )
+    ).scalars())
+
+
 def _attempts(conn: Connection, flow: str, entity: str, operation: str, keys: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for chunk in db.chunks(sorted(set(keys))):
