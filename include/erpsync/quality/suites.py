@@ -26,9 +26,20 @@ class Check:
     build: Callable[[], Any]  # -> a great_expectations expectation
 
 
+# A product the store will not sell (archived, not salable, off the web shop) only needs its identity to
+# be right: its store product is archived or unpublished whatever its name and prices say. Checking the
+# rest of it would keep it in quarantine for ever, and the store selling what the ERP has withdrawn.
+def _sold_only() -> dict[str, Any]:
+    from great_expectations.expectations.row_conditions import Column
+
+    return {"row_condition": Column("sold") == True}  # noqa: E712 - a GX condition, not a comparison
+
+
 def product_checks(currency: str) -> list[Check]:
+    """Checks on a product row; the frame carries a computed ``sold`` column (active, salable, listed)."""
     import great_expectations.expectations as gxe
 
+    SOLD_ONLY = _sold_only()  # noqa: N806 - a constant of this suite
     return [
         Check("sku_present", "the variant has no code (SKU): give it one in the ERP",
               lambda: gxe.ExpectColumnValuesToNotBeNull(column="sku")),
@@ -37,27 +48,32 @@ def product_checks(currency: str) -> list[Check]:
         Check("sku_format", "the SKU has blanks or unusual characters (allowed: letters, digits, . _ / -)",
               lambda: gxe.ExpectColumnValuesToMatchRegex(column="sku", regex=SKU_PATTERN)),
         Check("title_present", "the product has no name: name its template in the ERP",
-              lambda: gxe.ExpectColumnValuesToNotBeNull(column="title")),
+              lambda: gxe.ExpectColumnValuesToNotBeNull(column="title", **SOLD_ONLY)),
         Check("title_length", f"the product name is empty or longer than {MAX_TITLE} characters",
-              lambda: gxe.ExpectColumnValueLengthsToBeBetween(column="title", min_value=1, max_value=MAX_TITLE)),
+              lambda: gxe.ExpectColumnValueLengthsToBeBetween(column="title", min_value=1, max_value=MAX_TITLE,
+                                                              **SOLD_ONLY)),
         Check("title_text", "the product name contains control characters",
-              lambda: gxe.ExpectColumnValuesToMatchRegex(column="title", regex=SANE_TEXT)),
+              lambda: gxe.ExpectColumnValuesToMatchRegex(column="title", regex=SANE_TEXT, **SOLD_ONLY)),
         Check("description_length", f"the description is longer than {MAX_DESCRIPTION} characters",
-              lambda: gxe.ExpectColumnValueLengthsToBeBetween(column="description", max_value=MAX_DESCRIPTION)),
+              lambda: gxe.ExpectColumnValueLengthsToBeBetween(column="description", max_value=MAX_DESCRIPTION,
+                                                              **SOLD_ONLY)),
         Check("description_text", "the description contains control characters",
-              lambda: gxe.ExpectColumnValuesToMatchRegex(column="description", regex=SANE_TEXT)),
+              lambda: gxe.ExpectColumnValuesToMatchRegex(column="description", regex=SANE_TEXT, **SOLD_ONLY)),
         Check("list_price_present", "the variant has no list price in the ERP",
-              lambda: gxe.ExpectColumnValuesToNotBeNull(column="list_price")),
+              lambda: gxe.ExpectColumnValuesToNotBeNull(column="list_price", **SOLD_ONLY)),
         Check("list_price_positive", "the list price is zero or negative: fix it in the ERP",
-              lambda: gxe.ExpectColumnValuesToBeBetween(column="list_price", min_value=0, strict_min=True)),
+              lambda: gxe.ExpectColumnValuesToBeBetween(column="list_price", min_value=0, strict_min=True,
+                                                        **SOLD_ONLY)),
         Check("sale_price_positive", "the web price (price list) is zero or negative: fix the price list",
-              lambda: gxe.ExpectColumnValuesToBeBetween(column="sale_price", min_value=0, strict_min=True)),
+              lambda: gxe.ExpectColumnValuesToBeBetween(column="sale_price", min_value=0, strict_min=True,
+                                                        **SOLD_ONLY)),
         Check("compare_at_above_price",
               "the web price is above the list price (the compare-at price must be above the price)",
               lambda: gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                  column_A="list_price", column_B="sale_price", or_equal=True, ignore_row_if="either_value_is_missing")),
+                  column_A="list_price", column_B="sale_price", or_equal=True, ignore_row_if="either_value_is_missing",
+                  **SOLD_ONLY)),
         Check("currency", f"the price is not in the store's currency {currency}",
-              lambda: gxe.ExpectColumnValuesToBeInSet(column="currency", value_set=[currency])),
+              lambda: gxe.ExpectColumnValuesToBeInSet(column="currency", value_set=[currency], **SOLD_ONLY)),
     ]
 
 

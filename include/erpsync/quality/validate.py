@@ -92,16 +92,30 @@ def _validation(dataset: str, checks: Sequence[Check]) -> tuple[Any, list[str] |
 
 
 def _columns_read(expectations: list[Any]) -> list[str] | None:
-    """The columns the expectations read, in first-read order; None when a row condition may read any."""
+    """The columns the expectations read, in first-read order; None when a row condition is more than a
+    comparison on one column (it may read any column)."""
     columns: dict[str, None] = {}
     for expectation in expectations:
         arguments = expectation.configuration.kwargs
-        if arguments.get("row_condition"):
-            return None
+        if condition := arguments.get("row_condition"):
+            column = _compared_column(condition)
+            if column is None:
+                return None
+            columns[column] = None
         for name in _COLUMN_ARGUMENTS:
             value = arguments.get(name)
             columns.update(dict.fromkeys([value] if isinstance(value, str) else value or []))
     return list(columns)
+
+
+def _compared_column(condition: Any) -> str | None:
+    """The column of a one-column comparison condition (``Column("sold") == True``), else None."""
+    if hasattr(condition, "dict") and not isinstance(condition, dict):
+        condition = condition.dict()
+    if not isinstance(condition, dict) or condition.get("type") != "comparison":
+        return None
+    column = condition.get("column")
+    return column.get("name") if isinstance(column, dict) else None
 
 
 def validate_frame(frame, checks: Sequence[Check], *, dataset: str) -> ValidationResult:

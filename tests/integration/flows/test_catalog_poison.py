@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from erpsync.warehouse.schema import row_error
-from tests.support.erp import delete_template, new_template, receive
+from erpsync.warehouse.schema import quarantine, row_error
+from tests.support.erp import delete_template, list_in_web_shop, new_template, receive
 
 pytestmark = pytest.mark.erp
 
@@ -72,3 +72,36 @@ def _web_shop_price(admin, sku: str) -> Decimal:
 def _store_price(store, sku: str) -> Decimal:
     (variant,) = [v for v in store.admin("GET", f"/products?sku={sku}")["variants"] if v["sku"] == sku]
     return Decimal(variant["price"]).quantize(Decimal("0.01"))
+
+
+def test_a_quarantined_product_then_withdrawn_from_sale_leaves_quarantine_and_the_store(catalog_steps, admin, shop,
+                                                                                        warehouse, request):
+    """Withdrawn at the source (taken off the web shop; archived or made not salable are the same rule), a
+    product the store must not sell needs only its identity right: it is staged, its quarantine released
+    (its alert resolves) and the store stops selling it. (Tryton refuses to archive a product that has
+    stock, so the test takes it off the web shop.)"""
+    catalog_steps.run(full=True)
+    (template,) = admin.model("product.template", "search_read", [("active", "=", True), ("salable", "=", True)],
+                              25, 1, [("id", "ASC")], ["list_price", "products"])
+    skus = sorted(p["code"] for p in admin.model("product.product", "read", template["products"], ["code"]))
+    assert {v.product_status for page in shop.iter_variants(skus=skus) for v in page} == {"ACTIVE"}
+    request.addfinalizer(lambda: admin.model("product.template", "write", [template["id"]], {
+        "list_price": template["list_price"]}))
+    request.addfinalizer(lambda: list_in_web_shop(admin, template["products"]))
+
+    admin.model("product.template", "write", [template["id"]], {"list_price": Decimal(0)})
+    catalog_steps.run()
+    assert _open_quarantine(warehouse) == skus
+
+    list_in_web_shop(admin, template["products"], listed=False)
+    withdrawn = catalog_steps.run()
+
+    assert withdrawn["staged_products"].released == len(skus)
+    assert _open_quarantine(warehouse) == []
+    assert {v.product_status for page in shop.iter_variants(skus=skus) for v in page} == {"ARCHIVED"}
+
+
+def _open_quarantine(engine) -> list[str]:
+    with engine.connect() as conn:
+        return sorted(conn.execute(select(quarantine.c.record_key).where(
+            quarantine.c.status == "open", quarantine.c.entity == "product")).scalars())

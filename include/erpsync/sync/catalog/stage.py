@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from decimal import Decimal
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -38,7 +38,7 @@ def stage_products(
 
     dataset = Dataset(
         SOURCE, "product", checks=lambda: product_checks(currency), key=lambda p: p.get("sku") or "",
-        frame=lambda payloads: frame_of(payloads, numeric=("list_price", "sale_price")), write=write,
+        frame=product_frame, write=write,
     )
     with engine.connect() as conn:
         payloads = raw_batch(conn, SOURCE, "product", batch_id)
@@ -76,6 +76,20 @@ def write_products(conn: Connection, payloads: list[dict[str, Any]], *, batch_id
 def product_rows(payloads: list[dict[str, Any]], *, batch_id: str, now: dt.datetime) -> db.LazyRows:
     """The staged rows of product payloads, each built when read."""
     return db.LazyRows(lambda p: _product_row(p, batch_id, now), payloads)
+
+
+def product_frame(payloads: list[dict[str, Any]]):
+    """The frame the product checks read: the payloads, with whether the store is to sell each one."""
+    import pandas as pd
+
+    frame = frame_of(payloads, numeric=("list_price", "sale_price"))
+    if not frame.empty:
+        sold = pd.Series(True, index=frame.index)
+        for flag in ("active", "salable", "in_web_shop"):
+            if flag in frame.columns:
+                sold &= frame[flag].fillna(True).astype(bool)
+        frame["sold"] = sold
+    return frame
 
 
 def _stock_frame(payloads: list[dict[str, Any]]):
