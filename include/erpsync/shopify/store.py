@@ -337,6 +337,10 @@ def _order(node: dict[str, Any]) -> StoreOrder:
             ))
             for refund in node.get("refunds") or ()
         ),
+        locations=tuple(dict.fromkeys(
+            name for fo in (node.get("fulfillmentOrders") or {}).get("nodes") or ()
+            if (name := (((fo.get("assignedLocation") or {}).get("location")) or {}).get("name"))
+        )),
     )
 
 

@@ -188,6 +188,9 @@ class StoreOrder:
     refunded_total: Decimal
     lines: tuple[StoreOrderLine, ...]
     refunds: tuple[StoreRefund, ...]
+    # The store locations the goods are taken from (names, as the catalog maps them to ERP warehouses),
+    # first the one of the order's first fulfillment order; empty when the store does not say.
+    locations: tuple[str, ...] = ()
 
     @property
     def requires_shipping(self) -> bool:

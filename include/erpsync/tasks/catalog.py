@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow.sdk import task
 
-from erpsync.tasks.config import extract_lag
+from erpsync.tasks.config import catalog_config, extract_lag
 from erpsync.tasks.runtime import RunInfo
 
 FLOW = "catalog"
@@ -84,17 +84,14 @@ def _store():
 
 
 def _publish(step: str, context: dict[str, Any]) -> dict[str, Any]:
-    from airflow.sdk import Variable
-
     from erpsync.sync.catalog import publish as catalog_publish
-    from erpsync.sync.catalog.config import VARIABLE, CatalogConfig
     from erpsync.warehouse.hook import WarehouseHook
 
     run = RunInfo.from_context(context)
     staged = context["ti"].xcom_pull(task_ids="stage_catalog")
     publish = catalog_publish.PublishRun(
         store=_store(), engine=WarehouseHook().get_conn(),
-        config=CatalogConfig.parse(Variable.get(VARIABLE, default=None)), run_id=run.run_id, now=_now(),
+        config=catalog_config(), run_id=run.run_id, now=_now(),
         full=bool(run.params.get("full_refresh")),
         # A backfill re-reads a past interval to repair the warehouse; the store stays with the live runs
         # (one writer, in order), so a backfill only counts what it would publish: its marks stay due, and

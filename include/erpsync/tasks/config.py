@@ -25,3 +25,13 @@ def order_lag() -> dt.timedelta:
     """How far before the previous window's end each order extract starts again (the store's clock and
     second-precision timestamps; an order saved as the previous run read). Default 120 s."""
     return dt.timedelta(seconds=_conf().getint("erpsync", "order_lag_seconds", fallback=120))
+
+
+def catalog_config():
+    """The catalog flow's configuration (Airflow Variable ``erpsync_catalog``): its store location -> ERP
+    warehouse mapping also says where the order flow books sales."""
+    from airflow.sdk import Variable
+
+    from erpsync.sync.catalog.config import VARIABLE, CatalogConfig
+
+    return CatalogConfig.parse(Variable.get(VARIABLE, default=None))

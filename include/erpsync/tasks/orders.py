@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow.sdk import task
 
-from erpsync.tasks.config import order_lag
+from erpsync.tasks.config import catalog_config, order_lag
 from erpsync.tasks.runtime import RunInfo
 
 FLOW = "orders"
@@ -69,7 +69,7 @@ def ingest_orders(**context: Any) -> dict[str, Any]:
     run = RunInfo.from_context(context)
     store = context["ti"].xcom_pull(task_ids="stage_orders")["store"]
     return ingest(TrytonHook().client, WarehouseHook().get_conn(), store=store, config=_config(), run_id=run.run_id,
-                  now=_now()).as_counts()
+                  now=_now(), catalog=catalog_config()).as_counts()
 
 
 @task(pool="erp_api")

@@ -9,6 +9,7 @@ from typing import Any
 
 from airflow.sdk import task
 
+from erpsync.tasks.config import catalog_config
 from erpsync.tasks.runtime import RunInfo
 
 FLOW = "reconcile"
@@ -47,7 +48,7 @@ def reconcile_orders(**context: Any) -> dict[str, Any]:
     now = dt.datetime.now(dt.UTC)
     gaps = reconcile(ShopifyHook().background_store, TrytonHook().client, WarehouseHook().get_conn(),
                      config=OrdersConfig.parse(Variable.get(VARIABLE, default=None)), since=since, until=until,
-                     run_id=run.run_id, now=now)
+                     run_id=run.run_id, now=now, catalog=catalog_config())
     book, config = _book()
     rules.check_drift(book, dag_id=run.dag_id, run_id=run.run_id, area="orders", drift=gaps.gaps,
                       threshold=config.max_order_gaps, now=now)
@@ -59,11 +60,8 @@ def reconcile_orders(**context: Any) -> dict[str, Any]:
 def reconcile_catalog(**context: Any) -> dict[str, Any]:
     """Compare the whole store catalog (variants, prices, status, inventory) with the published and the
     desired state; repair the drift through the publish path."""
-    from airflow.sdk import Variable
-
     from erpsync.alerts import rules
     from erpsync.shopify.hook import ShopifyHook
-    from erpsync.sync.catalog.config import VARIABLE, CatalogConfig
     from erpsync.sync.catalog.publish import PublishRun
     from erpsync.sync.reconcile.run import reconcile_catalog as reconcile
     from erpsync.tryton.hook import TrytonHook
@@ -74,7 +72,7 @@ def reconcile_catalog(**context: Any) -> dict[str, Any]:
     erp = TrytonHook().client
     drift = reconcile(PublishRun(
         store=ShopifyHook().background_store, engine=WarehouseHook().get_conn(),
-        config=CatalogConfig.parse(Variable.get(VARIABLE, default=None)), run_id=run.run_id, now=now,
+        config=catalog_config(), run_id=run.run_id, now=now,
         dry_run=not run.params.get("repair", True), warehouses={w.code: w.name for w in erp.web_shop.warehouses},
     ))
     book, config = _book()

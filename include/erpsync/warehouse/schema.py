@@ -148,6 +148,8 @@ stg_order = Table(
     Column("refunded_total", Money, nullable=False, server_default="0"),
     Column("refunds", Json, nullable=True, comment="the store's refunds: id, lines (line id, quantity, restock)"),
     Column("requires_shipping", Boolean, nullable=False),
+    Column("store_location", String(128), nullable=True,
+           comment="the one store location the goods are taken from (its name); null: several, or not said"),
     Column("batch_id", String(64), nullable=False),
     ts("staged_at", nullable=False),
     Index(None, "store", "store_updated_at"),

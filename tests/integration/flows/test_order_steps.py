@@ -342,6 +342,35 @@ def test_an_order_shipping_from_two_store_locations_gets_one_fulfillment_per_loc
     assert ledger_states(warehouse)[order["id"]] == "fulfilled"
 
 
+def test_a_sale_is_booked_in_the_warehouse_of_the_store_location_that_sold_it(order_steps, store, shop, admin,
+                                                                              warehouse):
+    """The store takes an order's goods from one location; the ERP sale takes them from the warehouse
+    mapped to it (not the web shop's first warehouse), and until the ERP counts them they are held back
+    at that location only: both sides keep the same stock per location."""
+    from erpsync.sync.catalog.desired import pending_quantities
+    from tests.support.erp import available
+
+    locations = {loc.id: loc.name for loc in shop.locations()}
+    first, second = (w for w in admin.web_shop.warehouses if w.name in locations.values())
+    _, sku = stocked_mostly_at_each_location(shop)  # the store sells it from the second location
+    (product,) = admin.model("product.product", "search", [("code", "=", sku)], 0, 1, None)
+    before = {w.id: available(admin, [product], w.id)[product] for w in (first, second)}
+    order = place(store, [{"sku": sku, "quantity": 2}], email="second.place@example.com")
+    (fulfillment_order,) = shop.fulfillment_orders([order["id"]])[order["id"]]
+    assert locations[fulfillment_order.location_id] == second.name
+
+    order_steps.extract_and_stage()
+    with warehouse.connect() as conn:
+        assert pending_quantities(conn, shop.name, [sku]) == {(sku, second.name): Decimal(2)}
+    order_steps.book()
+
+    (sale,) = admin.model("sale.sale", "search_read", [("web_id", "=", order["id"])], 0, None, None,
+                          ["warehouse", "state"])
+    assert sale["warehouse"] == second.id
+    after = {w.id: available(admin, [product], w.id)[product] for w in (first, second)}
+    assert after == {first.id: before[first.id], second.id: before[second.id] - 2}
+
+
 def test_an_order_with_a_line_refunded_before_shipping_is_fulfilled_with_what_is_left(order_steps, store, shop, admin,
                                                                                      warehouse):
     """A refunded (cancelled) line is no longer fulfillable: asking the store to fulfil it was refused

@@ -8,7 +8,8 @@
 - Price: the web shop's price list price; compare-at: the list price when it is higher.
 - Availability per store location: what the mapped ERP warehouses have on hand and not promised
   (``min(quantity, forecast)``: stock still to come never counts), minus units on store orders the ERP
-  does not have yet, minus the safety stock, floored at 0.
+  does not count yet taken from that location (or from an unknown one), minus the safety stock, floored
+  at 0.
 """
 
 from __future__ import annotations
@@ -129,38 +130,48 @@ def _html(text: str | None) -> str:
     return "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
 
 
-def pending_quantities(conn: Connection, store: str, skus: Iterable[str]) -> dict[str, Decimal]:
-    """Units of each SKU on store orders the ERP's stock figures do not count yet (not cancelled).
+Pending = dict[tuple[str, str | None], Decimal]  # (SKU, store location name or None: unknown) -> units
+
+
+def pending_quantities(conn: Connection, store: str, skus: Iterable[str]) -> Pending:
+    """Units of each SKU on store orders the ERP's stock figures do not count yet (not cancelled), per
+    store location the order takes its goods from (None: several, or the store did not say).
 
     The hand-over never oversells: an order stops counting here when its ERP sale was confirmed before
     the stock levels were read (``erp_confirmed_at <= as_of``), i.e. once the ERP's forecast counts it.
     Both times are the ERP's own (never a worker's clock, which may be off): ``erp_confirmed_at`` rounded
     up past the sale's commit, ``as_of`` no later than the read. In doubt (the same second) the order
     still counts here, which undersells for a moment, until the next read.
-    The store commits an order's stock at one location, which the order lines do not tell us: the units
-    are held back from every location, which may undersell for a moment but never oversells.
+    The store commits an order's stock at the location it assigns, and the ERP books the sale in that
+    location's warehouse: the units are held back there only. An order whose location is unknown is held
+    back at every location, which may undersell for a moment but never oversells.
     """
-    pending: dict[str, Decimal] = {}
+    pending: Pending = {}
     read_at = (select(func.min(stg_stock_level.c.as_of)).where(stg_stock_level.c.sku == stg_order_line.c.sku)
                .scalar_subquery())
     counted = and_(order_ledger.c.store == stg_order.c.store, order_ledger.c.store_order_id == stg_order.c.store_order_id,
                    order_ledger.c.erp_confirmed_at.is_not(None), order_ledger.c.erp_confirmed_at <= read_at)
     for chunk in db.chunks(sorted(set(skus))):
         query = (
-            select(stg_order_line.c.sku, func.sum(stg_order_line.c.current_quantity))
+            select(stg_order_line.c.sku, stg_order.c.store_location, func.sum(stg_order_line.c.current_quantity))
             .join(stg_order, and_(stg_order.c.store == stg_order_line.c.store,
                                   stg_order.c.store_order_id == stg_order_line.c.store_order_id))
             .where(stg_order.c.store == store, stg_order.c.cancelled_at.is_(None),
                    stg_order_line.c.sku.in_(chunk), ~select(order_ledger.c.id).where(counted).exists())
-            .group_by(stg_order_line.c.sku)
+            .group_by(stg_order_line.c.sku, stg_order.c.store_location)
         )
-        pending.update((sku, Decimal(quantity or 0)) for sku, quantity in conn.execute(query))
+        pending.update(((sku, location), Decimal(quantity or 0)) for sku, location, quantity in conn.execute(query))
     return pending
+
+
+def held_back(pending: Pending, sku: str, location: str) -> Decimal:
+    """Units of ``sku`` pending at ``location``: its own orders and those whose location is unknown."""
+    return pending.get((sku, location), Decimal(0)) + pending.get((sku, None), Decimal(0))
 
 
 def desired_availability(
     conn: Connection, skus: Iterable[str], *, mapping: dict[str, list[str]], config: CatalogConfig,
-    pending: dict[str, Decimal],
+    pending: Pending,
 ) -> dict[tuple[str, str], int]:
     """(SKU, store location name) -> units to offer; ``mapping`` is location name -> ERP warehouse codes."""
     on_hand: dict[tuple[str, str], Decimal] = {}
@@ -173,10 +184,9 @@ def desired_availability(
             on_hand[(sku, warehouse)] = max(Decimal(0), min(quantity, forecast))
     desired: dict[tuple[str, str], int] = {}
     for sku in wanted:
-        held_back = pending.get(sku, Decimal(0)) + config.safety(sku)
         for location, warehouses in mapping.items():
             total = sum((on_hand.get((sku, code), Decimal(0)) for code in warehouses), Decimal(0))
-            desired[(sku, location)] = max(0, int(total - held_back))
+            desired[(sku, location)] = max(0, int(total - held_back(pending, sku, location) - config.safety(sku)))
     return desired
 
 

@@ -537,6 +537,7 @@ class _Level:
     item_id: str
     desired: int  # from the ERP
     expected: int  # what the store had when we last looked
+    location: str = ""  # the store location's name (what orders and the catalog mapping name)
     confirmed_at: dt.datetime | None = None  # when the store applied our write of it (the store's clock)
 
 
@@ -600,7 +601,7 @@ def _inventory_changes(run: PublishRun, skus: Sequence[str], locations: dict[str
                 _record_levels(conn, run, [(sku, loc, qty) for (sku, loc), qty in read.items()], at=read_at)
         levels = [
             _Level(sku, loc_id, published[sku]["store_inventory_item_id"], availability[(sku, name)],
-                   seen[(sku, loc_id)])
+                   seen[(sku, loc_id)], location=name)
             for sku in sorted(published) for name, loc_id in locations.items()
             if (sku, loc_id) in seen and availability.get((sku, name)) is not None
         ]
@@ -697,8 +698,9 @@ def _known_sales(run: PublishRun, levels: Sequence[_Level]) -> dict[tuple[str, s
     Both times are the store's own (its stamp of our write, its orders' ``createdAt``), so no clock of
     ours takes part. The store stamps whole seconds: an order of the same second as our write is in
     doubt and counts as unknown (taken off: undersells for a moment, never oversells); so does every sale
-    of a level whose last write the store did not stamp. Orders hold back units at every location of the
-    SKU (``desired_availability``), so their sales count as known at every location."""
+    of a level whose last write the store did not stamp. An order holds back its units at the location it
+    takes its goods from, or at every location when that is unknown (``desired_availability``): its sales
+    count as known there."""
     with run.engine.connect() as conn:
         since = {(sku, loc): at for sku, loc, at in conn.execute(
             select(published_inventory.c.sku, published_inventory.c.location_key,
@@ -709,7 +711,8 @@ def _known_sales(run: PublishRun, levels: Sequence[_Level]) -> dict[tuple[str, s
         if not since:
             return {}
         lines = conn.execute(
-            select(stg_order_line.c.sku, stg_order.c.store_created_at, stg_order_line.c.current_quantity)
+            select(stg_order_line.c.sku, stg_order.c.store_location, stg_order.c.store_created_at,
+                   stg_order_line.c.current_quantity)
             .join(stg_order, (stg_order.c.store == stg_order_line.c.store)
                   & (stg_order.c.store_order_id == stg_order_line.c.store_order_id))
             .where(stg_order.c.store == run.store.name, stg_order.c.cancelled_at.is_(None),
@@ -720,7 +723,8 @@ def _known_sales(run: PublishRun, levels: Sequence[_Level]) -> dict[tuple[str, s
         after = since.get((lvl.sku, lvl.location_id))
         if after is not None:
             known[(lvl.sku, lvl.location_id)] = int(sum(
-                qty for sku, created, qty in lines if sku == lvl.sku and created > after))
+                qty for sku, location, created, qty in lines
+                if sku == lvl.sku and created > after and location in (None, lvl.location)))
     return known
 
 

@@ -22,16 +22,18 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, or_, select
 
 from erpsync.common.progress import Progress
+from erpsync.sync.catalog.config import CatalogConfig
 from erpsync.sync.orders import ledger
 from erpsync.sync.orders.config import OrdersConfig
 from erpsync.sync.state.row_errors import RowFailure, due_keys, record_failures, resolve, waiting_keys
 from erpsync.tryton.client import TrytonClient
-from erpsync.tryton.records import SaleDraft, SaleLineDraft
+from erpsync.tryton.records import ErpWarehouse, SaleDraft, SaleLineDraft
 from erpsync.tryton.sales import AddressSpec, NewParty, TrytonSales, address_text
 from erpsync.warehouse import db
 from erpsync.warehouse.schema import order_ledger, stg_order, stg_order_line, stg_product
@@ -61,7 +63,9 @@ class IngestResult:
 
 
 def ingest_orders(erp: TrytonClient, engine: Engine, *, store: str, config: OrdersConfig, run_id: str | None,
-                  now: dt.datetime) -> IngestResult:
+                  now: dt.datetime, catalog: CatalogConfig | None = None) -> IngestResult:
+    """Book the staged orders; ``catalog`` maps store locations to ERP warehouses (default: same names):
+    each sale is booked in the warehouse of the location the store takes its goods from."""
     started = time.monotonic()
     result = IngestResult()
     with engine.connect() as conn:
@@ -74,7 +78,7 @@ def ingest_orders(erp: TrytonClient, engine: Engine, *, store: str, config: Orde
             .where(order_ledger.c.store == store, order_ledger.c.state == "created", stg_order.c.cancelled_at.is_(None))
         ) if order_id not in waiting}
     result.considered = len(orders)
-    booker = _Booker(erp, engine, store, config, run_id, now)
+    booker = _Booker(erp, engine, store, config, run_id, now, catalog or CatalogConfig())
     # Sales created by an attempt that stopped before confirming them.
     booker.confirm(unconfirmed, result)
     if orders:
@@ -87,6 +91,14 @@ def ingest_orders(erp: TrytonClient, engine: Engine, *, store: str, config: Orde
     result.orders_per_s = round((result.created + result.found) / result.seconds, 2) if result.seconds else 0.0
     log.info("ingest: %s", result.as_counts())
     return result
+
+
+def sale_warehouses(warehouses: Sequence[ErpWarehouse], catalog: CatalogConfig) -> dict[str, int]:
+    """Store location name -> id of the ERP warehouse a sale taking goods from it is booked in: the first
+    warehouse the catalog maps to the location (the ERP's stock of that warehouse is what it sells)."""
+    by_code = {w.code: w.id for w in warehouses}
+    return {location: by_code[codes[0]]
+            for location, codes in catalog.mapping({w.code: w.name for w in warehouses}).items()}
 
 
 def _to_book(conn: Connection, store: str, now: dt.datetime) -> list[dict[str, Any]]:
@@ -104,8 +116,9 @@ def _to_book(conn: Connection, store: str, now: dt.datetime) -> list[dict[str, A
 
 class _Booker:
     def __init__(self, erp: TrytonClient, engine: Engine, store: str, config: OrdersConfig, run_id: str | None,
-                 now: dt.datetime):
+                 now: dt.datetime, catalog: CatalogConfig):
         self.erp = erp
+        self.catalog = catalog
         self.sales = TrytonSales(erp)
         self.engine = engine
         self.store = store
@@ -113,6 +126,11 @@ class _Booker:
         self.run_id = run_id
         self.now = now
         self._services: tuple[dict[str, int], dict[str, str]] | None = None
+
+    @cached_property
+    def warehouses(self) -> dict[str, int]:
+        """Store location name -> the ERP warehouse its sales are booked in (the first one mapped to it)."""
+        return sale_warehouses(self.erp.web_shop.warehouses, self.catalog)
 
     def services(self) -> tuple[dict[str, int], dict[str, str]]:
         """The ERP product of each service line kind (discount, shipping, tax...), and the codes of those
@@ -263,6 +281,9 @@ class _Booker:
                 web_id=order_id, party_id=parties[order_id], invoice_address_id=billing, shipment_address_id=shipping,
                 sale_date=order["store_created_at"].date(), reference=order["order_name"],
                 lines=goods + self._service_lines(order, services, units),
+                # The warehouse of the location the store took the goods from; unknown or unmapped: the
+                # web shop's first warehouse (the client's default).
+                warehouse_id=self.warehouses.get(order.get("store_location") or ""),
                 comment=f"Store order {order['order_name']} ({order_id})",
             )
         return drafts, unbookable

@@ -100,6 +100,9 @@ def _order_row(store: str, p: dict[str, Any], batch_id: str, now: dt.datetime) -
         "shipping_total": Decimal(p["shipping_total"]), "tax_total": Decimal(p["tax_total"]),
         "total": Decimal(p["total"]), "refunded_total": Decimal(p["refunded_total"]), "refunds": p.get("refunds") or [],
         "requires_shipping": any(line["requires_shipping"] for line in p["lines"]),
+        # One location: the ERP books the sale there and only it holds the units back. Split over several
+        # (or not said): unknown, held back everywhere, booked in the web shop's first warehouse.
+        "store_location": locations[0] if len(locations := p.get("locations") or []) == 1 else None,
         "batch_id": batch_id, "staged_at": now,
     }
 

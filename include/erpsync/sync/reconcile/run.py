@@ -31,6 +31,7 @@ from sqlalchemy import Engine, delete, select
 from erpsync.store.interface import Store
 from erpsync.store.records import StoreVariant
 from erpsync.sync.catalog import publish as catalog_publish
+from erpsync.sync.catalog.config import CatalogConfig
 from erpsync.sync.catalog.publish import PublishRun
 from erpsync.sync.orders import extract as orders_extract
 from erpsync.sync.orders import ledger
@@ -149,11 +150,11 @@ def reconcile_catalog(run: PublishRun) -> CatalogDrift:
             variant_fixes.append({"sku": sku, **fix})
     for sku in selling:
         # The store should have the desired level, give or take the units on store orders the ERP does
-        # not count yet (sold from one location, held back at every location). Off that, and not on its
+        # not count yet at that location (or at an unknown one: held back everywhere). Off that, and not on its
         # way (due, queued): the level we published (give or take the same) means we are behind; any
         # other, that someone else wrote.
-        slack = int(pending.get(sku, 0))
         for name, location_id in locations.items():
+            slack = int(catalog_publish.desired_state.held_back(pending, sku, name))
             quantity, want = actual.get((sku, location_id)), desired.get((sku, name))
             if quantity is None or want is None or want - slack <= quantity <= want + slack:
                 continue
@@ -230,7 +231,8 @@ class OrderGaps:
 
 
 def reconcile_orders(store: Store, erp: TrytonClient, engine: Engine, *, config: OrdersConfig, since: dt.datetime,
-                     until: dt.datetime, run_id: str | None, now: dt.datetime) -> OrderGaps:
+                     until: dt.datetime, run_id: str | None, now: dt.datetime,
+                     catalog: CatalogConfig | None = None) -> OrderGaps:
     """Compare the store's orders changed in ``[since, until)`` with the ERP, book the missing ones."""
     started = time.monotonic()
     result = OrderGaps()
@@ -265,7 +267,8 @@ def reconcile_orders(store: Store, erp: TrytonClient, engine: Engine, *, config:
     result.ledger_without_sale = reopened
     result.duplicates, result.duplicate_sample = _duplicates(erp, {o["name"]: order_id for order_id, o in live.items()})
     if missing:
-        result.booked = ingest_orders(erp, engine, store=store.name, config=config, run_id=run_id, now=now).created
+        result.booked = ingest_orders(erp, engine, store=store.name, config=config, run_id=run_id, now=now,
+                                      catalog=catalog).created
     result.still_missing = len(set(missing) - set(erp.sales_by_web_id(missing))) if missing else 0
     result.seconds = time.monotonic() - started
     log.info("order gaps: %s", result.as_counts())
