@@ -147,8 +147,10 @@ def pending_quantities(conn: Connection, store: str, skus: Iterable[str]) -> Pen
     back at every location, which may undersell for a moment but never oversells.
     """
     pending: Pending = {}
+    # When the ERP's figures of the order line's SKU were read: correlated with the outer query's line (left
+    # to itself, SQL would join every order line here and take the oldest read of any SKU ever sold).
     read_at = (select(func.min(stg_stock_level.c.as_of)).where(stg_stock_level.c.sku == stg_order_line.c.sku)
-               .scalar_subquery())
+               .correlate_except(stg_stock_level).scalar_subquery())
     counted = and_(order_ledger.c.store == stg_order.c.store, order_ledger.c.store_order_id == stg_order.c.store_order_id,
                    order_ledger.c.erp_confirmed_at.is_not(None), order_ledger.c.erp_confirmed_at <= read_at)
     for chunk in db.chunks(sorted(set(skus))):

@@ -1,0 +1,59 @@
+"""Which store orders the availability still holds back, on both engines: each order line is compared
+with the ERP's read of its own SKU, and held back only at the location the store took it from."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from erpsync.sync.catalog.config import CatalogConfig
+from erpsync.sync.catalog.desired import desired_availability, pending_quantities
+from erpsync.warehouse import db
+from erpsync.warehouse.schema import order_ledger, stg_order, stg_order_line, stg_stock_level
+
+T0 = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.UTC)
+STORE = "test-store"
+MAPPING = {"North": ["N"], "South": ["S"]}
+
+
+def stock(conn, sku: str, read_at: dt.datetime, quantity: int = 10) -> None:
+    db.upsert(conn, stg_stock_level, [
+        {"sku": sku, "warehouse_code": code, "erp_product_id": 1, "erp_warehouse_id": 1, "quantity": quantity,
+         "forecast_quantity": quantity, "as_of": read_at, "batch_id": "b", "staged_at": read_at}
+        for code in ("N", "S")])
+
+
+def order(conn, number: int, sku: str, quantity: int, *, location: str | None,
+          confirmed_at: dt.datetime | None = None) -> None:
+    order_id = f"gid://shopify/Order/{number}"
+    db.upsert(conn, stg_order, [{
+        "store": STORE, "store_order_id": order_id, "order_name": f"#{number}", "store_created_at": T0,
+        "store_updated_at": T0, "currency": "USD", "subtotal": 0, "discount_total": 0, "shipping_total": 0,
+        "tax_total": 0, "total": 0, "refunded_total": 0, "requires_shipping": True, "store_location": location,
+        "batch_id": "b", "staged_at": T0}])
+    db.upsert(conn, stg_order_line, [{
+        "store": STORE, "store_order_id": order_id, "store_line_id": f"{order_id}/1", "sku": sku,
+        "quantity": quantity, "current_quantity": quantity, "unit_price": 1, "discount_total": 0, "tax_total": 0,
+        "requires_shipping": True, "batch_id": "b", "staged_at": T0}])
+    if confirmed_at is not None:
+        conn.execute(order_ledger.insert().values(
+            store=STORE, store_order_id=order_id, state="confirmed", erp_sale_id=number, attempts=1,
+            erp_confirmed_at=confirmed_at, created_at=T0, updated_at=T0))
+
+
+def test_an_order_counted_by_its_own_skus_read_is_not_held_back_because_another_sku_is_old(warehouse):
+    minute = dt.timedelta(minutes=1)
+    with warehouse.begin() as conn:
+        stock(conn, "OLD", T0)  # read long ago, never since: nothing moved
+        stock(conn, "NEW", T0 + 10 * minute)  # read after its sale was confirmed
+        order(conn, 1, "OLD", 1, location="North")  # sold OLD and never booked: pending
+        order(conn, 2, "NEW", 2, location="North", confirmed_at=T0 + 5 * minute)  # counted by NEW's read
+        order(conn, 3, "NEW", 3, location="South", confirmed_at=T0 + 20 * minute)  # after NEW's read: pending
+        order(conn, 4, "NEW", 4, location=None)  # not booked, its location unknown: held back everywhere
+
+    with warehouse.connect() as conn:
+        pending = pending_quantities(conn, STORE, ["OLD", "NEW"])
+        levels = desired_availability(conn, ["OLD", "NEW"], mapping=MAPPING, config=CatalogConfig(), pending=pending)
+
+    assert pending == {("OLD", "North"): Decimal(1), ("NEW", "South"): Decimal(3), ("NEW", None): Decimal(4)}
+    assert levels == {("OLD", "North"): 9, ("OLD", "South"): 10, ("NEW", "North"): 10 - 4, ("NEW", "South"): 10 - 3 - 4}
