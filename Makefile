@@ -6,7 +6,7 @@ ERP_VENV := .venv-erp
 PY := $(VENV)/bin/python
 PIP_QUIET ?= -q
 
-.PHONY: demo test stop audit bench bench-quick bench-deps lock venv erp-venv erp-build browser
+.PHONY: demo test stop audit chaos bench bench-quick bench-deps lock venv erp-venv erp-build browser
 
 demo: venv erp-venv
 	$(PY) -m sandbox.demo up
@@ -18,6 +18,11 @@ stop:
 # booked twice, levels off what the ERP allows, products outside the web shop's assortment. Exit 1 on any.
 audit: venv
 	$(PY) -m tests.support.audit $(AUDIT_ARGS)
+
+# The demo trading for CHAOS_MINUTES (60) under store faults and ERP outages, then audited (sandbox/chaos.py).
+CHAOS_MINUTES ?= 60
+chaos: demo
+	$(PY) -m sandbox.chaos --minutes $(CHAOS_MINUTES)
 
 test: venv erp-venv browser
 	$(PY) -m sandbox.tryton build
