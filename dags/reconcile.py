@@ -9,9 +9,10 @@ DOC = """
 ### Reconciliation (store <-> ERP)
 
 **What it does.** On its own schedule (every 15 minutes by default), independently of the live flows:
-1. *Orders*: reads the store's orders changed over the last `orders_days` (3), compares them with the
-   ERP's sales (by the external key web shop + store order id) and with the ledger. Orders missing in
-   the ERP are staged and booked through the normal exactly-once ingest (so this also heals an outage the
+1. *Orders*: reads the stamps (id, number, cancelled: ~1 point of the store's rate limit each) of the
+   store's orders changed over the last `orders_days` (3), compares them with the ERP's sales (by the
+   external key web shop + store order id) and with the ledger. Orders missing in the ERP are read whole,
+   staged and booked through the normal exactly-once ingest (so this also heals an outage the
    order flow did not see); a ledger row claiming a sale the ERP no longer has is reopened and booked;
    ERP sales carrying a store order's number without its key are reported as *duplicates* (booked by
    hand as well: cancel one in the ERP).

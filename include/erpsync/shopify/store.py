@@ -17,6 +17,7 @@ from erpsync.store.records import (
     InventoryChange,
     InventoryLevel,
     InventoryOutcome,
+    OrderStamp,
     PriceChange,
     PriceOutcome,
     ProductDraft,
@@ -238,10 +239,11 @@ class ShopifyStore:
                                               "orders"):
                 yield [_order(node) for node in nodes]
 
-    def order_stamps(self, window: Window) -> Iterator[list[tuple[str, dt.datetime]]]:
+    def order_stamps(self, window: Window) -> Iterator[list[OrderStamp]]:
         for nodes in self.client.paginate(operations.load("OrderStamps"),
                                           {"first": STAMP_PAGE, "query": _window_query(window)}, "orders"):
-            yield [(node["id"], _when(node["updatedAt"])) for node in nodes]
+            yield [OrderStamp(node["id"], _when(node["updatedAt"]), node["name"], node.get("cancelledAt") is not None)
+                   for node in nodes]
 
     def fulfillment_orders(self, order_ids: Sequence[str]) -> dict[str, list[FulfillmentOrder]]:
         found: dict[str, list[FulfillmentOrder]] = {}

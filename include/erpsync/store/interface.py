@@ -13,6 +13,7 @@ from erpsync.store.records import (
     InventoryChange,
     InventoryLevel,
     InventoryOutcome,
+    OrderStamp,
     PriceChange,
     PriceOutcome,
     ProductDraft,
@@ -58,8 +59,8 @@ class Store(Protocol):
         """Orders whose last change falls in ``window``, oldest change first, a page at a time; with
         ``order_ids``, those orders (whenever they changed) instead."""
 
-    def order_stamps(self, window: Window) -> Iterator[list[tuple[str, dt.datetime]]]:
-        """(order id, last change) of the orders whose last change falls in ``window``: cheap to read."""
+    def order_stamps(self, window: Window) -> Iterator[list[OrderStamp]]:
+        """The stamps of the orders whose last change falls in ``window``: cheap to read."""
 
     def fulfillment_orders(self, order_ids: Sequence[str]) -> dict[str, list[FulfillmentOrder]]:
         """Each order's fulfillment orders, with the fulfillments already made."""

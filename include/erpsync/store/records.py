@@ -198,6 +198,16 @@ class StoreOrder:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderStamp:
+    """What a cheap read of an order tells: which, when it last changed, its number, whether cancelled."""
+
+    order_id: str
+    updated_at: dt.datetime
+    name: str
+    cancelled: bool
+
+
+@dataclass(frozen=True, slots=True)
 class FulfillmentOrder:
     fulfillment_order_id: str
     status: str  # OPEN, IN_PROGRESS, CLOSED, CANCELLED, ...

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 import requests
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from erpsync.store.records import InventoryChange, PriceChange
 from erpsync.sync.catalog.config import CatalogConfig
@@ -20,9 +20,9 @@ from erpsync.sync.reconcile.run import reconcile_catalog, reconcile_orders
 from erpsync.tryton.client import TrytonClient
 from sandbox.tryton import catalog
 from tests.integration.flows.test_order_steps import erp_sales, in_stock, place
-from erpsync.warehouse.schema import publish_due
+from erpsync.warehouse.schema import publish_due, raw_record
 from tests.support.erp import list_in_web_shop, receive
-from tests.support.flows import CatalogSteps
+from tests.support.flows import CatalogSteps, OrderSteps
 
 pytestmark = pytest.mark.erp
 
@@ -135,22 +135,36 @@ def test_an_order_the_erp_never_got_is_found_and_booked_once(published, store, s
                                                              warehouse):
     admin = TrytonClient(erp_admin, web_shop=catalog.WEB_SHOP_NAME)
     skus = in_stock(shop, 2)
+    booked = place(store, [{"sku": skus[0], "quantity": 1}], email="booked@example.com")
+    orders = OrderSteps(erp=erp_settings.client(), store=shop, engine=warehouse)
+    orders.extract_and_stage()
+    assert orders.book().created == 1
     missed = [place(store, [{"sku": skus[0], "quantity": 1}, {"sku": skus[1], "quantity": 2, "discount": "1.50"}],
                     email=f"gap{i}@example.com", shipping_price="4.90") for i in range(2)]
     now = dt.datetime.now(dt.UTC)
+    run_ids = []
 
     def run():
+        run_ids.append(f"reconcile-{uuid.uuid4().hex[:8]}")
         return reconcile_orders(shop, erp_settings.client(), warehouse, config=OrdersConfig(),
                                 since=now - dt.timedelta(hours=1), until=now + dt.timedelta(seconds=5),
-                                run_id=f"reconcile-{uuid.uuid4().hex[:8]}", now=dt.datetime.now(dt.UTC))
+                                run_id=run_ids[-1], now=dt.datetime.now(dt.UTC))
+
+    def read_whole() -> list[str]:  # the orders this reconciliation read whole (landed raw)
+        with warehouse.connect() as conn:
+            return sorted(conn.execute(select(raw_record.c.record_key).where(
+                raw_record.c.entity == "order", raw_record.c.run_id == run_ids[-1])).scalars())
 
     first = run()
+    assert first.orders_in_store == 3 and first.in_erp == 1, first.as_counts()
     assert first.missing_in_erp == 2 and first.booked == 2 and first.still_missing == 0, first.as_counts()
+    assert read_whole() == sorted(o["id"] for o in missed), "only the missing orders are read whole"
+    assert booked["id"] not in read_whole()
     assert first.duplicates == 0
     sales = erp_sales(admin, [o["id"] for o in missed])
     assert {web_id: s["total_amount"] for web_id, s in sales.items()} == {o["id"]: Decimal(o["total"]) for o in missed}
     second = run()
-    assert second.missing_in_erp == 0 and second.booked == 0
+    assert second.missing_in_erp == 0 and second.booked == 0 and read_whole() == []
     assert len(erp_sales(admin, [o["id"] for o in missed])) == 2
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from sqlalchemy import Engine, select
 
@@ -50,6 +50,14 @@ def extract_orders(store: Store, engine: Engine, *, window_end: dt.datetime, run
     return land(engine, SOURCE, ENTITY, pages, window=window, run_id=run_id, now=now)
 
 
+def extract_order_ids(store: Store, engine: Engine, order_ids: Sequence[str], *, window: Window, run_id: str | None,
+                      now: dt.datetime) -> ExtractResult:
+    """Land these orders whole (e.g. those reconciliation found missing in the ERP, among the stamps of
+    ``window``); the cursor is left alone."""
+    return land(engine, SOURCE, ENTITY, _orders(store.iter_orders(window, order_ids=list(order_ids))), window=window,
+                run_id=run_id, now=now, move_cursor=False, scope=f"{len(order_ids)} order(s) by id")
+
+
 def _orders(pages: Iterable[list[StoreOrder]]) -> Iterator[list[db.RawRow]]:
     return ([db.RawRow(order.order_id, jsonable(order), order.updated_at) for order in orders] for orders in pages)
 
@@ -59,8 +67,8 @@ def _new_then_overlap(store: Store, engine: Engine, *, overlap: Window, new: Win
     for page in _orders(store.iter_orders(new)):
         read.update(row.record_key for row in page)
         yield page
-    stamps = {order_id: updated_at for page in store.order_stamps(overlap) for order_id, updated_at in page
-              if order_id not in read}
+    stamps = {stamp.order_id: stamp.updated_at for page in store.order_stamps(overlap) for stamp in page
+              if stamp.order_id not in read}
     with engine.connect() as conn:
         staged = {
             order_id: updated_at for chunk in db.chunks(sorted(stamps))
