@@ -7,10 +7,10 @@ state that no publish is on its way to fix (not marked due, not in the row error
 write whose answer was lost) or *behind* (the store has what we told it, and that is no longer what the
 ERP asks for: a change that never reached a publish step), including products the store sells that the
 web shop does not list. Both are repaired through the normal publish path: the published state is set to
-what the store really has, then the usual diff publishes what the desired state asks for (new product for
-a deleted one, prices with their guardrail, inventory with compare-and-swap). The store's quantities are read *before* the recent orders
-are staged, so a sale the store already counted is always in the pending quantities we subtract: the
-repair never gives back stock the store has sold.
+what the store really has, then the usual diff publishes what the desired state asks for (new product
+for a deleted one, prices with their guardrail, inventory with compare-and-swap). The store's quantities
+are read *before* the recent orders are staged, so a sale the store already counted is always in the
+pending quantities we subtract: the repair never gives back stock the store has sold.
 
 Orders. The store's orders over a recent window (read as stamps: cheap) are compared with the ERP's sales
 (by the external key) and with the ledger: orders missing in the ERP are read whole, staged and booked
