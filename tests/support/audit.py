@@ -119,7 +119,7 @@ class _Store:
         self.http.headers["X-Shopify-Access-Token"] = target.store_token
 
     def graphql(self, query: str, variables: dict) -> dict:
-        for _ in range(60):  # the audit shares the app's rate limit: wait when throttled
+        for _ in range(600):  # the audit shares the app's rate limit with the flows: wait when throttled
             response = self.http.post(f"{self.url}/admin/api/{API_VERSION}/graphql.json", timeout=120,
                                       json={"query": query, "variables": variables})
             response.raise_for_status()
@@ -130,7 +130,7 @@ class _Store:
             if body.get("errors"):
                 raise RuntimeError(f"store GraphQL: {body['errors']}")
             return body["data"]
-        raise RuntimeError("store GraphQL: throttled for a minute")
+        raise RuntimeError("store GraphQL: throttled for ten minutes")
 
     def variants(self) -> list[dict]:
         found, after = [], None
