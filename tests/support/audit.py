@@ -37,6 +37,8 @@ from typing import Any
 
 import requests
 
+from sandbox.airflow_local import wait_for
+
 API_VERSION = "2026-10"
 VARIANTS = """query($after: String) { productVariants(first: 40, after: $after, sortKey: ID) {
   nodes { sku product { status } inventoryItem { inventoryLevels(first: 5) { nodes {
@@ -119,18 +121,21 @@ class _Store:
         self.http.headers["X-Shopify-Access-Token"] = target.store_token
 
     def graphql(self, query: str, variables: dict) -> dict:
-        for _ in range(600):  # the audit shares the app's rate limit with the flows: wait when throttled
+        """The data of a query; the audit shares the app's rate limit with the flows (a reconciliation
+        reading the whole store can hold it for minutes): throttled, it asks again, for ten minutes."""
+
+        def answered() -> dict | None:
             response = self.http.post(f"{self.url}/admin/api/{API_VERSION}/graphql.json", timeout=120,
                                       json={"query": query, "variables": variables})
             response.raise_for_status()
             body = response.json()
             if any(e.get("extensions", {}).get("code") == "THROTTLED" for e in body.get("errors") or ()):
-                time.sleep(1)
-                continue
+                return None
             if body.get("errors"):
                 raise RuntimeError(f"store GraphQL: {body['errors']}")
             return body["data"]
-        raise RuntimeError("store GraphQL: throttled for ten minutes")
+
+        return wait_for(answered, timeout_s=600, what="the store's rate limit", interval_s=1)
 
     def variants(self) -> list[dict]:
         found, after = [], None
@@ -228,13 +233,15 @@ def _epoch(iso: str) -> float:
 def audit(target: Target, *, settle_s: float = 120, passes: int = 4, grace_s: float = 120) -> Report:
     """What was wrong in every one of ``passes`` reads spread over ``settle_s`` seconds."""
     erp, store = _Erp(target), _Store(target)
-    reports = []
-    for number in range(passes):
-        if number:
-            time.sleep(settle_s / max(1, passes - 1))
+    reports: list[Report] = []
+
+    def done() -> bool:
         reports.append(_one_pass(erp, store, target, grace_s))
-        if reports[-1].clean:
-            break
+        return reports[-1].clean or len(reports) >= passes
+
+    # Each pass takes time of its own: the deadline only bounds the waits between them.
+    wait_for(done, timeout_s=settle_s + passes * 600, what="the audit's passes",
+             interval_s=settle_s / max(1, passes - 1))
     last = reports[-1]
 
     def everywhere(name: str, key=lambda item: item) -> list:
