@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, Connection, Engine, MetaData, Table, select
+from sqlalchemy import JSON, Boolean, Column, Connection, Engine, MetaData, Table, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
@@ -210,6 +210,16 @@ def copy_into(conn: Connection, table: Table, columns: Sequence[str],
     with conn.connection.dbapi_connection.cursor() as cursor, cursor.copy(statement) as copy:
         for row in values:
             copy.write_row(row)
+
+
+def clock(conn: Connection) -> dt.datetime:
+    """The warehouse database's own clock (aware UTC), at the moment of the call: one clock for every
+    worker, whatever the workers' clocks say, for times that workers on other hosts compare (a claim's
+    lease). SQLite is embedded, so its clock is its one host's."""
+    if conn.dialect.name == "postgresql":
+        return conn.execute(text("SELECT clock_timestamp()")).scalar_one().astimezone(dt.UTC)
+    value = conn.execute(text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')")).scalar_one()
+    return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
 
 
 def chunks(values: Sequence, size: int = CHUNK_ROWS):

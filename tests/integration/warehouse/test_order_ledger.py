@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from erpsync.sync.orders import ledger
+from erpsync.warehouse import db
 from erpsync.warehouse.schema import order_ledger
 
-T0 = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.UTC)
 STORE = "test-store"
 
 
@@ -24,12 +24,19 @@ def rows(engine) -> list[tuple]:
 
 def move(engine, order_id: str, to: str, **values) -> bool:
     with engine.begin() as conn:
-        return ledger.move(conn, store=STORE, order_id=order_id, to=to, now=T0, **values)
+        return ledger.move(conn, store=STORE, order_id=order_id, to=to, **values)
 
 
-def claim(engine, order_id: str, run_id: str, now: dt.datetime = T0) -> bool:
+def claim(engine, order_id: str, run_id: str) -> bool:
     with engine.begin() as conn:
-        return ledger.claim(conn, store=STORE, order_id=order_id, run_id=run_id, now=now)
+        return ledger.claim(conn, store=STORE, order_id=order_id, run_id=run_id)
+
+
+def age(engine, order_id: str, by: dt.timedelta) -> None:
+    """Make the order's claim look ``by`` older, by the database's clock (which the lease is measured on)."""
+    with engine.begin() as conn:
+        conn.execute(order_ledger.update().where(order_ledger.c.store_order_id == order_id)
+                     .values(updated_at=db.clock(conn) - by))
 
 
 def test_a_late_claim_never_turns_a_booked_order_back(warehouse):
@@ -47,12 +54,25 @@ def test_a_late_claim_never_turns_a_booked_order_back(warehouse):
 def test_a_claim_is_its_runs_until_it_expires(warehouse):
     assert claim(warehouse, "o4", "run-a")
     assert not claim(warehouse, "o4", "run-b"), "an overlapping run leaves it to the run that claimed it"
-    assert not claim(warehouse, "o4", "run-b", T0 + ledger.CLAIM_LEASE - dt.timedelta(seconds=1))
-    assert claim(warehouse, "o4", "run-b", T0 + ledger.CLAIM_LEASE), "the attempt died: its claim expired"
-    assert not claim(warehouse, "o4", "run-a", T0 + ledger.CLAIM_LEASE), "and is run-b's now"
+    age(warehouse, "o4", ledger.CLAIM_LEASE - dt.timedelta(seconds=30))
+    assert not claim(warehouse, "o4", "run-b"), "still within its lease"
+    age(warehouse, "o4", ledger.CLAIM_LEASE)
+    assert claim(warehouse, "o4", "run-b"), "the attempt died: its claim expired"
+    assert not claim(warehouse, "o4", "run-a"), "and is run-b's now (its claim is fresh)"
     assert move(warehouse, "o4", "failed", last_error="refused")
-    assert claim(warehouse, "o4", "run-c", T0 + ledger.CLAIM_LEASE), "a failed order is anyone's to retry"
+    assert claim(warehouse, "o4", "run-c"), "a failed order is anyone's to retry"
     assert rows(warehouse) == [("o4", "pending", None, 3)]
+
+
+def test_a_rows_times_are_the_databases_clock_not_the_workers(warehouse):
+    with warehouse.connect() as conn:
+        before = db.clock(conn)
+    assert before.tzinfo == dt.UTC
+    assert claim(warehouse, "o5", "run-a")
+    with warehouse.connect() as conn:
+        after = db.clock(conn)
+        created, updated = conn.execute(select(order_ledger.c.created_at, order_ledger.c.updated_at)).one()
+    assert before <= created == updated <= after
 
 
 def test_each_state_is_reached_only_from_the_states_before_it(warehouse):

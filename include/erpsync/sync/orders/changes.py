@@ -98,7 +98,7 @@ def _apply(erp: TrytonClient, engine: Engine, sales: TrytonSales, store: str, co
         done, detail = sales.undo_sale(order["erp_sale_id"])
         with engine.begin() as conn:
             _record(conn, store, order_id, "cancel", "cancel", "applied" if done else "not_possible", detail, None, now)
-            ledger.move(conn, store=store, order_id=order_id, to="cancelled" if done else "cancel_failed", now=now,
+            ledger.move(conn, store=store, order_id=order_id, to="cancelled" if done else "cancel_failed",
                         last_error=None if done else detail)
         applied[(order_id, "cancel", "cancel")] = "applied" if done else "not_possible"
         if done:

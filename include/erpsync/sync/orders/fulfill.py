@@ -87,7 +87,7 @@ def push_fulfillments(erp: TrytonClient, store: Store, engine: Engine, *, config
                 result.failed += 1
                 continue
             with engine.begin() as conn:
-                ledger.move(conn, store=store.name, order_id=order_id, to="fulfilled", now=now,
+                ledger.move(conn, store=store.name, order_id=order_id, to="fulfilled",
                             store_fulfillment_ids=fulfillments)
                 resolve(conn, flow=FLOW, entity="order", operation="fulfill", keys=[order_id], now=now)
     result.seconds = time.monotonic() - started

@@ -155,7 +155,7 @@ class _Booker:
                     result.cancelled_before_booking += sale is None
             # Claimed for this attempt; an order another run claimed or booked meanwhile is left to it.
             live = [order for order in live if ledger.claim(
-                conn, store=self.store, order_id=order["store_order_id"], run_id=self.run_id, now=self.now,
+                conn, store=self.store, order_id=order["store_order_id"], run_id=self.run_id,
                 **self._order_values(order))]
         if not live:
             return
@@ -202,10 +202,9 @@ class _Booker:
                                 for sale_id, reason in refused.items() if sale_id not in confirmed])
             resolve(conn, flow=FLOW, entity="order", operation="confirm_sale",
                     keys=[sales[sale_id] for sale_id in confirmed], now=self.now)
-        confirmed_at = dt.datetime.now(dt.UTC)
         with self.engine.begin() as conn:
             for sale_id in sorted(confirmed):
-                ledger.move(conn, store=self.store, order_id=sales[sale_id], to="confirmed", now=confirmed_at,
+                ledger.move(conn, store=self.store, order_id=sales[sale_id], to="confirmed",
                             erp_sale_number=confirmed[sale_id].number, erp_confirmed_at=counted_from, last_error=None)
         result.confirmed += len(confirmed)
 
@@ -216,7 +215,7 @@ class _Booker:
             return
         with self.engine.begin() as conn:
             for failure in failures:
-                ledger.move(conn, store=self.store, order_id=failure.key, to="failed", now=self.now,
+                ledger.move(conn, store=self.store, order_id=failure.key, to="failed",
                             last_error=failure.message)
             record_failures(conn, flow=FLOW, entity="order", operation="create_sale", run_id=self.run_id,
                             now=self.now, failures=failures)
@@ -226,7 +225,7 @@ class _Booker:
             log.warning("not booked: %s", failure.message)
 
     def _move(self, conn: Connection, order: dict[str, Any], to: str, **values: Any) -> bool:
-        return ledger.move(conn, store=self.store, order_id=order["store_order_id"], to=to, now=self.now,
+        return ledger.move(conn, store=self.store, order_id=order["store_order_id"], to=to,
                            **self._order_values(order), **values)
 
     @staticmethod

@@ -14,7 +14,9 @@ A move that finds the row elsewhere returns False, and the caller leaves the ord
 A booking attempt claims its orders (``pending``, ``claimed_by`` its run): another run leaves them alone
 while the claim is fresh, so two overlapping runs never book (and create customers for) the same orders
 at once. The same run claims them again at once (Airflow retrying or clearing its task); any run takes
-over a claim older than ``CLAIM_LEASE`` (an attempt that died). Should two runs still book one order (a
+over a claim older than ``CLAIM_LEASE`` (an attempt that died). A row's times are the warehouse
+database's clock (:func:`db.clock`), never a worker's: a worker whose clock runs ahead cannot take over a
+live claim, nor one whose clock lags hold a dead claim longer. Should two runs still book one order (a
 claim taken over from an attempt that was only slow), the ERP's unique key and the look-up before every
 create keep it to one sale.
 """
@@ -44,10 +46,11 @@ SOURCES: dict[str, tuple[str | None, ...]] = {  # claiming (-> pending) is :func
 }
 
 
-def move(conn: Connection, *, store: str, order_id: str, to: str, now: dt.datetime, **values: Any) -> bool:
+def move(conn: Connection, *, store: str, order_id: str, to: str, **values: Any) -> bool:
     """Move the order's row to ``to`` if it is in one of the states it may come from (creating it when
     "no row yet" is one of them), releasing any claim. True when it moved."""
     sources = SOURCES[to]
+    now = db.clock(conn)
     changes = {"state": to, "updated_at": now, "claimed_by": None, **values}
     key = (order_ledger.c.store == store) & (order_ledger.c.store_order_id == order_id)
     guard = order_ledger.c.state.in_([s for s in sources if s is not None])
@@ -59,10 +62,10 @@ def move(conn: Connection, *, store: str, order_id: str, to: str, now: dt.dateti
     return moved
 
 
-def claim(conn: Connection, *, store: str, order_id: str, run_id: str | None, now: dt.datetime,
-          **values: Any) -> bool:
+def claim(conn: Connection, *, store: str, order_id: str, run_id: str | None, **values: Any) -> bool:
     """Claim the order for this run's booking attempt (counting it): from no row, ``failed``, this run's
-    own claim or an expired one. True when claimed."""
+    own claim or an expired one (by the database's clock). True when claimed."""
+    now = db.clock(conn)
     key = (order_ledger.c.store == store) & (order_ledger.c.store_order_id == order_id)
     claimable = (order_ledger.c.state == "failed") | ((order_ledger.c.state == "pending") & (
         (order_ledger.c.claimed_by == run_id) | order_ledger.c.claimed_by.is_(None)
