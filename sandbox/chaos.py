@@ -3,8 +3,9 @@
 On a running demo (``make demo``; the same ``DEMO_HOME`` and ports), for ``--minutes``: the shopper keeps
 buying, cancelling and refunding while the store misbehaves in bursts (5xx answers, timeouts, dropped
 connections before and *after* a write was applied, throttle storms) and the ERP goes down now and then
-(stopped, then started again). Then the faults stop, the shopper stops, one reconciliation runs, and
-the audit (``tests/support/audit.py``) reads both systems: orders missing or booked twice, levels off what
+(stopped, then started again). Then the faults stop, the shopper stops, the audit
+(``tests/support/audit.py``) reads both systems as the flows left them (reported), one reconciliation
+runs, and the audit reads them again: orders missing or booked twice, levels off what
 the ERP allows, products outside the web shop's assortment. Exit status 1 unless it finds nothing. The
 shopper is started again at the end, as the demo had it.
 
@@ -85,18 +86,22 @@ class Chaos:
         time.sleep(max(0.0, deadline - time.monotonic()))
 
 
-def settle(demo: Demo, quiet_s: float, minutes: float) -> dict:
-    """Stop the shopper, give the flows ``quiet_s`` to catch up, then run one reconciliation over the
-    orders of the chaos (and a margin), as an operator would after an incident."""
+def quiet(demo: Demo, quiet_s: float) -> None:
+    """Stop the shopper and give the flows ``quiet_s`` to catch up on their own."""
     demo.store.admin("POST", "/shopper/stop")
     time.sleep(quiet_s)
+
+
+def reconcile(demo: Demo, quiet_s: float, minutes: float) -> dict:
+    """One reconciliation over the orders of the chaos (and a margin), as an operator would after an
+    incident, then ``quiet_s`` for the repairs' own publishes and bookings."""
     airflow = demo.airflow
     http = airflow.session()
     run_id = airflow.trigger(http, "reconcile", {"orders_days": round((minutes + 30) / 1440, 4)})
     # A scheduled reconciliation may be running (one at a time): it is waited for, then this one.
     state = airflow.wait_for_run(http, "reconcile", run_id, timeout_s=3600)
     log.info("reconcile %s: %s", run_id, state)
-    time.sleep(quiet_s)  # the repairs' own publishes and bookings
+    time.sleep(quiet_s)
     return {"reconcile": state}
 
 
@@ -114,7 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     demo = Demo.from_env()
     report = Chaos(demo, args.minutes, seed=args.seed).run()
     try:
-        report.update(settle(demo, args.settle_s, args.minutes))
+        quiet(demo, args.settle_s)
+        # What the flows reached on their own (reported; the scheduled reconciliation may have helped).
+        before = audit(demo_target(), settle_s=120, passes=4)
+        report["audit_before_reconcile"] = before.summary()
+        report.update(reconcile(demo, args.settle_s, args.minutes))
         found = audit(demo_target(), settle_s=120, passes=4)
     finally:
         demo.store.admin("POST", "/shopper/start", SHOPPER)

@@ -605,27 +605,63 @@ def _inventory_changes(run: PublishRun, skus: Sequence[str], locations: dict[str
             for sku in sorted(published) for name, loc_id in locations.items()
             if (sku, loc_id) in seen and availability.get((sku, name)) is not None
         ]
-        changes = [level for level in levels if level.desired != level.expected]
+        moved = _sold_since_write(conn, run.store.name, published, locations)
+        changes = [level for level in levels
+                   if level.desired != level.expected or (level.sku, level.location_id) in moved]
         _resolve_settled(conn, run, "publish_inventory", {lvl.sku for lvl in levels} - {lvl.sku for lvl in changes})
     result.considered += len(levels)
     result.changed += len(changes)
     return changes
 
 
+def _sold_since_write(conn: Connection, store: str, skus: Iterable[str],
+                      locations: dict[str, str]) -> set[tuple[str, str]]:
+    """The levels (SKU, location id) the store may have moved since it applied our last write: a staged
+    order (not cancelled) created after that write, by the store's clock (the same whole second is in
+    doubt, so counted), takes the SKU from that location or from one the store did not say (an order
+    split over several locations).
+
+    They are written even where the desired level equals the one last written, as a compare-and-swap on
+    it: the store's sale lowered the level, and when the ERP books the sale in the warehouse of another
+    location (one ERP sale has one warehouse, a split order two locations), nothing else would ever
+    bring it back to what its own warehouses allow. The stale compare reads the store's figure and
+    :func:`cas.recompute` keeps the sales the desired level already holds back; a level the sale did
+    not touch is written as it is, which stamps it, so it is looked at once per sale."""
+    names = {location_id: name for name, location_id in locations.items()}
+    moved: set[tuple[str, str]] = set()
+    for chunk in db.chunks(sorted(set(skus))):
+        for sku, location_id, location in conn.execute(
+            select(published_inventory.c.sku, published_inventory.c.location_key, stg_order.c.store_location)
+            .distinct()
+            .join(stg_order_line, (stg_order_line.c.store == published_inventory.c.store)
+                  & (stg_order_line.c.sku == published_inventory.c.sku))
+            .join(stg_order, (stg_order.c.store == stg_order_line.c.store)
+                  & (stg_order.c.store_order_id == stg_order_line.c.store_order_id))
+            .where(published_inventory.c.store == store, published_inventory.c.sku.in_(chunk),
+                   published_inventory.c.store_confirmed_at.is_not(None), stg_order.c.cancelled_at.is_(None),
+                   stg_order.c.store_created_at >= published_inventory.c.store_confirmed_at)
+        ):
+            if location is None or location == names.get(location_id):
+                moved.add((sku, location_id))
+    return moved
+
+
 def _write_levels(run: PublishRun, result: PublishResult, batch: list[_Level], number: int) -> None:
     """One call's worth of levels: write them, record what the store confirmed, queue what it refused."""
     try:
-        applied, recomputed, failures = _set_with_retries(run, batch, number)
+        applied, recomputed, failures, doubtful = _set_with_retries(run, batch, number)
     except StoreAuthError:
         raise
     except StoreError as error:
-        applied, recomputed = [], 0
+        applied, recomputed, doubtful = [], 0, set()
         failures = [RowFailure(lvl.sku, type(error).__name__, str(error), {"location": lvl.location_id})
                     for lvl in batch]
     answered_at = dt.datetime.now(dt.UTC)  # the store has applied the writes by now
     with run.engine.begin() as conn:
         _record_levels(conn, run, [(lvl.sku, lvl.location_id, lvl.desired) for lvl in applied], at=answered_at,
                        store_times={(lvl.sku, lvl.location_id): lvl.confirmed_at for lvl in applied})
+        if doubtful:  # written low on a doubt: looked at again by the next run, which knows the orders by then
+            publish_due.mark(conn, stores=[run.store.name], steps=[publish_due.INVENTORY], skus=doubtful, now=run.now)
         resolve(conn, flow=FLOW, entity="variant", operation="publish_inventory",
                 keys={lvl.sku for lvl in applied} - {f.key for f in failures}, now=run.now)
         record_failures(conn, flow=FLOW, entity="variant", operation="publish_inventory", failures=failures,
@@ -635,15 +671,19 @@ def _write_levels(run: PublishRun, result: PublishResult, batch: list[_Level], n
     _count_failures(result, failures)
 
 
-def _set_with_retries(run: PublishRun, batch: list[_Level], number: int) -> tuple[list[_Level], int, list[RowFailure]]:
+def _set_with_retries(run: PublishRun, batch: list[_Level],
+                      number: int) -> tuple[list[_Level], int, list[RowFailure], set[str]]:
     """Write a batch; after a stale compare, recompute the stale levels (:func:`cas.recompute`) and write
     again: a sale the store made since our last write is taken off unless the desired level already holds
     it back, and stock the store gained is never added. Known sales are the staged orders the store
     created after it applied our last write (both by the store's clock, :func:`_known_sales`): an order
-    in doubt counts as unknown, which undersells for a moment and never oversells."""
+    in doubt counts as unknown, which undersells for a moment and never oversells: its SKU comes back
+    (the fourth value) to be marked due, so the next run, which knows the orders of that moment by then,
+    writes the level up to what the ERP allows instead of leaving it low until a reconciliation."""
     applied: list[_Level] = []
     recomputed = 0
-    known: dict[tuple[str, str], int] | None = None
+    known: dict[tuple[str, str], _Sales] | None = None
+    doubtful: set[str] = set()
     lost: list[RowFailure] = []
     pending = list(batch)
     for attempt in range(1, run.config.stale_inventory_attempts + 1):
@@ -657,12 +697,12 @@ def _set_with_retries(run: PublishRun, batch: list[_Level], number: int) -> tupl
             for lvl, outcome in zip(pending, outcomes, strict=True):
                 lvl.confirmed_at = outcome.confirmed_at
             applied.extend(pending)
-            return applied, recomputed, lost
+            return applied, recomputed, lost, doubtful
         if not stale:  # refused for another reason: no point in repeating it now
             return applied, recomputed, lost + [
                 RowFailure(lvl.sku, "InventoryRefused", o.error or "refused", {"location": lvl.location_id})
                 for lvl, o in zip(pending, outcomes, strict=True)
-            ]
+            ], doubtful
         now = {(lvl.inventory_item_id, lvl.location_id): lvl.available for lvl in run.store.inventory_levels(
             [lvl.item_id for lvl in stale], sorted({lvl.location_id for lvl in stale}))}
         if known is None:  # once: what a later attempt finds sold happened after our own read
@@ -674,8 +714,10 @@ def _set_with_retries(run: PublishRun, batch: list[_Level], number: int) -> tupl
             stale.remove(lvl)
             pending.remove(lvl)
         for lvl in stale:
-            again = recompute(lvl.desired, lvl.expected, now[(lvl.item_id, lvl.location_id)],
-                              known.pop((lvl.sku, lvl.location_id), 0))
+            sales = known.pop((lvl.sku, lvl.location_id), _Sales())
+            again = recompute(lvl.desired, lvl.expected, now[(lvl.item_id, lvl.location_id)], sales.known)
+            if sales.in_doubt and again.desired < lvl.desired:
+                doubtful.add(lvl.sku)
             lvl.desired, lvl.expected = again.desired, again.expected
         recomputed += len(stale)
         # A level the store already holds as wanted (e.g. our own write, applied though its answer was
@@ -683,17 +725,24 @@ def _set_with_retries(run: PublishRun, batch: list[_Level], number: int) -> tupl
         applied.extend(lvl for lvl in pending if lvl.desired == lvl.expected)
         pending = [lvl for lvl in pending if lvl.desired != lvl.expected]
         if not pending:
-            return applied, recomputed, lost
+            return applied, recomputed, lost, doubtful
         log.info("inventory batch %d: %d stale level(s) recomputed after concurrent sales", number, len(stale))
     return applied, recomputed, lost + [
         RowFailure(lvl.sku, "CHANGE_FROM_QUANTITY_STALE", "the store kept changing during the publish",
                    {"location": lvl.location_id}) for lvl in pending
-    ]
+    ], doubtful
 
 
-def _known_sales(run: PublishRun, levels: Sequence[_Level]) -> dict[tuple[str, str], int]:
+@dataclass(frozen=True, slots=True)
+class _Sales:
+    known: int = 0  # units of staged orders the store created after our last write
+    in_doubt: int = 0  # units of staged orders of the same (whole) second as our last write
+
+
+def _known_sales(run: PublishRun, levels: Sequence[_Level]) -> dict[tuple[str, str], _Sales]:
     """Per stale level: units on staged store orders (not cancelled) that the store created after it
-    applied our last write of the level, i.e. sales the desired level already holds back.
+    applied our last write of the level, i.e. sales the desired level already holds back; and those in
+    doubt.
 
     Both times are the store's own (its stamp of our write, its orders' ``createdAt``), so no clock of
     ours takes part. The store stamps whole seconds: an order of the same second as our write is in
@@ -717,14 +766,15 @@ def _known_sales(run: PublishRun, levels: Sequence[_Level]) -> dict[tuple[str, s
                   & (stg_order.c.store_order_id == stg_order_line.c.store_order_id))
             .where(stg_order.c.store == run.store.name, stg_order.c.cancelled_at.is_(None),
                    stg_order_line.c.sku.in_(sorted({sku for sku, _ in since})),
-                   stg_order.c.store_created_at > min(since.values()))).all()
-    known: dict[tuple[str, str], int] = {}
+                   stg_order.c.store_created_at >= min(since.values()))).all()
+    known: dict[tuple[str, str], _Sales] = {}
     for lvl in levels:
         after = since.get((lvl.sku, lvl.location_id))
         if after is not None:
-            known[(lvl.sku, lvl.location_id)] = int(sum(
-                qty for sku, location, created, qty in lines
-                if sku == lvl.sku and created > after and location in (None, lvl.location)))
+            here = [(created, qty) for sku, location, created, qty in lines
+                    if sku == lvl.sku and created >= after and location in (None, lvl.location)]
+            known[(lvl.sku, lvl.location_id)] = _Sales(known=int(sum(q for c, q in here if c > after)),
+                                                       in_doubt=int(sum(q for c, q in here if c == after)))
     return known
 
 
