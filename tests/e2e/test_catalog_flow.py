@@ -23,7 +23,8 @@ from sandbox.tryton import catalog
 from sandbox.airflow_local import wait_for
 from tests.conftest import running_airflow, scheduler_connections, trigger_and_wait
 from sandbox.tryton.shipper import confirming
-from tests.support.erp import new_template, receive
+from tests.integration.flows.test_catalog_poison import VARIANT_LIMIT
+from tests.support.erp import delete_template, new_template, receive
 
 pytestmark = [pytest.mark.e2e, pytest.mark.erp, pytest.mark.timeout(1800)]
 
@@ -60,11 +61,17 @@ def store_view(store) -> dict[str, dict]:
                   "available": available.get(sku, {})} for sku, v in variants.items()}
 
 
-def assert_store_matches(erp: TrytonClient, store, sold: dict[tuple[str, str], int]) -> None:
+def assert_store_matches(erp: TrytonClient, store, sold: dict[tuple[str, str], int],
+                         refused: frozenset[str] = frozenset()) -> None:
+    """``refused``: SKUs the store refuses (held in the error queue), never published."""
     wanted, have = erp_view(erp, sold), store_view(store)
     problems = []
     for sku, want in wanted.items():
         got = have.get(sku)
+        if sku in refused:
+            if got is not None:
+                problems.append(f"{sku}: refused by the store, yet there")
+            continue
         if not want["active"]:
             if got and want["template_active"]:
                 problems.append(f"{sku}: archived in the ERP, still a variant in the store")
@@ -88,11 +95,19 @@ def run_counts(engine, run_id: str) -> dict:
 
 
 def mutations(counts: dict) -> int:
-    return sum(counts[step]["changed"] for step in ("publish_content", "publish_prices", "publish_inventory"))
+    """Writes the store applied (a refused product's due retry is an attempt, not a change)."""
+    return sum(counts[step]["applied"] for step in ("publish_content", "publish_prices", "publish_inventory"))
+
+
+def open_errors(engine) -> list[tuple[str, str, str]]:
+    with engine.connect() as conn:
+        return sorted(tuple(r) for r in conn.execute(
+            select(row_error.c.record_key, row_error.c.error_kind, row_error.c.error_message)
+            .where(row_error.c.status == "open")))
 
 
 def test_the_store_follows_the_erp_and_a_second_run_sends_nothing(scheduler, use_warehouse, store, erp_admin,
-                                                                   erp_settings):
+                                                                   erp_settings, request):
     engine = make_engine(use_warehouse)
     erp = erp_settings.client()
     admin = TrytonClient(erp_admin, web_shop=catalog.WEB_SHOP_NAME)
@@ -117,6 +132,12 @@ def test_the_store_follows_the_erp_and_a_second_run_sends_nothing(scheduler, use
     _, new_variants = new_template(admin, ["S", "M"], Decimal("42.00"))
     for variant in new_variants:
         receive(admin, variant["id"], admin.web_shop.warehouses[1].id, Decimal(6))
+    # And a template the store refuses (more variants than a product may have here): held alone, while the
+    # other changes, their prices and their stock go out in the same run.
+    refused_id, refused_variants = new_template(admin, [f"-{i:04d}" for i in range(VARIANT_LIMIT + 1)],
+                                                Decimal("12.00"))
+    request.addfinalizer(lambda: delete_template(admin, refused_id))  # the ERP serves the whole session
+    refused = frozenset(v["code"] for v in refused_variants)
     before_sale = store_view(shop)
     sold_sku = next(sku for sku, v in before_sale.items() if sum(v["available"].values()) >= 6)
     store.admin("POST", "/orders", {"lines": [{"sku": sold_sku, "quantity": 2}]})
@@ -128,14 +149,19 @@ def test_the_store_follows_the_erp_and_a_second_run_sends_nothing(scheduler, use
     second = trigger_and_wait(scheduler, "catalog_sync")
     counts = run_counts(engine, second)
     assert counts["publish_content"]["applied"] >= 2  # the archived template and the new one
+    assert counts["publish_content"]["failed"] == 1  # the refused one, alone
     assert counts["publish_prices"]["applied"] >= 1
     assert counts["publish_inventory"]["applied"] >= 1
-    assert_store_matches(erp, shop, sold=sold)
+    assert_store_matches(erp, shop, sold=sold, refused=refused)
     assert all(v["code"] in store_view(shop) for v in new_variants)
+    errors = open_errors(engine)
+    assert {key for key, _, _ in errors} == refused
+    assert all(kind == "ProductSetRefused" and f"{VARIANT_LIMIT + 1} variants: more than" in message
+               for _, kind, message in errors), errors[0]
 
     third = trigger_and_wait(scheduler, "catalog_sync")
     assert mutations(run_counts(engine, third)) == 0, run_counts(engine, third)
-    assert_store_matches(erp, shop, sold=sold)
+    assert_store_matches(erp, shop, sold=sold, refused=refused)
 
     # Clearing the whole second run repeats it: it changes nothing more.
     before = store_view(shop)
@@ -146,8 +172,7 @@ def test_the_store_follows_the_erp_and_a_second_run_sends_nothing(scheduler, use
     assert state == "success"
     assert mutations(run_counts(engine, second)) == 0
     assert store_view(shop) == before
-    with engine.connect() as conn:
-        assert conn.execute(select(row_error).where(row_error.c.status == "open")).all() == []
+    assert {key for key, _, _ in open_errors(engine)} == refused, "nothing else is held"
     engine.dispose()
 
 

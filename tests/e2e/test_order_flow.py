@@ -5,6 +5,8 @@ applied once, a cleared run and a backfill (twice) that double nothing and recov
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections import Counter
 from decimal import Decimal
 
 import pytest
@@ -17,7 +19,8 @@ from erpsync.warehouse.schema import sync_cursor, sync_run
 from sandbox.airflow_local import wait_for
 from sandbox.tryton import catalog
 from tests.conftest import trigger_and_wait
-from tests.integration.flows.test_order_steps import erp_sales, in_stock, number, place
+from tests.integration.flows.test_order_poison import BILLING, make_digital, open_errors
+from tests.integration.flows.test_order_steps import erp_sales, in_stock, number, place, sales_per_order
 
 pytestmark = [pytest.mark.e2e, pytest.mark.erp, pytest.mark.timeout(1800)]
 
@@ -33,14 +36,21 @@ def test_orders_reach_the_erp_exactly_once_through_reruns_and_backfills(schedule
     shop = ShopifySettings(shop_url=store.url, access_token=store.token()).store()
     trigger_and_wait(scheduler, "catalog_sync", {"full_refresh": True})
 
-    skus = in_stock(shop, 4)
+    skus = in_stock(shop, 5)
+    make_digital(store, shop, skus[4])
     orders = [
         place(store, [{"sku": skus[0], "quantity": 2, "discount": "2.50"}, {"sku": skus[1], "quantity": 1}],
               email="returning@example.com", shipping_price="4.90", tax_rate="0.0825"),
         place(store, [{"sku": skus[2], "quantity": 1}], email="returning@example.com"),
         place(store, [{"sku": skus[3], "quantity": 1}], email="cancel@example.com"),
         place(store, [{"sku": skus[0], "quantity": 2}], email="refund@example.com", tax_rate="0.08"),
+        # A download: no shipping address, booked with the billing address.
+        place(store, [{"sku": skus[4], "quantity": 1}], email="digital@example.com", shipping_address=None,
+              billing_address=BILLING),
     ]
+    # One that cannot be booked (a country the ERP lacks): held alone, with a reason naming it and the fix.
+    far = place(store, [{"sku": skus[1], "quantity": 1}], email="far@example.com",
+                shipping_address={"address1": "1 Nowhere", "city": "Limbo", "zip": "0", "country_code": "ZZ"})
     # (Unpausing the DAG also makes the scheduler start the run of its latest interval: that run or the
     # triggered one books the orders, whichever comes first.)
     booked = trigger_and_wait(scheduler, "orders_sync")
@@ -48,11 +58,28 @@ def test_orders_reach_the_erp_exactly_once_through_reruns_and_backfills(schedule
     assert {web_id: sale["total_amount"] for web_id, sale in sales.items()} == {
         o["id"]: Decimal(o["total"]) for o in orders}
     assert sales[orders[0]["id"]]["party"] == sales[orders[1]["id"]]["party"]
+    assert erp_sales(admin, [far["id"]]) == {}
+    [(key, operation, kind, message)] = open_errors(engine)
+    assert (key, operation, kind) == (far["id"], "create_sale", "UnknownCountry")
+    assert far["name"] in message and "ZZ" in message
 
-    store.admin("POST", f"/orders/{number(orders[2])}/cancel", {"reason": "CUSTOMER", "restock": True})
+    # The refund product is missing in the ERP (set wrong in the Variable): the refund waits, alone, and the
+    # cancellation of another order goes through in the same run; once the Variable is right, it is booked.
+    variable = f"{scheduler.url}/api/v2/variables"
+    scheduler.http.post(variable, json={"key": "erpsync_orders", "value": json.dumps(
+        {"refund_product": "NO-SUCH-REFUND"})}, timeout=30).raise_for_status()
     store.admin("POST", f"/orders/{number(orders[3])}/refund", {"lines": [{"sku": skus[0], "quantity": 1, "restock": True}]})
+    store.admin("POST", f"/orders/{number(orders[2])}/cancel", {"reason": "CUSTOMER", "restock": True})
     changed = counts(engine, trigger_and_wait(scheduler, "orders_sync"))
-    assert changed["apply_order_changes"]["cancellations"] == 1 and changed["apply_order_changes"]["refunds"] == 1
+    assert changed["apply_order_changes"]["cancellations"] == 1 and changed["apply_order_changes"]["refunds"] == 0
+    held = {(key, kind): message for key, _, kind, message in open_errors(engine)}
+    assert set(held) == {(far["id"], "UnknownCountry"), (orders[3]["id"], "ChangeNotPossibleYet")}
+    assert "NO-SUCH-REFUND" in held[(orders[3]["id"], "ChangeNotPossibleYet")]
+    scheduler.http.delete(f"{variable}/erpsync_orders", timeout=30).raise_for_status()
+    # Its retry comes after a backoff (30 s at first): runs until one books it.
+    wait_for(lambda: counts(engine, trigger_and_wait(scheduler, "orders_sync"))["apply_order_changes"]["refunds"] == 1,
+             timeout_s=300, what="the held refund to be booked once its product is found", interval_s=1)
+    assert [(key, kind) for key, _, kind, _ in open_errors(engine)] == [(far["id"], "UnknownCountry")]
 
     quiet = trigger_and_wait(scheduler, "orders_sync")
     assert _activity(counts(engine, quiet)) == (0, 0, 0)
@@ -84,7 +111,9 @@ def test_orders_reach_the_erp_exactly_once_through_reruns_and_backfills(schedule
         assert runs and set(runs.values()) == {"success"}, runs
         assert len(erp_sales(admin, [o["id"] for o in missed])) == len(missed)
     everything = orders + missed
-    assert len(erp_sales(admin, [o["id"] for o in everything])) == len(everything), "each order exactly once"
+    assert sales_per_order(admin, [o["id"] for o in everything]) == Counter(o["id"] for o in everything), \
+        "each order exactly once"
+    assert erp_sales(admin, [far["id"]]) == {}, "and the one the ERP cannot take, never"
     engine.dispose()
 
 
