@@ -150,9 +150,10 @@ def _record_levels(conn: Connection, run: PublishRun, levels: Iterable[tuple[str
                    at: dt.datetime | None = None,
                    store_times: Mapping[tuple[str, str], dt.datetime | None] | None = None) -> None:
     """``at``: when we learnt the store had these quantities (our clock, for people); ``store_times``:
-    per (SKU, location), when the store applied our write, by the store's clock. Store orders created
-    after that are sales the store made since (see ``_known_sales``); a level without it (read, or set
-    by a call that does not say) knows of no sale, which undersells for a moment and never oversells."""
+    per (SKU, location), when the store applied our write, or answered the read we take as the baseline,
+    by the store's clock. Store orders created after that are sales the store made since (see
+    ``_known_sales``); a level without it (set by a call that does not say) knows of no sale, which
+    undersells and never oversells."""
     db.upsert(conn, published_inventory, [
         {"store": run.store.name, "sku": sku, "location_key": location, "quantity": quantity,
          "published_at": at or run.now, "store_confirmed_at": (store_times or {}).get((sku, location)),
@@ -224,6 +225,7 @@ def discover(conn: Connection, run: PublishRun, skus: Iterable[str], locations: 
         return 0
     levels = run.store.inventory_levels([v.inventory_item_id for v in found], list(locations.values()))
     read_at = dt.datetime.now(dt.UTC)
+    stamp = run.store.server_clock()  # the store's time of its answer: no earlier than what it read
     by_item = {v.inventory_item_id: v.sku for v in found}
     if not run.dry_run:
         _record_variants(conn, run, [
@@ -232,8 +234,9 @@ def discover(conn: Connection, run: PublishRun, skus: Iterable[str], locations: 
              "status": v.product_status, "content_hash": None}
             for v in found
         ])
-        _record_levels(conn, run, [(by_item[lvl.inventory_item_id], lvl.location_id, lvl.available) for lvl in levels],
-                       at=read_at)
+        read = {(by_item[lvl.inventory_item_id], lvl.location_id): lvl.available for lvl in levels}
+        _record_levels(conn, run, [(sku, loc, qty) for (sku, loc), qty in read.items()], at=read_at,
+                       store_times=dict.fromkeys(read, stamp))
     log.info("discovered %d variant(s) already in the store", len(found))
     return len(found)
 
@@ -596,9 +599,11 @@ def _inventory_changes(run: PublishRun, skus: Sequence[str], locations: dict[str
         if unseen:  # never published (e.g. adopted from the store): what the store has is the baseline
             read = _read_levels(run, published, unseen)
             read_at = dt.datetime.now(dt.UTC)
+            stamp = run.store.server_clock()  # the store's time of its answer: no earlier than what it read
             seen.update(read)
             if not run.dry_run:
-                _record_levels(conn, run, [(sku, loc, qty) for (sku, loc), qty in read.items()], at=read_at)
+                _record_levels(conn, run, [(sku, loc, qty) for (sku, loc), qty in read.items()], at=read_at,
+                               store_times=dict.fromkeys(read, stamp))
         levels = [
             _Level(sku, loc_id, published[sku]["store_inventory_item_id"], availability[(sku, name)],
                    seen[(sku, loc_id)], location=name)
