@@ -710,6 +710,7 @@ def _set_with_retries(run: PublishRun, batch: list[_Level],
             ], doubtful
         now = {(lvl.inventory_item_id, lvl.location_id): lvl.available for lvl in run.store.inventory_levels(
             [lvl.item_id for lvl in stale], sorted({lvl.location_id for lvl in stale}))}
+        read_at = run.store.server_clock()  # the store's time of that read: no earlier than what it read
         if known is None:  # once: what a later attempt finds sold happened after our own read
             known = _known_sales(run, stale)
         for lvl in [lvl for lvl in stale if (lvl.item_id, lvl.location_id) not in now]:
@@ -726,8 +727,12 @@ def _set_with_retries(run: PublishRun, batch: list[_Level],
             lvl.desired, lvl.expected = again.desired, again.expected
         recomputed += len(stale)
         # A level the store already holds as wanted (e.g. our own write, applied though its answer was
-        # lost) needs no write: it is settled, and recorded as published at the store's figure.
-        applied.extend(lvl for lvl in pending if lvl.desired == lvl.expected)
+        # lost) needs no write: it is settled, and recorded as published at the store's figure, as of
+        # that read (the store's time), so that the next stale compare knows which sales came after it.
+        for lvl in pending:
+            if lvl.desired == lvl.expected:
+                lvl.confirmed_at = lvl.confirmed_at or read_at
+                applied.append(lvl)
         pending = [lvl for lvl in pending if lvl.desired != lvl.expected]
         if not pending:
             return applied, recomputed, lost, doubtful

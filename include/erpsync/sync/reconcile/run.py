@@ -93,7 +93,8 @@ def reconcile_catalog(run: PublishRun) -> CatalogDrift:
     levels = store.inventory_levels(sorted({v.inventory_item_id for v in in_store.values()}), list(locations.values()))
     # Every order the store had when it answered counts as pending: the window ends past the store's own
     # time of that answer (its clock, whole seconds), never at a worker's now, which may be behind it.
-    read_at = store.server_clock() or dt.datetime.now(dt.UTC)
+    store_read_at = store.server_clock()
+    read_at = store_read_at or dt.datetime.now(dt.UTC)
     result.levels_in_store = len(levels)
     by_item = {v.inventory_item_id: sku for sku, v in in_store.items()}
     actual = {(by_item[lvl.inventory_item_id], lvl.location_id): lvl.available for lvl in levels}
@@ -186,7 +187,8 @@ def reconcile_catalog(run: PublishRun) -> CatalogDrift:
                 ).values(**{k: v for k, v in fix.items() if k != "sku"}, published_at=run.now, run_id=run.run_id))
             db.upsert(conn, published_inventory, [
                 {"store": store.name, "sku": sku, "location_key": location, "quantity": quantity,
-                 "published_at": read_at, "run_id": run.run_id} for sku, location, quantity in level_fixes])
+                 "published_at": read_at, "store_confirmed_at": store_read_at, "run_id": run.run_id}
+                for sku, location, quantity in level_fixes])
     if drifted:
         run.skus = drifted
         for step in catalog_publish.STEPS:
