@@ -371,7 +371,7 @@ def test_a_sale_is_booked_in_the_warehouse_of_the_store_location_that_sold_it(or
     assert after == {first.id: before[first.id], second.id: before[second.id] - 2}
 
 
-@pytest.mark.parametrize("baseline", ["written", "read"])
+@pytest.mark.parametrize("baseline", ["written", "read", "settled", "unstamped"])
 def test_an_order_split_over_two_locations_leaves_every_level_at_what_the_erp_allows(
         order_steps, store, shop, admin, erp_settings, warehouse, target, baseline):
     """One ERP sale takes its goods from one warehouse; the store took them from two locations. Once the
@@ -379,22 +379,53 @@ def test_an_order_split_over_two_locations_leaves_every_level_at_what_the_erp_al
     did not take is written back up (it stayed one low while the published state said it was right), the
     other follows the ERP's figure. Checked by the independent audit, not the product's formulas.
 
-    ``read``: the levels were never written, only read from the store as the baseline (a store adopted
-    with its stock, as the demo's is): the store's time of that read must count as for a write."""
+    How the levels came to be recorded before the sale:
+    - ``written``: by our write, which the store stamped;
+    - ``read``: never written, only read from the store as the baseline (a store adopted with its stock,
+      as the demo's is): the store's time of that read must count as for a write;
+    - ``settled``: our compare-and-swap found the store already holding what we wanted (our own earlier
+      write, applied though its answer was lost): recorded as of the store's time of that re-read;
+    - ``unstamped``: recorded with no store time at all (a row from before the store's times were kept):
+      it may have moved with any sale, so it is written, which stamps it; not knowing which sales the
+      desired level holds back, that write takes them all off (low, never high), and the next run writes
+      it up."""
+    from erpsync.sync.state import publish_due
     from erpsync.warehouse.schema import published_inventory
     from tests.support.audit import audit
+
+    def catalog_run(**options) -> dict:
+        return CatalogSteps(erp=erp_settings.client(), store=shop, engine=warehouse).run(**options)
 
     if baseline == "read":
         with warehouse.begin() as conn:
             conn.execute(published_inventory.delete())
-        assert CatalogSteps(erp=erp_settings.client(), store=shop, engine=warehouse).run(
-            full=True)["publish_inventory"].applied == 0, "nothing to write: the store has what the ERP allows"
+        assert catalog_run(full=True)["publish_inventory"].applied == 0, \
+            "nothing to write: the store has what the ERP allows"
+    elif baseline == "settled":
+        with warehouse.begin() as conn:  # as if the answer to our last write had been lost: the one before kept
+            levels = conn.execute(select(func.count()).select_from(published_inventory)).scalar_one()
+            conn.execute(published_inventory.update().values(quantity=published_inventory.c.quantity - 1,
+                                                             store_confirmed_at=None))
+        settled = catalog_run(full=True)["publish_inventory"]
+        assert (settled.applied, settled.recomputed, settled.failed) == (levels, levels, 0)
+        with warehouse.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(published_inventory).where(
+                published_inventory.c.store_confirmed_at.is_(None))).scalar_one() == 0, "each settled one stamped"
+    elif baseline == "unstamped":
+        past_last_write(warehouse)
+        with warehouse.begin() as conn:
+            conn.execute(published_inventory.update().values(store_confirmed_at=None))
     past_last_write(warehouse)  # the order is no doubt after our last writes (see the next test)
     skus = stocked_mostly_at_each_location(shop)
     order = place(store, [{"sku": sku, "quantity": 1} for sku in skus], email="split@example.com")
     assert len({f.location_id for f in shop.fulfillment_orders([order["id"]])[order["id"]]}) == 2
     book_and_wait_until_counted(order_steps, warehouse)
-    CatalogSteps(erp=erp_settings.client(), store=shop, engine=warehouse).run()
+    catalog_run()
+    if baseline == "unstamped":
+        with warehouse.connect() as conn:
+            assert set(publish_due.due(conn, store=shop.name, step=publish_due.INVENTORY)) == set(skus)
+        assert len(audit(target, passes=1, grace_s=0).levels_off) == 2, "one location of each low"
+        catalog_run()
 
     report = audit(target, passes=1, grace_s=0)
     assert report.levels_off == [], report.levels_off
@@ -438,6 +469,8 @@ def past_last_write(warehouse) -> None:
 
     with warehouse.connect() as conn:
         last = conn.execute(select(func.max(published_inventory.c.store_confirmed_at))).scalar_one()
+    if last is None:  # no level the store stamped
+        return
     wait_for(lambda: dt.datetime.now(dt.UTC) >= last + dt.timedelta(seconds=1), timeout_s=10,
              what="a second past our last inventory write", interval_s=0.05)
 

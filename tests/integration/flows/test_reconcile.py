@@ -18,6 +18,7 @@ from erpsync.sync.catalog.publish import PublishRun
 from erpsync.sync.orders.config import OrdersConfig
 from erpsync.sync.reconcile.run import reconcile_catalog, reconcile_orders
 from erpsync.tryton.client import TrytonClient
+from sandbox.airflow_local import wait_for
 from sandbox.tryton import catalog
 from tests.integration.flows.test_order_steps import erp_sales, in_stock, place
 from erpsync.warehouse.schema import publish_due, raw_record
@@ -191,3 +192,48 @@ def test_an_order_placed_just_before_the_read_is_not_repaired_away_whatever_the_
     found = reconcile(published)
     assert found.inventory_drift == 0, found.as_counts()
     assert level() == before - 2, "the sale stays sold"
+
+
+def test_a_level_adopted_while_its_repair_fails_counts_only_the_sales_after_that_read(
+        published, store, shop, warehouse, target):
+    """Someone restocks a level in the store's admin after a sale; the reconciliation adopts the figure it
+    read, and its repair write fails (the store answers 5xx). The adopted level must be recorded as of
+    the store's time of that read: kept with the time of our earlier write, the sale from before the
+    read counted as one the desired level already holds back, so the next compare-and-swap left a later
+    sale on the store's shelf as well: one more than the ERP allows. Checked by the independent audit."""
+    from erpsync.common.retry import Backoff
+    from erpsync.shopify.settings import ShopifySettings
+    from erpsync.store.errors import StoreTransportError
+    from erpsync.warehouse.schema import published_inventory
+    from tests.integration.flows.test_order_steps import past_last_write, stocked_mostly_at_each_location
+    from tests.support.audit import audit
+
+    sku = stocked_mostly_at_each_location(shop)[0]
+    variant = next(v for page in shop.iter_variants() for v in page if v.sku == sku)
+    past_last_write(warehouse)
+    first = place(store, [{"sku": sku, "quantity": 1}], email="before.restock@example.com")
+    (location,) = {f.location_id for f in shop.fulfillment_orders([first["id"]])[first["id"]]}
+    sold = shop.inventory_levels([variant.inventory_item_id], [location])[0].available
+    created = shop.server_clock()  # the store's time of that read: no earlier than the sale
+    wait_for(lambda: dt.datetime.now(dt.UTC) >= created + dt.timedelta(seconds=1), timeout_s=10,
+             what="a second past the first sale", interval_s=0.05)
+    assert shop.set_inventory([InventoryChange(variant.inventory_item_id, location, sold + 5, sold)],
+                              idempotency_key=f"manual-{uuid.uuid4().hex}")[0].applied
+
+    store.admin("PUT", "/faults", {"seed": 1, "rules": [
+        {"kind": "error_5xx", "rate": 1.0, "status": 503, "match": "inventorySetQuantities"}]})
+    failing = CatalogSteps(erp=published.erp, engine=warehouse, store=ShopifySettings(
+        shop_url=store.url, access_token=store.token()).store(backoff=Backoff(attempts=2, base_s=0.01, max_s=0.02)))
+    with pytest.raises(StoreTransportError):
+        reconcile(failing)
+    store.admin("DELETE", "/faults")
+    with warehouse.connect() as conn:
+        adopted, stamped = conn.execute(
+            select(published_inventory.c.quantity, published_inventory.c.store_confirmed_at)
+            .where(published_inventory.c.sku == sku, published_inventory.c.location_key == location)).one()
+    assert adopted == sold + 5 and stamped > created, "the figure read, as of the store's time of the read"
+
+    place(store, [{"sku": sku, "quantity": 1}], email="after.restock@example.com")  # not staged yet
+    published.run(now=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5))  # past the failed write's backoff
+    report = audit(target, passes=1, grace_s=0)
+    assert report.levels_off == [], report.levels_off

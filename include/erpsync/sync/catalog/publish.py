@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy import Connection, Engine, delete, or_, select
 
 from erpsync.common.progress import Progress
 from erpsync.quality.guardrails import catalog_shrink, price_swings
@@ -631,7 +631,9 @@ def _sold_since_write(conn: Connection, store: str, skus: Iterable[str],
     location (one ERP sale has one warehouse, a split order two locations), nothing else would ever
     bring it back to what its own warehouses allow. The stale compare reads the store's figure and
     :func:`cas.recompute` keeps the sales the desired level already holds back; a level the sale did
-    not touch is written as it is, which stamps it, so it is looked at once per sale."""
+    not touch is written as it is, which stamps it, so it is looked at once per sale. A level the store
+    never stamped (recorded by a call that did not say when) may have moved with any sale: it is written
+    once, and stamped by that write."""
     names = {location_id: name for name, location_id in locations.items()}
     moved: set[tuple[str, str]] = set()
     for chunk in db.chunks(sorted(set(skus))):
@@ -643,8 +645,9 @@ def _sold_since_write(conn: Connection, store: str, skus: Iterable[str],
             .join(stg_order, (stg_order.c.store == stg_order_line.c.store)
                   & (stg_order.c.store_order_id == stg_order_line.c.store_order_id))
             .where(published_inventory.c.store == store, published_inventory.c.sku.in_(chunk),
-                   published_inventory.c.store_confirmed_at.is_not(None), stg_order.c.cancelled_at.is_(None),
-                   stg_order.c.store_created_at >= published_inventory.c.store_confirmed_at)
+                   stg_order.c.cancelled_at.is_(None),
+                   or_(published_inventory.c.store_confirmed_at.is_(None),
+                       stg_order.c.store_created_at >= published_inventory.c.store_confirmed_at))
         ):
             if location is None or location == names.get(location_id):
                 moved.add((sku, location_id))
@@ -684,7 +687,8 @@ def _set_with_retries(run: PublishRun, batch: list[_Level],
     created after it applied our last write (both by the store's clock, :func:`_known_sales`): an order
     in doubt counts as unknown, which undersells for a moment and never oversells: its SKU comes back
     (the fourth value) to be marked due, so the next run, which knows the orders of that moment by then,
-    writes the level up to what the ERP allows instead of leaving it low until a reconciliation."""
+    writes the level up to what the ERP allows instead of leaving it low until a reconciliation. So does
+    every sale of a level the store never stamped: the write stamps it, and the next run knows."""
     applied: list[_Level] = []
     recomputed = 0
     known: dict[tuple[str, str], _Sales] | None = None
@@ -720,9 +724,10 @@ def _set_with_retries(run: PublishRun, batch: list[_Level],
             stale.remove(lvl)
             pending.remove(lvl)
         for lvl in stale:
-            sales = known.pop((lvl.sku, lvl.location_id), _Sales())
-            again = recompute(lvl.desired, lvl.expected, now[(lvl.item_id, lvl.location_id)], sales.known)
-            if sales.in_doubt and again.desired < lvl.desired:
+            sales = known.pop((lvl.sku, lvl.location_id), None)  # None: the store never stamped it
+            again = recompute(lvl.desired, lvl.expected, now[(lvl.item_id, lvl.location_id)],
+                              sales.known if sales else 0)
+            if (sales is None or sales.in_doubt) and again.desired < lvl.desired:
                 doubtful.add(lvl.sku)
             lvl.desired, lvl.expected = again.desired, again.expected
         recomputed += len(stale)
