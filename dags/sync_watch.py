@@ -10,9 +10,12 @@ DOC = """
 
 **What it does.** Every minute, reads the warehouse's run log and error queue and alerts (Slack
 `alerts_slack`, e-mail `alerts_email`) when:
-- *STALE catalog / orders*: the flow has had no successful run for longer than its freshness window
-  (Variable `erpsync_alerts`, `freshness_minutes`, default catalog 15, orders 10). Look at the flow's
-  DAG: paused? its latest run failed (that task's own alert says why)? the scheduler down?
+- *STALE orders: shipments sent to the store (push_fulfillments) not done for 40 min*: one step of a
+  flow has not succeeded for longer than the flow's freshness window (Variable `erpsync_alerts`,
+  `freshness_minutes`, default catalog 15, orders 10), each step on its own: a run fails when one step
+  does, and the others may be fresh (the alert lists them). It carries the error the step raised last
+  and a link to that try's log. A flow none of whose runs has finished yet is *STALE* as a whole. Look
+  at the flow's DAG: paused? that step failing (its own *FAILED* alert says why)? the scheduler down?
 - *STUCK catalog / orders*: rows in `row_error` failed `stuck_after_attempts` (5) times or more. The
   message lists the errors and a few keys; `row_error.error_message` has the whole error per row. They keep
   being retried with backoff and resolve themselves once the cause is fixed (a product the store refuses:

@@ -10,12 +10,15 @@ import json
 import os
 import re
 import uuid
+from html import escape
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import delete, select
 
 from erpsync.warehouse.engine import make_engine
 from erpsync.warehouse.schema import row_error, sync_run
+from erpsync.shopify.settings import ShopifySettings
 from tests.airflow.conftest import load_dag, run_dag
 from tests.conftest import free_port, warehouse_connection
 from tests.support.alerts import AlertChannels
@@ -101,6 +104,75 @@ def test_stale_data_and_stuck_rows_alert_once_and_clear(warehouse_url, airflow_d
         assert_clean(channels, [])
     with engine.begin() as conn:
         conn.execute(delete(sync_run))
+    engine.dispose()
+
+
+@pytest.mark.erp
+def test_a_step_failing_run_after_run_is_stale_on_its_own_and_its_alert_names_it(
+    catalog_dag, orders_dag, airflow_connections, erp_admin, store, monkeypatch
+):
+    """The order flow fails in every run because its fulfillment step cannot reach the store, while
+    orders are booked in each of those runs: the alert and the health page say that shipments are stale
+    (with the error the step raised and its log), not that orders are."""
+    from erpsync.health import page
+    from erpsync.tryton.client import TrytonClient
+    from erpsync.warehouse.schema import sync_step
+    from sandbox.airflow_local import wait_for
+    from sandbox.tryton import catalog
+    from tests.integration.flows.test_order_steps import erp_sales, in_stock, place, ship
+
+    monkeypatch.setenv("AIRFLOW__ERPSYNC__EXTRACT_LAG_SECONDS", "1")
+    monkeypatch.setenv("AIRFLOW_VAR_ERPSYNC_ALERTS", json.dumps({"freshness_minutes": {"catalog": 60, "orders": 1}}))
+    for task in orders_dag.tasks:
+        task.retries = 0
+    engine = make_engine(airflow_connections)
+    admin = TrytonClient(erp_admin, web_shop=catalog.WEB_SHOP_NAME)
+    shop = ShopifySettings(shop_url=store.url, access_token=store.token()).store()
+    watch = load_dag("sync_watch")
+    step = "shipments sent to the store (push_fulfillments)"
+    with AlertChannels(monkeypatch) as channels:
+        run_dag(catalog_dag, full_refresh=True)
+        first = place(store, [{"sku": in_stock(shop, 1)[0], "quantity": 1}], email="shipped@example.com")
+        run_dag(orders_dag, full_refresh=False)
+        with engine.connect() as conn:
+            fulfilled_at = conn.execute(select(sync_step.c.last_success_at).where(
+                sync_step.c.step == "push_fulfillments")).scalar_one()
+        (sale,) = erp_sales(admin, [first["id"]]).values()
+        ship(admin, sale["id"], tracking="1Z999AA10123456802")
+
+        store.admin("PUT", "/faults", {"seed": 1, "rules": [
+            {"kind": "error_5xx", "rate": 1.0, "status": 503, "match": "FulfillmentOrders"}]})
+        second = place(store, [{"sku": in_stock(shop, 1)[0], "quantity": 1}], email="booked@example.com")
+        failed = run_dag(orders_dag, expect="failed", full_refresh=False)
+        states = {ti.task_id: ti.state for ti in failed.get_task_instances()}
+        assert states["push_fulfillments"] == "failed" and states["ingest_orders"] == "success", states
+        assert erp_sales(admin, [second["id"]]), "booked in the run whose fulfillments failed"
+        # A minute after the last successful fulfillment step; the booking step succeeded since.
+        wait_for(lambda: dt.datetime.now(dt.UTC) > fulfilled_at + dt.timedelta(seconds=61), timeout_s=120,
+                 what="the fulfillment step past its freshness window", interval_s=0.5)
+        run_dag(watch)
+
+        stale = [title for title in channels.slack.titles() if title.startswith("STALE")]
+        assert stale == [f"STALE orders: {step} not done for 1 min"], stale
+        (message,) = channels.slack.titled(f"STALE orders: {step}")
+        assert "StoreTransportError" in message and "503" in message, message
+        assert "Still fresh: " in message and "orders booked in the ERP (ingest_orders)" in message, message
+        log = f"/dags/orders_sync/runs/{quote(failed.run_id)}/tasks/push_fulfillments?try_number=1"
+        assert log in message, message
+
+        html = page.render(page.snapshot(engine, {"catalog": 60, "orders": 1}, dt.datetime.now(dt.UTC)))
+        row = html[html.index("<tr id='step-orders-push_fulfillments'>"):]
+        row = row[:row.index("</tr>")]
+        assert "(stale)" in row and "StoreTransportError" in row and escape(log) in row, row
+        booking = html[html.index("<tr id='step-orders-ingest_orders'>"):]
+        assert "(fresh)" in booking[:booking.index("</tr>")]
+
+        store.admin("DELETE", "/faults")
+        run_dag(orders_dag, full_refresh=False)
+        run_dag(watch)
+        assert channels.titled(f"RESOLVED: STALE orders: {step}") == 1
+        assert [t for t in channels.slack.titles() if t.startswith("STALE")] == stale, "one alert, then its recovery"
+        assert_clean(channels, [store.token()])
     engine.dispose()
 
 

@@ -38,6 +38,10 @@ class SlackCatcher:
     def titled(self, text: str) -> list[str]:
         return [m for m in self.messages if text in m.splitlines()[0]]
 
+    def titles(self) -> list[str]:
+        """Each message's title, in order: its first line without the bold marks and the product's prefix."""
+        return [m.splitlines()[0].strip("*").removeprefix("[erpsync] ") for m in self.messages]
+
 
 class SmtpCatcher:
     """A local SMTP server (aiosmtpd) standing in for the team's mail relay: it keeps what it receives."""

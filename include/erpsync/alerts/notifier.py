@@ -39,9 +39,14 @@ class TaskFailureNotifier(BaseNotifier):
         )
         now = dt.datetime.now(dt.UTC)
         try:
+            from erpsync.sync.state import step_log
             from erpsync.warehouse.hook import WarehouseHook
 
-            book = AlertBook(WarehouseHook().get_conn(), channels.send,
+            engine = WarehouseHook().get_conn()
+            with engine.begin() as conn:  # the step's own last error, for the health page and the freshness alert
+                step_log.record_error(conn, dag_id=dag_id, run_id=run_id, step=ti.task_id, error=what,
+                                      try_number=ti.try_number, now=now)
+            book = AlertBook(engine, channels.send,
                              renotify_after=dt.timedelta(hours=AlertConfig.load().renotify_hours))
             book.fire(alert, now)
             book.raise_undelivered()

@@ -3,7 +3,8 @@
 - a task failed after its retries (:mod:`erpsync.alerts.notifier`); clears when a run of the flow succeeds;
 - rows went to quarantine; clears when none of the dataset's rows is held any more;
 - a guardrail held a publish; clears when a publish goes through unheld;
-- data is stale: a flow had no successful run within its freshness window (checked by ``sync_watch``);
+- data is stale: a step of a flow did not succeed within the flow's freshness window, each step on its
+  own (checked by ``sync_watch``); clears when that step succeeds;
 - rows of the error queue are stuck past their retry budget (``sync_watch``);
 - reconciliation found drift above its threshold (``reconcile``).
 """
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from erpsync.alerts.book import Alert, AlertBook, duration
+from erpsync.sync.state.step_log import StepState, describe
 from erpsync.warehouse.schema import quarantine
 
 GUARDRAILS = ("price_swing", "catalog_shrink")
@@ -29,6 +31,14 @@ def run_url(dag_id: str, run_id: str) -> str:
 
     base = conf.get("api", "base_url", fallback="http://127.0.0.1:8080").rstrip("/")
     return f"{base}/dags/{quote(dag_id)}/runs/{quote(run_id)}"
+
+
+def task_url(dag_id: str, run_id: str, task_id: str, try_number: int | None = None) -> str:
+    """The task instance's page in the Airflow UI, which opens on its log (of ``try_number``)."""
+    from urllib.parse import quote
+
+    url = f"{run_url(dag_id, run_id)}/tasks/{quote(task_id)}"
+    return f"{url}?try_number={try_number}" if try_number else url
 
 
 def failure_key(dag_id: str, task_id: str) -> str:
@@ -94,29 +104,80 @@ def _summary(counts: dict[str, Any]) -> str:
 
 # -- checks over the warehouse's sync tables (sync_watch) -----------------------------------------
 
-def check_freshness(book: AlertBook, *, flows: dict[str, dict[str, Any]], freshness_minutes: dict[str, float],
-                    now: dt.datetime) -> dict[str, float | None]:
-    """``flows``: flow -> {"dag_id", "last_success", "first_started"} (from the run log). Returns each
-    flow's data age in seconds (None: it never ran)."""
-    ages: dict[str, float | None] = {}
+def check_freshness(book: AlertBook, *, flows: dict[str, dict[str, Any]], steps: dict[str, dict[str, StepState]],
+                    freshness_minutes: dict[str, float], now: dt.datetime) -> dict[str, dict[str, float | None]]:
+    """Each step of a flow is stale on its own when it has not succeeded within the flow's freshness
+    window: the alert names the step, what it raised last, and the steps that are still fresh ("orders
+    are booked, shipments have failed for 40 minutes"). A flow whose steps never finished a run (no
+    ``sync_step`` rows) is stale as a whole. ``flows``: flow -> {"dag_id", "last_success",
+    "first_started"} (the run log); ``steps``: flow -> step -> its state (:mod:`step_log`).
+
+    Returns per flow, per step, its data age in seconds (None: it never succeeded)."""
+    ages: dict[str, dict[str, float | None]] = {}
     for flow, window in freshness_minutes.items():
         info = flows.get(flow) or {}
-        since = info.get("last_success") or info.get("first_started")
-        ages[flow] = (now - info["last_success"]).total_seconds() if info.get("last_success") else None
-        key = f"{flow}/stale"
-        if since is None:  # never ran: not deployed (or not unpaused) yet; nothing to be stale about
+        if not info.get("first_started"):  # never ran: not deployed (or not unpaused) yet
             continue
-        age = now - since
-        if age > dt.timedelta(minutes=window):
-            last = info["last_success"].isoformat(timespec="seconds") if info.get("last_success") else "never"
-            book.fire(Alert(key, "stale", f"STALE {flow}: no successful {flow} sync for {duration(age)}", [
-                f"Last successful run: {last}; freshness window {window:g} min.",
-                f"Check that the DAG {info.get('dag_id', flow)} is unpaused, that the scheduler runs, and the "
-                "latest run's failed task (its own alert says why).",
-            ], info.get("dag_id"), None, None), now)
-        else:
-            book.clear(key, now)
+        states = steps.get(flow) or {}
+        if not states:
+            ages[flow] = {}
+            _flow_freshness(book, flow, info, window, now)
+            continue
+        book.clear(f"{flow}/stale", now)  # the whole flow's alert, from before steps were watched one by one
+        ages[flow] = {step: (now - state.last_success_at).total_seconds() if state.last_success_at else None
+                      for step, state in states.items()}
+        fresh = {step: state for step, state in states.items()
+                 if state.last_success_at and now - state.last_success_at <= dt.timedelta(minutes=window)}
+        for step, state in states.items():
+            if step in fresh:
+                book.clear(f"{flow}/{step}/stale", now)
+            else:
+                book.fire(_stale_step(flow, state, since=state.last_success_at or info["first_started"],
+                                      window=window, fresh=fresh, now=now), now)
     return ages
+
+
+def _stale_step(flow: str, state: StepState, *, since: dt.datetime, window: float, fresh: dict[str, StepState],
+                now: dt.datetime) -> Alert:
+    """The alert of one stale step: since when, what it raised last (with its log), what is still fresh."""
+    step = state.step
+    details = [f"Last success of {step}: "
+               + (state.last_success_at.isoformat(timespec="seconds") if state.last_success_at else "never")
+               + f"; freshness window {window:g} min."]
+    if state.last_error:
+        details.append(f"Last error ({state.last_error_run_id}, try {state.last_error_try}): {state.last_error}")
+    elif state.failing:
+        details.append(f"It produced no result in run {state.last_failed_run_id} (see its log).")
+    if fresh:
+        details.append("Still fresh: " + "; ".join(
+            f"{describe(other)} {_ago(now - other_state.last_success_at)}"
+            for other, other_state in fresh.items()) + ".")
+    details.append("The failed try's log (link below) says more; the sync-health page shows each step's freshness "
+                   "and last error.")
+    failed_run = state.last_error_run_id or state.last_failed_run_id
+    link = task_url(state.dag_id, failed_run, step, state.last_error_try if state.last_error_run_id else None) \
+        if failed_run else None
+    return Alert(f"{flow}/{step}/stale", "stale", f"STALE {flow}: {describe(step)} not done for {duration(now - since)}",
+                 details, state.dag_id, failed_run, link)
+
+
+def _ago(delta: dt.timedelta) -> str:
+    return "under a minute ago" if delta < dt.timedelta(minutes=1) else f"{duration(delta)} ago"
+
+
+def _flow_freshness(book: AlertBook, flow: str, info: dict[str, Any], window: float, now: dt.datetime) -> None:
+    key = f"{flow}/stale"
+    since = info.get("last_success") or info["first_started"]
+    age = now - since
+    if age > dt.timedelta(minutes=window):
+        last = info["last_success"].isoformat(timespec="seconds") if info.get("last_success") else "never"
+        book.fire(Alert(key, "stale", f"STALE {flow}: no successful {flow} sync for {duration(age)}", [
+            f"Last successful run: {last}; freshness window {window:g} min.",
+            f"Check that the DAG {info.get('dag_id', flow)} is unpaused, that the scheduler runs, and the "
+            "latest run's failed task (its own alert says why).",
+        ], info.get("dag_id"), None, None), now)
+    else:
+        book.clear(key, now)
 
 
 def check_stuck_rows(book: AlertBook, engine: Engine, *, max_attempts: int, now: dt.datetime) -> dict[str, int]:

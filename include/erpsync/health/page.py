@@ -9,7 +9,9 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from erpsync.alerts.rules import task_url
 from erpsync.health import queries
+from erpsync.sync.state.step_log import StepState, describe
 
 FLOWS = ("catalog", "orders", "reconcile")
 CHART_RUNS = 60
@@ -23,6 +25,7 @@ def snapshot(engine: Engine, freshness_minutes: dict[str, float], now: dt.dateti
         "flows": {flow: {**flows.get(flow, {}), "runs": queries.recent_runs(engine, flow, CHART_RUNS),
                          "window_min": freshness_minutes.get(flow)}
                   for flow in (*FLOWS, *sorted(set(flows) - set(FLOWS)))},
+        "steps": queries.steps(engine),
         "quarantine": queries.quarantined(engine),
         "errors": queries.error_queue(engine),
         "drift": queries.latest_drift(engine),
@@ -33,9 +36,10 @@ def snapshot(engine: Engine, freshness_minutes: dict[str, float], now: dt.dateti
 def render(data: dict[str, Any], *, queries_used: int | None = None, elapsed_ms: float | None = None) -> str:
     now = data["now"]
     parts = [_HEAD, f"<h1>Sync health</h1><p class=muted>As of {_when(now)} UTC. Read from the warehouse's "
-             "sync tables (sync_run, quarantine, row_error, alert_state).</p>"]
+             "sync tables (sync_run, sync_step, quarantine, row_error, alert_state).</p>"]
     parts.append(_alerts(data["alerts"]))
     parts.append("<h2>Flows</h2>" + _flows_table(data["flows"], now))
+    parts.append("<h2>Steps</h2>" + _steps_table(data["steps"], data["flows"], now))
     for flow, info in data["flows"].items():
         if info.get("runs"):
             parts.append(f"<h3>{escape(flow)}: recent runs</h3><div class=charts>"
@@ -102,6 +106,32 @@ def _flows_table(flows: dict[str, dict[str, Any]], now: dt.datetime) -> str:
     return ("<table><tr><th>Flow</th><th>DAG</th><th>Last success (UTC)</th><th>Data freshness</th>"
             "<th>Last run</th><th>Recent runs</th><th>Failed</th><th>Rows moved</th><th>Last error</th></tr>"
             + "".join(rows) + "</table>")
+
+
+def _steps_table(steps: dict[str, dict[str, StepState]], flows: dict[str, dict[str, Any]], now: dt.datetime) -> str:
+    """Each step on its own: a flow run fails when one step does, the others may well be fresh."""
+    if not steps:
+        return "<p class=muted id=steps>No flow run has finished yet.</p>"
+    rows = []
+    for flow, by_step in steps.items():
+        window = (flows.get(flow) or {}).get("window_min")
+        for step, state in by_step.items():
+            age = queries.age_s(state.last_success_at, now)
+            fresh = age is not None and (not window or age <= window * 60)
+            css, verdict = ("ok", "fresh") if fresh else ("bad", "stale") if window else ("muted", "n/a")
+            error, log = escape(state.last_error or ""), ""
+            failed_run = state.last_error_run_id or state.last_failed_run_id
+            if failed_run:
+                url = task_url(state.dag_id, failed_run, step, state.last_error_try if state.last_error_run_id else None)
+                log = f" <a href='{escape(url)}' target=_top class=log>log of {escape(failed_run)}</a>"
+            if state.failing and not error:
+                error = "no result (see its log)"
+            rows.append(
+                f"<tr id='step-{escape(flow)}-{escape(step)}'><td>{escape(flow)}</td><td>{escape(describe(step))}</td>"
+                f"<td>{_when(state.last_success_at)}</td><td class={css}>{_age(age)} ({verdict})</td>"
+                f"<td>{_when(state.last_failed_at)}</td><td>{error}{log}</td></tr>")
+    return ("<table id=steps><tr><th>Flow</th><th>Step</th><th>Last success (UTC)</th><th>Freshness</th>"
+            "<th>Last failure (UTC)</th><th>Last error</th></tr>" + "".join(rows) + "</table>")
 
 
 def _chart(runs: list[dict[str, Any]], key: str, title: str, limit_min: float | None = None) -> str:

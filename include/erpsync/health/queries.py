@@ -8,7 +8,9 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from erpsync.sync.state import step_log
 from erpsync.sync.state.row_errors import HELD
+from erpsync.sync.state.step_log import StepState
 from erpsync.warehouse.schema import alert_state, quarantine, row_error, sync_run
 
 GOOD = ("success", "held")  # a held run synced everything but what a guardrail held
@@ -30,6 +32,12 @@ def flows(engine: Engine) -> dict[str, dict[str, Any]]:
                        "last_status": row.status, "last_run_id": row.run_id, "last_started": row.started_at,
                        "last_finished": row.finished_at, "last_error": row.error}
     return found
+
+
+def steps(engine: Engine) -> dict[str, dict[str, StepState]]:
+    """Per flow, per step: its last success, last failure and the error it raised (one query)."""
+    with engine.connect() as conn:
+        return step_log.read(conn)
 
 
 def recent_runs(engine: Engine, flow: str, limit: int = 60) -> list[dict[str, Any]]:

@@ -31,8 +31,9 @@ class StepsFailed(RuntimeError):
 # No retries: a step that failed stays failed, and the next run of the flow must not wait for this one.
 @task(trigger_rule="all_done", retries=0)
 def finish_run(flow: str, steps: list[str], datasets: list[tuple[str, str]] = (), **context: Any) -> dict[str, Any]:
-    """Close the run's row with each step's counts, alert on what it calls for (guardrail holds, rows in
-    quarantine for ``datasets``), then fail if a step did not succeed.
+    """Close the run's row with each step's counts, record each step's outcome (``sync_step``), alert on
+    what it calls for (guardrail holds, rows in quarantine for ``datasets``), then fail if a step did not
+    succeed.
 
     It runs whatever happened upstream (``all_done``) so that the row never stays 'running'; it fails
     after writing so that the Airflow run is marked failed too (its state follows this last task).
@@ -40,6 +41,7 @@ def finish_run(flow: str, steps: list[str], datasets: list[tuple[str, str]] = ()
     from erpsync.alerts import channels, rules
     from erpsync.alerts.book import AlertBook
     from erpsync.alerts.config import AlertConfig
+    from erpsync.sync.state import step_log
     from erpsync.warehouse import db
     from erpsync.warehouse.hook import WarehouseHook
 
@@ -57,6 +59,9 @@ def finish_run(flow: str, steps: list[str], datasets: list[tuple[str, str]] = ()
         status="failed" if missing else "held" if held else "success", counts=counts, timings=timings,
         error=error, now=now,
     )
+    with engine.begin() as conn:  # each step's own freshness; a dry run (a backfill's publish) reached nothing
+        step_log.record_outcomes(conn, flow=flow, dag_id=run.dag_id, run_id=run.run_id, failed=missing, now=now,
+                                 succeeded=[step for step, result in counts.items() if not result.get("dry_run")])
     book = AlertBook(engine, channels.send, renotify_after=dt.timedelta(hours=AlertConfig.load().renotify_hours))
     rules.after_run(book, dag_id=run.dag_id, run_id=run.run_id, counts=counts, datasets=[tuple(d) for d in datasets],
                     now=now, succeeded=not missing)

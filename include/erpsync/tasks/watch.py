@@ -11,12 +11,13 @@ from airflow.sdk import task
 
 @task(retries=0)
 def check_sync_health(**context: Any) -> dict[str, Any]:
-    """Alert when a flow had no successful run within its freshness window, or rows of the error queue
+    """Alert when a step of a flow did not succeed within its freshness window, or rows of the error queue
     failed past their retry budget; clear those alerts when it is no longer so."""
     from erpsync.alerts import channels, rules
     from erpsync.alerts.book import AlertBook
     from erpsync.alerts.config import AlertConfig
     from erpsync.health import queries
+    from erpsync.sync.state import step_log
     from erpsync.warehouse.hook import WarehouseHook
 
     config = AlertConfig.load()
@@ -24,9 +25,12 @@ def check_sync_health(**context: Any) -> dict[str, Any]:
     # A watch compares with the wall clock by nature: how long ago is the last success, now.
     now = dt.datetime.now(dt.UTC)
     book = AlertBook(engine, channels.send, renotify_after=dt.timedelta(hours=config.renotify_hours))
-    ages = rules.check_freshness(book, flows=queries.flows(engine), freshness_minutes=config.freshness_minutes,
-                                 now=now)
+    with engine.connect() as conn:
+        steps = step_log.read(conn)
+    ages = rules.check_freshness(book, flows=queries.flows(engine), steps=steps,
+                                 freshness_minutes=config.freshness_minutes, now=now)
     stuck = rules.check_stuck_rows(book, engine, max_attempts=config.stuck_after_attempts, now=now)
     book.raise_undelivered()
-    return {"data_age_s": {flow: round(age, 1) if age is not None else None for flow, age in ages.items()},
+    return {"data_age_s": {flow: {step: round(age, 1) if age is not None else None for step, age in by_step.items()}
+                           for flow, by_step in ages.items()},
             "stuck_rows": stuck, "firing": [a["alert_key"] for a in book.firing()]}

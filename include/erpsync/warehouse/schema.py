@@ -10,6 +10,7 @@ Layers (see ARCHITECTURE.md, "Warehouse"):
   (what the store was last told), ``publish_due`` (what staging changed that a store's publish step
   has not looked at yet), ``order_ledger`` (store order -> ERP sale, exactly once),
   ``row_error`` (row-level failures and their retries), ``sync_run`` (one row per flow run),
+  ``sync_step`` (per flow and step: its last success and its last failure, with the error it raised),
   ``alert_state`` (which alerts are firing: repeats are suppressed, recoveries announced).
 
 Alembic migrations under ``migrations/versions`` create these tables; a test proves that migrating to
@@ -337,6 +338,21 @@ sync_run = Table(
     UniqueConstraint("flow", "dag_id", "run_id"),
     CheckConstraint("status IN ('running', 'success', 'failed', 'held')", name="status"),
     Index(None, "flow", "finished_at"),
+)
+
+sync_step = Table(
+    "sync_step",
+    metadata,
+    Column("flow", String(32), primary_key=True),
+    Column("step", String(64), primary_key=True, comment="the step's task id in the flow's DAG"),
+    Column("dag_id", String(250), nullable=False),
+    ts("last_success_at", nullable=True),
+    Column("last_success_run_id", String(250), nullable=True),
+    ts("last_failed_at", nullable=True),
+    Column("last_failed_run_id", String(250), nullable=True),
+    Column("last_error", Text, nullable=True, comment="the exception the step raised, first line"),
+    Column("last_error_run_id", String(250), nullable=True),
+    Column("last_error_try", Integer, nullable=True, comment="the try whose log shows that exception"),
 )
 
 alert_state = Table(
