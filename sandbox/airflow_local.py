@@ -146,17 +146,17 @@ class AirflowLocal:
             pid = int(self.pid_file.read_text())
         except (FileNotFoundError, ValueError):
             return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        return pid
+        # Alive, and not a zombie (killed, not yet reaped by its parent): a dead Airflow all the same.
+        return pid if any(live == pid for live, _ in _live_processes()) else None
 
     def start(self, *, timeout_s: float = 240) -> None:
         if self.pid() is not None and self.healthy():
             log.info("Airflow already running at %s", self.url)
             return
-        if self.pid() is not None:
+        if self.pid() is not None or self.processes():
+            # Not healthy, or what is left of a crash (the standalone process killed, its api-server or
+            # scheduler still holding the ports and answering from a dead deployment): all of it goes.
+            log.info("stopping what is left of an earlier Airflow of %s", self.home)
             self.stop()
         self.home.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as out:
@@ -184,8 +184,15 @@ class AirflowLocal:
             except TimeoutError:
                 log.warning("Airflow did not stop within %ss; killing it", timeout_s)
                 _signal_group(pid, signal.SIGKILL)
-        for straggler in self.processes():
-            _kill(straggler)
+
+        def none_left() -> bool:  # again until none is left: a dying parent may just have forked a child
+            left = self.processes()
+            for straggler in left:
+                _kill(straggler)
+            return not left
+
+        wait_for(none_left, timeout_s=timeout_s, what=f"every process of the Airflow of {self.home} to end",
+                 interval_s=0.5)
         self.pid_file.unlink(missing_ok=True)
 
     def processes(self) -> list[int]:
