@@ -724,7 +724,8 @@ def _set_with_retries(run: PublishRun, batch: list[_Level],
             stale.remove(lvl)
             pending.remove(lvl)
         for lvl in stale:
-            sales = known.pop((lvl.sku, lvl.location_id), None)  # None: the store never stamped it
+            sales = known.get((lvl.sku, lvl.location_id))  # None: the store never stamped it
+            known[(lvl.sku, lvl.location_id)] = _Sales()  # for a later attempt: sold after this read
             again = recompute(lvl.desired, lvl.expected, now[(lvl.item_id, lvl.location_id)],
                               sales.known if sales else 0)
             if (sales is None or sales.in_doubt) and again.desired < lvl.desired:
