@@ -141,10 +141,17 @@ class AirflowLocal:
 
     # -- processes ----------------------------------------------------------------------------------
 
-    def pid(self) -> int | None:
+    def recorded_pid(self) -> int | None:
+        """The pid of the last ``airflow standalone`` started here, alive or not: the id of its process
+        group, which its children keep after it died."""
         try:
-            pid = int(self.pid_file.read_text())
+            return int(self.pid_file.read_text())
         except (FileNotFoundError, ValueError):
+            return None
+
+    def pid(self) -> int | None:
+        pid = self.recorded_pid()
+        if pid is None:
             return None
         # Alive, and not a zombie (killed, not yet reaped by its parent): a dead Airflow all the same.
         return pid if any(live == pid for live, _ in _live_processes()) else None
@@ -196,10 +203,11 @@ class AirflowLocal:
         self.pid_file.unlink(missing_ok=True)
 
     def processes(self) -> list[int]:
-        """Pids of every live process of this Airflow: its process group, and any process whose
-        AIRFLOW_HOME is this home (a task that left the group)."""
+        """Pids of every live process of this Airflow: its process group (also when its leader died: the
+        api-server overwrites its own environment with its process title, so the group is how to find
+        it), and any process whose AIRFLOW_HOME is this home (a task that left the group)."""
         marker = f"AIRFLOW_HOME={self.home}".encode()
-        group = self.pid()
+        group = self.recorded_pid()
         found = []
         for pid, pgid in _live_processes():
             if pid == os.getpid():
