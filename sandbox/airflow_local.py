@@ -153,8 +153,9 @@ class AirflowLocal:
         pid = self.recorded_pid()
         if pid is None:
             return None
-        # Alive, and not a zombie (killed, not yet reaped by its parent): a dead Airflow all the same.
-        return pid if any(live == pid for live, _ in _live_processes()) else None
+        # Alive, not a zombie (killed, not yet reaped by its parent: a dead Airflow all the same), and
+        # Airflow (a pid file that outlived a reboot may name someone else's process by now).
+        return pid if any(live == pid for live, _ in _live_processes()) and _is_airflow(pid) else None
 
     def start(self, *, timeout_s: float = 240) -> None:
         if self.pid() is not None and self.healthy():
@@ -212,7 +213,7 @@ class AirflowLocal:
         for pid, pgid in _live_processes():
             if pid == os.getpid():
                 continue
-            if group is not None and pgid == group:
+            if group is not None and pgid == group and _is_airflow(pid):
                 found.append(pid)
                 continue
             try:
@@ -341,6 +342,14 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
         os.killpg(pid, sig)
     except ProcessLookupError:
         pass
+
+
+def _is_airflow(pid: int) -> bool:
+    """An Airflow process by its command line (the process titles all start "airflow ...")."""
+    try:
+        return b"airflow" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 def _live_processes() -> list[tuple[int, int]]:
