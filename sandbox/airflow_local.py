@@ -47,6 +47,10 @@ COMPONENTS = ("metadatabase", "scheduler", "dag_processor", "triggerer")  # what
 # processor, the API server and every task process queue behind each other. Python's default wait for
 # the lock is 5 s, which a demo that has traded for an hour exceeds (the API server then answers 500).
 SQLITE_BUSY_TIMEOUT_S = 60
+# Its queries' rows are read whole when they run (sandbox/airflow_settings/sandbox_sqlite.py, on the
+# PYTHONPATH of every Airflow process started here): no write upgrades a read still open, which fails at
+# once, whatever the timeout, when another process wrote since that read began.
+LOCAL_SETTINGS = REPO / "sandbox" / "airflow_settings"
 # What the REST calls survive: a 5xx while the database is busy, a restart of the API server. A call that
 # still fails after these is an error worth stopping for.
 REST_RETRY = Retry(total=6, connect=6, read=3, status=6, backoff_factor=1.0, backoff_max=15,
@@ -107,7 +111,9 @@ class AirflowLocal:
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         }
         env.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(LOCAL_SETTINGS), os.environ.get("PYTHONPATH")]))
         env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = self.sqlite_url
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"] = "sandbox_sqlite.CONNECT_ARGS"
         env.update(self.extra_env)
         return env
 
