@@ -92,3 +92,29 @@ def delete_template(admin: TrytonClient, template_id: int) -> None:
     list_in_web_shop(admin, admin.model("product.product", "search", [("template", "=", template_id)], 0, None, None),
                      listed=False)
     admin.model("product.template", "delete", [template_id])
+
+
+def erp_id(admin: TrytonClient, sku: str) -> int:
+    (product,) = admin.model("product.product", "search", [("code", "=", sku)], 0, 1, None)
+    return product
+
+
+def web_shop_price(admin: TrytonClient, sku: str) -> Decimal:
+    """The price the ERP asks of the web shop's customers (its price list), read from the ERP itself."""
+    shop = admin.web_shop
+    (row,) = admin.model("product.product", "read", [erp_id(admin, sku)], ["sale_price_uom"],
+                         context={"company": shop.company_id, "price_list": shop.sale_price_list_id})
+    return Decimal(str(row["sale_price_uom"])).quantize(Decimal("0.01"))
+
+
+def swing_price(admin: TrytonClient, offset: int, factor: int = 3) -> tuple[dict, dict[str, Decimal]]:
+    """Multiply by ``factor`` the list price of the first salable template from ``offset`` whose variants all
+    take it: returns the template as it was (to put it back) and each variant's web-shop price now."""
+    for template in admin.model("product.template", "search_read", [("active", "=", True), ("salable", "=", True)],
+                                offset, 40, [("id", "ASC")], ["list_price", "products"]):
+        variants = admin.model("product.product", "read", template["products"], ["code", "list_price"])
+        if all(v["list_price"] in (None, template["list_price"]) for v in variants):  # None: the template's
+            admin.model("product.template", "write", [template["id"]],
+                        {"list_price": (template["list_price"] * factor).quantize(Decimal("0.01"))})
+            return template, {v["code"]: web_shop_price(admin, v["code"]) for v in variants}
+    raise AssertionError(f"no salable template from offset {offset} whose variants all take its list price")

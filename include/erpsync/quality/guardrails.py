@@ -3,14 +3,21 @@
 A single bad price passes row validation (it is positive, below its list price) yet a price list edited
 by mistake moves hundreds of them at once; an ERP import gone wrong archives half the catalog. Both are
 plausible row by row and obviously wrong as a batch: the publish holds, the data team is alerted, and an
-operator either fixes the ERP or approves the run (Param ``approve_held``).
+operator either fixes the ERP or approves the change in Airflow (DAG ``review_held``: a "Required
+action" that lists what is held, from what to what), or, for a whole run, with its Param ``approve_held``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+
+
+def money(amount: Decimal) -> str:
+    """A price as a person reads it: to the cent, unless it has more (then all of it)."""
+    cents = amount.quantize(Decimal("0.01"))
+    return str(cents if cents == amount else amount)
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,8 @@ class Hold:
     guardrail: str
     reason: str
     keys: tuple[str, ...]  # what is held (SKUs or product keys)
+    # Per key, what is held back: {"from": published, "to": desired} or {"change": "unpublish"}.
+    details: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)
 
     def as_dict(self) -> dict[str, object]:
         return {"guardrail": self.guardrail, "reason": self.reason, "count": len(self.keys),
@@ -51,8 +60,9 @@ def price_swings(
         "price_swing",
         f"{len(swings)} price(s) move by more than {max_share:.0%} of the published price (largest: "
         f"{worst.sku} {worst.published} -> {worst.desired}, {worst.share:.0%}); check the ERP's prices and "
-        "price list, then rerun with approve_held if they are right",
+        "price list; approve them in Airflow's Required actions (DAG review_held) if they are right",
         tuple(sorted(s.sku for s in swings)),
+        {s.sku: {"from": money(s.published), "to": money(s.desired), "move": f"{s.share:.0%}"} for s in swings},
     )
 
 
@@ -66,6 +76,8 @@ def catalog_shrink(active_published: int, to_unpublish: list[str], max_share: fl
     return Hold(
         "catalog_shrink",
         f"{len(to_unpublish)} of {active_published} published products ({share:.0%}) would be unpublished at once "
-        f"(limit {max_share:.0%}); check for a mass archive in the ERP, then rerun with approve_held if intended",
+        f"(limit {max_share:.0%}); check for a mass archive in the ERP; approve it in Airflow's Required actions "
+        "(DAG review_held) if intended",
         tuple(sorted(to_unpublish)),
+        {key: {"change": "unpublish"} for key in to_unpublish},
     )

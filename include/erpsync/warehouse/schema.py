@@ -11,6 +11,7 @@ Layers (see ARCHITECTURE.md, "Warehouse"):
   has not looked at yet), ``order_ledger`` (store order -> ERP sale, exactly once),
   ``row_error`` (row-level failures and their retries), ``sync_run`` (one row per flow run),
   ``sync_step`` (per flow and step: its last success and its last failure, with the error it raised),
+  ``review_decision`` (what a person decided in Airflow on a held change or a given-up row),
   ``alert_state`` (which alerts are firing: repeats are suppressed, recoveries announced).
 
 Alembic migrations under ``migrations/versions`` create these tables; a test proves that migrating to
@@ -353,6 +354,22 @@ sync_step = Table(
     Column("last_error", Text, nullable=True, comment="the exception the step raised, first line"),
     Column("last_error_run_id", String(250), nullable=True),
     Column("last_error_try", Integer, nullable=True, comment="the try whose log shows that exception"),
+)
+
+review_decision = Table(
+    "review_decision",
+    metadata,
+    Column("flow", String(32), primary_key=True),
+    Column("entity", String(32), primary_key=True),
+    Column("record_key", String(255), primary_key=True),
+    Column("operation", String(64), primary_key=True),
+    Column("subject", Text, nullable=False,
+           comment="what was decided on: the held value (a price, 'unpublish') or the given-up failure's time"),
+    Column("decision", String(16), nullable=False),
+    Column("decided_by", String(250), nullable=True, comment="the Airflow user; empty when the wait timed out"),
+    ts("decided_at", nullable=False),
+    Column("review_run_id", String(250), nullable=False, comment="the run of DAG review_held that asked"),
+    CheckConstraint("decision IN ('approved', 'rejected', 'retry', 'leave')", name="decision"),
 )
 
 alert_state = Table(

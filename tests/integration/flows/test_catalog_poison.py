@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from erpsync.warehouse.schema import quarantine, row_error
-from tests.support.erp import delete_template, list_in_web_shop, new_template, receive
+from tests.support.erp import delete_template, erp_id, list_in_web_shop, new_template, receive, web_shop_price
 
 pytestmark = pytest.mark.erp
 
@@ -31,12 +31,12 @@ def test_a_product_the_store_refuses_is_held_alone_while_prices_and_stock_go_out
     template_id, too_many = new_template(admin, [f"-{i:04d}" for i in range(VARIANT_LIMIT + 1)], Decimal("12.00"))
     # The ERP serves the whole test session: the refused template must not follow the other tests around.
     request.addfinalizer(lambda: delete_template(admin, template_id))
-    (product,) = admin.model("product.product", "read", [_erp_id(admin, repriced.sku)], ["template"])
+    (product,) = admin.model("product.product", "read", [erp_id(admin, repriced.sku)], ["template"])
     (template,) = admin.model("product.template", "read", [product["template"]], ["list_price"])
     admin.model("product.template", "write", [template["id"]], {"list_price": template["list_price"] + 10})
-    new_price = _web_shop_price(admin, repriced.sku)
+    new_price = web_shop_price(admin, repriced.sku)
     assert _store_price(store, repriced.sku) != new_price
-    receive(admin, _erp_id(admin, restocked.sku), main.id, Decimal(7))
+    receive(admin, erp_id(admin, restocked.sku), main.id, Decimal(7))
     before = store.admin("GET", f"/inventory?sku={restocked.sku}")["levels"][main.name]["available"]
 
     # One run: the refused product is its only content change, and still no step raises (a failed step
@@ -54,19 +54,6 @@ def test_a_product_the_store_refuses_is_held_alone_while_prices_and_stock_go_out
     assert Counter(kind for _, kind, _ in errors) == Counter({"ProductSetRefused": VARIANT_LIMIT + 1})
     assert {key for key, _, _ in errors} == {v["code"] for v in too_many}
     assert all(f"{VARIANT_LIMIT + 1} variants: more than" in message for _, _, message in errors), errors[0]
-
-
-def _erp_id(admin, sku: str) -> int:
-    (product,) = admin.model("product.product", "search", [("code", "=", sku)], 0, 1, None)
-    return product
-
-
-def _web_shop_price(admin, sku: str) -> Decimal:
-    """The price the ERP asks of the web shop's customers (its price list), read from the ERP itself."""
-    shop = admin.web_shop
-    (row,) = admin.model("product.product", "read", [_erp_id(admin, sku)], ["sale_price_uom"],
-                         context={"company": shop.company_id, "price_list": shop.sale_price_list_id})
-    return Decimal(str(row["sale_price_uom"])).quantize(Decimal("0.01"))
 
 
 def _store_price(store, sku: str) -> Decimal:

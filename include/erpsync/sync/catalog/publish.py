@@ -34,7 +34,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, or_, select
 
 from erpsync.common.progress import Progress
-from erpsync.quality.guardrails import catalog_shrink, price_swings
+from erpsync.quality.guardrails import Hold, catalog_shrink, price_swings
 from erpsync.store.errors import StoreAuthError, StoreError, StoreTransportError
 from erpsync.store.interface import Store
 from erpsync.store.records import (
@@ -49,7 +49,7 @@ from erpsync.store.records import (
 from erpsync.sync.catalog import desired as desired_state
 from erpsync.sync.catalog.cas import recompute
 from erpsync.sync.catalog.config import CatalogConfig
-from erpsync.sync.state import publish_due
+from erpsync.sync.state import publish_due, reviews
 from erpsync.sync.state.row_errors import HELD, RowFailure, due_keys, record_failures, resolve
 from erpsync.warehouse import db
 from erpsync.warehouse.schema import published_inventory, published_variant, stg_order, stg_order_line
@@ -200,10 +200,49 @@ def _waits(run: PublishRun) -> str:
     return f"{usage['requests']} store calls, {usage['throttle_wait_s']}s waiting for the rate limit"
 
 
-def _hold(conn: Connection, run: PublishRun, operation: str, skus: Sequence[str], reason: str) -> None:
-    """Queue what a guardrail held: every later run looks at it again until it is approved or fixed."""
+def _hold(conn: Connection, run: PublishRun, operation: str, held: dict[str, dict[str, str]], reason: str) -> None:
+    """Queue what a guardrail held, with what each SKU holds back (its payload: from what to what): every
+    later run looks at it again until it is approved (DAG review_held) or fixed in the ERP."""
     record_failures(conn, flow=FLOW, entity="variant", operation=operation, run_id=run.run_id, now=run.now,
-                    failures=[RowFailure(sku, HELD, reason) for sku in skus])
+                    failures=[RowFailure(sku, HELD, reason, payload) for sku, payload in sorted(held.items())])
+
+
+def _approved(run: PublishRun, operation: str, subjects: dict[str, str]) -> set[str]:
+    """Of these held SKUs (-> the value each would publish), those a person approved for that very value."""
+    with run.engine.connect() as conn:
+        decisions = reviews.decisions_for(conn, flow=FLOW, entity="variant", operation=operation, keys=subjects)
+    return reviews.approved_keys(subjects, decisions)
+
+
+def _price_hold(run: PublishRun, changes: dict[str, tuple[dict[str, Any], Any]]) -> Hold | None:
+    """The price guardrail over these changes, less the moves a person approved (to that very price)."""
+    def swings(approved: set[str]) -> Hold | None:
+        return price_swings(((sku, run.guardrail_base.get(sku, row.get("price")), v.price)
+                             for sku, (row, v) in changes.items() if sku not in approved),
+                            run.config.max_price_change_share)
+
+    hold = swings(set())
+    if hold is None:
+        return None
+    approved = _approved(run, "publish_prices", {sku: hold.details[sku]["to"] for sku in hold.keys})
+    return swings(approved) if approved else hold
+
+
+def _shrink_hold(run: PublishRun, drafts: list, unpublishing: list[str]) -> Hold | None:
+    """The catalog-shrink guardrail, less the products whose every variant a person approved unpublishing."""
+    active = _active_product_count(run)
+
+    def shrink(approved: set[str]) -> Hold | None:
+        return catalog_shrink(active, [key for key in unpublishing if key not in approved],
+                              run.config.max_catalog_shrink_share)
+
+    hold = shrink(set())
+    if hold is None:
+        return None
+    skus_of = {p.key: [v.sku for v in p.variants] for p, _ in drafts if p.key in set(hold.keys)}
+    approved_skus = _approved(run, "publish_content", {sku: "unpublish" for skus in skus_of.values() for sku in skus})
+    approved = {key for key, skus in skus_of.items() if skus and set(skus) <= approved_skus}
+    return shrink(approved) if approved else hold
 
 
 def _resolve_settled(conn: Connection, run: PublishRun, operation: str, skus: Iterable[str]) -> None:
@@ -284,19 +323,19 @@ def publish_content(run: PublishRun) -> PublishResult:
 
     drafts = [d for d in (_draft(p, published, run.config, locations, availability) for p in products) if d]
     unpublishing = [p.key for p, draft in drafts if draft.status == "ARCHIVED" or _removes_variants(p, published)]
-    hold = None if run.approve_held else catalog_shrink(
-        _active_product_count(run), unpublishing, run.config.max_catalog_shrink_share)
-    held: set[str] = set()
+    hold = None if run.approve_held else _shrink_hold(run, drafts, unpublishing)
+    held: dict[str, dict[str, str]] = {}  # SKU -> what is held back
     if hold:
         result.held.append(hold.as_dict())
-        held = {v.sku for p, _ in drafts if p.key in set(hold.keys) for v in p.variants}
+        held = {v.sku: {**hold.details[p.key], "product": p.key}
+                for p, _ in drafts if p.key in set(hold.keys) for v in p.variants}
         drafts = [(p, d) for p, d in drafts if p.key not in set(hold.keys)]
     result.changed = len(drafts)
     with run.engine.begin() as conn:
         if held and not run.dry_run:
-            _hold(conn, run, "publish_content", sorted(held), hold.reason)
+            _hold(conn, run, "publish_content", held, hold.reason)
         drafted = {v.sku for p, _ in drafts for v in p.variants}
-        _resolve_settled(conn, run, "publish_content", set(all_skus) - drafted - held)
+        _resolve_settled(conn, run, "publish_content", set(all_skus) - drafted - set(held))
     if run.dry_run:
         return _finish(result, run, started)
 
@@ -484,16 +523,14 @@ def publish_prices(run: PublishRun) -> PublishResult:
         if sku in published and published[sku].get("status") == "ACTIVE" and published[sku].get("store_variant_id")
         and (published[sku].get("price") != v.price or published[sku].get("compare_at_price") != v.compare_at_price)
     }
-    hold = None if run.approve_held else price_swings(
-        ((sku, run.guardrail_base.get(sku, row.get("price")), v.price) for sku, (row, v) in changes.items()),
-        run.config.max_price_change_share)
+    hold = None if run.approve_held else _price_hold(run, changes)
     if hold:
         result.held.append(hold.as_dict())
         changes = {sku: change for sku, change in changes.items() if sku not in set(hold.keys)}
     result.changed = len(changes)
     with run.engine.begin() as conn:
         if hold and not run.dry_run:
-            _hold(conn, run, "publish_prices", list(hold.keys), hold.reason)
+            _hold(conn, run, "publish_prices", hold.details, hold.reason)
         _resolve_settled(conn, run, "publish_prices", set(variants) - set(changes) - set(hold.keys if hold else ()))
     if run.dry_run or not changes:
         return _finish(result, run, started)
