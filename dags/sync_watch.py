@@ -2,7 +2,7 @@
 
 from airflow.sdk import DAG
 
-from erpsync.tasks import watch
+from erpsync.tasks import review, watch
 from erpsync.tasks.defaults import DAG_DEFAULTS, schedule_for
 
 DOC = """
@@ -20,6 +20,10 @@ DOC = """
   message lists the errors and a few keys; `row_error.error_message` has the whole error per row. They keep
   being retried with backoff and resolve themselves once the cause is fixed (a product the store refuses:
   fix it in the ERP; a store location missing: fix the mapping).
+
+- *Held work*: changes a guardrail held or rows that gave up retrying, that nobody decided on yet, start
+  DAG `review_held`, which asks a person in Airflow's *Required actions* (task `announce_held_work`;
+  skipped when nothing waits).
 
 **When it fails.** The watch only reads the warehouse: a failure means `warehouse_default` is
 unreachable (its own *FAILED sync_watch* alert says so); the flows cannot record their runs either.
@@ -40,3 +44,6 @@ with DAG(
     **DAG_DEFAULTS,
 ) as dag:
     watch.check_sync_health()
+    # Work waiting for a person (held changes, given-up rows) starts DAG review_held: its questions appear
+    # in Airflow's Required actions. Skipped (no event) when nothing waits.
+    review.announce_held_work.override(outlets=[review.HELD_WORK])()

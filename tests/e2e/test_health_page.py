@@ -12,11 +12,9 @@ import requests
 
 from erpsync.warehouse.engine import make_engine
 from erpsync.warehouse.schema import alert_state, quarantine, row_error, sync_run, sync_step
-from tests.conftest import REPO
+from tests.support.browser import SCREENSHOTS, chromium, log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
-
-SCREENSHOTS = REPO / "var" / "screenshots"
 
 
 def known_state(engine) -> None:
@@ -116,28 +114,13 @@ def test_the_sync_health_page_shows_a_known_state_to_logged_in_users_only(schedu
 
 def in_chromium(scheduler) -> list:
     """Log in through Airflow's login page, open the page from the UI's navigation, take screenshots."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1440,1600", f"--user-data-dir={REPO / 'var' / 'chromium' / uuid.uuid4().hex}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    wait = WebDriverWait(driver, 60)
-    try:
-        driver.get(f"{scheduler.url}/erpsync/health")  # not logged in: sent to Airflow's login page
-        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[name=username]")))
-        driver.find_element(By.CSS_SELECTOR, "input[name=username]").send_keys("admin")
-        driver.find_element(By.CSS_SELECTOR, "input[name=password]").send_keys(scheduler.admin_password())
-        driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        wait.until(lambda d: "/auth/login" not in d.current_url)
+    with chromium() as driver:
+        wait = WebDriverWait(driver, 60)
+        log_in(driver, scheduler, "/erpsync/health")  # not logged in: sent to Airflow's login page
 
         driver.get(f"{scheduler.url}/plugin/sync-health")  # the page in the UI, under its navigation entry
         frame = wait.until(ec.presence_of_element_located((By.TAG_NAME, "iframe")))
@@ -158,5 +141,3 @@ def in_chromium(scheduler) -> list:
         driver.save_screenshot(str(page))
         print(f"screenshots: {in_ui} {page}")
         return [in_ui, page]
-    finally:
-        driver.quit()
