@@ -21,8 +21,9 @@ audit: venv
 
 # The demo trading for CHAOS_MINUTES (60) under store faults and ERP outages, then audited (sandbox/chaos.py).
 CHAOS_MINUTES ?= 60
+CHAOS_RESTARTS ?= 3
 chaos: demo
-	$(PY) -m sandbox.chaos --minutes $(CHAOS_MINUTES)
+	$(PY) -m sandbox.chaos --minutes $(CHAOS_MINUTES) --restarts $(CHAOS_RESTARTS)
 
 test: venv erp-venv browser
 	$(PY) -m sandbox.tryton build

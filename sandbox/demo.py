@@ -96,11 +96,12 @@ class Demo:
         http = airflow.session()
         runs = {}
         failed = []
-        for dag_id in DEMO_DAGS:
+        for dag_id in DEMO_DAGS:  # all triggered first, then waited for: they run side by side
             airflow.wait_for_dag(http, dag_id)
             airflow.unpause(http, dag_id)
             runs[dag_id] = airflow.trigger(http, dag_id)
             log.info("triggered %s: %s", dag_id, runs[dag_id])
+        for dag_id in DEMO_DAGS:
             state = airflow.wait_for_run(http, dag_id, runs[dag_id])
             log.info("%s %s: %s", dag_id, runs[dag_id], state)
             if state != "success":
