@@ -52,7 +52,8 @@ codes; default: same names), `safety_stock`, `safety_stock_by_sku`, `max_price_c
   clear the failed task. Nothing is lost: the cursor did not move, the published state only holds
   what the store confirmed.
 - *run status `held`* (sync_run): a guardrail held a publish (a price moving more than the limit, many
-  products archived at once). Check the ERP; if the change is right, trigger a run with `approve_held`.
+  products archived at once). Check the ERP; if the change is right, approve it where Airflow asks
+  (*Required actions*, DAG `review_held`: the SKUs, from what to what), or trigger a run with `approve_held`.
 - *rows quarantined*: see table `quarantine` (reason and failed checks per row); fix the product in the
   ERP: the next run releases it.
 - *store location(s) ... do not exist*: fix `locations` in the Variable `erpsync_catalog`.

@@ -55,11 +55,16 @@ def known_state(engine) -> None:
             {"flow": "catalog", "entity": "variant", "record_key": "PRK-0002-S", "operation": "publish_prices",
              "status": "open", "error_kind": "HeldByGuardrail",
              "error_message": "price_swing: the price moves 212% (limit 50%)", "attempts": 2,
-             "first_failed_at": now - dt.timedelta(minutes=8), "last_failed_at": now, "next_attempt_at": now},
+             "first_failed_at": now - dt.timedelta(minutes=8), "last_failed_at": now, "next_attempt_at": now,
+             "payload": {"from": "31.95", "to": "99.50", "move": "211%"}},
+            {"flow": "orders", "entity": "order", "record_key": "gid://shopify/Order/1001", "operation": "create_sale",
+             "status": "given_up", "error_kind": "SaleRefused", "error_message": "party blocked in the ERP",
+             "attempts": 12, "first_failed_at": now - dt.timedelta(hours=7), "last_failed_at": now,
+             "next_attempt_at": None, "payload": None},
             {"flow": "orders", "entity": "order", "record_key": "gid://shopify/Order/1042", "operation": "create_sale",
              "status": "open", "error_kind": "SaleRefused", "error_message": "country XK is not in the ERP",
              "attempts": 6, "first_failed_at": now - dt.timedelta(hours=2), "last_failed_at": now,
-             "next_attempt_at": now + dt.timedelta(hours=1)}])
+             "next_attempt_at": now + dt.timedelta(hours=1), "payload": None}])
         conn.execute(sync_step.insert(), [
             {"flow": "orders", "step": "extract_orders", "dag_id": "orders_sync",
              "last_success_at": now - dt.timedelta(minutes=20), "last_success_run_id": "scheduled__orders2",
@@ -80,7 +85,11 @@ EXPECTED = ["JKT-0001-M", "list_price_positive: 2", "HELD by a guardrail", "PRK-
             "country XK is not in the ERP", "QUARANTINE erp.product: 2 row(s) held back", "Inventory drift",
             "step(s) without a result: ingest_orders", "Data staleness at run end", "Throughput (rows/s)",
             "orders booked in the ERP (ingest_orders)", "ErpTransportError: the ERP did not answer",
-            "/dags/orders_sync/runs/scheduled__orders2/tasks/ingest_orders?try_number=2"]
+            "/dags/orders_sync/runs/scheduled__orders2/tasks/ingest_orders?try_number=2",
+            # Row by row: each quarantined row with its reason, each held or given-up row with what to do.
+            "list price 0: set a price in the ERP", "31.95 → 99.50 (211%)", "party blocked in the ERP", "(gave up)",
+            "decide in Required actions", "/required_actions?response_received=false", "Rows 1-2 of 2",
+            "Rows 1-3 of 3", "retried by the next run from"]
 
 
 def test_the_sync_health_page_shows_a_known_state_to_logged_in_users_only(scheduler, use_warehouse):
@@ -103,7 +112,16 @@ def test_the_sync_health_page_shows_a_known_state_to_logged_in_users_only(schedu
     assert not missing, missing
     queries = int(response.headers["X-Sync-Health-Queries"])
     print(f"sync-health page: {queries} queries, {response.headers['X-Sync-Health-Ms']} ms")
-    assert queries <= 13  # one or two per section, whatever the number of rows
+    assert queries <= 15  # one or two per section, whatever the number of rows
+
+    # The lists filtered: one dataset of the quarantine, one flow of the error queue.
+    html = scheduler.http.get(page, params={"dataset": "erp.stock_level", "flow": "orders"}, timeout=60).text
+    assert "id=quarantine-rows" not in html, "no row of erp.stock_level is quarantined"
+    error_rows = html.split("id=error-rows")[1].split("<h2>")[0]
+    assert "gid://shopify/Order/1042" in error_rows and "gid://shopify/Order/1001" in error_rows
+    assert "PRK-0002-S" not in error_rows and "Rows 1-2 of 2" in error_rows
+    html = scheduler.http.get(page, params={"dataset": "erp.product"}, timeout=60).text
+    assert "JKT-0001-M" in html.split("id=quarantine-rows")[1].split("<h2>")[0]
     plugins = scheduler.http.get(f"{scheduler.url}/api/v2/plugins", timeout=30).json()["plugins"]
     ours = next(p for p in plugins if p["name"] == "erpsync_health")
     assert ours["external_views"][0]["url_route"] == "sync-health"

@@ -12,7 +12,7 @@ import datetime as dt
 import time
 from functools import cache
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import URL
@@ -57,7 +57,7 @@ def _freshness() -> dict[str, float]:
     return AlertConfig.parse(Variable.get(VARIABLE, default_var=None)).freshness_minutes
 
 
-def build_page() -> tuple[str, int, float]:
+def build_page(view: page.View = page.View()) -> tuple[str, int, float]:
     """The page, the number of SQL queries it took and how long (ms)."""
     engine = _engine()
     counted = {"queries": 0}
@@ -68,7 +68,7 @@ def build_page() -> tuple[str, int, float]:
     started = time.perf_counter()
     event.listen(engine, "before_cursor_execute", count)
     try:
-        data = page.snapshot(engine, _freshness(), dt.datetime.now(dt.UTC))
+        data = page.snapshot(engine, _freshness(), dt.datetime.now(dt.UTC), view)
     finally:
         event.remove(engine, "before_cursor_execute", count)
     elapsed = (time.perf_counter() - started) * 1000
@@ -85,8 +85,10 @@ def create_app() -> FastAPI:
         return JSONResponse({"detail": "Not authenticated"}, status_code=401)
 
     @app.get("/health", response_class=HTMLResponse, dependencies=[Depends(_authorized())])
-    async def health() -> HTMLResponse:
-        html, queries, elapsed = await asyncio.to_thread(build_page)
+    async def health(dataset: str | None = None, q_page: int = Query(0, ge=0), flow: str | None = None,
+                     e_page: int = Query(0, ge=0)) -> HTMLResponse:
+        view = page.View(dataset=dataset or None, q_page=q_page, flow=flow or None, e_page=e_page)
+        html, queries, elapsed = await asyncio.to_thread(build_page, view)
         return HTMLResponse(html, headers={"X-Sync-Health-Queries": str(queries),
                                            "X-Sync-Health-Ms": f"{elapsed:.0f}", "Cache-Control": "no-store"})
 

@@ -4,8 +4,10 @@ charts of data staleness and throughput over recent runs."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from html import escape
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import Engine
 
@@ -15,9 +17,24 @@ from erpsync.sync.state.step_log import StepState, describe
 
 FLOWS = ("catalog", "orders", "reconcile")
 CHART_RUNS = 60
+# Airflow's own page of the questions waiting for a person (DAG review_held asks them).
+REQUIRED_ACTIONS = "/required_actions?response_received=false"
+# The flow whose run re-reads a quarantined row of a dataset (Param ``skus`` for the catalog).
+REREAD_BY = {"erp": "catalog_sync", "store": "orders_sync"}
 
 
-def snapshot(engine: Engine, freshness_minutes: dict[str, float], now: dt.datetime) -> dict[str, Any]:
+@dataclass(frozen=True)
+class View:
+    """What the reader asked the per-row lists for (query parameters of the page)."""
+
+    dataset: str | None = None  # quarantine of one dataset (source.entity)
+    q_page: int = 0
+    flow: str | None = None  # error queue of one flow
+    e_page: int = 0
+
+
+def snapshot(engine: Engine, freshness_minutes: dict[str, float], now: dt.datetime,
+             view: View = View()) -> dict[str, Any]:
     """Everything the page shows, read from the warehouse's sync tables."""
     flows = queries.flows(engine)
     return {
@@ -27,7 +44,8 @@ def snapshot(engine: Engine, freshness_minutes: dict[str, float], now: dt.dateti
                   for flow in (*FLOWS, *sorted(set(flows) - set(FLOWS)))},
         "steps": queries.steps(engine),
         "quarantine": queries.quarantined(engine),
-        "errors": queries.error_queue(engine),
+        "quarantine_rows": queries.quarantine_rows(engine, dataset=view.dataset, page=view.q_page),
+        "errors": queries.error_queue(engine, flow=view.flow, page=view.e_page),
         "drift": queries.latest_drift(engine),
         "alerts": queries.firing_alerts(engine),
     }
@@ -45,7 +63,8 @@ def render(data: dict[str, Any], *, queries_used: int | None = None, elapsed_ms:
             parts.append(f"<h3>{escape(flow)}: recent runs</h3><div class=charts>"
                          + _chart(info["runs"], "staleness_s", "Data staleness at run end (s)", info.get("window_min"))
                          + _chart(info["runs"], "rows_per_s", "Throughput (rows/s)") + "</div>")
-    parts.append("<h2>Quarantined rows</h2>" + _quarantine(data["quarantine"]))
+    parts.append("<h2>Quarantined rows</h2>" + _quarantine(data["quarantine"])
+                 + _quarantine_rows(data["quarantine_rows"]))
     parts.append("<h2>Held publishes and the error queue</h2>" + _errors(data["errors"]))
     parts.append("<h2>Latest reconciliation</h2>" + _drift(data["drift"]))
     if queries_used is not None:
@@ -170,29 +189,84 @@ def _quarantine(items: list[dict[str, Any]]) -> str:
     if not items:
         return "<p class=none id=quarantine>No row in quarantine.</p>"
     rows = "".join(
-        f"<tr><td>{escape(i['dataset'])}</td><td>{i['rows']}</td>"
-        f"<td>{escape(', '.join(f'{c}: {n}' for c, n in sorted(i['checks'].items())))}</td>"
+        f"<tr><td><a href='?{urlencode({'dataset': i['dataset']})}#quarantine-rows'>{escape(i['dataset'])}</a></td>"
+        f"<td>{i['rows']}</td><td>{escape(', '.join(f'{c}: {n}' for c, n in sorted(i['checks'].items())))}</td>"
         f"<td>{escape(', '.join(i['keys']))}</td><td>{_when(i['oldest'])}</td></tr>" for i in items)
-    return ("<table id=quarantine><tr><th>Dataset</th><th>Rows</th><th>Failed checks</th><th>Keys, e.g.</th>"
-            "<th>Oldest</th></tr>" + rows + "</table><p class=muted>Fix the rows at the source: the next run "
-            "releases them. Reason per row: table quarantine.</p>")
+    return ("<table id=quarantine><tr><th>Dataset (filter)</th><th>Rows</th><th>Failed checks</th><th>Keys, e.g.</th>"
+            "<th>Oldest</th></tr>" + rows + "</table>")
+
+
+def _pages(listing: dict[str, Any], page_param: str, filters: dict[str, str | None], anchor: str) -> str:
+    """'Rows 26-50 of 60', with links to the pages before and after (keeping the list's filter)."""
+    first, total = listing["page"] * queries.PAGE_ROWS, listing["total"]
+    kept = {k: v for k, v in filters.items() if v}
+
+    def link(page: int, text: str) -> str:
+        return f"<a href='?{urlencode({**kept, page_param: page})}#{anchor}'>{text}</a>"
+
+    nav = [f"Rows {first + 1 if listing['rows'] else 0}-{first + len(listing['rows'])} of {total}"]
+    if listing["page"] > 0:
+        nav.append(link(listing["page"] - 1, "previous"))
+    if first + len(listing["rows"]) < total:
+        nav.append(link(listing["page"] + 1, "next"))
+    if kept:
+        nav.append(f"<a href='?#{anchor}'>all</a>")
+    return f"<p class=muted>{' · '.join(nav)}</p>"
+
+
+def _quarantine_rows(listing: dict[str, Any]) -> str:
+    if not listing["total"]:
+        return ""
+    rows = []
+    for r in listing["rows"]:
+        dag = REREAD_BY.get(r["dataset"].split(".")[0], "catalog_sync")
+        rows.append(
+            f"<tr><td>{escape(r['key'])}</td><td>{escape(r['dataset'])}</td><td>{escape(r['reason'] or '')}</td>"
+            f"<td>{escape(', '.join(r['checks']))}</td><td>{_when(r['since'])}</td>"
+            f"<td>Fix it at the source: the next run releases it (or <a target=_top href='/dags/{dag}'>trigger "
+            f"{dag}</a>{' with skus' if dag == 'catalog_sync' else ''})</td></tr>")
+    return (f"<h3 id=quarantine-rows>Row by row{' in ' + escape(listing['dataset']) if listing['dataset'] else ''}"
+            "</h3><table><tr><th>Key</th><th>Dataset</th><th>Reason</th><th>Failed checks</th><th>Since</th>"
+            "<th>Release</th></tr>" + "".join(rows) + "</table>"
+            + _pages(listing, "q_page", {"dataset": listing["dataset"]}, "quarantine-rows"))
 
 
 def _errors(errors: dict[str, Any]) -> str:
     if not errors["groups"]:
         return "<p class=none id=errors>The error queue is empty; no publish is held.</p>"
+    decide = f"<a target=_top href='{REQUIRED_ACTIONS}'>decide in Required actions</a>"
     groups = "".join(
-        f"<tr><td>{escape(g['flow'])}</td><td>{escape(g['operation'])}</td>"
-        f"<td class={'warn' if g['held'] else 'bad'}>{'HELD by a guardrail' if g['held'] else escape(g['kind'])}</td>"
-        f"<td>{g['rows']}</td><td>{g['max_attempts']}</td><td>{_when(g['since'])}</td>"
-        f"<td>{_when(g['next_attempt'])}</td></tr>" for g in errors["groups"])
+        f"<tr><td><a href='?{urlencode({'flow': g['flow']})}#error-rows'>{escape(g['flow'])}</a></td>"
+        f"<td>{escape(g['operation'])}</td><td class={'warn' if g['held'] else 'bad'}>"
+        f"{'HELD by a guardrail' if g['held'] else escape(g['kind'])}"
+        f"{' (gave up)' if g['status'] == 'given_up' else ''}</td><td>{g['rows']}</td><td>{g['max_attempts']}</td>"
+        f"<td>{_when(g['since'])}</td><td>{decide if g['held'] or g['status'] == 'given_up' else _when(g['next_attempt'])}"
+        "</td></tr>" for g in errors["groups"])
     rows = "".join(
         f"<tr><td>{escape(r['flow'])}</td><td>{escape(r['operation'])}</td><td>{escape(r['record_key'])}</td>"
-        f"<td>{r['attempts']}</td><td>{escape((r['error_message'] or '')[:240])}</td></tr>" for r in errors["rows"])
-    return ("<table id=errors><tr><th>Flow</th><th>Operation</th><th>Error</th><th>Rows</th><th>Attempts (max)</th>"
-            "<th>Since</th><th>Next attempt</th></tr>" + groups + "</table>"
-            "<table><tr><th>Flow</th><th>Operation</th><th>Key</th><th>Attempts</th><th>Reason / last error</th></tr>"
-            + rows + "</table>")
+        f"<td>{r['attempts']}</td><td>{escape(_held_what(r['payload']) if r['held'] else '')}"
+        f"{escape((r['error_message'] or '')[:240])}</td><td>{_row_action(r, decide)}</td></tr>"
+        for r in errors["rows"])
+    return ("<table id=errors><tr><th>Flow (filter)</th><th>Operation</th><th>Error</th><th>Rows</th>"
+            "<th>Attempts (max)</th><th>Since</th><th>Next attempt</th></tr>" + groups + "</table>"
+            "<h3 id=error-rows>Row by row" + (f" in {escape(errors['flow'])}" if errors["flow"] else "") + "</h3>"
+            "<table><tr><th>Flow</th><th>Operation</th><th>Key</th><th>Attempts</th><th>Reason / last error</th>"
+            "<th>Release or retry</th></tr>" + rows + "</table>"
+            + _pages(errors, "e_page", {"flow": errors["flow"]}, "error-rows"))
+
+
+def _held_what(payload: dict[str, Any] | None) -> str:
+    if not payload:
+        return ""
+    if "to" in payload:
+        return f"{payload.get('from')} → {payload['to']} ({payload.get('move', '')}): "
+    return f"{payload.get('change', '')} {payload.get('product', '')}: "
+
+
+def _row_action(row: dict[str, Any], decide: str) -> str:
+    if row["held"] or row["status"] == "given_up":
+        return decide
+    return f"retried by the next run from {_when(row['next_attempt_at'])}; resolves itself once it succeeds"
 
 
 def _drift(drift: dict[str, Any] | None) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from erpsync.sync.state import step_log
-from erpsync.sync.state.row_errors import HELD
+from erpsync.sync.state.row_errors import HELD, UNRESOLVED
 from erpsync.sync.state.step_log import StepState
 from erpsync.warehouse.schema import alert_state, quarantine, row_error, sync_run
 
@@ -106,23 +106,58 @@ def quarantined(engine: Engine, sample: int = 5) -> list[dict[str, Any]]:
     return list(found.values())
 
 
-def error_queue(engine: Engine, limit: int = 25) -> dict[str, Any]:
-    """The open row errors: held publishes (with the guardrail's reason) apart from failures."""
+PAGE_ROWS = 25  # rows per page of the per-row lists
+
+
+def quarantine_rows(engine: Engine, *, dataset: str | None = None, page: int = 0) -> dict[str, Any]:
+    """One page of the open quarantine, row by row with its reason (oldest first), of one dataset
+    (``source.entity``) or all; and how many there are."""
+    where = [quarantine.c.status == "open"]
+    if dataset:
+        source, _, entity = dataset.partition(".")
+        where += [quarantine.c.source == source, quarantine.c.entity == entity]
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(quarantine).where(*where)).scalar_one()
+        rows = conn.execute(
+            select(quarantine.c.source, quarantine.c.entity, quarantine.c.record_key, quarantine.c.reason,
+                   quarantine.c.failed_expectations, quarantine.c.quarantined_at)
+            .where(*where).order_by(quarantine.c.quarantined_at, quarantine.c.id)
+            .offset(page * PAGE_ROWS).limit(PAGE_ROWS)).all()
+    return {"total": total, "page": page, "dataset": dataset,
+            "rows": [{"dataset": f"{r.source}.{r.entity}", "key": r.record_key, "reason": r.reason,
+                      "checks": list(r.failed_expectations or []), "since": r.quarantined_at} for r in rows]}
+
+
+def error_queue(engine: Engine, *, flow: str | None = None, page: int = 0) -> dict[str, Any]:
+    """The unresolved row errors: held publishes (with the guardrail's reason), failures being retried and
+    rows that gave up, per group; and one page of them row by row (of one flow, or all)."""
+    unresolved = row_error.c.status.in_(UNRESOLVED)
+    where = [unresolved, *([row_error.c.flow == flow] if flow else [])]
     with engine.connect() as conn:
         groups = conn.execute(
-            select(row_error.c.flow, row_error.c.operation, row_error.c.error_kind, func.count(),
+            select(row_error.c.flow, row_error.c.operation, row_error.c.error_kind, row_error.c.status, func.count(),
                    func.max(row_error.c.attempts), func.min(row_error.c.first_failed_at),
                    func.min(row_error.c.next_attempt_at))
-            .where(row_error.c.status == "open")
-            .group_by(row_error.c.flow, row_error.c.operation, row_error.c.error_kind)
+            .where(unresolved)
+            .group_by(row_error.c.flow, row_error.c.operation, row_error.c.error_kind, row_error.c.status)
             .order_by(row_error.c.flow, row_error.c.operation)).all()
         rows = conn.execute(
             select(row_error.c.flow, row_error.c.operation, row_error.c.record_key, row_error.c.error_kind,
-                   row_error.c.error_message, row_error.c.attempts, row_error.c.next_attempt_at)
-            .where(row_error.c.status == "open").order_by(row_error.c.attempts.desc(), row_error.c.id).limit(limit)).all()
-    summary = [{"flow": g[0], "operation": g[1], "kind": g[2], "rows": g[3], "max_attempts": g[4],
-                "since": g[5], "next_attempt": g[6], "held": g[2] == HELD} for g in groups]
-    return {"groups": summary, "rows": [dict(r._mapping) for r in rows]}
+                   row_error.c.status, row_error.c.error_message, row_error.c.attempts, row_error.c.next_attempt_at,
+                   row_error.c.payload)
+            .where(*where).order_by(row_error.c.status.desc(), row_error.c.attempts.desc(), row_error.c.id)
+            .offset(page * PAGE_ROWS).limit(PAGE_ROWS)).all()
+    summary = [{"flow": g[0], "operation": g[1], "kind": g[2], "status": g[3], "rows": g[4], "max_attempts": g[5],
+                "since": g[6], "next_attempt": g[7], "held": g[2] == HELD} for g in groups]
+    total = sum(g["rows"] for g in summary if not flow or g["flow"] == flow)
+    return {"groups": summary, "total": total, "page": page, "flow": flow,
+            "rows": [{**dict(r._mapping), "held": r.error_kind == HELD,
+                      "payload": _held_payload(r.payload) if r.error_kind == HELD else None} for r in rows]}
+
+
+def _held_payload(payload: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What a held row holds back (prices, a change): no personal data, unlike an order's payload."""
+    return {k: payload[k] for k in ("from", "to", "move", "change", "product") if k in payload} if payload else None
 
 
 def latest_drift(engine: Engine) -> dict[str, Any] | None:
