@@ -89,7 +89,10 @@ EXPECTED = ["JKT-0001-M", "list_price_positive: 2", "HELD by a guardrail", "PRK-
             # Row by row: each quarantined row with its reason, each held or given-up row with what to do.
             "list price 0: set a price in the ERP", "31.95 → 99.50 (211%)", "party blocked in the ERP", "(gave up)",
             "decide in Required actions", "/required_actions?response_received=false", "Rows 1-2 of 2",
-            "Rows 1-3 of 3", "retried by the next run from"]
+            "Rows 1-3 of 3", "retried by the next run from",
+            # What the runs did, in the reader's words, counted here from the runs above: 6 catalog runs
+            # published 7 levels each; 3 order runs booked 11 orders each.
+            "42 levels published", "33 orders booked in the ERP"]
 
 
 def test_the_sync_health_page_shows_a_known_state_to_logged_in_users_only(scheduler, use_warehouse):

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from erpsync.alerts.rules import task_url
 from erpsync.health import queries
-from erpsync.sync.state.step_log import StepState, describe
+from erpsync.sync.state.step_log import WHAT, StepState, describe
 
 FLOWS = ("catalog", "orders", "reconcile")
 CHART_RUNS = 60
@@ -115,15 +115,19 @@ def _flows_table(flows: dict[str, dict[str, Any]], now: dt.datetime) -> str:
         window = info.get("window_min")
         state = "n/a" if age is None else ("stale" if window and age > window * 60 else "fresh")
         css = {"stale": "bad", "fresh": "ok"}.get(state, "muted")
-        moved = sum(r["rows"] for r in runs)
+        done: dict[str, int] = {}
+        for run in runs:
+            for step, n in run["done"].items():
+                done[step] = done.get(step, 0) + n
+        moved = "<br>".join(f"{n:,} {escape(WHAT.get(step, step))}" for step, n in done.items()) or "-"
         failed = sum(1 for r in runs if r["status"] == "failed")
         rows.append(
             f"<tr id=flow-{escape(flow)}><td>{escape(flow)}</td><td>{escape(info.get('dag_id') or '-')}</td>"
             f"<td>{_when(info.get('last_success'))}</td><td class={css}>{_age(age)} ({state})</td>"
             f"<td>{escape(info.get('last_status') or '-')}</td><td>{len(runs)}</td><td>{failed}</td>"
-            f"<td>{moved:,}</td><td>{escape((info.get('last_error') or '')[:200])}</td></tr>")
+            f"<td>{moved}</td><td>{escape((info.get('last_error') or '')[:200])}</td></tr>")
     return ("<table><tr><th>Flow</th><th>DAG</th><th>Last success (UTC)</th><th>Data freshness</th>"
-            "<th>Last run</th><th>Recent runs</th><th>Failed</th><th>Rows moved</th><th>Last error</th></tr>"
+            "<th>Last run</th><th>Recent runs</th><th>Failed</th><th>Done in those runs</th><th>Last error</th></tr>"
             + "".join(rows) + "</table>")
 
 

@@ -61,6 +61,7 @@ def recent_runs(engine: Engine, flow: str, limit: int = 60) -> list[dict[str, An
         since = previous.window_end if previous is not None and previous.window_end else None
         runs.append({
             "run_id": row.run_id, "status": row.status, "finished_at": row.finished_at, "seconds": seconds,
+            "done": done_per_step(row.counts or {}),
             "rows": moved, "rows_per_s": moved / seconds,
             "staleness_s": (row.finished_at - since).total_seconds() if since else None,
         })
@@ -80,6 +81,23 @@ def rows_moved(counts: dict[str, Any]) -> int:
         elif step == "ingest_orders":
             moved += int(c.get("created") or 0)
     return moved
+
+
+# The count in a step's result that says what it did to the other system, per step (what a reader calls it:
+# step_log.WHAT). A dry run (a backfill's publish) did nothing.
+DONE = {"publish_content": "applied", "publish_prices": "applied", "publish_inventory": "applied",
+        "ingest_orders": "created", "apply_order_changes": ("cancellations", "refunds"),
+        "push_fulfillments": "fulfilled"}
+
+
+def done_per_step(counts: dict[str, Any]) -> dict[str, int]:
+    """What each step of a run did: levels published, orders booked, shipments sent ..."""
+    done = {}
+    for step, keys in DONE.items():
+        c = counts.get(step)
+        if isinstance(c, dict) and not c.get("dry_run"):
+            done[step] = sum(int(c.get(k) or 0) for k in ((keys,) if isinstance(keys, str) else keys))
+    return done
 
 
 def quarantined(engine: Engine, sample: int = 5) -> list[dict[str, Any]]:
