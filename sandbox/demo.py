@@ -36,7 +36,7 @@ from sandbox.tryton.shipper import ErpShipper
 log = logging.getLogger("demo")
 
 DEMO_DAGS = ["catalog_sync", "orders_sync"]  # in this order: orders need the catalog's SKUs staged
-MONITORING_DAGS = ["sync_watch", "reconcile"]
+MONITORING_DAGS = ["sync_watch", "reconcile", "review_held"]  # review_held: when work waits for a person
 STORE_PLAN = "STANDARD"
 SHOPPER = {"rate": 0.5, "seed": 7}  # an action every two seconds: orders, now and then a cancel or refund
 SHIPPER = {"every_s": 10, "after_s": 15}  # the ERP's warehouse ships what was sold 15-25 s earlier
@@ -96,11 +96,15 @@ class Demo:
         http = airflow.session()
         runs = {}
         failed = []
-        for dag_id in DEMO_DAGS:  # all triggered first, then waited for: they run side by side
+        for dag_id in DEMO_DAGS:  # each triggered once the one before has staged; then they run side by side
             airflow.wait_for_dag(http, dag_id)
             airflow.unpause(http, dag_id)
             runs[dag_id] = airflow.trigger(http, dag_id)
             log.info("triggered %s: %s", dag_id, runs[dag_id])
+            if dag_id == "catalog_sync":  # the orders' SKUs must be staged before the orders are booked
+                wait_for(lambda: airflow.task_states(http, "catalog_sync", runs["catalog_sync"]).get("stage_catalog")
+                         in ("success", "failed", "upstream_failed"), timeout_s=1800, interval_s=2,
+                         what="catalog_sync to stage the catalog")
         for dag_id in DEMO_DAGS:
             state = airflow.wait_for_run(http, dag_id, runs[dag_id])
             log.info("%s %s: %s", dag_id, runs[dag_id], state)
