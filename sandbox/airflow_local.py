@@ -113,8 +113,11 @@ class AirflowLocal:
         env.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(LOCAL_SETTINGS), os.environ.get("PYTHONPATH")]))
         env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = self.sqlite_url
-        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"] = "sandbox_sqlite.CONNECT_ARGS"
         env.update(self.extra_env)
+        if env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("sqlite"):
+            # The SQLite driver's connection factory: a PostgreSQL metadata database (the CeleryExecutor's)
+            # takes no such argument.
+            env.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS", "sandbox_sqlite.CONNECT_ARGS")
         return env
 
     # -- set-up (before start) ----------------------------------------------------------------------
