@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from importlib.metadata import version
 
+# The Connection types that are stores (erpsync.store.hook chooses a store's hook by its type).
+STORE_CONNECTION_TYPES = ("shopify",)
+
 
 def get_provider_info() -> dict:
     return {

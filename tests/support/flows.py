@@ -101,7 +101,7 @@ class OrderSteps:
         extracted = extract_orders(self.store, self.engine, window_end=end, run_id=run_id, now=now, lag=self.lag,
                                    full_refresh=full, window_start=window_start)
         staged = stage_orders(self.engine, store=self.store.name, batch_id=extracted.batch_id,
-                              currency=self.store.shop_info()["currencyCode"], run_id=run_id, now=now,
+                              currency=self.store.capabilities().currency, run_id=run_id, now=now,
                               cursor_at=None if window_start else extracted.window_end)
         return {"run_id": run_id, "extracted": extracted, "staged": staged}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
@@ -13,6 +14,7 @@ from erpsync.shopify.client import ShopifyClient
 from erpsync.common.window import Window
 from erpsync.store.errors import StoreRequestError
 from erpsync.store.records import (
+    StoreCapabilities,
     FulfillmentOrder,
     InventoryChange,
     InventoryLevel,
@@ -54,6 +56,16 @@ class ShopifyStore:
 
     def usage(self) -> dict[str, float]:
         return self.client.stats.as_dict(self.client.bucket)
+
+    @functools.cached_property
+    def _capabilities(self) -> StoreCapabilities:
+        return StoreCapabilities(kind="shopify", currency=self.shop_info()["currencyCode"], compare_and_swap=True,
+                                 inventory_batch=MAX_INVENTORY_CHANGES, cost_model="query_cost")
+
+    def capabilities(self) -> StoreCapabilities:
+        """Shopify sets stock with compare-and-swap (``changeFromQuantity``), 250 changes a call, and meters
+        by calculated query cost; the currency is the shop's (one call, then remembered)."""
+        return self._capabilities
 
     def server_clock(self) -> dt.datetime | None:
         """The store's clock when it answered this thread's last call; one cheap call first when this

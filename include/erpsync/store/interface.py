@@ -9,6 +9,7 @@ from typing import Protocol
 
 from erpsync.common.window import Window
 from erpsync.store.records import (
+    StoreCapabilities,
     FulfillmentOrder,
     InventoryChange,
     InventoryLevel,
@@ -26,6 +27,9 @@ from erpsync.store.records import (
 
 class Store(Protocol):
     name: str  # identifies the store in the warehouse (several stores may share one warehouse)
+
+    def capabilities(self) -> StoreCapabilities:
+        """Its currency, whether it sets stock with compare-and-swap, its batch sizes and cost model."""
 
     def locations(self) -> list[StoreLocation]:
         """Every location of the store."""
@@ -69,3 +73,17 @@ class Store(Protocol):
                            tracking_company: str | None) -> str:
         """Fulfil what is still fulfillable of these fulfillment orders (one order, one location), with
         tracking; returns the fulfillment's id."""
+
+
+class StoreHook(Protocol):
+    """What the flows need from a store's Airflow hook (one hook class per store kind, chosen by the
+    Connection's type: :func:`erpsync.store.hook.store_hook`)."""
+
+    @property
+    def store(self) -> Store:
+        """The store for the flows."""
+
+    @property
+    def background_store(self) -> Store:
+        """The store for background work (reconciliation): it leaves most of the store's rate limit to the
+        flows."""

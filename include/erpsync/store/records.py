@@ -8,6 +8,17 @@ from decimal import Decimal
 
 
 @dataclass(frozen=True, slots=True)
+class StoreCapabilities:
+    """What a store kind can do, in the flows' terms (the flows ask, they never test the kind)."""
+
+    kind: str  # the Connection type that made it: "shopify", ...
+    currency: str  # the store's currency (ISO 4217), of its prices and its orders
+    compare_and_swap: bool  # set_inventory refuses a change whose ``expected`` the store no longer holds
+    inventory_batch: int  # most changes per set_inventory call
+    cost_model: str  # how the store meters us: "query_cost" (points per query), "requests" (calls per second)
+
+
+@dataclass(frozen=True, slots=True)
 class StoreLocation:
     id: str
     name: str

@@ -78,9 +78,9 @@ def stage_catalog(**context: Any) -> dict[str, Any]:
 
 
 def _store():
-    from erpsync.shopify.hook import ShopifyHook
+    from erpsync.store.hook import store_hook
 
-    return ShopifyHook().store
+    return store_hook().store
 
 
 def _publish(step: str, context: dict[str, Any]) -> dict[str, Any]:

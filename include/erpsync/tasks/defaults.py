@@ -35,7 +35,7 @@ DAG_DEFAULTS = {
 AFTER_STAGED = "all_done_min_one_success"
 
 TAGS_ERP = "erp:tryton"
-TAGS_STORE = "store:shopify"
+TAGS_STORE = "store:store_default"  # the store Connection the flows use (its type says the kind)
 
 
 def schedule_for(flow: str, default_seconds: int = 30):

@@ -30,16 +30,16 @@ def _config():
 @task(pool="store_api")
 def extract_orders(**context: Any) -> dict[str, Any]:
     """Land the store orders changed since the cursor (or in a backfill's interval) in the raw layer."""
-    from erpsync.shopify.hook import ShopifyHook
+    from erpsync.store.hook import store_hook
     from erpsync.sync.orders.extract import extract_orders as extract
     from erpsync.warehouse.hook import WarehouseHook
 
     run = RunInfo.from_context(context)
-    store = ShopifyHook().store
+    store = store_hook().store
     result = extract(store, WarehouseHook().get_conn(), window_end=run.window_end, run_id=run.run_id, now=_now(),
                      lag=order_lag(), full_refresh=bool(run.params.get("full_refresh")),
                      window_start=run.backfill_start)
-    return {**result.as_counts(), "store": store.name, "currency": store.shop_info()["currencyCode"]}
+    return {**result.as_counts(), "store": store.name, "currency": store.capabilities().currency}
 
 
 @task
@@ -88,11 +88,11 @@ def apply_order_changes(**context: Any) -> dict[str, Any]:
 @task(pool="store_api")
 def push_fulfillments(**context: Any) -> dict[str, Any]:
     """Create one store fulfillment, with tracking, for each order the ERP has shipped."""
-    from erpsync.shopify.hook import ShopifyHook
+    from erpsync.store.hook import store_hook
     from erpsync.sync.orders.fulfill import push_fulfillments as push
     from erpsync.tryton.hook import TrytonHook
     from erpsync.warehouse.hook import WarehouseHook
 
     run = RunInfo.from_context(context)
-    return push(TrytonHook().client, ShopifyHook().store, WarehouseHook().get_conn(), config=_config(),
+    return push(TrytonHook().client, store_hook().store, WarehouseHook().get_conn(), config=_config(),
                 run_id=run.run_id, now=_now()).as_counts()

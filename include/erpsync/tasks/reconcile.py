@@ -36,7 +36,7 @@ def reconcile_orders(**context: Any) -> dict[str, Any]:
     from airflow.sdk import Variable
 
     from erpsync.alerts import rules
-    from erpsync.shopify.hook import ShopifyHook
+    from erpsync.store.hook import store_hook
     from erpsync.sync.orders.config import VARIABLE, OrdersConfig
     from erpsync.sync.reconcile.run import reconcile_orders as reconcile
     from erpsync.tryton.hook import TrytonHook
@@ -46,7 +46,7 @@ def reconcile_orders(**context: Any) -> dict[str, Any]:
     until = run.window_end + dt.timedelta(seconds=1)
     since = run.window_end - dt.timedelta(days=float(run.params.get("orders_days", 3)))
     now = dt.datetime.now(dt.UTC)
-    gaps = reconcile(ShopifyHook().background_store, TrytonHook().client, WarehouseHook().get_conn(),
+    gaps = reconcile(store_hook().background_store, TrytonHook().client, WarehouseHook().get_conn(),
                      config=OrdersConfig.parse(Variable.get(VARIABLE, default=None)), since=since, until=until,
                      run_id=run.run_id, now=now, catalog=catalog_config())
     book, config = _book()
@@ -61,7 +61,7 @@ def reconcile_catalog(**context: Any) -> dict[str, Any]:
     """Compare the whole store catalog (variants, prices, status, inventory) with the published and the
     desired state; repair the drift through the publish path."""
     from erpsync.alerts import rules
-    from erpsync.shopify.hook import ShopifyHook
+    from erpsync.store.hook import store_hook
     from erpsync.sync.catalog.publish import PublishRun
     from erpsync.sync.reconcile.run import reconcile_catalog as reconcile
     from erpsync.tryton.hook import TrytonHook
@@ -71,7 +71,7 @@ def reconcile_catalog(**context: Any) -> dict[str, Any]:
     now = dt.datetime.now(dt.UTC)
     erp = TrytonHook().client
     drift = reconcile(PublishRun(
-        store=ShopifyHook().background_store, engine=WarehouseHook().get_conn(),
+        store=store_hook().background_store, engine=WarehouseHook().get_conn(),
         config=catalog_config(), run_id=run.run_id, now=now,
         dry_run=not run.params.get("repair", True), warehouses={w.code: w.name for w in erp.web_shop.warehouses},
     ))

@@ -57,7 +57,6 @@ from erpsync.warehouse.schema import published_inventory, published_variant, stg
 log = logging.getLogger(__name__)
 
 FLOW = "catalog"
-MAX_INVENTORY_CHANGES = 250
 PREPARE_SKUS = 1000  # SKUs whose inventory levels are worked out per transaction
 CONTENT_BATCH = 50  # productSet answers recorded per transaction
 DISCOVER_CHUNK = 500  # SKUs per discovery task (the store searches them 50 at a time)
@@ -609,16 +608,17 @@ def publish_inventory(run: PublishRun) -> PublishResult:
 
 def _changed_levels(run: PublishRun, skus: Sequence[str], locations: dict[str, str], result: PublishResult,
                     progress: Progress) -> Iterator[list[_Level]]:
-    """The changed levels, a call's worth (up to 250) at a time, worked out a chunk of SKUs at a time: the
+    """The changed levels, a call's worth (the store's ``inventory_batch``) at a time, worked out a chunk of SKUs at a time: the
     first write goes out after one chunk, not after the whole catalog, and the next chunks are worked
     out while the cost bucket refills."""
     ready: list[_Level] = []
+    batch = run.store.capabilities().inventory_batch
     for chunk in db.chunks(skus, PREPARE_SKUS):
         ready.extend(_inventory_changes(run, chunk, locations, result))
         progress.add(len(chunk))
-        while len(ready) >= MAX_INVENTORY_CHANGES:
-            yield ready[:MAX_INVENTORY_CHANGES]
-            ready = ready[MAX_INVENTORY_CHANGES:]
+        while len(ready) >= batch:
+            yield ready[:batch]
+            ready = ready[batch:]
     if ready:
         yield ready
 

@@ -207,7 +207,7 @@ def _stage_recent_orders(store: Store, engine: Engine, *, since: dt.datetime, un
 
 
 def _currency(store: Store) -> str:
-    return store.shop_info()["currencyCode"]
+    return store.capabilities().currency
 
 
 @dataclass
