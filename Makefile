@@ -8,7 +8,7 @@ PIP_QUIET ?= -q
 
 .PHONY: demo test test-long stop audit chaos bench bench-quick bench-deps lock venv erp-venv erp-build browser
 
-demo: venv erp-venv
+demo: venv erp-venv vendure
 	$(PY) -m sandbox.demo up
 
 stop:
@@ -25,7 +25,7 @@ CHAOS_RESTARTS ?= 3
 chaos: demo
 	$(PY) -m sandbox.chaos --minutes $(CHAOS_MINUTES) --restarts $(CHAOS_RESTARTS)
 
-test: venv erp-venv browser
+test: venv erp-venv browser vendure
 	$(PY) -m sandbox.tryton build
 	$(PY) -m pytest -m "not long" $(PYTEST_ARGS)
 
@@ -70,6 +70,15 @@ $(ERP_VENV)/.installed: sandbox/tryton/requirements.txt
 	$(ERP_VENV)/bin/pip install $(PIP_QUIET) --upgrade "pip==26.3"
 	$(ERP_VENV)/bin/pip install $(PIP_QUIET) -r sandbox/tryton/requirements.txt
 	$(ERP_VENV)/bin/pip check
+	touch $@
+
+# The sandbox Vendure store (sandbox/vendure): its npm packages as pinned in package-lock.json, installed
+# again only when the lock changes (~1.5-3 min: better-sqlite3 compiles).
+.PHONY: vendure
+vendure: sandbox/vendure/node_modules/.installed
+
+sandbox/vendure/node_modules/.installed: sandbox/vendure/package-lock.json
+	cd sandbox/vendure && npm ci --no-audit --no-fund
 	touch $@
 
 # Debian's Chromium and its driver: the sync-health page is tested in a real browser.
