@@ -26,7 +26,10 @@ class VendureApi:
         """The whole response body ({data, errors}); keeps the session token Vendure hands out."""
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         response = self.http.post(
-            self.url, json={"query": query, "variables": variables or {}}, headers=headers, timeout=self.timeout
+            self.url,
+            json={"query": query, "variables": variables or {}},
+            headers=headers,
+            timeout=self.timeout,
         )
         if AUTH_TOKEN_HEADER in response.headers:
             self.token = response.headers[AUTH_TOKEN_HEADER]
@@ -45,7 +48,7 @@ class VendureApi:
 
     def mutate(self, query: str, variables: dict[str, Any] | None = None) -> Any:
         """The one field a mutation returns, or ErrorResult when it is an ErrorResult union member."""
-        (name, result), = self.data(query, variables).items()
+        ((name, result),) = self.data(query, variables).items()
         if isinstance(result, dict) and "errorCode" in result:
             raise ErrorResult(name, result)
         return result

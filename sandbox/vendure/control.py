@@ -41,7 +41,10 @@ from sandbox.vendure.settings import (
 
 HOST = "127.0.0.1"
 PID_FILE, LOG_FILE, CREDENTIALS_FILE, SQLITE_FILE = (
-    "vendure.pid", "vendure.log", "superadmin.json", "vendure.sqlite",
+    "vendure.pid",
+    "vendure.log",
+    "superadmin.json",
+    "vendure.sqlite",
 )
 
 
@@ -128,7 +131,9 @@ class VendureServer:
         if node is None:
             raise VendureSandboxError("no `node` on PATH: Vendure needs Node.js 20 or later")
         if process.port_in_use(HOST, self.port):
-            raise VendureSandboxError(f"port {self.port} is in use: stop what listens there, or set VENDURE_PORT")
+            raise VendureSandboxError(
+                f"port {self.port} is in use: stop what listens there, or set VENDURE_PORT"
+            )
         self.home.mkdir(parents=True, exist_ok=True)
         with open(self.log_file, "ab") as log:
             server = subprocess.Popen(
@@ -148,9 +153,13 @@ class VendureServer:
 
         answered = process.wait_until(healthy_or_dead, START_TIMEOUT, interval=0.25)
         if not (answered and process.is_alive(server.pid)):
-            failure = "exited" if not process.is_alive(server.pid) else f"not healthy after {START_TIMEOUT:.0f} s"
+            failure = (
+                "exited" if not process.is_alive(server.pid) else f"not healthy after {START_TIMEOUT:.0f} s"
+            )
             self.stop()
-            raise VendureSandboxError(f"vendure {failure} (log {self.log_file}); its tail:\n{self._log_tail()}")
+            raise VendureSandboxError(
+                f"vendure {failure} (log {self.log_file}); its tail:\n{self._log_tail()}"
+            )
         return self.info()
 
     def stop(self) -> bool:
@@ -161,14 +170,20 @@ class VendureServer:
         try:
             process.terminate(pid, STOP_GRACE)
         except TimeoutError as error:
-            raise VendureSandboxError(f"could not stop vendure: {error}; kill it by hand (pid {pid})") from error
+            raise VendureSandboxError(
+                f"could not stop vendure: {error}; kill it by hand (pid {pid})"
+            ) from error
         (self.home / PID_FILE).unlink(missing_ok=True)
         return True
 
     def status(self) -> dict[str, Any]:
         pid = self._running_pid()
-        return {"running": pid is not None, "pid": pid, "healthy": pid is not None and self.healthy(),
-                "url": self.url}
+        return {
+            "running": pid is not None,
+            "pid": pid,
+            "healthy": pid is not None and self.healthy(),
+            "url": self.url,
+        }
 
     def info(self, show_credentials: bool = False) -> dict[str, Any]:
         info = {
@@ -245,4 +260,3 @@ class VendureServer:
             return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:])
         except FileNotFoundError:
             return "(no log yet)"
-

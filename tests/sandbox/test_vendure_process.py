@@ -59,8 +59,10 @@ def test_reset_wipes_the_database_and_keeps_the_credentials(tmp_path):
         admin.data('mutation { createStockLocation(input: {name: "Gone"}) { id } }')
         password = server.credentials()["password"]
         assert server.reset() == {"reset": True, "running": True}
-        names = [loc["name"] for loc in server.admin().data(
-            "{ stockLocations { items { name } } }")["stockLocations"]["items"]]
+        names = [
+            loc["name"]
+            for loc in server.admin().data("{ stockLocations { items { name } } }")["stockLocations"]["items"]
+        ]
         assert names == ["Default Stock Location"]
         assert server.credentials()["password"] == password
     finally:
