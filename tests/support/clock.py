@@ -1,4 +1,5 @@
-"""A worker whose clock is off the other systems' clocks, for the module under test."""
+"""Clocks for tests: a worker whose clock is off the other systems' clocks; a monotonic clock whose
+sleeps only move it (pacing tests)."""
 
 from __future__ import annotations
 
@@ -18,3 +19,18 @@ class SkewedClock:
                 return dt.datetime.now(tz) + skewed
 
         self.datetime, self.timedelta, self.UTC, self.date = SkewedDatetime, dt.timedelta, dt.UTC, dt.date
+
+
+class FakeTime:
+    """A monotonic clock and its ``sleep``: sleeping records the wait and moves the clock, instantly."""
+
+    def __init__(self, now: float = 100.0):
+        self.now = now
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds

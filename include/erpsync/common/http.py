@@ -7,6 +7,8 @@ from email.utils import parsedate_to_datetime
 
 import requests
 
+from erpsync.common.retry import Retry
+
 
 def never_sent(error: requests.ConnectionError) -> bool:
     """True when the connection failed before the request could reach the server (safe to repeat)."""
@@ -43,3 +45,25 @@ def connection_url(host: str, port: int | None, *, default_scheme: str) -> str:
     """A Connection's Host (a bare host or a URL) and Port as a base URL."""
     url = host if "://" in host else f"{default_scheme}://{host}"
     return f"{url.rstrip('/')}:{port}" if port else url.rstrip("/")
+
+
+class HttpRetryable(Exception):
+    """An HTTP answer that asks to be repeated (429) or that a repeat may cure (5xx)."""
+
+    def __init__(self, status: int, retry_after: float | None):
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.retry_after_s = retry_after
+
+
+def transport_retry(error: Exception, *, idempotent: bool) -> Retry | None:
+    """Whether a transport failure is worth another attempt: a 429 always (nothing ran), a request that
+    never reached the server always, and one that may have been applied (5xx, timeout, dropped
+    connection) only when repeating it is harmless (``idempotent``)."""
+    if isinstance(error, HttpRetryable) and (error.status == 429 or idempotent):
+        return Retry(str(error), wait_s=error.retry_after_s)
+    if isinstance(error, requests.ConnectionError) and never_sent(error):
+        return Retry(f"not reached: {type(error).__name__}")
+    if isinstance(error, requests.ConnectionError | requests.Timeout) and idempotent:
+        return Retry(type(error).__name__)
+    return None

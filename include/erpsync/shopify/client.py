@@ -18,7 +18,7 @@ from typing import Any
 
 import requests
 
-from erpsync.common.http import never_sent, retry_after_s, server_time
+from erpsync.common.http import HttpRetryable, retry_after_s, server_time, transport_retry
 from erpsync.common.retry import Backoff, Retry, call_with_retries
 from erpsync.shopify.errors import StoreAuthError, StoreGraphQLError, StoreTransportError
 from erpsync.shopify.operations import Operation
@@ -43,13 +43,6 @@ class ClientStats:
 
 class _Throttled(Exception):
     pass
-
-
-class _HttpRetryable(Exception):
-    def __init__(self, status: int, retry_after_s: float | None):
-        super().__init__(f"HTTP {status}")
-        self.status = status
-        self.retry_after_s = retry_after_s
 
 
 class ShopifyClient:
@@ -100,13 +93,7 @@ class ShopifyClient:
                 # Nothing ran. The next attempt waits in the bucket, which now knows the call's cost
                 # (without a cost report, fall back to the backoff).
                 return Retry("THROTTLED", wait_s=0.0 if self.bucket.restore_rate else None)
-            if isinstance(error, _HttpRetryable) and (error.status == 429 or idempotent):
-                return Retry(str(error), wait_s=error.retry_after_s)
-            if isinstance(error, requests.ConnectionError) and never_sent(error):
-                return Retry(f"not reached: {type(error).__name__}")
-            if isinstance(error, requests.ConnectionError | requests.Timeout) and idempotent:
-                return Retry(type(error).__name__)
-            return None
+            return transport_retry(error, idempotent=idempotent)
 
         def attempt() -> dict[str, Any]:
             with self._stats_lock:
@@ -116,7 +103,7 @@ class ShopifyClient:
         try:
             return call_with_retries(attempt, self._count_retries(classify), self._backoff,
                                      what=f"store {operation.name}", sleep=self.bucket.sleep)
-        except (_Throttled, _HttpRetryable, requests.ConnectionError, requests.Timeout) as error:
+        except (_Throttled, HttpRetryable, requests.ConnectionError, requests.Timeout) as error:
             raise StoreTransportError(
                 f"store {operation.name} failed after retries: {error}"
                 + ("" if idempotent else " (not idempotent: not repeated once it may have been applied)")
@@ -187,7 +174,7 @@ class ShopifyClient:
             raise StoreAuthError(f"the store refused the access token ({self.endpoint}): fix the password "
                                  "of the `store_default` Connection")
         if response.status_code == 429 or response.status_code >= 500:
-            raise _HttpRetryable(response.status_code, retry_after_s(response))
+            raise HttpRetryable(response.status_code, retry_after_s(response))
         if response.status_code >= 400:
             raise StoreGraphQLError(operation.name, [{"message": f"HTTP {response.status_code}: "
                                                                  f"{response.text[:300]}"}])

@@ -1,17 +1,5 @@
 from erpsync.shopify.pacing import CostBucket
-
-
-class FakeTime:
-    def __init__(self):
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+from tests.support.clock import FakeTime
 
 
 def bucket_after(status: dict, time: FakeTime) -> CostBucket:
