@@ -48,46 +48,30 @@ query {
 def configure_store(admin: VendureApi) -> dict[str, Any]:
     """Make what a new Vendure lacks to sell; what exists (by code or name) is kept. Returns its ids."""
     have = admin.data(SETTINGS)
-    countries = {c["code"]: c["id"] for c in have["countries"]["items"]}
-    for code, name in COUNTRIES.items():
-        if code not in countries:
-            countries[code] = admin.data(
-                "mutation($input: CreateCountryInput!) { createCountry(input: $input) { id } }",
-                {
-                    "input": {
-                        "code": code,
-                        "enabled": True,
-                        "translations": [{"languageCode": LANGUAGE, "name": name}],
-                    }
-                },
-            )["createCountry"]["id"]
-    zone = (
-        _named(have["zones"], "name", ZONE)
-        or admin.data(
-            "mutation($input: CreateZoneInput!) { createZone(input: $input) { id } }",
-            {"input": {"name": ZONE, "memberIds": [countries[code] for code in COUNTRIES]}},
-        )["createZone"]["id"]
-    )
-    category = (
-        _named(have["taxCategories"], "name", TAX_CATEGORY)
-        or admin.data(
-            "mutation($input: CreateTaxCategoryInput!) { createTaxCategory(input: $input) { id } }",
-            {"input": {"name": TAX_CATEGORY, "isDefault": True}},
-        )["createTaxCategory"]["id"]
-    )
-    if not _named(have["taxRates"], "name", f"{TAX_CATEGORY} {ZONE}"):
-        admin.data(
-            "mutation($input: CreateTaxRateInput!) { createTaxRate(input: $input) { id } }",
-            {
-                "input": {
-                    "name": f"{TAX_CATEGORY} {ZONE}",
-                    "enabled": True,
-                    "value": TAX_RATE_PERCENT,
-                    "categoryId": category,
-                    "zoneId": zone,
-                }
-            },
+
+    def ensure(page: str, key: str, value: str, create: str, fields: dict[str, Any]) -> str:
+        """The id of the item of `page` whose `key` is `value`, made with mutation `create` if missing."""
+        found = next((item["id"] for item in have[page]["items"] if item[key] == value), None)
+        if found is not None:
+            return found
+        document = (
+            f"mutation($input: {create[0].upper()}{create[1:]}Input!) {{ {create}(input: $input) {{ id }} }}"
         )
+        return admin.data(document, {"input": {key: value, **fields}})[create]["id"]
+
+    countries = [
+        ensure("countries", "code", code, "createCountry", {"enabled": True, "translations": _named(name)})
+        for code, name in COUNTRIES.items()
+    ]
+    zone = ensure("zones", "name", ZONE, "createZone", {"memberIds": countries})
+    category = ensure("taxCategories", "name", TAX_CATEGORY, "createTaxCategory", {"isDefault": True})
+    ensure(
+        "taxRates",
+        "name",
+        f"{TAX_CATEGORY} {ZONE}",
+        "createTaxRate",
+        {"enabled": True, "value": TAX_RATE_PERCENT, "categoryId": category, "zoneId": zone},
+    )
     channel = have["activeChannel"]
     if not channel["trackInventory"] or not channel["defaultTaxZone"]:
         # trackInventory: without it Vendure sells whatever the stock; the default zones price an order
@@ -104,36 +88,30 @@ def configure_store(admin: VendureApi) -> dict[str, Any]:
                 }
             },
         )
-    shipping = (
-        _named(have["shippingMethods"], "code", SHIPPING_METHOD)
-        or admin.data(
-            "mutation($input: CreateShippingMethodInput!) { createShippingMethod(input: $input) { id } }",
-            {
-                "input": {
-                    "code": SHIPPING_METHOD,
-                    "fulfillmentHandler": "manual-fulfillment",
-                    "checker": _operation("default-shipping-eligibility-checker", orderMinimum=0),
-                    "calculator": _operation(
-                        "default-shipping-calculator", rate=SHIPPING_PRICE, includesTax="exclude", taxRate=0
-                    ),
-                    "translations": [{"languageCode": LANGUAGE, "name": "Standard shipping"}],
-                }
-            },
-        )["createShippingMethod"]["id"]
+    shipping = ensure(
+        "shippingMethods",
+        "code",
+        SHIPPING_METHOD,
+        "createShippingMethod",
+        {
+            "fulfillmentHandler": "manual-fulfillment",
+            "checker": _operation("default-shipping-eligibility-checker", orderMinimum=0),
+            "calculator": _operation(
+                "default-shipping-calculator", rate=SHIPPING_PRICE, includesTax="exclude", taxRate=0
+            ),
+            "translations": _named("Standard shipping"),
+        },
     )
-    payment = (
-        _named(have["paymentMethods"], "code", PAYMENT_METHOD)
-        or admin.data(
-            "mutation($input: CreatePaymentMethodInput!) { createPaymentMethod(input: $input) { id } }",
-            {
-                "input": {
-                    "code": PAYMENT_METHOD,
-                    "enabled": True,
-                    "handler": _operation("dummy-payment-handler", automaticSettle=True),
-                    "translations": [{"languageCode": LANGUAGE, "name": "Dummy payment"}],
-                }
-            },
-        )["createPaymentMethod"]["id"]
+    payment = ensure(
+        "paymentMethods",
+        "code",
+        PAYMENT_METHOD,
+        "createPaymentMethod",
+        {
+            "enabled": True,
+            "handler": _operation("dummy-payment-handler", automaticSettle=True),
+            "translations": _named("Dummy payment"),
+        },
     )
     return {"zone": zone, "tax_category": category, "shipping_method": shipping, "payment_method": payment}
 
@@ -191,13 +169,9 @@ def seed_catalog(admin: VendureApi, payload: dict[str, Any]) -> dict[str, int]:
         [
             {
                 "code": f"{_slug(p['title'])}-{_slug(p.get('option_name') or 'variant')}",
-                "translations": [{"languageCode": LANGUAGE, "name": p.get("option_name") or "Variant"}],
+                "translations": _named(p.get("option_name") or "Variant"),
                 "options": [
-                    {
-                        "code": _slug(v["option"]),
-                        "translations": [{"languageCode": LANGUAGE, "name": v["option"]}],
-                    }
-                    for v in p["variants"]
+                    {"code": _slug(v["option"]), "translations": _named(v["option"])} for v in p["variants"]
                 ],
             }
             for _pid, p in optioned
@@ -226,12 +200,7 @@ def seed_catalog(admin: VendureApi, payload: dict[str, Any]) -> dict[str, int]:
             "price": minor_units(v["price"]),
             "taxCategoryId": settings["tax_category"],
             "optionIds": [option_ids[(pid, _slug(v["option"]))]] if _has_options(p) else [],
-            "translations": [
-                {
-                    "languageCode": LANGUAGE,
-                    "name": f"{p['title']} {v['option']}" if _has_options(p) else p["title"],
-                }
-            ],
+            "translations": _named(f"{p['title']} {v['option']}" if _has_options(p) else p["title"]),
             "stockLevels": [
                 {"stockLocationId": locations[name], "stockOnHand": int(qty)}
                 for name, qty in (v.get("inventory") or {}).items()
@@ -278,8 +247,9 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
 
 
-def _named(page: dict[str, Any], key: str, value: str) -> str | None:
-    return next((item["id"] for item in page["items"] if item[key] == value), None)
+def _named(name: str) -> list[dict[str, str]]:
+    """The `translations` of a named thing, in the one language of the sandbox."""
+    return [{"languageCode": LANGUAGE, "name": name}]
 
 
 def _operation(code: str, **arguments: Any) -> dict[str, Any]:

@@ -6,37 +6,14 @@ import time
 
 import pytest
 
-from sandbox.vendure.seed import seed_catalog
+from sandbox.vendure.seed import minor_units, seed_catalog
+from tests.sandbox.conftest_shopify import CATALOG
 from tests.sandbox.conftest_vendure import *
 
 pytestmark = pytest.mark.vendure
 
-SHOES = {
-    "locations": ["Main Warehouse", "Outlet"],
-    "products": [
-        {
-            "title": "Trail Shoe",
-            "description": "<p>Grippy</p>",
-            "option_name": "Size",
-            "variants": [
-                {
-                    "sku": "SHOE-40",
-                    "option": "40",
-                    "price": "89.90",
-                    "compare_at_price": "99.00",
-                    "inventory": {"Main Warehouse": 10, "Outlet": 2},
-                },
-                {
-                    "sku": "SHOE-41",
-                    "option": "41",
-                    "price": "91.5",
-                    "compare_at_price": None,
-                    "inventory": {"Main Warehouse": 5, "Outlet": 0},
-                },
-            ],
-        }
-    ],
-}
+# The Shopify emulator tests' trail shoe: 2 variants, SHOE-40 stocked at both locations.
+SHOES = {"locations": CATALOG["locations"], "products": CATALOG["products"][:1]}
 
 VARIANTS = """query($skus: [String!]!) {
   productVariants(options: {filter: {sku: {in: $skus}}, sort: {sku: ASC}}) {
@@ -52,7 +29,7 @@ def test_one_product_with_two_variants(vendure):
     items = admin.data(VARIANTS, {"skus": ["SHOE-40", "SHOE-41"]})["productVariants"]["items"]
     assert [(v["sku"], v["price"], v["currencyCode"], v["enabled"], v["stockOnHand"]) for v in items] == [
         ("SHOE-40", 8990, "USD", True, 12),
-        ("SHOE-41", 9150, "USD", True, 5),
+        ("SHOE-41", 8990, "USD", True, 5),
     ]
     assert [
         {level["stockLocation"]["name"]: level["stockOnHand"] for level in v["stockLevels"]} for v in items
@@ -77,7 +54,7 @@ def test_one_product_with_two_variants(vendure):
         "name": "Trail Shoe",
         "variants": [
             {"sku": "SHOE-40", "priceWithTax": 8990, "currencyCode": "USD", "stockLevel": "IN_STOCK"},
-            {"sku": "SHOE-41", "priceWithTax": 9150, "currencyCode": "USD", "stockLevel": "IN_STOCK"},
+            {"sku": "SHOE-41", "priceWithTax": 8990, "currencyCode": "USD", "stockLevel": "IN_STOCK"},
         ],
     }
 
@@ -86,6 +63,16 @@ def test_one_product_with_two_variants(vendure):
     assert admin.data('{ products(options: {filter: {name: {eq: "Trail Shoe"}}}) { totalItems } }') == {
         "products": {"totalItems": 1}
     }
+
+
+def test_prices_are_whole_cents():
+    assert [minor_units(price) for price in ("89.90", "91.5", "0.01", "12", "19.999")] == [
+        8990,
+        9150,
+        1,
+        1200,
+        2000,
+    ]
 
 
 def test_a_single_variant_product_has_no_option_group(vendure):
