@@ -21,6 +21,7 @@ class VendureSettings:
     store_name: str | None = None  # how the warehouse names this store; default: the server's host
     requests_per_second: float = 20.0
     read_timeout_s: float = 60.0
+    follow_orders_days: float = 7.0  # how long after it was placed an order is watched for changes
 
     @property
     def name(self) -> str:
@@ -30,7 +31,8 @@ class VendureSettings:
     def from_connection(cls, *, host: str | None, port: int | None, login: str | None, password: str | None,
                         extra: dict[str, Any], conn_id: str) -> VendureSettings:
         """Host (and Port) = the server; Login + Password = an administrator, or Password alone = an API
-        key. Extra: ``channel_token``, ``store_name``, ``requests_per_second``, ``read_timeout_s``."""
+        key. Extra: ``channel_token``, ``store_name``, ``requests_per_second``, ``read_timeout_s``,
+        ``follow_orders_days``."""
         require(conn_id, {"host": host, "password (the administrator's, or an API key)": password})
         return cls(
             base_url=connection_url(host, port, default_scheme="https"),
@@ -38,6 +40,7 @@ class VendureSettings:
             channel_token=extra.get("channel_token"), store_name=extra.get("store_name"),
             requests_per_second=float(extra.get("requests_per_second", 20.0)),
             read_timeout_s=float(extra.get("read_timeout_s", 60.0)),
+            follow_orders_days=float(extra.get("follow_orders_days", 7.0)),
         )
 
     def client(self, *, requests_per_second: float | None = None) -> VendureClient:
@@ -47,4 +50,4 @@ class VendureSettings:
                              pacer=RequestPacer(rate=rate))
 
     def store(self, **kwargs: Any) -> VendureStore:
-        return VendureStore(self.client(**kwargs), name=self.name)
+        return VendureStore(self.client(**kwargs), name=self.name, follow_orders_days=self.follow_orders_days)

@@ -26,19 +26,24 @@ from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
+from erpsync.common.window import Window
 from erpsync.store.records import (
+    FulfillmentOrder,
     InventoryChange,
     InventoryLevel,
     InventoryOutcome,
+    OrderStamp,
     PriceChange,
     PriceOutcome,
     StoreCapabilities,
     StoreLocation,
+    StoreOrder,
     StoreVariant,
 )
 from erpsync.vendure.client import VendureClient
 from erpsync.vendure.errors import VendureGraphQLError
 from erpsync.vendure.operations import load
+from erpsync.vendure.orders import VendureOrders
 
 MINOR_UNITS = Decimal(100)  # Vendure's default money strategy: two decimal places in every currency
 INVENTORY_BATCH = 100  # stock changes per updateProductVariants call (one transaction in Vendure)
@@ -46,9 +51,11 @@ IDS_PER_QUERY = 100
 
 
 class VendureStore:
-    def __init__(self, client: VendureClient, *, name: str):
+    def __init__(self, client: VendureClient, *, name: str, follow_orders_days: float = 7.0):
         self.client = client
         self.name = name
+        self._orders = VendureOrders(client, follow_days=follow_orders_days, money=from_minor,
+                                     prices_include_tax=lambda: self._channel["pricesIncludeTax"])
 
     def usage(self) -> dict[str, float]:
         return self.client.stats.as_dict(self.client.pacer)
@@ -160,6 +167,26 @@ class VendureStore:
                 outcomes.update((index, PriceOutcome(change, applied=False, error=str(refused)))
                                 for index, change, _ in sent)
         return [outcomes[index] for index in range(len(changes))]
+
+
+    # -- orders (erpsync.vendure.orders) -----------------------------------------------------------------
+
+    def iter_orders(self, window: Window, *, order_ids: Sequence[str] | None = None
+                    ) -> Iterator[list[StoreOrder]]:
+        """The placed orders whose last change (not only ``updatedAt``: see erpsync.vendure.orders) falls
+        in ``window``, oldest change first; with ``order_ids``, those orders."""
+        return self._orders.orders(window, order_ids)
+
+    def order_stamps(self, window: Window) -> Iterator[list[OrderStamp]]:
+        return self._orders.stamps(window)
+
+    def fulfillment_orders(self, order_ids: Sequence[str]) -> dict[str, list[FulfillmentOrder]]:
+        return self._orders.fulfillment_orders(order_ids)
+
+    def create_fulfillment(self, fulfillment_orders: Sequence[FulfillmentOrder], *, tracking_number: str | None,
+                           tracking_company: str | None) -> str:
+        return self._orders.create_fulfillment(fulfillment_orders, tracking_number=tracking_number,
+                                               tracking_company=tracking_company)
 
 
 def to_minor(amount: Decimal) -> int:

@@ -1,0 +1,243 @@
+"""Vendure's orders behind the store interface: the changed orders of a window, their stamps, and
+fulfillments.
+
+**An order's last change.** Vendure's ``Order.updatedAt`` does not move on every change: a payment
+settled, a state transition (cancelled, shipped), a refund settled change other rows (the payment, the
+refund, the fulfillment, the order's history) and leave the order's own row as it was. An extract by
+``updatedAt`` alone misses them. Here an order's last change is the latest of its ``updatedAt``, its
+payments', refunds' and fulfillments' ``updatedAt`` and its newest history entry (every state transition
+writes one). Vendure cannot filter orders by that, so a window's orders are the orders whose own
+``updatedAt`` falls in it plus, among the orders placed in the last ``follow_days`` (the ones still
+moving: paid, shipped, refunded), those whose last change does; their stamps are read cheaply first and
+only the orders of the window are read whole. An order changed after ``follow_days`` without touching its
+own row is left to reconciliation.
+
+**Fulfillment.** Vendure has no fulfillment orders: each order stands for one, of the lines still to
+ship (ordered, not cancelled, not yet in a fulfillment); its location is Vendure's own choice (its stock
+allocation), so it is not said. A fulfillment is created with the manual handler (carrier and tracking
+code) and moved to Shipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+from erpsync.common.window import Window
+from erpsync.store.records import (
+    FulfillmentOrder,
+    OrderStamp,
+    StoreAddress,
+    StoreCustomer,
+    StoreOrder,
+    StoreOrderLine,
+    StoreRefund,
+    StoreRefundLine,
+)
+from erpsync.vendure.client import VendureClient
+from erpsync.vendure.operations import load
+
+ORDER_PAGE = 20  # whole orders per request
+STAMP_PAGE = 200
+IDS_PER_QUERY = 50
+FULFILLMENT_HANDLER = "manual-fulfillment"
+DONE_STATES = ("Shipped", "Delivered")  # every line shipped
+SETTLED = "Settled"
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _when(text: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def last_change(node: dict[str, Any]) -> dt.datetime:
+    """The latest moment anything of the order changed (see the module)."""
+    moments = [node["updatedAt"]]
+    for payment in node.get("payments") or ():
+        moments.append(payment["updatedAt"])
+        moments.extend(refund["updatedAt"] for refund in payment.get("refunds") or ())
+    moments.extend(f["updatedAt"] for f in node.get("fulfillments") or ())
+    moments.extend(entry["createdAt"] for entry in (node.get("history") or {}).get("items") or ())
+    return max(_when(moment) for moment in moments)
+
+
+class VendureOrders:
+    def __init__(self, client: VendureClient, *, follow_days: float, money, prices_include_tax):
+        self.client = client
+        self.follow = dt.timedelta(days=follow_days)
+        self._money = money  # minor units -> Decimal
+        self._with_tax = prices_include_tax  # () -> bool: the channel shows prices with tax
+
+    # -- which orders changed ------------------------------------------------------------------------
+
+    def _stamps(self, options: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+        yield from self.client.paginate(load("OrderStamps"), {"options": options}, "orders", take=STAMP_PAGE)
+
+    def changed(self, window: Window) -> list[tuple[str, dt.datetime, dict[str, Any]]]:
+        """(order id, last change, stamp) of the placed orders whose last change falls in ``window``,
+        oldest change first."""
+        found: dict[str, tuple[dt.datetime, dict[str, Any]]] = {}
+        # Vendure on SQLite keeps whole seconds (rounded down): a change made after the window began, in its
+        # first second, reads as before it. The window starts at its whole second (an order may come twice
+        # across windows; staging keeps each version once).
+        start = window.start.replace(microsecond=0) if window.start is not None else None
+        placed = {"active": {"eq": False}}
+        if start is None:  # from the beginning: every placed order changed before the end
+            scans = [{**placed, "updatedAt": {"before": _iso(window.end)}}]
+        else:
+            scans = [{**placed, "updatedAt": {"between": {"start": _iso(start), "end": _iso(window.end)}}},
+                     {**placed, "orderPlacedAt": {"after": _iso(window.end - self.follow)}}]
+        for order_filter in scans:
+            for page in self._stamps({"filter": order_filter, "sort": {"id": "ASC"}}):
+                for node in page:
+                    moment = last_change(node)
+                    if (start is None or start <= moment) and moment < window.end:
+                        found[node["id"]] = (moment, node)
+        return sorted(((order_id, moment, node) for order_id, (moment, node) in found.items()),
+                      key=lambda item: (item[1], int(item[0]) if item[0].isdigit() else item[0]))
+
+    def stamps(self, window: Window) -> Iterator[list[OrderStamp]]:
+        changed = self.changed(window)
+        for start in range(0, len(changed), STAMP_PAGE):
+            yield [OrderStamp(order_id, moment, node["code"], node["state"] == "Cancelled")
+                   for order_id, moment, node in changed[start:start + STAMP_PAGE]]
+
+    def orders(self, window: Window, order_ids: Sequence[str] | None = None) -> Iterator[list[StoreOrder]]:
+        ids = list(order_ids) if order_ids is not None else [order_id for order_id, _, _ in self.changed(window)]
+        for start in range(0, len(ids), ORDER_PAGE):
+            chunk = ids[start:start + ORDER_PAGE]
+            nodes = {node["id"]: node for page in self.client.paginate(
+                load("Orders"), {"options": {"filter": {"id": {"in": chunk}}, "sort": {"id": "ASC"}}}, "orders",
+                take=ORDER_PAGE) for node in page}
+            orders = [self._order(nodes[order_id]) for order_id in chunk if order_id in nodes]
+            if orders:
+                yield sorted(orders, key=lambda order: order.updated_at)
+
+    def whole(self, order_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The orders' raw nodes, by id."""
+        nodes: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(order_ids), ORDER_PAGE):
+            chunk = list(order_ids[start:start + ORDER_PAGE])
+            for page in self.client.paginate(load("Orders"), {"options": {"filter": {"id": {"in": chunk}}}}, "orders",
+                                             take=ORDER_PAGE):
+                nodes.update((node["id"], node) for node in page)
+        return nodes
+
+    # -- fulfillment ----------------------------------------------------------------------------------
+
+    def fulfillment_orders(self, order_ids: Sequence[str]) -> dict[str, list[FulfillmentOrder]]:
+        result: dict[str, list[FulfillmentOrder]] = {}
+        for order_id, node in self.whole(order_ids).items():
+            shipped: dict[str, int] = {}
+            for fulfillment in node["fulfillments"] or ():
+                if fulfillment["state"] != "Cancelled":
+                    for line in fulfillment["lines"]:
+                        shipped[line["orderLineId"]] = shipped.get(line["orderLineId"], 0) + line["quantity"]
+            remaining = tuple((line["id"], max(0, line["quantity"] - shipped.get(line["id"], 0)))
+                              for line in node["lines"])
+            ids = tuple(f["id"] for f in node["fulfillments"] or () if f["state"] != "Cancelled")
+            pending = any(f["state"] == "Pending" for f in node["fulfillments"] or ())
+            if node["state"] == "Cancelled":
+                status = "CANCELLED"
+            elif not any(quantity for _, quantity in remaining) and not pending:
+                status = "CLOSED"
+            else:
+                status = "OPEN"
+            result[order_id] = [FulfillmentOrder(order_id, status, ids, None, remaining)]
+        return result
+
+    def create_fulfillment(self, fulfillment_orders: Sequence[FulfillmentOrder], *, tracking_number: str | None,
+                           tracking_company: str | None) -> str:
+        """Fulfil what is still to ship of the order, with tracking, and mark it Shipped. A fulfillment of
+        an earlier attempt still Pending (its answer lost before it was shipped) is shipped instead of
+        making a second one."""
+        (order,) = fulfillment_orders
+        lines = [{"orderLineId": line_id, "quantity": quantity} for line_id, quantity in order.fulfillable]
+        pending = [f for f in self.whole([order.fulfillment_order_id]).get(order.fulfillment_order_id, {})
+                   .get("fulfillments") or () if f["state"] == "Pending"]
+        if pending:
+            fulfillment_id = pending[0]["id"]
+        else:
+            fulfillment_id = self.client.mutate(load("AddFulfillment"), {"input": {"lines": lines, "handler": {
+                "code": FULFILLMENT_HANDLER, "arguments": [
+                    {"name": "method", "value": tracking_company or ""},
+                    {"name": "trackingCode", "value": tracking_number or ""}]}}})["id"]
+        self.client.mutate(load("ShipFulfillment"), {"id": fulfillment_id})
+        return fulfillment_id
+
+    # -- records --------------------------------------------------------------------------------------
+
+    def _order(self, node: dict[str, Any]) -> StoreOrder:
+        money, tax = self._money, self._with_tax()
+        amount = (lambda n, field: money(n[f"{field}WithTax"] if tax else n[field]))
+        history = (node.get("history") or {}).get("items") or ()
+        cancellation = next((e for e in history if e["type"] == "ORDER_CANCELLATION"), None)
+        cancelled = node["state"] == "Cancelled"
+        refunds = tuple(
+            StoreRefund(refund["id"], _when(refund["createdAt"]), money(refund["total"]), tuple(
+                StoreRefundLine(line["orderLineId"], line["quantity"], False, self._refund_subtotal(node, line))
+                for line in refund["lines"]))
+            for payment in node["payments"] or () for refund in payment["refunds"] if refund["state"] == SETTLED)
+        lines = tuple(
+            StoreOrderLine(
+                line_id=line["id"], sku=line["productVariant"]["sku"], title=line["productVariant"]["name"],
+                quantity=line["orderPlacedQuantity"] or line["quantity"], current_quantity=line["quantity"],
+                unit_price=amount(line, "unitPrice"),
+                discount_total=amount(line, "linePrice") - amount(line, "proratedLinePrice"),
+                requires_shipping=True)
+            for line in node["lines"])
+        total = money(node["totalWithTax"])
+        refunded = sum((r.total for r in refunds), Decimal(0))
+        customer = node.get("customer") or {}
+        return StoreOrder(
+            order_id=node["id"], name=node["code"], created_at=_when(node["orderPlacedAt"] or node["createdAt"]),
+            updated_at=last_change(node),
+            cancelled_at=(_when(cancellation["createdAt"]) if cancellation else last_change(node)) if cancelled else None,
+            cancel_reason=((cancellation or {}).get("data") or {}).get("reason") if cancelled else None,
+            currency=node["currencyCode"], financial_status=_financial(node, refunded, total),
+            fulfillment_status="FULFILLED" if node["state"] in DONE_STATES else "UNFULFILLED",
+            customer=StoreCustomer(customer.get("id"), customer.get("emailAddress"), customer.get("firstName"),
+                                   customer.get("lastName")),
+            shipping_address=_address(node.get("shippingAddress")),
+            billing_address=_address(node.get("billingAddress")),
+            subtotal=amount(node, "subTotal"),
+            discount_total=sum((line.discount_total for line in lines), Decimal(0)),
+            shipping_total=amount(node, "shipping"),
+            tax_total=money(node["totalWithTax"]) - money(node["total"]),
+            total=total, refunded_total=refunded, lines=lines, refunds=refunds,
+        )
+
+    def _refund_subtotal(self, node: dict[str, Any], refund_line: dict[str, Any]) -> Decimal:
+        line = next(line for line in node["lines"] if line["id"] == refund_line["orderLineId"])
+        field = "proratedUnitPriceWithTax" if self._with_tax() else "proratedUnitPrice"
+        return self._money(line[field] * refund_line["quantity"])
+
+
+def _financial(node: dict[str, Any], refunded: Decimal, total: Decimal) -> str:
+    """Vendure's payments in the store-neutral words the flows use (Shopify's financial statuses)."""
+    states = {p["state"] for p in node["payments"] or ()}
+    if refunded and refunded >= total:
+        return "REFUNDED"
+    if refunded:
+        return "PARTIALLY_REFUNDED"
+    if SETTLED in states:
+        return "PAID"
+    if "Authorized" in states:
+        return "AUTHORIZED"
+    return "PENDING"
+
+
+def _address(data: dict[str, Any] | None) -> StoreAddress | None:
+    if not data or not any(data.values()):
+        return None
+    first, _, last = (data.get("fullName") or "").partition(" ")
+    return StoreAddress(first_name=first or None, last_name=last or None, company=data.get("company") or None,
+                        address1=data.get("streetLine1") or None, address2=data.get("streetLine2") or None,
+                        city=data.get("city") or None, zip=data.get("postalCode") or None,
+                        province_code=data.get("province") or None, country_code=data.get("countryCode") or None,
+                        phone=data.get("phoneNumber") or None)
