@@ -184,6 +184,7 @@ def every_minute(tmp_path_factory, erp_sandbox, erp_settings, store_emulator):
         "AIRFLOW__ERPSYNC__CATALOG_INTERVAL_SECONDS": "60", "AIRFLOW__ERPSYNC__ORDERS_INTERVAL_SECONDS": "-1"})
 
 
+@pytest.mark.long  # an Airflow of its own waiting for minute intervals: about 5 minutes
 def test_a_backfill_repairs_the_warehouse_and_never_writes_to_the_store(every_minute, erp_sandbox, erp_settings,
                                                                         store_emulator, store, warehouse_url,
                                                                         erp_admin):
