@@ -12,12 +12,15 @@ Vendure's terms:
 - the slug is made from the title when the product is created and kept afterwards (links stay valid);
   Vendure itself makes it unique by appending ``-2``, ``-3``, ... when another product holds it;
 - Vendure accepts a SKU that another product already uses: the check is ours. A draft naming a SKU of
-  another product is refused as a whole (its outcome's error names the SKU), nothing is written.
+  another product is refused as a whole (its outcome's error names the SKU), nothing is written;
+- the option group's name is set when the group is made; a later ``option_name`` is not applied.
 
 Idempotence: a product is found by its SKUs before anything is written, so a draft sent again without
 its product id (the first answer was lost) adopts the product the first call made instead of making a
 second one. Variants are matched by SKU, so a variant made by a call whose answer was lost is updated,
-not made twice. A product this call created and then could not complete is deleted again.
+not made twice. A product this call created and then could not complete is deleted again. One gap: when
+the answer to the product's creation itself is lost, the product has no variant yet, nothing finds it,
+and the retry makes another; the first stays behind, empty (no variant, so nothing to sell).
 
 Every refusal of the server (a GraphQL error, an ``ErrorResult``) comes back as this product's outcome;
 transport and authentication failures propagate (the caller turns them into outcomes or stops). Nothing
@@ -93,7 +96,7 @@ def _lookup(client: VendureClient, draft: ProductDraft) -> tuple[str, dict[str, 
     if found["totalItems"] > LOOKUP_LIMIT:
         raise _Refused(f"{found['totalItems']} variants carry the draft's SKUs: more than one query reads")
     owners: dict[str, set[str]] = {}
-    for variant in found["items"] if skus else ():  # an empty filter matches every variant
+    for variant in found["items"]:
         owners.setdefault(variant["sku"], set()).add(variant["productId"])
     return data["activeChannel"]["defaultLanguageCode"], owners
 
@@ -145,7 +148,11 @@ def _set_variants(client: VendureClient, draft: ProductDraft, product: dict[str,
     existing = {v["sku"]: v["id"] for v in product["variants"]}
     gone = [variant_id for sku, variant_id in existing.items() if sku not in prices]
     if gone:
-        client.mutate(load("ContentDeleteVariants"), {"ids": gone}, idempotent=True)
+        answers = client.execute(load("ContentDeleteVariants"), {"ids": gone}, idempotent=True)
+        refused = [answer["message"] or answer["result"] for answer in answers["deleteProductVariants"]
+                   if answer["result"] != "DELETED"]
+        if refused:
+            raise _Refused("variants not deleted: " + "; ".join(refused))
     options = _options(client, draft, product, language)
     known = [v for v in draft.variants or () if v.sku in existing]
     if known:
@@ -164,7 +171,8 @@ def _set_variants(client: VendureClient, draft: ProductDraft, product: dict[str,
             for v in missing]})
 
 
-def _options(client: VendureClient, draft: ProductDraft, product: dict[str, Any], language: str) -> dict[str, str]:
+def _options(client: VendureClient, draft: ProductDraft, product: dict[str, Any], language: str
+             ) -> dict[str, str]:
     """Option name -> option id in the product's option group, the group and missing options made."""
     if product["optionGroups"]:
         group = product["optionGroups"][0]
@@ -173,8 +181,8 @@ def _options(client: VendureClient, draft: ProductDraft, product: dict[str, Any]
         group = client.mutate(load("ContentCreateOptionGroup"), {"input": {
             "code": _slug(f"{product['id']} {draft.option_name}"),
             "translations": [{"languageCode": language, "name": draft.option_name}], "options": []}})
-        client.mutate(load("ContentAddOptionGroup"), {"productId": product["id"], "optionGroupId": group["id"]},
-                      idempotent=True)
+        client.mutate(load("ContentAddOptionGroup"),
+                      {"productId": product["id"], "optionGroupId": group["id"]}, idempotent=True)
         options = {}
     for variant in draft.variants or ():
         if variant.option not in options:
@@ -195,6 +203,3 @@ def _delete_quietly(client: VendureClient, product_id: str) -> None:
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "product"
-
-
-
