@@ -6,14 +6,14 @@ from __future__ import annotations
 from importlib.metadata import version
 
 # The Connection types that are stores (erpsync.store.hook chooses a store's hook by its type).
-STORE_CONNECTION_TYPES = ("shopify",)
+STORE_CONNECTION_TYPES = ("shopify", "vendure")
 
 
 def get_provider_info() -> dict:
     return {
         "package-name": "erpsync",
         "name": "ERP <-> store sync",
-        "description": "Hooks of the ERP <-> eCommerce integration (Tryton ERP, Shopify store).",
+        "description": "Hooks of the ERP <-> eCommerce integration (Tryton ERP; Shopify and Vendure stores).",
         "versions": [version("erpsync")],
         "connection-types": [
             {
@@ -41,6 +41,20 @@ def get_provider_info() -> dict:
                     "placeholders": {
                         "host": "my-shop.myshopify.com",
                         "extra": '{"api_version": "2026-10", "plan": "STANDARD"}',
+                    },
+                },
+            },
+            {
+                "connection-type": "vendure",
+                "hook-class-name": "erpsync.vendure.hook.VendureHook",
+                "hook-name": "Vendure store",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema"],
+                    "relabeling": {"host": "Server", "login": "Administrator (empty: API key)",
+                                   "password": "Password or API key"},
+                    "placeholders": {
+                        "host": "https://shop.example.com",
+                        "extra": '{"store_name": "outlet", "channel_token": "", "requests_per_second": 20}',
                     },
                 },
             },

@@ -38,7 +38,7 @@ class ClientStats:
 
     def as_dict(self, bucket: CostBucket) -> dict[str, float]:
         return {"requests": self.requests, "throttled": self.throttled, "retries": self.retries,
-                "points": round(self.points, 1), "throttle_wait_s": round(bucket.waited_s, 3)}
+                "points": round(self.points, 1), "rate_wait_s": round(bucket.waited_s, 3)}
 
 
 class _Throttled(Exception):

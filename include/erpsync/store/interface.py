@@ -56,7 +56,8 @@ class Store(Protocol):
         """The store's own clock when it answered this thread's last call (None: it does not say)."""
 
     def usage(self) -> dict[str, float]:
-        """What this store object has cost so far: calls, retries, throttling, waits (for run stats)."""
+        """What this store object has cost so far (for run stats): at least ``requests``, ``retries`` and
+        ``rate_wait_s`` (seconds spent waiting for the store's rate limit or our pacing)."""
 
     def iter_orders(self, window: Window, *, order_ids: Sequence[str] | None = None
                     ) -> Iterator[list[StoreOrder]]:

@@ -42,7 +42,7 @@ class ClientStats:
 
     def as_dict(self, pacer: RequestPacer) -> dict[str, float]:
         return {"requests": self.requests, "retries": self.retries, "logins": self.logins,
-                "pacing_wait_s": round(pacer.waited_s, 3)}
+                "rate_wait_s": round(pacer.waited_s, 3)}
 
 
 class _SessionExpired(Exception):

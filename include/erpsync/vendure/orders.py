@@ -186,12 +186,16 @@ class VendureOrders:
         lines = tuple(
             StoreOrderLine(
                 line_id=line["id"], sku=line["productVariant"]["sku"], title=line["productVariant"]["name"],
-                quantity=line["orderPlacedQuantity"] or line["quantity"], current_quantity=line["quantity"],
+                quantity=_placed(line), current_quantity=line["quantity"],
                 unit_price=amount(line, "unitPrice"),
-                discount_total=amount(line, "linePrice") - amount(line, "proratedLinePrice"),
+                # Per unit, times the quantity placed: a cancelled line keeps what it was sold at.
+                discount_total=(amount(line, "unitPrice") - amount(line, "proratedUnitPrice")) * _placed(line),
                 requires_shipping=True)
             for line in node["lines"])
-        total = money(node["totalWithTax"])
+        figures = _as_placed(node, money) if cancelled else {
+            "subtotal": amount(node, "subTotal"), "shipping": amount(node, "shipping"),
+            "tax": money(node["totalWithTax"]) - money(node["total"]), "total": money(node["totalWithTax"])}
+        total = figures["total"]
         refunded = sum((r.total for r in refunds), Decimal(0))
         customer = node.get("customer") or {}
         return StoreOrder(
@@ -205,10 +209,9 @@ class VendureOrders:
                                    customer.get("lastName")),
             shipping_address=_address(node.get("shippingAddress")),
             billing_address=_address(node.get("billingAddress")),
-            subtotal=amount(node, "subTotal"),
+            subtotal=figures["subtotal"],
             discount_total=sum((line.discount_total for line in lines), Decimal(0)),
-            shipping_total=amount(node, "shipping"),
-            tax_total=money(node["totalWithTax"]) - money(node["total"]),
+            shipping_total=figures["shipping"], tax_total=figures["tax"],
             total=total, refunded_total=refunded, lines=lines, refunds=refunds,
         )
 
@@ -216,6 +219,24 @@ class VendureOrders:
         line = next(line for line in node["lines"] if line["id"] == refund_line["orderLineId"])
         field = "proratedUnitPriceWithTax" if self._with_tax() else "proratedUnitPrice"
         return self._money(line[field] * refund_line["quantity"])
+
+
+def _placed(line: dict[str, Any]) -> int:
+    return line["orderPlacedQuantity"] or line["quantity"]
+
+
+def _as_placed(node: dict[str, Any], money) -> dict[str, Decimal]:
+    """A cancelled order's figures as it was placed (the flows book and compare orders as placed, like
+    Shopify keeps them): Vendure zeroes a cancelled order's lines, shipping and totals but keeps each
+    line's unit prices and placed quantity and each shipping line's price. Prices excluding tax (the
+    channel's pricesIncludeTax false); a shipping discount is not known any more and is not subtracted."""
+    goods = sum((money(line["proratedUnitPrice"]) * _placed(line) for line in node["lines"]), Decimal(0))
+    line_tax = sum((money(line["proratedUnitPriceWithTax"] - line["proratedUnitPrice"]) * _placed(line)
+                    for line in node["lines"]), Decimal(0))
+    shipping = sum((money(s["price"]) for s in node["shippingLines"]), Decimal(0))
+    shipping_tax = sum((money(s["priceWithTax"] - s["price"]) for s in node["shippingLines"]), Decimal(0))
+    return {"subtotal": goods, "shipping": shipping, "tax": line_tax + shipping_tax,
+            "total": goods + shipping + line_tax + shipping_tax}
 
 
 def _financial(node: dict[str, Any], refunded: Decimal, total: Decimal) -> str:

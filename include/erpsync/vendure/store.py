@@ -34,6 +34,8 @@ from erpsync.store.records import (
     InventoryOutcome,
     OrderStamp,
     PriceChange,
+    ProductDraft,
+    ProductOutcome,
     PriceOutcome,
     StoreCapabilities,
     StoreLocation,
@@ -168,6 +170,12 @@ class VendureStore:
                                 for index, change, _ in sent)
         return [outcomes[index] for index in range(len(changes))]
 
+
+    def set_product(self, draft: ProductDraft) -> ProductOutcome:
+        """Create or update one product with its complete variant list (erpsync.vendure.content)."""
+        from erpsync.vendure.content import set_product  # it uses this module's to_minor
+
+        return set_product(self.client, draft)
 
     # -- orders (erpsync.vendure.orders) -----------------------------------------------------------------
 

@@ -9,11 +9,13 @@ import pytest
 from erpsync.shopify.hook import ShopifyHook
 from erpsync.shopify.store import ShopifyStore
 from erpsync.store.hook import StoreConnectionError, hook_class, store_hook, store_kinds
+from erpsync.vendure.hook import VendureHook
+from erpsync.vendure.store import VendureStore
 
 
 def test_every_store_type_of_the_provider_has_a_hook_serving_that_type():
     kinds = store_kinds()
-    assert kinds == {"shopify": "erpsync.shopify.hook.ShopifyHook"}
+    assert kinds == {"shopify": "erpsync.shopify.hook.ShopifyHook", "vendure": "erpsync.vendure.hook.VendureHook"}
     for conn_type in kinds:
         assert hook_class(conn_type, conn_id="x").conn_type == conn_type
 
@@ -26,6 +28,22 @@ def test_a_shopify_connection_makes_a_shopify_store_named_by_its_extra(monkeypat
     assert type(hook) is ShopifyHook and hook.store_conn_id == "store_outlet"
     assert type(hook.store) is ShopifyStore and hook.store.name == "outlet"
     assert hook.store.client.endpoint.startswith("https://outlet.myshopify.com/admin/api/")
+
+
+def test_a_vendure_connection_makes_a_vendure_store_by_login_or_by_api_key(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_STORE_B2B", json.dumps({
+        "conn_type": "vendure", "host": "https://b2b.example.com", "login": "sync", "password": "secret",
+        "extra": {"store_name": "b2b", "requests_per_second": 5}}))
+    hook = store_hook("store_b2b")
+    assert type(hook) is VendureHook and type(hook.store) is VendureStore and hook.store.name == "b2b"
+    assert hook.store.client.endpoint == "https://b2b.example.com/admin-api"
+    assert (hook.settings.username, hook.settings.api_key, hook.store.client.pacer.rate) == ("sync", None, 5.0)
+    assert hook.background_store.client.pacer.rate < hook.store.client.pacer.rate
+    monkeypatch.setenv("AIRFLOW_CONN_STORE_B2B", json.dumps({
+        "conn_type": "vendure", "host": "b2b.example.com", "password": "an-api-key"}))
+    by_key = store_hook("store_b2b")
+    assert (by_key.settings.username, by_key.settings.password, by_key.settings.api_key) == (None, None, "an-api-key")
+    assert by_key.store.name == "b2b.example.com" and "an-api-key" not in repr(by_key.settings)
 
 
 @pytest.mark.parametrize("conn_type", ["http", "tryton", None])

@@ -114,7 +114,8 @@ def _skus_to_publish(conn: Connection, run: PublishRun, result: PublishResult) -
     if run.full:
         return None
     skus = set(result.marks) | set(run.skus)
-    skus.update(due_keys(conn, flow=FLOW, entity="variant", operation=result.step, now=run.now))
+    skus.update(due_keys(conn, store=run.store.name, flow=FLOW, entity="variant", operation=result.step,
+                         now=run.now))
     return skus
 
 
@@ -196,20 +197,22 @@ def _unreachable(kind: str) -> bool:
 
 def _waits(run: PublishRun) -> str:
     usage = run.store.usage()
-    return f"{usage['requests']} store calls, {usage['throttle_wait_s']}s waiting for the rate limit"
+    return f"{usage['requests']} store calls, {usage['rate_wait_s']}s waiting for the rate limit"
 
 
 def _hold(conn: Connection, run: PublishRun, operation: str, held: dict[str, dict[str, str]], reason: str) -> None:
     """Queue what a guardrail held, with what each SKU holds back (its payload: from what to what): every
     later run looks at it again until it is approved (DAG review_held) or fixed in the ERP."""
-    record_failures(conn, flow=FLOW, entity="variant", operation=operation, run_id=run.run_id, now=run.now,
+    record_failures(conn, store=run.store.name, flow=FLOW, entity="variant", operation=operation,
+                    run_id=run.run_id, now=run.now,
                     failures=[RowFailure(sku, HELD, reason, payload) for sku, payload in sorted(held.items())])
 
 
 def _approved(run: PublishRun, operation: str, subjects: dict[str, str]) -> set[str]:
     """Of these held SKUs (-> the value each would publish), those a person approved for that very value."""
     with run.engine.connect() as conn:
-        decisions = reviews.decisions_for(conn, flow=FLOW, entity="variant", operation=operation, keys=subjects)
+        decisions = reviews.decisions_for(conn, store=run.store.name, flow=FLOW, entity="variant",
+                                          operation=operation, keys=subjects)
     return reviews.approved_keys(subjects, decisions)
 
 
@@ -248,7 +251,8 @@ def _resolve_settled(conn: Connection, run: PublishRun, operation: str, skus: It
     """Rows the store no longer needs a change for (published by another step, fixed in the ERP, a hold
     the ERP took back) leave the error queue."""
     if not run.dry_run:
-        resolve(conn, flow=FLOW, entity="variant", operation=operation, keys=skus, now=run.now)
+        resolve(conn, store=run.store.name, flow=FLOW, entity="variant", operation=operation, keys=skus,
+                now=run.now)
 
 
 def discover(conn: Connection, run: PublishRun, skus: Iterable[str], locations: dict[str, str]) -> int:
@@ -413,10 +417,11 @@ def _record_content(run: PublishRun, result: PublishResult, answered: Answered,
         _record_variants(conn, run, rows)
         _record_levels(conn, run, levels, store_times=store_times)
         if settled:
-            resolve(conn, flow=FLOW, entity="variant", operation="publish_content", keys=settled, now=run.now)
+            resolve(conn, store=run.store.name, flow=FLOW, entity="variant", operation="publish_content",
+                    keys=settled, now=run.now)
         if failures:
-            record_failures(conn, flow=FLOW, entity="variant", operation="publish_content", failures=failures,
-                            run_id=run.run_id, now=run.now)
+            record_failures(conn, store=run.store.name, flow=FLOW, entity="variant", operation="publish_content",
+                            failures=failures, run_id=run.run_id, now=run.now)
 
 
 def _active_product_count(run: PublishRun) -> int:
@@ -556,10 +561,10 @@ def publish_prices(run: PublishRun) -> PublishResult:
                     published_variant.c.store == run.store.name, published_variant.c.sku == sku
                 ).values(price=change.price, compare_at_price=change.compare_at_price, published_at=run.now,
                          run_id=run.run_id))
-            resolve(conn, flow=FLOW, entity="variant", operation="publish_prices", keys=[s for s, _ in applied],
-                    now=run.now)
-            record_failures(conn, flow=FLOW, entity="variant", operation="publish_prices", failures=failed,
-                            run_id=run.run_id, now=run.now)
+            resolve(conn, store=run.store.name, flow=FLOW, entity="variant", operation="publish_prices",
+                    keys=[s for s, _ in applied], now=run.now)
+            record_failures(conn, store=run.store.name, flow=FLOW, entity="variant", operation="publish_prices",
+                            failures=failed, run_id=run.run_id, now=run.now)
         result.applied += len(applied)
         _count_failures(result, failed)
         progress.add(len(items))
@@ -707,10 +712,10 @@ def _write_levels(run: PublishRun, result: PublishResult, batch: list[_Level], n
                        store_times={(lvl.sku, lvl.location_id): lvl.confirmed_at for lvl in applied})
         if doubtful:  # written low on a doubt: looked at again by the next run, which knows the orders by then
             publish_due.mark(conn, stores=[run.store.name], steps=[publish_due.INVENTORY], skus=doubtful, now=run.now)
-        resolve(conn, flow=FLOW, entity="variant", operation="publish_inventory",
+        resolve(conn, store=run.store.name, flow=FLOW, entity="variant", operation="publish_inventory",
                 keys={lvl.sku for lvl in applied} - {f.key for f in failures}, now=run.now)
-        record_failures(conn, flow=FLOW, entity="variant", operation="publish_inventory", failures=failures,
-                        run_id=run.run_id, now=run.now)
+        record_failures(conn, store=run.store.name, flow=FLOW, entity="variant", operation="publish_inventory",
+                        failures=failures, run_id=run.run_id, now=run.now)
     result.applied += len(applied)
     result.recomputed += recomputed
     _count_failures(result, failures)

@@ -1,0 +1,117 @@
+"""The order flow's steps with Vendure as the store (a real, stock Vendure server seeded from the ERP's
+catalog), the real ERP and both warehouse engines: the flows speak to the store interface only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from erpsync.tryton.client import TrytonClient
+from erpsync.vendure.settings import VendureSettings
+from erpsync.warehouse.schema import order_ledger
+from sandbox.demo import store_seed
+from sandbox.vendure.seed import configure_store, seed_catalog
+from sandbox.vendure.shopper import Guest, cancel_order, guest_checkout
+from sandbox.tryton import catalog
+from tests.sandbox.conftest_vendure import *  # noqa: F403 - the `vendure` fixture
+from tests.support.flows import CatalogSteps, OrderSteps
+
+pytestmark = [pytest.mark.erp, pytest.mark.vendure]
+
+GUEST = Guest("Liam", "Nguyen", "liam@example.com", "2 Side St", "Shelbyville", "54321", "", "US")
+
+
+@pytest.fixture(scope="module")
+def seeded(vendure, erp_settings):
+    admin = vendure.admin()
+    configure_store(admin)
+    seed_catalog(admin, store_seed(erp_settings.client()))
+    return vendure
+
+
+@pytest.fixture
+def vendure_store(seeded):
+    credentials = seeded.credentials()
+    return VendureSettings(base_url=seeded.url, username=credentials["username"], password=credentials["password"],
+                           store_name="vendure-outlet").store()
+
+
+def _sales_of(admin: TrytonClient, order_id: str) -> list[dict]:
+    """Every ERP sale booked for the order (a list: two sales for one order must show as two)."""
+    return admin.model("sale.sale", "search_read", [("web_id", "=", order_id)], 0, None, None,
+                       ["id", "web_id", "total_amount", "state"])
+
+
+def _in_stock(store, count: int) -> list:
+    variants = [v for page in store.iter_variants() for v in page if v.product_status == "ACTIVE"]
+    locations = [loc.id for loc in store.locations()]
+    levels: dict[str, int] = {}
+    for level in store.inventory_levels([v.inventory_item_id for v in variants], locations):
+        levels[level.inventory_item_id] = levels.get(level.inventory_item_id, 0) + level.available
+    return [v for v in variants if levels.get(v.inventory_item_id, 0) >= 5][:count]
+
+
+def test_a_vendure_order_is_booked_once_and_its_cancellation_follows(vendure_store, seeded, erp_settings, erp_admin,
+                                                                    warehouse):
+    admin = TrytonClient(erp_admin, web_shop=catalog.WEB_SHOP_NAME)
+    CatalogSteps(erp=erp_settings.client(), store=vendure_store, engine=warehouse).extract_and_stage(full=True)
+    steps = OrderSteps(erp=erp_settings.client(), store=vendure_store, engine=warehouse)
+    first, second = _in_stock(vendure_store, 2)
+    placed = guest_checkout(seeded.shop(), [(first.variant_id, 2), (second.variant_id, 1)], GUEST)
+    expected_total = (2 * first.price + second.price + Decimal("5.99"))  # 0% tax, flat shipping (seed.py)
+    time.sleep(1.1)  # the window ends after the order's whole second
+
+    booked = steps.run()
+    assert (booked["ingest"].created, booked["ingest"].confirmed) == (1, 1)
+    sales = _sales_of(admin, placed["id"])
+    assert len(sales) == 1 and Decimal(str(sales[0]["total_amount"])) == expected_total, sales
+
+    again = steps.run()
+    assert again["ingest"].created == 0 and len(_sales_of(admin, placed["id"])) == 1, "once, whatever the reruns"
+
+    cancel_order(seeded.admin(), placed["id"])
+    time.sleep(1.1)
+    followed = steps.run()
+    assert followed["changes"].cancellations == 1
+    with warehouse.connect() as conn:
+        states = conn.execute(select(order_ledger.c.store, order_ledger.c.state).where(
+            order_ledger.c.store_order_id == placed["id"])).all()
+    assert [tuple(row) for row in states] == [("vendure-outlet", "cancelled")]
+    (sale,) = _sales_of(admin, placed["id"])
+    (shipments,) = admin.model("sale.sale", "read", [sale["id"]], ["shipments.state"])
+    assert {s["state"] for s in shipments["shipments."]} == {"cancelled"}, "the cancelled order ships nothing"
+    assert dt.datetime.now(dt.UTC) > booked["extracted"].window_end
+
+
+def test_the_catalog_publishes_to_vendure_and_a_second_run_sends_nothing(seeded, erp_settings, tmp_path):
+    """The whole catalog flow into a Vendure seeded from the ERP (as a merchant's existing shop): its
+    variants are found by SKU and adopted, content and prices made the ERP's, and a second run sends
+    nothing. One engine: the flow's warehouse code is the same on both (the order test runs both)."""
+    from erpsync.warehouse.engine import make_engine
+    from erpsync.warehouse.migrate import upgrade_url
+
+    url = f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
+    upgrade_url(url)
+    engine = make_engine(url)
+    credentials = seeded.credentials()
+    store = VendureSettings(base_url=seeded.url, username=credentials["username"], password=credentials["password"],
+                            store_name="vendure-outlet", requests_per_second=50).store()
+    steps = CatalogSteps(erp=erp_settings.client(), store=store, engine=engine)
+    publish = ("publish_content", "publish_prices", "publish_inventory")
+    first = steps.run(full=True)
+    assert [first[step].failed for step in publish] == [0, 0, 0], {step: first[step].as_counts() for step in publish}
+    assert first["publish_content"].discovered > 0 and first["publish_content"].applied > 0
+
+    wanted = {p.sku: p.sale_price for page in erp_settings.client().iter_changed_products(None) for p in page
+              if p.active and p.salable}
+    in_store = [v for page in store.iter_variants() for v in page]
+    assert sorted(v.sku for v in in_store) == sorted(wanted), "one variant per salable ERP product, none twice"
+    assert [(v.sku, v.price) for v in in_store if v.price != wanted[v.sku]] == [], "every price the ERP's"
+
+    second = steps.run()
+    assert [second[step].applied for step in publish] == [0, 0, 0]
+    engine.dispose()
