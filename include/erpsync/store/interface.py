@@ -9,7 +9,6 @@ from typing import Protocol
 
 from erpsync.common.window import Window
 from erpsync.store.records import (
-    StoreCapabilities,
     FulfillmentOrder,
     InventoryChange,
     InventoryLevel,
@@ -19,6 +18,7 @@ from erpsync.store.records import (
     PriceOutcome,
     ProductDraft,
     ProductOutcome,
+    StoreCapabilities,
     StoreLocation,
     StoreOrder,
     StoreVariant,
