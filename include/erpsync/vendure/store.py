@@ -1,4 +1,5 @@
-"""Vendure behind the store interface (:class:`erpsync.store.interface.Store`): the catalog side.
+"""Vendure behind the store interface (:class:`erpsync.store.interface.Store`): stock and prices here,
+products in :mod:`erpsync.vendure.content`, orders and fulfillment in :mod:`erpsync.vendure.orders`.
 
 Vendure's terms, in ours: a variant carries its own stock, so a variant's id is also its inventory
 item's id; stock is kept per stock location as ``stockOnHand`` and ``stockAllocated`` (units of orders
@@ -34,9 +35,9 @@ from erpsync.store.records import (
     InventoryOutcome,
     OrderStamp,
     PriceChange,
+    PriceOutcome,
     ProductDraft,
     ProductOutcome,
-    PriceOutcome,
     StoreCapabilities,
     StoreLocation,
     StoreOrder,
