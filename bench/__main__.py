@@ -25,7 +25,7 @@ log = logging.getLogger("bench")
 
 # Cheapest first: a broken set-up shows in seconds. Each section's run(quick) returns metric -> number,
 # plus "details".
-SECTIONS = ["parse", "warehouse", "orders", "catalog", "freshness"]
+SECTIONS = ["parse", "warehouse", "orders", "vendure", "catalog", "freshness"]
 FULL_ONLY = {"freshness"}
 
 
