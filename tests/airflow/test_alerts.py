@@ -134,8 +134,9 @@ def test_a_step_failing_run_after_run_is_stale_on_its_own_and_its_alert_names_it
         first = place(store, [{"sku": in_stock(shop, 1)[0], "quantity": 1}], email="shipped@example.com")
         run_dag(orders_dag, full_refresh=False)
         with engine.connect() as conn:
-            fulfilled_at = conn.execute(select(sync_step.c.last_success_at).where(
-                sync_step.c.step == "push_fulfillments")).scalar_one()
+            fulfilled_at, shop_name = conn.execute(select(sync_step.c.last_success_at, sync_step.c.store).where(
+                sync_step.c.step == "push_fulfillments")).one()
+        assert shop_name, "the order flow's steps are its store's"
         (sale,) = erp_sales(admin, [first["id"]]).values()
         ship(admin, sale["id"], tracking="1Z999AA10123456802")
 
@@ -156,24 +157,25 @@ def test_a_step_failing_run_after_run_is_stale_on_its_own_and_its_alert_names_it
         run_dag(watch)
 
         stale = [title for title in channels.slack.titles() if title.startswith("STALE")]
-        assert stale == [f"STALE orders: {step} not done for 1 min"], stale
-        (message,) = channels.slack.titled(f"STALE orders: {step}")
+        # The order flow is the store's: its steps, and their alerts, name the store.
+        assert stale == [f"STALE orders in {shop_name}: {step} not done for 1 min"], stale
+        (message,) = channels.slack.titled(f"STALE orders in {shop_name}: {step}")
         assert "StoreTransportError" in message and "503" in message, message
         assert "Still fresh: " in message and "orders booked in the ERP (ingest_orders)" in message, message
         log = f"/dags/orders_sync/runs/{quote(failed.run_id)}/tasks/push_fulfillments?try_number=1"
         assert log in message, message
 
         html = page.render(page.snapshot(engine, {"catalog": 60, "orders": 1}, dt.datetime.now(dt.UTC)))
-        row = html[html.index("<tr id='step-orders-push_fulfillments'>"):]
+        row = html[html.index(f"<tr id='step-orders-push_fulfillments' data-store='{shop_name}'>"):]
         row = row[:row.index("</tr>")]
         assert "(stale)" in row and "StoreTransportError" in row and escape(log) in row, row
-        booking = html[html.index("<tr id='step-orders-ingest_orders'>"):]
+        booking = html[html.index(f"<tr id='step-orders-ingest_orders' data-store='{shop_name}'>"):]
         assert "(fresh)" in booking[:booking.index("</tr>")]
 
         store.admin("DELETE", "/faults")
         run_dag(orders_dag, full_refresh=False)
         run_dag(watch)
-        assert channels.titled(f"RESOLVED: STALE orders: {step}") == 1
+        assert channels.titled(f"RESOLVED: STALE orders in {shop_name}: {step}") == 1
         assert [t for t in channels.slack.titles() if t.startswith("STALE")] == stale, "one alert, then its recovery"
         assert_clean(channels, [store.token()])
     engine.dispose()

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 
 from erpsync.alerts.channels import AlertDeliveryError
 from erpsync.warehouse import db
-from erpsync.warehouse.schema import alert_state
+from erpsync.warehouse.schema import NOT_OF_A_STORE, alert_state
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ class Alert:
     dag_id: str | None = None
     run_id: str | None = None
     run_url: str | None = None
+    store: str = NOT_OF_A_STORE  # a store's problem: its key starts with the store (:func:`store_key`)
 
 
 class AlertBook:
@@ -49,7 +50,8 @@ class AlertBook:
             if due and not self._send(f"[erpsync] {alert.title}", _text(alert, repeated=firing)):
                 return False
             db.upsert(conn, alert_state, [{
-                "alert_key": alert.key, "kind": alert.kind, "status": "firing", "title": alert.title,
+                "alert_key": alert.key, "store": alert.store, "kind": alert.kind, "status": "firing",
+                "title": alert.title,
                 "details": alert.details, "occurrences": (state["occurrences"] + 1) if firing else 1,
                 "first_seen_at": state["first_seen_at"] if firing else now, "last_seen_at": now,
                 "last_sent_at": now if due else state["last_sent_at"], "resolved_at": None,
@@ -107,6 +109,11 @@ def _text(alert: Alert, *, repeated: bool) -> str:
     if repeated:
         lines.append("(still going on: this is a reminder)")
     return "\n".join(lines)
+
+
+def store_key(store: str, key: str) -> str:
+    """The key of a store's alert: ``shop-eu/orders/stuck_rows``, so two stores' problems are two alerts."""
+    return f"{store}/{key}" if store else key
 
 
 def duration(delta: dt.timedelta) -> str:

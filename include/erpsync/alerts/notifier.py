@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import replace
 from typing import Any
 
 from airflow.sdk import BaseNotifier
@@ -44,8 +45,10 @@ class TaskFailureNotifier(BaseNotifier):
 
             engine = WarehouseHook().get_conn()
             with engine.begin() as conn:  # the step's own last error, for the health page and the freshness alert
-                step_log.record_error(conn, dag_id=dag_id, run_id=run_id, step=ti.task_id, error=what,
-                                      try_number=ti.try_number, now=now)
+                store = step_log.record_error(conn, dag_id=dag_id, run_id=run_id, step=ti.task_id, error=what,
+                                              try_number=ti.try_number, now=now)
+            if store:  # a failure of a store's run is that store's problem
+                alert = replace(alert, key=failure_key(dag_id, ti.task_id, store), store=store)
             book = AlertBook(engine, channels.send,
                              renotify_after=dt.timedelta(hours=AlertConfig.load().renotify_hours))
             book.fire(alert, now)

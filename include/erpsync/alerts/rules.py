@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from erpsync.alerts.book import Alert, AlertBook, duration
+from erpsync.alerts.book import Alert, AlertBook, duration, store_key
 from erpsync.sync.state.step_log import StepState, describe
-from erpsync.warehouse.schema import quarantine
+from erpsync.warehouse.schema import NOT_OF_A_STORE, quarantine
 
 GUARDRAILS = ("price_swing", "catalog_shrink")
 QUARANTINE_SAMPLE = 5
@@ -41,33 +41,36 @@ def task_url(dag_id: str, run_id: str, task_id: str, try_number: int | None = No
     return f"{url}?try_number={try_number}" if try_number else url
 
 
-def failure_key(dag_id: str, task_id: str) -> str:
-    return f"{dag_id}/failure/{task_id}"
+def failure_key(dag_id: str, task_id: str, store: str = NOT_OF_A_STORE) -> str:
+    return store_key(store, f"{dag_id}/failure/{task_id}")
 
 
 def after_run(book: AlertBook, *, dag_id: str, run_id: str, counts: dict[str, Any], datasets: list[tuple[str, str]],
-              now: dt.datetime, succeeded: bool = True) -> None:
-    """Fire or clear the alerts a run's outcome calls for; ``datasets`` are the (source, entity) it stages.
-    A run in which every step succeeded resolves the task failures of earlier runs."""
+              now: dt.datetime, succeeded: bool = True, store: str = NOT_OF_A_STORE) -> None:
+    """Fire or clear the alerts a run's outcome calls for; ``datasets`` are the (source, entity) it stages,
+    ``store`` the run's (``sync_run.store``). A run in which every step succeeded resolves the task failures
+    of earlier runs (of its store). A publish's hold is the store's it publishes to (its counts say which)."""
     url = run_url(dag_id, run_id)
     if succeeded:
-        for alert in book.firing(f"{dag_id}/failure/"):
+        for alert in book.firing(failure_key(dag_id, "", store)):
             book.clear(alert["alert_key"], now, run_url=url)
     publishes = {step: c for step, c in counts.items() if step.startswith("publish_")}
     if publishes and not any(c.get("dry_run") for c in publishes.values()):
         held = {hold["guardrail"]: hold for c in publishes.values() for hold in c.get("held") or ()}
+        published_to = next((c["store"] for c in publishes.values() if c.get("store")), store)
         for guardrail in GUARDRAILS:
-            key = f"{dag_id}/guardrail/{guardrail}"
+            key = store_key(published_to, f"{dag_id}/guardrail/{guardrail}")
             if guardrail in held:
                 hold = held[guardrail]
                 book.fire(Alert(key, "guardrail", f"HELD {dag_id}: the {guardrail} guardrail held a publish", [
                     hold["reason"], f"{hold['count']} held, e.g. {', '.join(hold['sample'])}", _summary(counts),
-                ], dag_id, run_id, url), now)
+                ], dag_id, run_id, url, published_to), now)
             else:
                 book.clear(key, now, run_url=url)
     for source, entity in datasets:
-        key = f"{dag_id}/quarantine/{source}.{entity}"
-        open_rows, by_check, sample = _open_quarantine(book.engine, source, entity)
+        of = store if source == "store" else NOT_OF_A_STORE
+        key = store_key(of, f"{dag_id}/quarantine/{source}.{entity}")
+        open_rows, by_check, sample = _open_quarantine(book.engine, of, source, entity)
         if open_rows:
             checks = ", ".join(f"{check}: {n}" for check, n in sorted(by_check.items()))
             book.fire(Alert(key, "quarantine", f"QUARANTINE {source}.{entity}: {open_rows} row(s) held back", [
@@ -75,13 +78,14 @@ def after_run(book: AlertBook, *, dag_id: str, run_id: str, counts: dict[str, An
                 f"Keys, e.g.: {', '.join(sample)}",
                 "They do not reach the other system; fixing them at the source releases them on the next run. "
                 "Details (reason per row) in the warehouse table quarantine.",
-            ], dag_id, run_id, url), now)
+            ], dag_id, run_id, url, of), now)
         else:
             book.clear(key, now, run_url=url)
 
 
-def _open_quarantine(engine: Engine, source: str, entity: str) -> tuple[int, dict[str, int], list[str]]:
-    where = (quarantine.c.source == source, quarantine.c.entity == entity, quarantine.c.status == "open")
+def _open_quarantine(engine: Engine, store: str, source: str, entity: str) -> tuple[int, dict[str, int], list[str]]:
+    where = (quarantine.c.store == store, quarantine.c.source == source, quarantine.c.entity == entity,
+             quarantine.c.status == "open")
     with engine.connect() as conn:
         rows = conn.execute(select(quarantine.c.record_key, quarantine.c.failed_expectations).where(*where)
                             .order_by(quarantine.c.id)).all()
@@ -130,7 +134,7 @@ def check_freshness(book: AlertBook, *, flows: dict[str, dict[str, Any]], steps:
                  if state.last_success_at and now - state.last_success_at <= dt.timedelta(minutes=window)}
         for step, state in states.items():
             if step in fresh:
-                book.clear(f"{flow}/{step}/stale", now)
+                book.clear(_stale_key(flow, state), now)
             else:
                 book.fire(_stale_step(flow, state, since=state.last_success_at or info["first_started"],
                                       window=window, fresh=fresh, now=now), now)
@@ -139,7 +143,9 @@ def check_freshness(book: AlertBook, *, flows: dict[str, dict[str, Any]], steps:
 
 def _stale_step(flow: str, state: StepState, *, since: dt.datetime, window: float, fresh: dict[str, StepState],
                 now: dt.datetime) -> Alert:
-    """The alert of one stale step: since when, what it raised last (with its log), what is still fresh."""
+    """The alert of one stale step: since when, what it raised last (with its log), what is still fresh (of
+    its store, or of the ERP side)."""
+    fresh = {label: other for label, other in fresh.items() if other.store == state.store}
     step = state.step
     details = [f"Last success of {step}: "
                + (state.last_success_at.isoformat(timespec="seconds") if state.last_success_at else "never")
@@ -150,15 +156,21 @@ def _stale_step(flow: str, state: StepState, *, since: dt.datetime, window: floa
         details.append(f"It produced no result in run {state.last_failed_run_id} (see its log).")
     if fresh:
         details.append("Still fresh: " + "; ".join(
-            f"{describe(other)} {_ago(now - other_state.last_success_at)}"
-            for other, other_state in fresh.items()) + ".")
+            f"{describe(other_state.step)} {_ago(now - other_state.last_success_at)}"
+            for other_state in fresh.values()) + ".")
     details.append("The failed try's log (link below) says more; the sync-health page shows each step's freshness "
                    "and last error.")
     failed_run = state.last_error_run_id or state.last_failed_run_id
     link = task_url(state.dag_id, failed_run, step, state.last_error_try if state.last_error_run_id else None) \
         if failed_run else None
-    return Alert(f"{flow}/{step}/stale", "stale", f"STALE {flow}: {describe(step)} not done for {duration(now - since)}",
-                 details, state.dag_id, failed_run, link)
+    where = f" in {state.store}" if state.store else ""
+    return Alert(_stale_key(flow, state), "stale",
+                 f"STALE {flow}{where}: {describe(step)} not done for {duration(now - since)}",
+                 details, state.dag_id, failed_run, link, state.store)
+
+
+def _stale_key(flow: str, state: StepState) -> str:
+    return store_key(state.store, f"{flow}/{state.step}/stale")
 
 
 def _ago(delta: dt.timedelta) -> str:
@@ -181,44 +193,46 @@ def _flow_freshness(book: AlertBook, flow: str, info: dict[str, Any], window: fl
 
 
 def check_stuck_rows(book: AlertBook, engine: Engine, *, max_attempts: int, now: dt.datetime) -> dict[str, int]:
-    """One alert per flow whose error queue holds rows that failed ``max_attempts`` times or more
-    (held-by-guardrail rows are the guardrail alert's business). Returns the count per flow."""
+    """One alert per store and flow whose error queue holds rows that failed ``max_attempts`` times or more
+    (held-by-guardrail rows are the guardrail alert's business). Returns the count per flow (with its
+    store in front when it is a store's: ``shop-eu/orders``)."""
     from erpsync.sync.state.row_errors import HELD
     from erpsync.warehouse.schema import row_error
 
     with engine.connect() as conn:
         rows = conn.execute(
-            select(row_error.c.flow, row_error.c.operation, row_error.c.record_key, row_error.c.error_kind,
-                   row_error.c.attempts)
+            select(row_error.c.store, row_error.c.flow, row_error.c.operation, row_error.c.record_key,
+                   row_error.c.error_kind, row_error.c.attempts)
             .where(row_error.c.status == "open", row_error.c.attempts >= max_attempts, row_error.c.error_kind != HELD)
-            .order_by(row_error.c.flow, row_error.c.first_failed_at)
+            .order_by(row_error.c.store, row_error.c.flow, row_error.c.first_failed_at)
         ).all()
-        flows = set(conn.execute(select(row_error.c.flow).distinct()).scalars())
-    stuck: dict[str, list[Any]] = {}
+        flows = set(conn.execute(select(row_error.c.store, row_error.c.flow).distinct()).tuples())
+    stuck: dict[tuple[str, str], list[Any]] = {}
     for row in rows:
-        stuck.setdefault(row.flow, []).append(row)
-    for flow in sorted(flows | set(stuck)):
-        key = f"{flow}/stuck_rows"
-        found = stuck.get(flow)
+        stuck.setdefault((row.store, row.flow), []).append(row)
+    for store, flow in sorted(flows | set(stuck)):
+        key = store_key(store, f"{flow}/stuck_rows")
+        found = stuck.get((store, flow))
         if not found:
             book.clear(key, now)
             continue
         kinds: dict[str, int] = {}
         for row in found:
             kinds[f"{row.operation} {row.error_kind}"] = kinds.get(f"{row.operation} {row.error_kind}", 0) + 1
-        book.fire(Alert(key, "row_errors", f"STUCK {flow}: {len(found)} row(s) failed {max_attempts}+ times", [
+        where = f" in {store}" if store else ""
+        book.fire(Alert(key, "row_errors", f"STUCK {flow}{where}: {len(found)} row(s) failed {max_attempts}+ times", [
             "Errors: " + ", ".join(f"{kind}: {n}" for kind, n in sorted(kinds.items())),
             f"Keys, e.g.: {', '.join(r.record_key for r in found[:QUARANTINE_SAMPLE])}",
             "Table row_error has each row's last error; they are retried with backoff and resolve themselves "
             "once the cause is fixed.",
-        ]), now)
-    return {flow: len(found) for flow, found in stuck.items()}
+        ], store=store), now)
+    return {store_key(store, flow): len(found) for (store, flow), found in stuck.items()}
 
 
 def check_drift(book: AlertBook, *, dag_id: str, run_id: str, area: str, drift: dict[str, int], threshold: int,
-                now: dt.datetime) -> None:
-    """Reconciliation's figures for one area (catalog or orders): alert above ``threshold``."""
-    key = f"{dag_id}/drift/{area}"
+                now: dt.datetime, store: str = NOT_OF_A_STORE) -> None:
+    """Reconciliation's figures for one area (catalog or orders) of ``store``: alert above ``threshold``."""
+    key = store_key(store, f"{dag_id}/drift/{area}")
     total = sum(drift.values())
     url = run_url(dag_id, run_id)
     if total > threshold:
@@ -227,7 +241,7 @@ def check_drift(book: AlertBook, *, dag_id: str, run_id: str, area: str, drift: 
             "Found: " + ", ".join(f"{name}: {n}" for name, n in sorted(drift.items()) if n),
             f"Threshold {threshold}. Reconciliation repaired what it could (see the run's counts); drift that "
             "comes back means something else writes to the store, or a flow is not running.",
-        ], dag_id, run_id, url), now)
+        ], dag_id, run_id, url, store), now)
     else:
         book.clear(key, now, run_url=url)
 

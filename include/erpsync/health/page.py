@@ -103,7 +103,8 @@ def _alerts(alerts: list[dict[str, Any]]) -> str:
     if not alerts:
         return "<p class=none id=alerts>No alert firing.</p>"
     return "<div id=alerts>" + "".join(
-        f"<div class=alert><b>{escape(a['title'])}</b> <span class=muted>since {_when(a['first_seen_at'])}, "
+        f"<div class=alert{_store_attr(a['store'])}><b>{escape(a['title'])}</b> "
+        f"<span class=muted>since {_when(a['first_seen_at'])}, "
         f"seen by {a['occurrences']} run(s)</span></div>" for a in alerts) + "</div>"
 
 
@@ -138,7 +139,8 @@ def _steps_table(steps: dict[str, dict[str, StepState]], flows: dict[str, dict[s
     rows = []
     for flow, by_step in steps.items():
         window = (flows.get(flow) or {}).get("window_min")
-        for step, state in by_step.items():
+        for state in by_step.values():
+            step = state.step
             age = queries.age_s(state.last_success_at, now)
             fresh = age is not None and (not window or age <= window * 60)
             css, verdict = ("ok", "fresh") if fresh else ("bad", "stale") if window else ("muted", "n/a")
@@ -150,7 +152,8 @@ def _steps_table(steps: dict[str, dict[str, StepState]], flows: dict[str, dict[s
             if state.failing and not error:
                 error = "no result (see its log)"
             rows.append(
-                f"<tr id='step-{escape(flow)}-{escape(step)}'><td>{escape(flow)}</td><td>{escape(describe(step))}</td>"
+                f"<tr id='step-{escape(flow)}-{escape(step)}'{_store_attr(state.store)}><td>{escape(flow)}"
+                f"{_in_store(state.store)}</td><td>{escape(describe(step))}</td>"
                 f"<td>{_when(state.last_success_at)}</td><td class={css}>{_age(age)} ({verdict})</td>"
                 f"<td>{_when(state.last_failed_at)}</td><td>{error}{log}</td></tr>")
     return ("<table id=steps><tr><th>Flow</th><th>Step</th><th>Last success (UTC)</th><th>Freshness</th>"
@@ -193,7 +196,8 @@ def _quarantine(items: list[dict[str, Any]]) -> str:
     if not items:
         return "<p class=none id=quarantine>No row in quarantine.</p>"
     rows = "".join(
-        f"<tr><td><a href='?{urlencode({'dataset': i['dataset']})}#quarantine-rows'>{escape(i['dataset'])}</a></td>"
+        f"<tr><td><a href='?{urlencode({'dataset': i['dataset']})}#quarantine-rows'>{escape(i['dataset'])}</a>"
+        f"{_in_store(i['store'])}</td>"
         f"<td>{i['rows']}</td><td>{escape(', '.join(f'{c}: {n}' for c, n in sorted(i['checks'].items())))}</td>"
         f"<td>{escape(', '.join(i['keys']))}</td><td>{_when(i['oldest'])}</td></tr>" for i in items)
     return ("<table id=quarantine><tr><th>Dataset (filter)</th><th>Rows</th><th>Failed checks</th><th>Keys, e.g.</th>"
@@ -225,7 +229,8 @@ def _quarantine_rows(listing: dict[str, Any]) -> str:
     for r in listing["rows"]:
         dag = REREAD_BY.get(r["dataset"].split(".")[0], "catalog_sync")
         rows.append(
-            f"<tr><td>{escape(r['key'])}</td><td>{escape(r['dataset'])}</td><td>{escape(r['reason'] or '')}</td>"
+            f"<tr><td>{escape(r['key'])}</td><td>{escape(r['dataset'])}{_in_store(r['store'])}</td>"
+            f"<td>{escape(r['reason'] or '')}</td>"
             f"<td>{escape(', '.join(r['checks']))}</td><td>{_when(r['since'])}</td>"
             f"<td>Fix it at the source: the next run releases it (or <a target=_top href='/dags/{dag}'>trigger "
             f"{dag}</a>{' with skus' if dag == 'catalog_sync' else ''})</td></tr>")
@@ -240,14 +245,16 @@ def _errors(errors: dict[str, Any]) -> str:
         return "<p class=none id=errors>The error queue is empty; no publish is held.</p>"
     decide = f"<a target=_top href='{REQUIRED_ACTIONS}'>decide in Required actions</a>"
     groups = "".join(
-        f"<tr><td><a href='?{urlencode({'flow': g['flow']})}#error-rows'>{escape(g['flow'])}</a></td>"
+        f"<tr><td><a href='?{urlencode({'flow': g['flow']})}#error-rows'>{escape(g['flow'])}</a>"
+        f"{_in_store(g['store'])}</td>"
         f"<td>{escape(g['operation'])}</td><td class={'warn' if g['held'] else 'bad'}>"
         f"{'HELD by a guardrail' if g['held'] else escape(g['kind'])}"
         f"{' (gave up)' if g['status'] == 'given_up' else ''}</td><td>{g['rows']}</td><td>{g['max_attempts']}</td>"
         f"<td>{_when(g['since'])}</td><td>{decide if g['held'] or g['status'] == 'given_up' else _when(g['next_attempt'])}"
         "</td></tr>" for g in errors["groups"])
     rows = "".join(
-        f"<tr><td>{escape(r['flow'])}</td><td>{escape(r['operation'])}</td><td>{escape(r['record_key'])}</td>"
+        f"<tr><td>{escape(r['flow'])}{_in_store(r['store'])}</td><td>{escape(r['operation'])}</td>"
+        f"<td>{escape(r['record_key'])}</td>"
         f"<td>{r['attempts']}</td><td>{escape(_held_what(r['payload']) if r['held'] else '')}"
         f"{escape((r['error_message'] or '')[:240])}</td><td>{_row_action(r, decide)}</td></tr>"
         for r in errors["rows"])
@@ -257,6 +264,15 @@ def _errors(errors: dict[str, Any]) -> str:
             "<table><tr><th>Flow</th><th>Operation</th><th>Key</th><th>Attempts</th><th>Reason / last error</th>"
             "<th>Release or retry</th></tr>" + rows + "</table>"
             + _pages(errors, "e_page", {"flow": errors["flow"]}, "error-rows"))
+
+
+def _in_store(store: str) -> str:
+    """The store a row is of, after its flow or dataset; nothing for the ERP side."""
+    return f" <span class=store>in {escape(store)}</span>" if store else ""
+
+
+def _store_attr(store: str) -> str:
+    return f" data-store='{escape(store)}'" if store else ""
 
 
 def _held_what(payload: dict[str, Any] | None) -> str:

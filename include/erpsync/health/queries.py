@@ -101,20 +101,21 @@ def done_per_step(counts: dict[str, Any]) -> dict[str, int]:
 
 
 def quarantined(engine: Engine, sample: int = 5) -> list[dict[str, Any]]:
-    """Open quarantine per dataset: how many rows, the checks they failed, a few keys."""
+    """Open quarantine per store and dataset: how many rows, the checks they failed, a few keys."""
+    q = quarantine.c
     with engine.connect() as conn:
         rows = conn.execute(
-            select(quarantine.c.source, quarantine.c.entity, quarantine.c.record_key, quarantine.c.failed_expectations,
-                   quarantine.c.quarantined_at)
-            .where(quarantine.c.status == "open").order_by(quarantine.c.source, quarantine.c.entity, quarantine.c.id)
+            select(q.store, q.source, q.entity, q.record_key, q.failed_expectations, q.quarantined_at)
+            .where(q.status == "open").order_by(q.store, q.source, q.entity, q.id)
             .limit(2000)).all()
-        totals = dict(((s, e), n) for s, e, n in conn.execute(
-            select(quarantine.c.source, quarantine.c.entity, func.count()).where(quarantine.c.status == "open")
-            .group_by(quarantine.c.source, quarantine.c.entity)))
-    found: dict[tuple[str, str], dict[str, Any]] = {}
+        totals = {(st, s, e): n for st, s, e, n in conn.execute(
+            select(q.store, q.source, q.entity, func.count()).where(q.status == "open")
+            .group_by(q.store, q.source, q.entity))}
+    found: dict[tuple[str, str, str], dict[str, Any]] = {}
     for row in rows:
-        item = found.setdefault((row.source, row.entity), {
-            "dataset": f"{row.source}.{row.entity}", "rows": totals.get((row.source, row.entity), 0), "checks": {},
+        item = found.setdefault((row.store, row.source, row.entity), {
+            "store": row.store, "dataset": f"{row.source}.{row.entity}",
+            "rows": totals.get((row.store, row.source, row.entity), 0), "checks": {},
             "keys": [], "oldest": row.quarantined_at})
         for check in row.failed_expectations or []:
             item["checks"][check] = item["checks"].get(check, 0) + 1
@@ -137,12 +138,12 @@ def quarantine_rows(engine: Engine, *, dataset: str | None = None, page: int = 0
     with engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(quarantine).where(*where)).scalar_one()
         rows = conn.execute(
-            select(quarantine.c.source, quarantine.c.entity, quarantine.c.record_key, quarantine.c.reason,
-                   quarantine.c.failed_expectations, quarantine.c.quarantined_at)
+            select(quarantine.c.store, quarantine.c.source, quarantine.c.entity, quarantine.c.record_key,
+                   quarantine.c.reason, quarantine.c.failed_expectations, quarantine.c.quarantined_at)
             .where(*where).order_by(quarantine.c.quarantined_at, quarantine.c.id)
             .offset(page * PAGE_ROWS).limit(PAGE_ROWS)).all()
     return {"total": total, "page": page, "dataset": dataset,
-            "rows": [{"dataset": f"{r.source}.{r.entity}", "key": r.record_key, "reason": r.reason,
+            "rows": [{"store": r.store, "dataset": f"{r.source}.{r.entity}", "key": r.record_key, "reason": r.reason,
                       "checks": list(r.failed_expectations or []), "since": r.quarantined_at} for r in rows]}
 
 
@@ -155,18 +156,20 @@ def error_queue(engine: Engine, *, flow: str | None = None, page: int = 0) -> di
         groups = conn.execute(
             select(row_error.c.flow, row_error.c.operation, row_error.c.error_kind, row_error.c.status, func.count(),
                    func.max(row_error.c.attempts), func.min(row_error.c.first_failed_at),
-                   func.min(row_error.c.next_attempt_at))
+                   func.min(row_error.c.next_attempt_at), row_error.c.store)
             .where(unresolved)
-            .group_by(row_error.c.flow, row_error.c.operation, row_error.c.error_kind, row_error.c.status)
-            .order_by(row_error.c.flow, row_error.c.operation)).all()
+            .group_by(row_error.c.store, row_error.c.flow, row_error.c.operation, row_error.c.error_kind,
+                      row_error.c.status)
+            .order_by(row_error.c.flow, row_error.c.store, row_error.c.operation)).all()
         rows = conn.execute(
-            select(row_error.c.flow, row_error.c.operation, row_error.c.record_key, row_error.c.error_kind,
+            select(row_error.c.store, row_error.c.flow, row_error.c.operation, row_error.c.record_key,
+                   row_error.c.error_kind,
                    row_error.c.status, row_error.c.error_message, row_error.c.attempts, row_error.c.next_attempt_at,
                    row_error.c.payload)
             .where(*where).order_by(row_error.c.status.desc(), row_error.c.attempts.desc(), row_error.c.id)
             .offset(page * PAGE_ROWS).limit(PAGE_ROWS)).all()
     summary = [{"flow": g[0], "operation": g[1], "kind": g[2], "status": g[3], "rows": g[4], "max_attempts": g[5],
-                "since": g[6], "next_attempt": g[7], "held": g[2] == HELD} for g in groups]
+                "since": g[6], "next_attempt": g[7], "store": g[8], "held": g[2] == HELD} for g in groups]
     total = sum(g["rows"] for g in summary if not flow or g["flow"] == flow)
     return {"groups": summary, "total": total, "page": page, "flow": flow,
             "rows": [{**dict(r._mapping), "held": r.error_kind == HELD,
@@ -182,7 +185,7 @@ def latest_drift(engine: Engine) -> dict[str, Any] | None:
     """The counts of the latest finished reconciliation run."""
     with engine.connect() as conn:
         row = conn.execute(
-            select(sync_run.c.run_id, sync_run.c.finished_at, sync_run.c.status, sync_run.c.counts)
+            select(sync_run.c.store, sync_run.c.run_id, sync_run.c.finished_at, sync_run.c.status, sync_run.c.counts)
             .where(sync_run.c.flow == "reconcile", sync_run.c.finished_at.is_not(None))
             .order_by(sync_run.c.finished_at.desc()).limit(1)).first()
     return dict(row._mapping) if row else None
@@ -191,8 +194,8 @@ def latest_drift(engine: Engine) -> dict[str, Any] | None:
 def firing_alerts(engine: Engine) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(
-            select(alert_state.c.alert_key, alert_state.c.kind, alert_state.c.title, alert_state.c.first_seen_at,
-                   alert_state.c.occurrences)
+            select(alert_state.c.alert_key, alert_state.c.store, alert_state.c.kind, alert_state.c.title,
+                   alert_state.c.first_seen_at, alert_state.c.occurrences)
             .where(alert_state.c.status == "firing").order_by(alert_state.c.first_seen_at)).mappings()]
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from erpsync.common.progress import Progress
 from erpsync.common.window import Window
 from erpsync.warehouse import db
+from erpsync.warehouse.schema import NOT_OF_A_STORE
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +46,9 @@ class ExtractResult:
 
 
 def window_for(engine: Engine, source: str, entity: str, end: dt.datetime, lag: dt.timedelta,
-               full_refresh: bool) -> Window:
+               full_refresh: bool, *, store: str = NOT_OF_A_STORE) -> Window:
     with engine.connect() as conn:
-        cursor = None if full_refresh else db.get_cursor(conn, source, entity)
+        cursor = None if full_refresh else db.get_cursor(conn, source, entity, store=store)
     return Window.after_cursor(cursor, end, lag)
 
 
@@ -63,15 +64,17 @@ def land(
     move_cursor: bool = True,
     scope: str | None = None,
     facts: dict[str, Any] | None = None,
+    store: str = NOT_OF_A_STORE,
 ) -> ExtractResult:
+    """Land ``pages`` under one new batch id; ``store``: the store they were read from (the ERP's: '')."""
     batch_id = uuid.uuid4().hex
-    progress = Progress(log, f"extract {source}.{entity} {scope or window}")
+    progress = Progress(log, f"extract {f'{store} ' if store else ''}{source}.{entity} {scope or window}")
     for page in pages:
         # A transaction per page keeps write locks short; an attempt that dies half way leaves an
         # orphan partial batch (harmless history: nothing downstream is handed its batch id).
         with engine.begin() as conn:
             db.land_raw(conn, source=source, entity=entity, rows=page, batch_id=batch_id, run_id=run_id,
-                        extracted_at=now)
+                        extracted_at=now, store=store)
         progress.add(len(page))
     seconds = progress.finish()
     return ExtractResult(source, entity, batch_id, progress.done, window.start, window.end, move_cursor, seconds,

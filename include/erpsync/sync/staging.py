@@ -21,7 +21,7 @@ from erpsync.common.memory import paused_gc
 from erpsync.quality.suites import Check
 from erpsync.quality.validate import validate_frame
 from erpsync.warehouse import db
-from erpsync.warehouse.schema import quarantine, raw_record
+from erpsync.warehouse.schema import NOT_OF_A_STORE, quarantine, raw_record
 
 log = logging.getLogger(__name__)
 
@@ -58,26 +58,30 @@ class Dataset:
     key: Callable[[dict[str, Any]], str]
     frame: Callable[[list[dict[str, Any]]], Any]  # payloads -> the pandas frame the checks read
     write: Callable[[Connection, list[dict[str, Any]]], int]  # upsert the good payloads; returns rows written
+    store: str = NOT_OF_A_STORE  # the store the records come from; '' for the ERP's
 
 
-def raw_batch(conn: Connection, source: str, entity: str, batch_id: str) -> list[dict[str, Any]]:
+def raw_batch(conn: Connection, source: str, entity: str, batch_id: str, *,
+              store: str = NOT_OF_A_STORE) -> list[dict[str, Any]]:
     """The batch's payloads, each with its extraction time as ``_extracted_at``."""
     return [
         {**payload, "_extracted_at": extracted_at}
         for payload, extracted_at in conn.execute(
             select(raw_record.c.payload, raw_record.c.extracted_at)
-            .where(raw_record.c.source == source, raw_record.c.entity == entity, raw_record.c.batch_id == batch_id)
+            .where(raw_record.c.store == store, raw_record.c.source == source, raw_record.c.entity == entity,
+                   raw_record.c.batch_id == batch_id)
             .order_by(raw_record.c.id)
         )
     ]
 
 
-def held_back(conn: Connection, source: str, entity: str) -> list[dict[str, Any]]:
+def held_back(conn: Connection, source: str, entity: str, *, store: str = NOT_OF_A_STORE) -> list[dict[str, Any]]:
     """Payloads in quarantine: validated again with each batch, so that a fix elsewhere (a product created
     in the ERP) releases them without them changing themselves."""
     return [dict(payload) for payload in conn.execute(
-        select(quarantine.c.payload).where(quarantine.c.source == source, quarantine.c.entity == entity,
-                                           quarantine.c.status == "open").order_by(quarantine.c.id)
+        select(quarantine.c.payload).where(quarantine.c.store == store, quarantine.c.source == source,
+                                           quarantine.c.entity == entity, quarantine.c.status == "open")
+        .order_by(quarantine.c.id)
     ).scalars()]
 
 
@@ -101,7 +105,8 @@ def stage(engine: Engine, dataset: Dataset, payloads: list[dict[str, Any]], *, b
         _close_quarantine(conn, dataset, [dataset.key(payloads[i]) for i in fresh], status="superseded", now=now)
         for chunk in db.chunks([
             {
-                "source": dataset.source, "entity": dataset.entity, "record_key": dataset.key(payloads[i]),
+                "store": dataset.store, "source": dataset.source, "entity": dataset.entity,
+                "record_key": dataset.key(payloads[i]),
                 "batch_id": batch_id, "run_id": run_id, "failed_expectations": rejection.checks,
                 "reason": rejection.reason, "payload": without_private(payloads[i]), "status": "open",
                 "quarantined_at": now, "expires_at": now + dt.timedelta(days=QUARANTINE_DAYS),
@@ -114,7 +119,7 @@ def stage(engine: Engine, dataset: Dataset, payloads: list[dict[str, Any]], *, b
         result.released = _close_quarantine(conn, dataset, [dataset.key(p) for p in good], status="released", now=now)
         if cursor_at is not None:
             result.cursor_at = db.advance_cursor(conn, dataset.source, dataset.entity, cursor_at, run_id=run_id,
-                                                 now=now)
+                                                 now=now, store=dataset.store)
     result.failed_checks = validation.failures_by_check()
     result.seconds = time.monotonic() - started
     if result.quarantined:
@@ -124,13 +129,17 @@ def stage(engine: Engine, dataset: Dataset, payloads: list[dict[str, Any]], *, b
     return result
 
 
+def _of_dataset(dataset: Dataset) -> tuple[Any, ...]:
+    return (quarantine.c.store == dataset.store, quarantine.c.source == dataset.source,
+            quarantine.c.entity == dataset.entity)
+
+
 def _open_quarantine(conn: Connection, dataset: Dataset, keys: list[str]) -> dict[str, tuple[list[str], Any]]:
     found: dict[str, tuple[list[str], Any]] = {}
     for chunk in db.chunks(sorted(set(keys))):
         found.update((key, (sorted(checks), payload)) for key, checks, payload in conn.execute(
             select(quarantine.c.record_key, quarantine.c.failed_expectations, quarantine.c.payload)
-            .where(quarantine.c.source == dataset.source, quarantine.c.entity == dataset.entity,
-                   quarantine.c.status == "open", quarantine.c.record_key.in_(chunk))))
+            .where(*_of_dataset(dataset), quarantine.c.status == "open", quarantine.c.record_key.in_(chunk))))
     return found
 
 
@@ -139,8 +148,7 @@ def _close_quarantine(conn: Connection, dataset: Dataset, keys: list[str], *, st
     for chunk in db.chunks(sorted(set(keys))):
         closed += conn.execute(
             quarantine.update()
-            .where(quarantine.c.source == dataset.source, quarantine.c.entity == dataset.entity,
-                   quarantine.c.status == "open", quarantine.c.record_key.in_(chunk))
+            .where(*_of_dataset(dataset), quarantine.c.status == "open", quarantine.c.record_key.in_(chunk))
             .values(status=status, resolved_at=now)
         ).rowcount
     return closed

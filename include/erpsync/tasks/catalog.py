@@ -99,7 +99,7 @@ def _publish(step: str, context: dict[str, Any]) -> dict[str, Any]:
         dry_run=bool(run.params.get("dry_run")) or run.backfill_start is not None, approve_held=bool(run.params.get("approve_held")),
         warehouses=staged["warehouses"],
     )
-    return getattr(catalog_publish, step)(publish).as_counts()
+    return {**getattr(catalog_publish, step)(publish).as_counts(), "store": publish.store.name}
 
 
 @task(pool="store_api")

@@ -46,12 +46,13 @@ def reconcile_orders(**context: Any) -> dict[str, Any]:
     until = run.window_end + dt.timedelta(seconds=1)
     since = run.window_end - dt.timedelta(days=float(run.params.get("orders_days", 3)))
     now = dt.datetime.now(dt.UTC)
-    gaps = reconcile(store_hook().background_store, TrytonHook().client, WarehouseHook().get_conn(),
+    store = store_hook().background_store
+    gaps = reconcile(store, TrytonHook().client, WarehouseHook().get_conn(),
                      config=OrdersConfig.parse(Variable.get(VARIABLE, default=None)), since=since, until=until,
                      run_id=run.run_id, now=now, catalog=catalog_config())
     book, config = _book()
     rules.check_drift(book, dag_id=run.dag_id, run_id=run.run_id, area="orders", drift=gaps.gaps,
-                      threshold=config.max_order_gaps, now=now)
+                      threshold=config.max_order_gaps, now=now, store=store.name)
     book.raise_undelivered()
     return gaps.as_counts()
 
@@ -70,13 +71,14 @@ def reconcile_catalog(**context: Any) -> dict[str, Any]:
     run = RunInfo.from_context(context)
     now = dt.datetime.now(dt.UTC)
     erp = TrytonHook().client
+    store = store_hook().background_store
     drift = reconcile(PublishRun(
-        store=store_hook().background_store, engine=WarehouseHook().get_conn(),
+        store=store, engine=WarehouseHook().get_conn(),
         config=catalog_config(), run_id=run.run_id, now=now,
         dry_run=not run.params.get("repair", True), warehouses={w.code: w.name for w in erp.web_shop.warehouses},
     ))
     book, config = _book()
     rules.check_drift(book, dag_id=run.dag_id, run_id=run.run_id, area="catalog", drift=drift.drift,
-                      threshold=config.max_catalog_drift, now=now)
+                      threshold=config.max_catalog_drift, now=now, store=store.name)
     book.raise_undelivered()
     return drift.as_counts()

@@ -79,10 +79,10 @@ def held_body(items: list) -> str:
              "values with the next catalog run; Reject leaves the store as it is (the rows stay held, and are "
              "asked about again only when the ERP asks for another value). Without an answer: Reject.", "",
              *(f"> {reason}" for reason in reasons), "",
-             "| SKU | step | published | held back | move |", "|---|---|---|---|---|"]
+             "| store | SKU | step | published | held back | move |", "|---|---|---|---|---|---|"]
     for i in items[:SHOWN]:
         d = i.detail
-        lines.append(f"| {i.record_key} | {i.operation} | {d.get('from', 'published')} | "
+        lines.append(f"| {i.store} | {i.record_key} | {i.operation} | {d.get('from', 'published')} | "
                      f"{d.get('to', d.get('change', '?'))} | {d.get('move', d.get('product', ''))} |")
     if len(items) > SHOWN:
         lines.append(f"\n... and {len(items) - SHOWN} more (table `row_error`, kind HeldByGuardrail): the "
@@ -94,10 +94,10 @@ def given_up_body(items: list) -> str:
     lines = [f"**{len(items)} row(s) gave up retrying** and wait for a person. Retry now releases them for one "
              "more attempt by the next run of their flow (fix the cause first: the reason is below); Leave keeps "
              "them given up. Without an answer: Leave.", "",
-             "| flow | step | record | attempts | last error |", "|---|---|---|---|---|"]
+             "| store | flow | step | record | attempts | last error |", "|---|---|---|---|---|---|"]
     for i in items[:SHOWN]:
         reason = i.reason.replace("|", "/").replace("\n", " ")[:200]
-        lines.append(f"| {i.flow} | {i.operation} | {i.record_key} | {i.attempts} | {reason} |")
+        lines.append(f"| {i.store} | {i.flow} | {i.operation} | {i.record_key} | {i.attempts} | {reason} |")
     if len(items) > SHOWN:
         lines.append(f"\n... and {len(items) - SHOWN} more (table `row_error`, status given_up): the decision "
                      "covers all of them.")

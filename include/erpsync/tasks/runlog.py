@@ -9,19 +9,31 @@ from airflow.sdk import task
 
 from erpsync.tasks.runtime import RunInfo
 
+# The flows that work on one store (its orders, its whole state): their runs and steps are that store's.
+# The catalog flow starts at the ERP; its publish steps say which store they wrote to in their counts.
+STORE_FLOWS = ("orders", "reconcile")
+
 
 @task
-def start_run(flow: str, **context: Any) -> None:
-    """Open (or, on a rerun of the same Airflow run, reopen) the run's row in ``sync_run``."""
+def start_run(flow: str, **context: Any) -> dict[str, str]:
+    """Open (or, on a rerun of the same Airflow run, reopen) the run's row in ``sync_run``; returns the
+    run's store (XCom: ``finish_run`` closes the same row)."""
     from erpsync.warehouse import db
     from erpsync.warehouse.hook import WarehouseHook
+    from erpsync.warehouse.schema import NOT_OF_A_STORE
 
     run = RunInfo.from_context(context)
+    store = NOT_OF_A_STORE
+    if flow in STORE_FLOWS:
+        from erpsync.store.hook import store_hook
+
+        store = store_hook().store.name
     db.start_run(
         WarehouseHook().get_conn(), flow=flow, dag_id=run.dag_id, run_id=run.run_id,
         logical_date=run.logical_date, window_start=None, window_end=run.window_end,
-        now=dt.datetime.now(dt.UTC),
+        now=dt.datetime.now(dt.UTC), store=store,
     )
+    return {"store": store}
 
 
 class StepsFailed(RuntimeError):
@@ -46,6 +58,7 @@ def finish_run(flow: str, steps: list[str], datasets: list[tuple[str, str]] = ()
     from erpsync.warehouse.hook import WarehouseHook
 
     run = RunInfo.from_context(context)
+    store = (context["ti"].xcom_pull(task_ids="start_run") or {}).get("store", "")
     results = {step: context["ti"].xcom_pull(task_ids=step) for step in steps}
     missing = sorted(step for step, result in results.items() if result is None)
     counts = {step: result for step, result in results.items() if result is not None}
@@ -57,14 +70,14 @@ def finish_run(flow: str, steps: list[str], datasets: list[tuple[str, str]] = ()
     db.finish_run(
         engine, flow=flow, dag_id=run.dag_id, run_id=run.run_id,
         status="failed" if missing else "held" if held else "success", counts=counts, timings=timings,
-        error=error, now=now,
+        error=error, now=now, store=store,
     )
     with engine.begin() as conn:  # each step's own freshness; a dry run (a backfill's publish) reached nothing
-        step_log.record_outcomes(conn, flow=flow, dag_id=run.dag_id, run_id=run.run_id, failed=missing, now=now,
-                                 succeeded=[step for step, result in counts.items() if not result.get("dry_run")])
+        step_log.record_outcomes(conn, store=store, flow=flow, dag_id=run.dag_id, run_id=run.run_id,
+                                 failed=missing, now=now, succeeded=[step for step, result in counts.items() if not result.get("dry_run")])
     book = AlertBook(engine, channels.send, renotify_after=dt.timedelta(hours=AlertConfig.load().renotify_hours))
     rules.after_run(book, dag_id=run.dag_id, run_id=run.run_id, counts=counts, datasets=[tuple(d) for d in datasets],
-                    now=now, succeeded=not missing)
+                    now=now, succeeded=not missing, store=store)
     book.raise_undelivered()
     if missing:
         raise StepsFailed(error)

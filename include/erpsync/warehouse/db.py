@@ -22,7 +22,7 @@ from sqlalchemy.types import TypeEngine
 
 from erpsync.common.jsontext import dumps_function
 from erpsync.common.memory import paused_gc
-from erpsync.warehouse.schema import raw_record, sync_cursor, sync_run
+from erpsync.warehouse.schema import NOT_OF_A_STORE, raw_record, sync_cursor, sync_run
 from erpsync.warehouse.types import UtcDateTime
 
 # Rows per INSERT, keys per IN list: SQLite allows 32,766 bound parameters per statement; ~20 columns x
@@ -236,10 +236,13 @@ def land_raw(
     batch_id: str,
     run_id: str | None,
     extracted_at: dt.datetime,
+    store: str = NOT_OF_A_STORE,
 ) -> int:
-    """Append ``rows`` to the raw layer (never updates: raw is the history of what was extracted)."""
+    """Append ``rows`` to the raw layer (never updates: raw is the history of what was extracted); ``store``:
+    the store they were read from (the ERP's: '')."""
     values = [
         {
+            "store": store,
             "source": source,
             "entity": entity,
             "record_key": row.record_key,
@@ -256,25 +259,28 @@ def land_raw(
     return len(values)
 
 
-def get_cursor(conn: Connection, source: str, entity: str) -> dt.datetime | None:
+def get_cursor(conn: Connection, source: str, entity: str, *, store: str = NOT_OF_A_STORE) -> dt.datetime | None:
+    """Where the extract of ``entity`` from ``source`` (in ``store``, for a store's) has read up to."""
     return conn.execute(
         select(sync_cursor.c.cursor_at).where(
-            sync_cursor.c.source == source, sync_cursor.c.entity == entity
+            sync_cursor.c.store == store, sync_cursor.c.source == source, sync_cursor.c.entity == entity
         )
     ).scalar_one_or_none()
 
 
 def advance_cursor(
-    conn: Connection, source: str, entity: str, cursor_at: dt.datetime, *, run_id: str | None, now: dt.datetime
+    conn: Connection, source: str, entity: str, cursor_at: dt.datetime, *, run_id: str | None, now: dt.datetime,
+    store: str = NOT_OF_A_STORE,
 ) -> dt.datetime:
     """Move the cursor to ``cursor_at`` unless it is already further (a backfill or an older run
     finishing late must never move it back); return where it is. One statement (an upsert that only
     updates an older cursor), so two runs committing at once cannot move it back between a read and a
     write. Call it in the transaction that commits what was read."""
     upsert(conn, sync_cursor, [{
-        "source": source, "entity": entity, "cursor_at": cursor_at, "run_id": run_id, "updated_at": now,
+        "store": store, "source": source, "entity": entity, "cursor_at": cursor_at, "run_id": run_id,
+        "updated_at": now,
     }], unless_older="cursor_at")
-    return get_cursor(conn, source, entity)
+    return get_cursor(conn, source, entity, store=store)
 
 
 def start_run(
@@ -287,14 +293,16 @@ def start_run(
     window_start: dt.datetime | None,
     window_end: dt.datetime | None,
     now: dt.datetime,
+    store: str = NOT_OF_A_STORE,
 ) -> None:
-    """Record that a flow run (re)started; a rerun of the same Airflow run reuses its row."""
+    """Record that a flow run (re)started; a rerun of the same Airflow run reuses its row. ``store``: the
+    store a flow of one store works on (orders, reconcile); '' for the catalog flow, which starts at the ERP."""
     with engine.begin() as conn:
         upsert(conn, sync_run, [{
-            "flow": flow, "dag_id": dag_id, "run_id": run_id, "logical_date": logical_date,
+            "store": store, "flow": flow, "dag_id": dag_id, "run_id": run_id, "logical_date": logical_date,
             "window_start": window_start, "window_end": window_end, "status": "running",
             "started_at": now, "finished_at": None, "counts": {}, "timings": {}, "error": None,
-        }], key=["flow", "dag_id", "run_id"])
+        }], key=["store", "flow", "dag_id", "run_id"])
 
 
 def finish_run(
@@ -308,12 +316,15 @@ def finish_run(
     timings: dict[str, float],
     error: str | None,
     now: dt.datetime,
+    store: str = NOT_OF_A_STORE,
 ) -> None:
     with engine.begin() as conn:
         result = conn.execute(
             sync_run.update()
-            .where(sync_run.c.flow == flow, sync_run.c.dag_id == dag_id, sync_run.c.run_id == run_id)
+            .where(sync_run.c.store == store, sync_run.c.flow == flow, sync_run.c.dag_id == dag_id,
+                   sync_run.c.run_id == run_id)
             .values(status=status, counts=counts, timings=timings, error=error, finished_at=now)
         )
         if result.rowcount == 0:
-            raise LookupError(f"no sync_run row for {flow}/{dag_id}/{run_id}: start_run was not called")
+            raise LookupError(f"no sync_run row for {store or 'the ERP'}/{flow}/{dag_id}/{run_id}: start_run was not "
+                              "called")

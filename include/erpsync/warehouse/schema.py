@@ -14,6 +14,10 @@ Layers (see ARCHITECTURE.md, "Warehouse"):
   ``review_decision`` (what a person decided in Airflow on a held change or a given-up row),
   ``alert_state`` (which alerts are firing: repeats are suppressed, recoveries announced).
 
+Several stores share one warehouse: every row that is of one store says which (column ``store``, the
+store's name; ``''`` for a row of the ERP side), and every key of such a row includes it, so two stores
+never share a cursor, an error, a run, a step's freshness, a decision or an alert.
+
 Alembic migrations under ``migrations/versions`` create these tables; a test proves that migrating to
 head yields exactly this metadata on both engines (``alembic check``), so the two never drift.
 """
@@ -64,12 +68,22 @@ def ts(name: str, **kwargs) -> Column:
     return Column(name, UtcDateTime(), **kwargs)
 
 
+NOT_OF_A_STORE = ""  # the store of a row that is not of one store: the ERP side
+
+
+def store_column(**kwargs) -> Column:
+    """The store a sync-state row is of (``Store.name``); ``''`` for a row of the ERP side."""
+    return Column("store", String(64), nullable=False, server_default=NOT_OF_A_STORE,
+                  comment="the store it is of; '' for the ERP side", **kwargs)
+
+
 # -- raw --------------------------------------------------------------------------------------------
 
 raw_record = Table(
     "raw_record",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
+    store_column(),
     Column("source", String(32), nullable=False, comment="erp | store"),
     Column("entity", String(32), nullable=False, comment="product | stock_level | order ..."),
     Column("record_key", String(255), nullable=False, comment="the natural key, e.g. the SKU"),
@@ -79,7 +93,7 @@ raw_record = Table(
     ts("source_updated_at", nullable=True, comment="the record's modification time in its source"),
     Column("payload", Json, nullable=False),
     Index(None, "source", "entity", "batch_id"),
-    Index(None, "source", "entity", "record_key"),
+    Index(None, "store", "source", "entity", "record_key"),
 )
 
 # -- staging ----------------------------------------------------------------------------------------
@@ -182,6 +196,7 @@ quarantine = Table(
     "quarantine",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
+    store_column(),
     Column("source", String(32), nullable=False),
     Column("entity", String(32), nullable=False),
     Column("record_key", String(255), nullable=False),
@@ -195,7 +210,7 @@ quarantine = Table(
     ts("resolved_at", nullable=True),
     ts("expires_at", nullable=True),
     CheckConstraint("status IN ('open', 'released', 'superseded', 'expired')", name="status"),
-    Index(None, "source", "entity", "record_key", "status"),
+    Index(None, "store", "source", "entity", "record_key", "status"),
     Index(None, "status", "quarantined_at"),
 )
 
@@ -204,6 +219,7 @@ quarantine = Table(
 sync_cursor = Table(
     "sync_cursor",
     metadata,
+    store_column(primary_key=True),
     Column("source", String(32), primary_key=True),
     Column("entity", String(32), primary_key=True),
     ts("cursor_at", nullable=False, comment="end of the last committed window"),
@@ -301,6 +317,7 @@ row_error = Table(
     "row_error",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
+    store_column(),
     Column("flow", String(32), nullable=False, comment="catalog | orders | fulfillment ..."),
     Column("entity", String(32), nullable=False),
     Column("record_key", String(255), nullable=False),
@@ -315,7 +332,7 @@ row_error = Table(
     ts("resolved_at", nullable=True),
     Column("run_id", String(250), nullable=True),
     Column("payload", Json, nullable=True),
-    UniqueConstraint("flow", "entity", "record_key", "operation"),
+    UniqueConstraint("store", "flow", "entity", "record_key", "operation"),
     CheckConstraint("status IN ('open', 'resolved', 'given_up')", name="status"),
     Index(None, "status", "next_attempt_at"),
 )
@@ -324,6 +341,7 @@ sync_run = Table(
     "sync_run",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
+    store_column(),
     Column("flow", String(32), nullable=False),
     Column("dag_id", String(250), nullable=False),
     Column("run_id", String(250), nullable=False),
@@ -336,14 +354,15 @@ sync_run = Table(
     Column("counts", Json, nullable=False, comment="rows extracted, staged, quarantined, published..."),
     Column("timings", Json, nullable=False, comment="seconds per stage"),
     Column("error", Text, nullable=True),
-    UniqueConstraint("flow", "dag_id", "run_id"),
+    UniqueConstraint("store", "flow", "dag_id", "run_id"),
     CheckConstraint("status IN ('running', 'success', 'failed', 'held')", name="status"),
-    Index(None, "flow", "finished_at"),
+    Index(None, "store", "flow", "finished_at"),
 )
 
 sync_step = Table(
     "sync_step",
     metadata,
+    store_column(primary_key=True),
     Column("flow", String(32), primary_key=True),
     Column("step", String(64), primary_key=True, comment="the step's task id in the flow's DAG"),
     Column("dag_id", String(250), nullable=False),
@@ -359,6 +378,7 @@ sync_step = Table(
 review_decision = Table(
     "review_decision",
     metadata,
+    store_column(primary_key=True),
     Column("flow", String(32), primary_key=True),
     Column("entity", String(32), primary_key=True),
     Column("record_key", String(255), primary_key=True),
@@ -375,7 +395,9 @@ review_decision = Table(
 alert_state = Table(
     "alert_state",
     metadata,
-    Column("alert_key", String(200), primary_key=True, comment="the ongoing problem, e.g. catalog_sync/guardrail"),
+    Column("alert_key", String(200), primary_key=True,
+           comment="the ongoing problem, e.g. catalog_sync/guardrail; a store's alert starts with the store"),
+    store_column(),
     Column("kind", String(32), nullable=False),
     Column("status", String(16), nullable=False),
     Column("title", String(500), nullable=False),

@@ -523,8 +523,8 @@ def test_a_refused_fulfillment_waits_for_its_retry(order_steps, store, shop, adm
     ship(admin, sale["id"], tracking="1Z999AA10123456801")
     failed_at = dt.datetime.now(dt.UTC)
     with warehouse.begin() as conn:  # as a refused attempt leaves it: the first retry is due 30 s later
-        record_failures(conn, flow="orders", entity="order", operation="fulfill", run_id="earlier", now=failed_at,
-                        failures=[RowFailure(order["id"], "StoreRequestError", "fulfillmentCreate: refused")])
+        record_failures(conn, store=shop.name, flow="orders", entity="order", operation="fulfill", run_id="earlier",
+                        now=failed_at, failures=[RowFailure(order["id"], "StoreRequestError", "fulfillmentCreate: refused")])
 
     early = order_steps.fulfill(now=failed_at + dt.timedelta(seconds=10))
     assert (early.shipped, early.fulfilled, early.failed) == (0, 0, 0), "not asked before its retry is due"

@@ -65,7 +65,7 @@ def apply_changes(erp: TrytonClient, engine: Engine, *, store: str, config: Orde
     result = ChangesResult(impossible=[], failed=[])
     sales = TrytonSales(erp)
     with engine.connect() as conn:
-        waiting = waiting_keys(conn, flow=FLOW, entity="order", operation=OPERATION, now=now)
+        waiting = waiting_keys(conn, store=store, flow=FLOW, entity="order", operation=OPERATION, now=now)
         orders = [o for o in _booked_with_changes(conn, store) if o["store_order_id"] not in waiting]
         applied = _adjustments(conn, store, [o["store_order_id"] for o in orders])
     for order in orders:
@@ -77,13 +77,14 @@ def apply_changes(erp: TrytonClient, engine: Engine, *, store: str, config: Orde
             failure = RowFailure(order["store_order_id"], type(error).__name__,
                                  f"changes of order {order['order_name']} ({order['store_order_id']}): {error}")
             with engine.begin() as conn:
-                record_failures(conn, flow=FLOW, entity="order", operation=OPERATION, failures=[failure],
+                record_failures(conn, store=store, flow=FLOW, entity="order", operation=OPERATION, failures=[failure],
                                 run_id=run_id, now=now)
             result.failed.append(failure.message)
             log.warning("%s", failure.message)
         else:
             with engine.begin() as conn:
-                resolve(conn, flow=FLOW, entity="order", operation=OPERATION, keys=[order["store_order_id"]], now=now)
+                resolve(conn, store=store, flow=FLOW, entity="order", operation=OPERATION,
+                        keys=[order["store_order_id"]], now=now)
     result.seconds = time.monotonic() - started
     log.info("order changes: %s", result.as_counts())
     return result

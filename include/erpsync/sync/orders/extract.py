@@ -37,7 +37,7 @@ def extract_orders(store: Store, engine: Engine, *, window_end: dt.datetime, run
     cost four times what the new orders did (measured: an order is ~30 points of the store's rate limit,
     its stamp ~1)."""
     with engine.connect() as conn:
-        cursor = None if full_refresh else db.get_cursor(conn, SOURCE, ENTITY)
+        cursor = None if full_refresh else db.get_cursor(conn, SOURCE, ENTITY, store=store.name)
     window = Window.after_cursor(cursor, window_end, lag)
     if window_start is not None:
         window = Window(window_start, window_end)
@@ -47,7 +47,7 @@ def extract_orders(store: Store, engine: Engine, *, window_end: dt.datetime, run
                                   new=Window(cursor, window.end))
     else:
         pages = _orders(store.iter_orders(window))
-    return land(engine, SOURCE, ENTITY, pages, window=window, run_id=run_id, now=now)
+    return land(engine, SOURCE, ENTITY, pages, window=window, run_id=run_id, now=now, store=store.name)
 
 
 def extract_order_ids(store: Store, engine: Engine, order_ids: Sequence[str], *, window: Window, run_id: str | None,
@@ -55,7 +55,7 @@ def extract_order_ids(store: Store, engine: Engine, order_ids: Sequence[str], *,
     """Land these orders whole (e.g. those reconciliation found missing in the ERP, among the stamps of
     ``window``); the cursor is left alone."""
     return land(engine, SOURCE, ENTITY, _orders(store.iter_orders(window, order_ids=list(order_ids))), window=window,
-                run_id=run_id, now=now, move_cursor=False, scope=f"{len(order_ids)} order(s) by id")
+                run_id=run_id, now=now, move_cursor=False, scope=f"{len(order_ids)} order(s) by id", store=store.name)
 
 
 def _orders(pages: Iterable[list[StoreOrder]]) -> Iterator[list[db.RawRow]]:

@@ -55,7 +55,7 @@ def push_fulfillments(erp: TrytonClient, store: Store, engine: Engine, *, config
             select(order_ledger.c.store_order_id, order_ledger.c.erp_sale_id).where(
                 order_ledger.c.store == store.name, order_ledger.c.state.in_(("confirmed", "cancel_failed")),
                 order_ledger.c.erp_sale_id.is_not(None)))}
-        waiting = waiting_keys(conn, flow=FLOW, entity="order", operation="fulfill", now=now)
+        waiting = waiting_keys(conn, store=store.name, flow=FLOW, entity="order", operation="fulfill", now=now)
     open_orders = {sale_id: order_id for sale_id, order_id in open_orders.items() if order_id not in waiting}
     shipped = [s for s in TrytonSales(erp).shipping(sorted(open_orders)) if s.shipment_state == "sent"]
     result.shipped = len(shipped)
@@ -82,14 +82,16 @@ def push_fulfillments(erp: TrytonClient, store: Store, engine: Engine, *, config
                     result.already += 1
             except StoreError as error:
                 with engine.begin() as conn:
-                    record_failures(conn, flow=FLOW, entity="order", operation="fulfill", run_id=run_id, now=now,
+                    record_failures(conn, store=store.name, flow=FLOW, entity="order", operation="fulfill",
+                                    run_id=run_id, now=now,
                                     failures=[RowFailure(order_id, type(error).__name__, str(error))])
                 result.failed += 1
                 continue
             with engine.begin() as conn:
                 ledger.move(conn, store=store.name, order_id=order_id, to="fulfilled",
                             store_fulfillment_ids=fulfillments)
-                resolve(conn, flow=FLOW, entity="order", operation="fulfill", keys=[order_id], now=now)
+                resolve(conn, store=store.name, flow=FLOW, entity="order", operation="fulfill", keys=[order_id],
+                        now=now)
     result.seconds = time.monotonic() - started
     log.info("fulfillments: %s", result.as_counts())
     return result

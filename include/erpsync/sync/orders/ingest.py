@@ -70,7 +70,7 @@ def ingest_orders(erp: TrytonClient, engine: Engine, *, store: str, config: Orde
     result = IngestResult()
     with engine.connect() as conn:
         orders = _to_book(conn, store, now)
-        waiting = waiting_keys(conn, flow=FLOW, entity="order", operation="confirm_sale", now=now)
+        waiting = waiting_keys(conn, store=store, flow=FLOW, entity="order", operation="confirm_sale", now=now)
         unconfirmed = {sale_id: order_id for sale_id, order_id in conn.execute(
             select(order_ledger.c.erp_sale_id, order_ledger.c.store_order_id)
             .join(stg_order, and_(stg_order.c.store == order_ledger.c.store,
@@ -103,7 +103,7 @@ def sale_warehouses(warehouses: Sequence[ErpWarehouse], catalog: CatalogConfig) 
 
 def _to_book(conn: Connection, store: str, now: dt.datetime) -> list[dict[str, Any]]:
     """Staged orders without a sale yet: never booked, or an attempt that did not finish and is due."""
-    due = set(due_keys(conn, flow=FLOW, entity="order", operation="create_sale", now=now))
+    due = set(due_keys(conn, store=store, flow=FLOW, entity="order", operation="create_sale", now=now))
     ledger = order_ledger
     rows = conn.execute(
         select(stg_order, ledger.c.state.label("ledger_state"))
@@ -170,7 +170,8 @@ class _Booker:
                 outcome = booked.get(order["store_order_id"])
                 if outcome:
                     self._move(conn, order, "created", erp_sale_id=outcome.sale_id)
-            resolve(conn, flow=FLOW, entity="order", operation="create_sale", keys=booked, now=self.now)
+            resolve(conn, store=self.store, flow=FLOW, entity="order", operation="create_sale", keys=booked,
+                    now=self.now)
         result.created += sum(1 for o in booked.values() if o.created)
         result.found += sum(1 for o in booked.values() if not o.created)
         names = {o["store_order_id"]: o["order_name"] for o in live}
@@ -195,12 +196,12 @@ class _Booker:
         answered = self.erp.server_clock()
         counted_from = answered + dt.timedelta(seconds=1) if answered else dt.datetime.now(dt.UTC)
         with self.engine.begin() as conn:
-            record_failures(conn, flow=FLOW, entity="order", operation="confirm_sale", run_id=self.run_id,
-                            now=self.now, failures=[
+            record_failures(conn, store=self.store, flow=FLOW, entity="order", operation="confirm_sale",
+                            run_id=self.run_id, now=self.now, failures=[
                                 RowFailure(sales[sale_id], "ConfirmRefused",
                                            f"sale {sale_id} of store order {sales[sale_id]}: {reason}")
                                 for sale_id, reason in refused.items() if sale_id not in confirmed])
-            resolve(conn, flow=FLOW, entity="order", operation="confirm_sale",
+            resolve(conn, store=self.store, flow=FLOW, entity="order", operation="confirm_sale",
                     keys=[sales[sale_id] for sale_id in confirmed], now=self.now)
         with self.engine.begin() as conn:
             for sale_id in sorted(confirmed):
@@ -217,8 +218,8 @@ class _Booker:
             for failure in failures:
                 ledger.move(conn, store=self.store, order_id=failure.key, to="failed",
                             last_error=failure.message)
-            record_failures(conn, flow=FLOW, entity="order", operation="create_sale", run_id=self.run_id,
-                            now=self.now, failures=failures)
+            record_failures(conn, store=self.store, flow=FLOW, entity="order", operation="create_sale",
+                            run_id=self.run_id, now=self.now, failures=failures)
         result.failed += len(failures)
         result.failures.extend(f.message for f in failures)
         for failure in failures:

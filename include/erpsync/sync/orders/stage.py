@@ -26,13 +26,13 @@ ENTITY = "order"
 def stage_orders(engine: Engine, *, store: str, batch_id: str, currency: str, run_id: str | None,
                  now: dt.datetime, cursor_at: dt.datetime | None) -> StageResult:
     with engine.connect() as conn:
-        payloads = list(latest_versions(held_back(conn, SOURCE, ENTITY) + raw_batch(conn, SOURCE, ENTITY, batch_id))
-                        .values())
+        payloads = list(latest_versions(held_back(conn, SOURCE, ENTITY, store=store)
+                                        + raw_batch(conn, SOURCE, ENTITY, batch_id, store=store)).values())
         known = _known_skus(conn, {line.get("sku") for p in payloads for line in p["lines"]})
     dataset = Dataset(
         SOURCE, ENTITY, checks=lambda: order_checks(currency), key=lambda p: p["order_id"],
         frame=lambda rows: _order_frame(rows, known),
-        write=lambda conn, good: _write(conn, store, good, batch_id, now),
+        write=lambda conn, good: _write(conn, store, good, batch_id, now), store=store,
     )
     return stage(engine, dataset, payloads, batch_id=batch_id, run_id=run_id, now=now, cursor_at=cursor_at)
 

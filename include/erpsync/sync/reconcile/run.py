@@ -111,7 +111,8 @@ def reconcile_catalog(run: PublishRun) -> CatalogDrift:
         seen = catalog_publish.published_levels(conn, store.name, selling)
         # What a publish is already on its way to fix: marked due, or in the error queue (retried, held).
         in_flight = {step: set(publish_due.due(conn, store=store.name, step=step))
-                     | unresolved_keys(conn, flow=catalog_publish.FLOW, entity="variant", operation=step)
+                     | unresolved_keys(conn, store=store.name, flow=catalog_publish.FLOW, entity="variant",
+                                       operation=step)
                      for step in catalog_publish.STEPS}
     result.unmanaged_in_store = len(set(in_store) - known)
 

@@ -9,9 +9,10 @@ Two kinds of row in the error queue stop for a person:
 - a row that gave up retrying (``given_up``). Its subject is the time of its last failure: "retry" releases
   it for one more attempt; if it gives up again, that is a new question.
 
-A decision is recorded once per row and subject (table ``review_decision``, latest wins); the review asks
-only about rows without a decision on their current subject, so nothing is asked twice and nothing is
-decided for a value nobody saw.
+A row, and so its decision, is of one store (the error queue's ``store``): the same SKU held in two stores
+is two questions. A decision is recorded once per row and subject (table ``review_decision``, latest wins);
+the review asks only about rows without a decision on their current subject, so nothing is asked twice and
+nothing is decided for a value nobody saw.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from erpsync.warehouse import db
 from erpsync.warehouse.schema import review_decision, row_error
 
 APPROVED, REJECTED, RETRY, LEAVE = "approved", "rejected", "retry", "leave"
-Key = tuple[str, str, str, str]  # flow, entity, operation, record_key
+Key = tuple[str, str, str, str, str]  # store, flow, entity, operation, record_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +44,11 @@ class Item:
     reason: str
     attempts: int
     detail: dict[str, Any]  # held: {"from": .., "to": ..} or {"change": "unpublish", ...}
+    store: str = ""  # the store the row is of
 
     @property
     def key(self) -> Key:
-        return self.flow, self.entity, self.operation, self.record_key
+        return self.store, self.flow, self.entity, self.operation, self.record_key
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -88,7 +90,7 @@ def held_awaiting(conn: Connection) -> list[Item]:
     rows = conn.execute(select(row_error).where(row_error.c.status == "open", row_error.c.error_kind == HELD)
                         .order_by(row_error.c.first_failed_at, row_error.c.record_key)).mappings().all()
     items = [Item(r["flow"], r["entity"], r["operation"], r["record_key"], held_subject(r["payload"]),
-                  r["error_message"], r["attempts"], dict(r["payload"] or {})) for r in rows]
+                  r["error_message"], r["attempts"], dict(r["payload"] or {}), r["store"]) for r in rows]
     return awaiting(items, _decisions(conn, [i.key for i in items]))
 
 
@@ -97,24 +99,25 @@ def given_up_awaiting(conn: Connection) -> list[Item]:
     rows = conn.execute(select(row_error).where(row_error.c.status == "given_up")
                         .order_by(row_error.c.last_failed_at, row_error.c.record_key)).mappings().all()
     items = [Item(r["flow"], r["entity"], r["operation"], r["record_key"], r["last_failed_at"].isoformat(),
-                  f"{r['error_kind']}: {r['error_message']}", r["attempts"], {}) for r in rows]
+                  f"{r['error_kind']}: {r['error_message']}", r["attempts"], {}, r["store"]) for r in rows]
     return awaiting(items, _decisions(conn, [i.key for i in items]))
 
 
-def decisions_for(conn: Connection, *, flow: str, entity: str, operation: str,
+def decisions_for(conn: Connection, *, store: str, flow: str, entity: str, operation: str,
                   keys: Iterable[str]) -> dict[str, Decision]:
-    """The decisions on these rows of one step, by record key."""
-    found = _decisions(conn, [(flow, entity, operation, k) for k in keys])
-    return {key[3]: d for key, d in found.items()}
+    """The decisions on these rows of one step in one store, by record key."""
+    found = _decisions(conn, [(store, flow, entity, operation, k) for k in keys])
+    return {key[4]: d for key, d in found.items()}
 
 
 def _decisions(conn: Connection, keys: Sequence[Key]) -> dict[Key, Decision]:
     c = review_decision.c
     found: dict[Key, Decision] = {}
     for chunk in db.chunks(sorted(set(keys)), size=200):
-        for row in conn.execute(select(c.flow, c.entity, c.operation, c.record_key, c.subject, c.decision).where(
-                tuple_(c.flow, c.entity, c.operation, c.record_key).in_(chunk))):
-            found[(row.flow, row.entity, row.operation, row.record_key)] = Decision(row.subject, row.decision)
+        for row in conn.execute(select(c.store, c.flow, c.entity, c.operation, c.record_key, c.subject, c.decision)
+                                .where(tuple_(c.store, c.flow, c.entity, c.operation, c.record_key).in_(chunk))):
+            found[(row.store, row.flow, row.entity, row.operation, row.record_key)] = Decision(row.subject,
+                                                                                                 row.decision)
     return found
 
 
@@ -125,14 +128,15 @@ def record(conn: Connection, items: Sequence[Item], *, decision: str, decided_by
     """Record one decision on each of ``items`` (what the person was shown); a retry also releases the
     given-up rows for the next run."""
     db.upsert(conn, review_decision, [
-        {"flow": i.flow, "entity": i.entity, "operation": i.operation, "record_key": i.record_key,
+        {"store": i.store, "flow": i.flow, "entity": i.entity, "operation": i.operation, "record_key": i.record_key,
          "subject": i.subject, "decision": decision, "decided_by": decided_by, "decided_at": now,
          "review_run_id": review_run_id} for i in items],
-        key=["flow", "entity", "record_key", "operation"],
+        key=["store", "flow", "entity", "record_key", "operation"],
         update=["subject", "decision", "decided_by", "decided_at", "review_run_id"])
     if decision != RETRY:
         return len(items)
     released = 0
-    for flow in sorted({i.flow for i in items}):
-        released += retry_given_up(conn, flow=flow, keys=[i.record_key for i in items if i.flow == flow], now=now)
+    for store, flow in sorted({(i.store, i.flow) for i in items}):
+        released += retry_given_up(conn, store=store, flow=flow, now=now,
+                                   keys=[i.record_key for i in items if (i.store, i.flow) == (store, flow)])
     return released

@@ -1,6 +1,7 @@
 """The row-level error queue: a row that failed (a store write refused, a product the store rejects)
 is recorded with its error and retried by later runs with exponential backoff, stays visible, and is
-resolved automatically the next time it succeeds.
+resolved automatically the next time it succeeds. Every row is of one store (``store``, the store's
+name): the one a publish wrote to or an order came from, so two stores' queues never touch.
 
 A row that keeps failing does not retry for ever: after ``GIVE_UP_AFTER`` attempts it is ``given_up``,
 a terminal state that no run retries on its own; ``sync_watch`` alerts it as STUCK and an operator
@@ -43,19 +44,21 @@ UNRESOLVED = ("open", "given_up")
 HELD = "HeldByGuardrail"  # the kind of a row a guardrail holds: looked at again by every run
 
 
-def record_failures(conn: Connection, *, flow: str, entity: str, operation: str, failures: Sequence[RowFailure],
-                    run_id: str | None, now: dt.datetime, give_up_after: int = GIVE_UP_AFTER) -> None:
+def record_failures(conn: Connection, *, store: str, flow: str, entity: str, operation: str,
+                    failures: Sequence[RowFailure], run_id: str | None, now: dt.datetime,
+                    give_up_after: int = GIVE_UP_AFTER) -> None:
     """Open (or reopen) an error per failed row; the attempt count and the backoff grow each time, and the
     ``give_up_after``-th failure makes it ``given_up``. A row held by a guardrail is due again at once:
     every run re-evaluates it until approved or fixed."""
     if not failures:
         return
-    attempts = _attempts(conn, flow, entity, operation, [f.key for f in failures])
-    rows = {f.key: _failed_row(flow, entity, operation, f, attempts.get(f.key, 0) + 1, run_id, now, give_up_after)
+    attempts = _attempts(conn, store, flow, entity, operation, [f.key for f in failures])
+    rows = {f.key: {"store": store, **_failed_row(flow, entity, operation, f, attempts.get(f.key, 0) + 1, run_id,
+                                                  now, give_up_after)}
             for f in failures}
     changing = ["status", "error_kind", "error_message", "attempts", "last_failed_at", "next_attempt_at",
                 "resolved_at", "run_id", "payload"]
-    key = ["flow", "entity", "record_key", "operation"]
+    key = ["store", "flow", "entity", "record_key", "operation"]
     # An open error keeps when it first failed; a resolved one that fails again starts over.
     db.upsert(conn, row_error, [row for k, row in rows.items() if k in attempts], key=key, update=changing)
     db.upsert(conn, row_error, [row for k, row in rows.items() if k not in attempts], key=key,
@@ -75,23 +78,24 @@ def _failed_row(flow: str, entity: str, operation: str, failure: RowFailure, att
     }
 
 
-def resolve(conn: Connection, *, flow: str, entity: str, operation: str, keys: Iterable[str],
+def resolve(conn: Connection, *, store: str, flow: str, entity: str, operation: str, keys: Iterable[str],
             now: dt.datetime) -> int:
     resolved = 0
     for chunk in db.chunks(sorted(set(keys))):
         resolved += conn.execute(
             row_error.update()
-            .where(row_error.c.flow == flow, row_error.c.entity == entity, row_error.c.operation == operation,
-                   row_error.c.status.in_(UNRESOLVED), row_error.c.record_key.in_(chunk))
+            .where(*_of_step(store, flow, entity, operation), row_error.c.status.in_(UNRESOLVED),
+                   row_error.c.record_key.in_(chunk))
             .values(status="resolved", resolved_at=now, next_attempt_at=None)
         ).rowcount
     return resolved
 
 
-def retry_given_up(conn: Connection, *, flow: str, keys: Iterable[str] | None = None, now: dt.datetime) -> int:
-    """Release given-up rows of ``flow`` (all of them, or only ``keys``) for one more attempt by the next
-    run; a row that fails again gives up again at once. Returns how many were released."""
-    where = [row_error.c.flow == flow, row_error.c.status == "given_up"]
+def retry_given_up(conn: Connection, *, store: str, flow: str, keys: Iterable[str] | None = None,
+                   now: dt.datetime) -> int:
+    """Release given-up rows of ``flow`` in ``store`` (all of them, or only ``keys``) for one more attempt
+    by the next run; a row that fails again gives up again at once. Returns how many were released."""
+    where = [row_error.c.store == store, row_error.c.flow == flow, row_error.c.status == "given_up"]
     if keys is None:
         return conn.execute(row_error.update().where(*where).values(status="open", next_attempt_at=now)).rowcount
     released = 0
@@ -101,42 +105,48 @@ def retry_given_up(conn: Connection, *, flow: str, keys: Iterable[str] | None = 
     return released
 
 
-def waiting_keys(conn: Connection, *, flow: str, entity: str, operation: str, now: dt.datetime) -> set[str]:
+def waiting_keys(conn: Connection, *, store: str, flow: str, entity: str, operation: str, now: dt.datetime) -> set[str]:
     """Keys that must not be tried now: their retry is not due yet, or they have given up."""
     return set(conn.execute(
         select(row_error.c.record_key).where(
-            row_error.c.flow == flow, row_error.c.entity == entity, row_error.c.operation == operation,
+            *_of_step(store, flow, entity, operation),
             ((row_error.c.status == "open") & (row_error.c.next_attempt_at > now))
             | (row_error.c.status == "given_up"))
     ).scalars())
 
 
-def due_keys(conn: Connection, *, flow: str, entity: str, operation: str, now: dt.datetime) -> list[str]:
+def due_keys(conn: Connection, *, store: str, flow: str, entity: str, operation: str, now: dt.datetime) -> list[str]:
     """Keys whose retry is due."""
     return list(conn.execute(
         select(row_error.c.record_key).where(
-            row_error.c.flow == flow, row_error.c.entity == entity, row_error.c.operation == operation,
-            row_error.c.status == "open", row_error.c.next_attempt_at <= now,
+            *_of_step(store, flow, entity, operation), row_error.c.status == "open",
+            row_error.c.next_attempt_at <= now,
         )
     ).scalars())
 
 
-def unresolved_keys(conn: Connection, *, flow: str, entity: str, operation: str) -> set[str]:
+def unresolved_keys(conn: Connection, *, store: str, flow: str, entity: str, operation: str) -> set[str]:
     """Keys still in the queue (waiting for a retry, held, or given up): in flight, not forgotten."""
     return set(conn.execute(
         select(row_error.c.record_key).where(
-            row_error.c.flow == flow, row_error.c.entity == entity, row_error.c.operation == operation,
-            row_error.c.status.in_(UNRESOLVED),
+            *_of_step(store, flow, entity, operation), row_error.c.status.in_(UNRESOLVED),
         )
     ).scalars())
 
 
-def _attempts(conn: Connection, flow: str, entity: str, operation: str, keys: list[str]) -> dict[str, int]:
+def _of_step(store: str, flow: str, entity: str, operation: str) -> tuple[Any, ...]:
+    """The conditions that pick the rows of one step's queue in one store."""
+    return (row_error.c.store == store, row_error.c.flow == flow, row_error.c.entity == entity,
+            row_error.c.operation == operation)
+
+
+def _attempts(conn: Connection, store: str, flow: str, entity: str, operation: str,
+              keys: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for chunk in db.chunks(sorted(set(keys))):
         found.update(conn.execute(
             select(row_error.c.record_key, row_error.c.attempts).where(
-                row_error.c.flow == flow, row_error.c.entity == entity, row_error.c.operation == operation,
-                row_error.c.status.in_(UNRESOLVED), row_error.c.record_key.in_(chunk))
+                *_of_step(store, flow, entity, operation), row_error.c.status.in_(UNRESOLVED),
+                row_error.c.record_key.in_(chunk))
         ).all())
     return found

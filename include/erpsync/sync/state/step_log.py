@@ -10,8 +10,11 @@ matters to a reader, and to an alert, is each step's. So:
   the error (redacted as an alert is: no e-mail addresses, no credentials) and the run and try whose
   log shows it (:func:`record_error`).
 
+A step of a flow of one store (orders, reconcile) is that store's: its row carries the run's store
+(``sync_run.store``), so one store's failing shipments never hide behind another's fresh ones.
+
 Times are the recording process's clock (when it was seen), never compared with another system's.
-Each write is keyed by (flow, step) and never goes back in time: a slow run finishing late cannot make
+Each write is keyed by (store, flow, step) and never goes back in time: a slow run finishing late cannot make
 a step look fresher or staler than a newer one did.
 """
 
@@ -25,7 +28,7 @@ from sqlalchemy import Connection, select
 
 from erpsync.alerts.redact import redact
 from erpsync.warehouse import db
-from erpsync.warehouse.schema import sync_run, sync_step
+from erpsync.warehouse.schema import NOT_OF_A_STORE, sync_run, sync_step
 
 ERROR_CHARS = 1000
 
@@ -42,6 +45,12 @@ class StepState:
     last_error: str | None
     last_error_run_id: str | None
     last_error_try: int | None
+    store: str = NOT_OF_A_STORE
+
+    @property
+    def label(self) -> str:
+        """How the step is told apart from the same step of another store: ``shop-eu/ingest_orders``."""
+        return f"{self.store}/{self.step}" if self.store else self.step
 
     @property
     def failing(self) -> bool:
@@ -51,10 +60,10 @@ class StepState:
 
 
 def record_outcomes(conn: Connection, *, flow: str, dag_id: str, run_id: str, succeeded: Iterable[str],
-                    failed: Iterable[str], now: dt.datetime) -> None:
+                    failed: Iterable[str], now: dt.datetime, store: str = NOT_OF_A_STORE) -> None:
     """One run's outcome per step: ``succeeded`` produced a result that reached its target, ``failed``
-    produced none."""
-    base = {"flow": flow, "dag_id": dag_id}
+    produced none; ``store``: the run's (``sync_run.store``)."""
+    base = {"store": store, "flow": flow, "dag_id": dag_id}
     db.upsert(conn, sync_step, [{**base, "step": step, "last_success_at": now, "last_success_run_id": run_id}
                                 for step in sorted(set(succeeded))], unless_older="last_success_at")
     db.upsert(conn, sync_step, [{**base, "step": step, "last_failed_at": now, "last_failed_run_id": run_id}
@@ -62,25 +71,30 @@ def record_outcomes(conn: Connection, *, flow: str, dag_id: str, run_id: str, su
 
 
 def record_error(conn: Connection, *, dag_id: str, run_id: str, step: str, error: str, try_number: int | None,
-                 now: dt.datetime) -> bool:
-    """The exception a step raised in ``run_id``; False when that run is not a flow's (no ``sync_run``
-    row: a task of another DAG), so nothing is recorded."""
-    flow = conn.execute(select(sync_run.c.flow).where(sync_run.c.dag_id == dag_id, sync_run.c.run_id == run_id)
-                        ).scalar()
-    if flow is None:
-        return False
+                 now: dt.datetime) -> str | None:
+    """The exception a step raised in ``run_id``, recorded for the run's flow and store; returns that store
+    (``''``: the ERP side), or None when the run is not a flow's (no ``sync_run`` row: a task of another
+    DAG), so nothing is recorded."""
+    run = conn.execute(select(sync_run.c.store, sync_run.c.flow)
+                       .where(sync_run.c.dag_id == dag_id, sync_run.c.run_id == run_id)).first()
+    if run is None:
+        return None
     db.upsert(conn, sync_step, [{
-        "flow": flow, "step": step, "dag_id": dag_id, "last_failed_at": now, "last_failed_run_id": run_id,
+        "store": run.store, "flow": run.flow, "step": step, "dag_id": dag_id, "last_failed_at": now,
+        "last_failed_run_id": run_id,
         "last_error": redact(error)[:ERROR_CHARS], "last_error_run_id": run_id, "last_error_try": try_number,
     }], unless_older="last_failed_at")
-    return True
+    return run.store
 
 
 def read(conn: Connection) -> dict[str, dict[str, StepState]]:
-    """flow -> step -> its state, for every step that ever ran."""
+    """flow -> step label (the step, and its store when it is a store's: :attr:`StepState.label`) -> its
+    state, for every step that ever ran."""
     found: dict[str, dict[str, StepState]] = {}
-    for row in conn.execute(select(sync_step).order_by(sync_step.c.flow, sync_step.c.step)).mappings():
-        found.setdefault(row["flow"], {})[row["step"]] = StepState(**row)
+    for row in conn.execute(select(sync_step).order_by(sync_step.c.flow, sync_step.c.store, sync_step.c.step)
+                            ).mappings():
+        state = StepState(**row)
+        found.setdefault(state.flow, {})[state.label] = state
     return found
 
 
