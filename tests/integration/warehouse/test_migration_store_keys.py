@@ -69,7 +69,7 @@ ROWS: dict[str, list[tuple[dict, str]]] = {
         ("catalog/extract_products/stale", ""), ("catalog_sync/guardrail/price_swing", STORE),
         ("catalog/stuck_rows", STORE), ("orders_sync/quarantine/store.order", STORE),
         ("orders_sync/failure/ingest_orders", STORE), ("orders/ingest_orders/stale", STORE),
-        ("orders/stuck_rows", STORE), ("reconcile/drift/catalog", STORE)]],
+        ("orders/stuck_rows", STORE), ("reconcile/drift/catalog", STORE), ("orders/stale", "")]],
 }
 IDENTITY = {  # the columns that tell the rows of a table apart (apart from the store)
     "raw_record": ("source", "entity", "record_key", "batch_id"), "quarantine": ("source", "entity", "record_key"),

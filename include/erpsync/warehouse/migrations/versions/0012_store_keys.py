@@ -20,7 +20,8 @@ Which rows are the default store's (from the code that wrote them):
   ``reconcile``, of flows ``orders`` and ``reconcile`` (stale steps), the guardrail holds of a publish
   (``catalog_sync/guardrail/``) and the stuck rows of a flow whose error queue is per store
   (``catalog/stuck_rows``, ``orders/stuck_rows``). Their key gains the store in front
-  (``<store>/<key>``), as the code now writes it.
+  (``<store>/<key>``), as the code now writes it. A whole flow's staleness (``orders/stale``,
+  ``reconcile/stale``) is read from the run log over all stores and stays as it is.
 
 The downgrade puts every row back to the keys without the store; it refuses when rows of two stores
 would collide on one key (then the warehouse is no longer single-store).
@@ -43,6 +44,7 @@ STORE_TABLES = ('stg_order', 'stg_order_line', 'order_ledger', 'order_adjustment
 PUBLISH_OPERATIONS = ('publish_content', 'publish_prices', 'publish_inventory')
 STORE_FLOWS = ('orders', 'reconcile')
 STORE_ALERT_PREFIXES = ('orders_sync/', 'reconcile/', 'orders/', 'catalog_sync/guardrail/', 'catalog/stuck_rows')
+FLOW_ALERTS = tuple(f'{flow}/stale' for flow in STORE_FLOWS)  # of the whole flow, not of one store
 
 # table -> (its key without the store: the old primary key or unique constraint, and how it is named)
 KEYS = {
@@ -96,7 +98,8 @@ def _per_store(t: sa.TableClause):
         return sa.or_(t.c.flow == 'orders', t.c.operation.in_(PUBLISH_OPERATIONS))
     if table in ('sync_run', 'sync_step'):
         return t.c.flow.in_(STORE_FLOWS)
-    return sa.or_(*(t.c.alert_key.startswith(prefix, autoescape=True) for prefix in STORE_ALERT_PREFIXES))
+    return sa.and_(sa.or_(*(t.c.alert_key.startswith(prefix, autoescape=True) for prefix in STORE_ALERT_PREFIXES)),
+                   t.c.alert_key.not_in(FLOW_ALERTS))
 
 
 def upgrade() -> None:
