@@ -197,7 +197,7 @@ def _unreachable(kind: str) -> bool:
 
 def _waits(run: PublishRun) -> str:
     usage = run.store.usage()
-    return f"{usage['requests']} store calls, {usage['throttle_wait_s']}s waiting for the rate limit"
+    return f"{usage['requests']} store calls, {usage['rate_wait_s']}s waiting for the rate limit"
 
 
 def _hold(conn: Connection, run: PublishRun, operation: str, held: dict[str, dict[str, str]], reason: str) -> None:
