@@ -34,3 +34,13 @@ class FakeTime:
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.now += seconds
+
+
+def next_second() -> dt.datetime:
+    """Wait until the wall clock has passed its next whole second, then the time: what happened before
+    the call is stamped (in whole seconds, rounded down, as Vendure on SQLite stamps) before the answer."""
+    from sandbox.airflow_local import wait_for
+
+    target = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=1)
+    wait_for(lambda: dt.datetime.now(dt.UTC) >= target, timeout_s=5, what="the next whole second", interval_s=0.02)
+    return dt.datetime.now(dt.UTC)

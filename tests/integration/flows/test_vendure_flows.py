@@ -4,7 +4,6 @@ catalog), the real ERP and both warehouse engines: the flows speak to the store 
 from __future__ import annotations
 
 import datetime as dt
-import time
 from decimal import Decimal
 
 import pytest
@@ -18,6 +17,7 @@ from sandbox.vendure.seed import configure_store, seed_catalog
 from sandbox.vendure.shopper import Guest, cancel_order, guest_checkout
 from sandbox.tryton import catalog
 from tests.sandbox.conftest_vendure import *  # noqa: F403 - the `vendure` fixture
+from tests.support.clock import next_second
 from tests.support.flows import CatalogSteps, OrderSteps
 
 pytestmark = [pytest.mark.erp, pytest.mark.vendure]
@@ -63,7 +63,7 @@ def test_a_vendure_order_is_booked_once_and_its_cancellation_follows(vendure_sto
     first, second = _in_stock(vendure_store, 2)
     placed = guest_checkout(seeded.shop(), [(first.variant_id, 2), (second.variant_id, 1)], GUEST)
     expected_total = (2 * first.price + second.price + Decimal("5.99"))  # 0% tax, flat shipping (seed.py)
-    time.sleep(1.1)  # the window ends after the order's whole second
+    next_second()  # the run's window ends after the order's whole second
 
     booked = steps.run()
     assert (booked["ingest"].created, booked["ingest"].confirmed) == (1, 1)
@@ -74,7 +74,7 @@ def test_a_vendure_order_is_booked_once_and_its_cancellation_follows(vendure_sto
     assert again["ingest"].created == 0 and len(_sales_of(admin, placed["id"])) == 1, "once, whatever the reruns"
 
     cancel_order(seeded.admin(), placed["id"])
-    time.sleep(1.1)
+    next_second()
     followed = steps.run()
     assert followed["changes"].cancellations == 1
     with warehouse.connect() as conn:

@@ -4,7 +4,6 @@ window (with the changes that do not move ``Order.updatedAt``), stamps, fulfillm
 from __future__ import annotations
 
 import datetime as dt
-import time
 from decimal import Decimal
 
 import pytest
@@ -13,15 +12,11 @@ from erpsync.common.window import Window
 from sandbox.vendure.shopper import cancel_order, guest_checkout, refund_order
 from tests.integration.vendure.test_vendure_store import GUEST, _by_sku, seeded, store  # noqa: F401 - fixtures
 from tests.sandbox.conftest_vendure import *  # noqa: F403 - the `vendure` fixture
+from tests.support.clock import next_second
 
 pytestmark = pytest.mark.vendure
 
 SHIPPING = Decimal("5.99")  # the sandbox's flat shipping (sandbox/vendure/seed.py), 0% tax
-
-
-def _now() -> dt.datetime:
-    time.sleep(1.1)  # Vendure stamps in milliseconds, the windows here are whole moments apart
-    return dt.datetime.now(dt.UTC)
 
 
 def _second(moment: dt.datetime) -> dt.datetime:
@@ -40,9 +35,9 @@ def _own_row_updated_at(seeded, order_id: str) -> dt.datetime:
 
 def test_a_placed_order_comes_whole_in_its_window_and_once(seeded, store):
     shoe = _by_sku(store)
-    before = _now()
+    before = next_second()
     placed = guest_checkout(seeded.shop(), [(shoe["SHOE-40"].variant_id, 2), (shoe["SHOE-41"].variant_id, 1)], GUEST)
-    after = _now()
+    after = next_second()
     orders = [o for o in _orders(store, Window(before, after)) if o.order_id == placed["id"]]
     assert len(orders) == 1
     (order,) = orders
@@ -54,7 +49,8 @@ def test_a_placed_order_comes_whole_in_its_window_and_once(seeded, store):
     assert order.customer.email == GUEST.email and order.customer.customer_id is not None
     assert order.shipping_address.city == GUEST.city and order.cancelled_at is None
     assert _second(before) <= order.updated_at < after and order.name == placed["code"]
-    assert placed["id"] not in [o.order_id for o in _orders(store, Window(after, _now()))], "nothing changed since"
+    later = [o.order_id for o in _orders(store, Window(after, next_second()))]
+    assert placed["id"] not in later, "nothing changed since"
 
 
 def test_a_cancellation_and_a_refund_come_in_their_windows_though_updated_at_may_not_move(seeded, store):
@@ -62,16 +58,16 @@ def test_a_cancellation_and_a_refund_come_in_their_windows_though_updated_at_may
     placed = guest_checkout(seeded.shop(), [(shoe["SHOE-40"].variant_id, 1)], GUEST)
     own_row = _own_row_updated_at(seeded, placed["id"])
 
-    before_refund = _now()
+    before_refund = next_second()
     refund_order(seeded.admin(), placed["id"], 250)
-    after_refund = _now()
+    after_refund = next_second()
     refunded = [o for o in _orders(store, Window(before_refund, after_refund)) if o.order_id == placed["id"]]
     assert len(refunded) == 1 and [r.total for r in refunded[0].refunds] == [Decimal("2.50")]
     assert refunded[0].financial_status == "PARTIALLY_REFUNDED" and refunded[0].refunded_total == Decimal("2.50")
 
-    before_cancel = _now()
+    before_cancel = next_second()
     cancel_order(seeded.admin(), placed["id"])
-    after_cancel = _now()
+    after_cancel = next_second()
     cancelled = [o for o in _orders(store, Window(before_cancel, after_cancel)) if o.order_id == placed["id"]]
     assert len(cancelled) == 1 and cancelled[0].cancelled_at is not None
     assert _second(before_cancel) <= cancelled[0].cancelled_at < after_cancel
