@@ -51,7 +51,8 @@ def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def _when(text: str | None) -> dt.datetime | None:
+def vendure_time(text: str | None) -> dt.datetime | None:
+    """One of Vendure's ISO timestamps (``...Z``) as an aware datetime."""
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
 
 
@@ -63,7 +64,7 @@ def last_change(node: dict[str, Any]) -> dt.datetime:
         moments.extend(refund["updatedAt"] for refund in payment.get("refunds") or ())
     moments.extend(f["updatedAt"] for f in node.get("fulfillments") or ())
     moments.extend(entry["createdAt"] for entry in (node.get("history") or {}).get("items") or ())
-    return max(_when(moment) for moment in moments)
+    return max(vendure_time(moment) for moment in moments)
 
 
 class VendureOrders:
@@ -111,9 +112,7 @@ class VendureOrders:
         ids = list(order_ids) if order_ids is not None else [order_id for order_id, _, _ in self.changed(window)]
         for start in range(0, len(ids), ORDER_PAGE):
             chunk = ids[start:start + ORDER_PAGE]
-            nodes = {node["id"]: node for page in self.client.paginate(
-                load("Orders"), {"options": {"filter": {"id": {"in": chunk}}, "sort": {"id": "ASC"}}}, "orders",
-                take=ORDER_PAGE) for node in page}
+            nodes = self.whole(chunk)
             orders = [self._order(nodes[order_id]) for order_id in chunk if order_id in nodes]
             if orders:
                 yield sorted(orders, key=lambda order: order.updated_at)
@@ -123,8 +122,8 @@ class VendureOrders:
         nodes: dict[str, dict[str, Any]] = {}
         for start in range(0, len(order_ids), ORDER_PAGE):
             chunk = list(order_ids[start:start + ORDER_PAGE])
-            for page in self.client.paginate(load("Orders"), {"options": {"filter": {"id": {"in": chunk}}}}, "orders",
-                                             take=ORDER_PAGE):
+            options = {"filter": {"id": {"in": chunk}}, "sort": {"id": "ASC"}}
+            for page in self.client.paginate(load("Orders"), {"options": options}, "orders", take=ORDER_PAGE):
                 nodes.update((node["id"], node) for node in page)
         return nodes
 
@@ -179,7 +178,7 @@ class VendureOrders:
         cancellation = next((e for e in history if e["type"] == "ORDER_CANCELLATION"), None)
         cancelled = node["state"] == "Cancelled"
         refunds = tuple(
-            StoreRefund(refund["id"], _when(refund["createdAt"]), money(refund["total"]), tuple(
+            StoreRefund(refund["id"], vendure_time(refund["createdAt"]), money(refund["total"]), tuple(
                 StoreRefundLine(line["orderLineId"], line["quantity"], False, self._refund_subtotal(node, line))
                 for line in refund["lines"]))
             for payment in node["payments"] or () for refund in payment["refunds"] if refund["state"] == SETTLED)
@@ -199,9 +198,9 @@ class VendureOrders:
         refunded = sum((r.total for r in refunds), Decimal(0))
         customer = node.get("customer") or {}
         return StoreOrder(
-            order_id=node["id"], name=node["code"], created_at=_when(node["orderPlacedAt"] or node["createdAt"]),
+            order_id=node["id"], name=node["code"], created_at=vendure_time(node["orderPlacedAt"] or node["createdAt"]),
             updated_at=last_change(node),
-            cancelled_at=(_when(cancellation["createdAt"]) if cancellation else last_change(node)) if cancelled else None,
+            cancelled_at=(vendure_time(cancellation["createdAt"]) if cancellation else last_change(node)) if cancelled else None,
             cancel_reason=((cancellation or {}).get("data") or {}).get("reason") if cancelled else None,
             currency=node["currencyCode"], financial_status=_financial(node, refunded, total),
             fulfillment_status="FULFILLED" if node["state"] in DONE_STATES else "UNFULFILLED",

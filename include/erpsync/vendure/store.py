@@ -46,7 +46,7 @@ from erpsync.store.records import (
 from erpsync.vendure.client import VendureClient
 from erpsync.vendure.errors import VendureGraphQLError
 from erpsync.vendure.operations import load
-from erpsync.vendure.orders import VendureOrders
+from erpsync.vendure.orders import VendureOrders, vendure_time
 
 MINOR_UNITS = Decimal(100)  # Vendure's default money strategy: two decimal places in every currency
 INVENTORY_BATCH = 100  # stock changes per updateProductVariants call (one transaction in Vendure)
@@ -210,12 +210,8 @@ def from_minor(minor: int) -> Decimal:
     return (Decimal(minor) / MINOR_UNITS).quantize(Decimal("0.01"))
 
 
-def _when(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 def _variant(node: dict[str, Any]) -> StoreVariant:
     enabled = node["enabled"] and node["product"]["enabled"]
     return StoreVariant(sku=node["sku"], variant_id=node["id"], product_id=node["productId"],
                         inventory_item_id=node["id"], price=from_minor(node["price"]), compare_at_price=None,
-                        product_status="ACTIVE" if enabled else "DRAFT", updated_at=_when(node["updatedAt"]))
+                        product_status="ACTIVE" if enabled else "DRAFT", updated_at=vendure_time(node["updatedAt"]))
