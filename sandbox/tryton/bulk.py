@@ -1,5 +1,5 @@
 """Grow a built sandbox ERP into a large catalog for benchmarks: N more templates (2-4 variants each),
-stocked in both warehouses and sold by the web shop, like the demo's own products.
+stocked in both warehouses and sold by every web shop, like the demo's own products.
 
 Runs inside the ERP environment, in-process like seed.py (the server must not run):
 ``TRYTOND_CONFIG=FILE .venv-erp/bin/python -m sandbox.tryton.bulk --database NAME --templates N``.
@@ -7,7 +7,7 @@ Runs inside the ERP environment, in-process like seed.py (the server must not ru
 ``--copies K`` instead makes K more copies of the templates grown (SQLite only): the same rows, written
 with SQL in seconds where the ERP's own create and stock moves take about 25 ms per variant, so that a
 100,000-SKU catalog is ready in seconds instead of most of an hour. Copy k's codes start with ``R<k>`` in
-place of ``B``; everything else (prices, categories, the web shop, the stock moves) is the original's.
+place of ``B``; everything else (prices, categories, the web shops, the stock moves) is the original's.
 """
 
 from __future__ import annotations
@@ -85,8 +85,12 @@ def grow(company, count: int) -> dict:
         })
     templates = [t for chunk in _chunks(values, TEMPLATES_PER_CALL) for t in Template.create(chunk)]
     products = [p for t in templates for p in t.products]
-    (shop,) = Shop.search([("name", "=", catalog.WEB_SHOP_NAME)])
-    Shop.write([shop], {"products": [("add", [p.id for p in products])]})
+    shops = Shop.search([("name", "in", catalog.WEB_SHOP_NAMES)], order=[("id", "ASC")])
+    if len(shops) != len(catalog.WEB_SHOP_NAMES):
+        raise SystemExit(f"expected the web shops {catalog.WEB_SHOP_NAMES}, found {[s.name for s in shops]}: "
+                         "rebuild the sandbox ERP")
+    Shop.write(shops, {"products": [("add", [p.id for p in products])]})
+    shop = shops[0]  # the shops share their warehouses
     supplier = _model_id("stock", "location_supplier")
     today = dt.date.today()
     moves = [

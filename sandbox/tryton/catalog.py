@@ -26,6 +26,10 @@ DISCOUNTED_CATEGORY = "Outerwear"
 DISCOUNT_FACTOR = Decimal("0.85")
 PRICE_LIST_NAME = "Web prices"
 WEB_SHOP_NAME = "Online Store"
+# A second web shop for the second store (the Vendure server): its orders are sales of their own shop, as a
+# sale's web_id is unique per shop only. Same company, currency, warehouses, price list and assortment.
+VENDURE_WEB_SHOP_NAME = "Vendure Store"
+WEB_SHOP_NAMES = (WEB_SHOP_NAME, VENDURE_WEB_SHOP_NAME)
 COMPANY_NAME = "Northwind Outfitters"
 GUEST_PARTY_NAME = "Web Guest"
 INTEGRATION_LOGIN = "integration"

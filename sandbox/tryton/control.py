@@ -264,6 +264,9 @@ class ErpSandbox:
 
     # ------------------------------------------------------------------------------------ internals
     def _build_from_scratch(self) -> None:
+        # The files as they are before the seed runs: one edited during the build (it runs a minute) must
+        # leave the snapshot stale, not be recorded as what was built.
+        fingerprint = _fingerprint()
         self._require_erp_venv()
         self._ensure_secrets()
         self._write_config()
@@ -275,7 +278,7 @@ class ErpSandbox:
         summary = self._run_step("seed demo data", self._seed_command(),
                                  env={"TRYTOND_CONFIG": str(self.config_file)})
         store.snapshot()
-        self._write_state({"fingerprint": _fingerprint(), **self._identity(),
+        self._write_state({"fingerprint": fingerprint, **self._identity(),
                            "pristine": store.pristine_ref, "pristine_owned": True,
                            "seed": json.loads(summary.strip().splitlines()[-1]),
                            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})

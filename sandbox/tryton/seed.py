@@ -103,10 +103,11 @@ def _seed_records(company_id: int, integration_password: str) -> dict:
     customers = _create_customers(country, states)
     price_list = _create_price_list(company, departments)
     guest = pool.get("party.party").create([{"name": catalog.GUEST_PARTY_NAME}])[0]
-    shop = _create_web_shop(company, warehouses, price_list, guest, variants)
+    shop, vendure_shop = _create_web_shops(company, warehouses, price_list, guest, variants)
     user = _create_integration_user(company, integration_password)
     return {
-        "company": company.id, "integration_user": user.id, "web_shop": shop.id, "price_list": price_list.id,
+        "company": company.id, "integration_user": user.id, "web_shop": shop.id,
+        "vendure_web_shop": vendure_shop.id, "price_list": price_list.id,
         "warehouses": {w.code: w.id for w in warehouses}, "customers": len(customers),
         "variants": len(variants), "active_variants": sum(1 for v in variants if v.active),
     }
@@ -315,15 +316,16 @@ def _create_price_list(company, categories):
     return price_list
 
 
-def _create_web_shop(company, warehouses, price_list, guest, variants: list[SeededVariant]):
+def _create_web_shops(company, warehouses, price_list, guest, variants: list[SeededVariant]) -> list:
+    """One web shop per store (catalog.WEB_SHOP_NAMES, ids in that order), all alike: a sale's web_id is
+    unique per shop only, so each store's orders are sales of its own shop."""
     Shop = Pool().get("web.shop")
-    shop, = Shop.create([{
-        "name": catalog.WEB_SHOP_NAME, "company": company.id, "currency": company.currency.id,
+    return Shop.create([{
+        "name": name, "company": company.id, "currency": company.currency.id,
         "warehouses": [("add", [w.id for w in warehouses])], "guest_party": guest.id,
         "sale_price_list": price_list.id,
         "products": [("add", [v.product.id for v in variants if v.active])],
-    }])
-    return shop
+    } for name in catalog.WEB_SHOP_NAMES])
 
 
 def _create_integration_user(company, password: str):

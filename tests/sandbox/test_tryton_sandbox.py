@@ -7,6 +7,7 @@ The PostgreSQL test builds its own throwaway database and drops it.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -20,7 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from erpsync.tryton.client import TrytonClient
 from erpsync.tryton.errors import ErpError as RpcError
+from erpsync.tryton.records import SaleDraft, SaleLineDraft
 from erpsync.tryton.rpc import TrytonRpc as ProductRpc
 from sandbox.tryton import catalog
 from sandbox.tryton.control import ErpSandbox
@@ -279,15 +282,64 @@ def test_web_shop_publishes_active_variants(rpc: TrytonRpc):
         rpc.model("product.product", "search", GOODS, 0, None, None, context=context))
 
 
+def test_each_store_has_a_web_shop_alike(rpc: TrytonRpc):
+    # The second store (Vendure) books its orders on a web shop of its own that sells what the first does.
+    context = _context(rpc)
+    alike = ["company", "currency", "warehouses", "sale_price_list", "guest_party"]
+    shops = rpc.model("web.shop", "search_read", [("name", "in", list(catalog.WEB_SHOP_NAMES))], 0, None,
+                      [("id", "ASC")], ["name", "products", *alike], context=context)
+    assert [s["name"] for s in shops] == list(catalog.WEB_SHOP_NAMES)
+    first, vendure = shops
+    assert len(first["warehouses"]) == 2 and first["sale_price_list"] and first["guest_party"]
+    for field in alike:
+        assert vendure[field] == first[field], field
+    assert len(vendure["products"]) == len(first["products"]) > 500
+    assert sorted(vendure["products"]) == sorted(first["products"])
+
+
+def _shop_draft(rpc: TrytonRpc, web_id: str) -> SaleDraft:
+    context = _context(rpc)
+    party = _first_customer(rpc, context)
+    product, = rpc.model("product.product", "search_read", [("code", "=", "JKT-0001-M")], 0, None, None,
+                         ["default_uom"], context=context)
+    return SaleDraft(
+        web_id=web_id, party_id=party["id"], invoice_address_id=party["addresses"][0],
+        shipment_address_id=party["addresses"][0], sale_date=dt.date.today(),
+        lines=(SaleLineDraft(product_id=product["id"], quantity=Decimal(1), unit_price=Decimal("20.00"),
+                             unit_id=product["default_uom"]),))
+
+
+def test_the_same_order_id_on_two_web_shops_is_two_sales(rpc: TrytonRpc):
+    # (web_shop, web_id) is unique, not web_id: two stores' order ids may collide without clashing.
+    first, vendure = (TrytonClient(rpc.rpc, web_shop=name) for name in catalog.WEB_SHOP_NAMES)
+    draft = _shop_draft(rpc, f"order-{uuid.uuid4().hex}")
+
+    (in_first,), (in_vendure,) = first.create_sales([draft]), vendure.create_sales([draft])
+
+    assert in_first.created and in_vendure.created and in_first.sale_id != in_vendure.sale_id
+    sales = rpc.model("sale.sale", "search_read", [("web_id", "=", draft.web_id)], 0, None, [("id", "ASC")],
+                      ["web_shop"], context=_context(rpc))
+    assert len(sales) == 2
+    assert [s["web_shop"] for s in sales] == [first.web_shop.id, vendure.web_shop.id]
+    assert first.web_shop.id != vendure.web_shop.id
+    for client, result in ((first, in_first), (vendure, in_vendure)):  # each client finds its own shop's
+        found = client.sales_by_web_id([draft.web_id])
+        assert list(found) == [draft.web_id] and found[draft.web_id].id == result.sale_id
+        # The integration user confirms sales of the second shop as of the first.
+        assert client.quote_sales([result.sale_id]) == {} and client.confirm_sales([result.sale_id]) == {}
+        assert client.read_sales([result.sale_id])[0].state in ("confirmed", "processing")
+
+
 def test_service_products_for_order_adjustments_stay_out_of_the_shop(rpc: TrytonRpc):
     context = _context(rpc)
     services = rpc.model("product.product", "search_read", [("type", "=", "service")], 0, None, None,
                          ["code", "salable"], context=context)
     assert sorted(s["code"] for s in services) == sorted(code for code, _ in catalog.SERVICE_PRODUCTS.values())
     assert all(s["salable"] for s in services)
-    shop, = rpc.model("web.shop", "search_read", [("name", "=", catalog.WEB_SHOP_NAME)], 0, None, None,
-                      ["products"], context=context)
-    assert not {s["id"] for s in services} & set(shop["products"])
+    shops = rpc.model("web.shop", "search_read", [("name", "in", list(catalog.WEB_SHOP_NAMES))], 0, None,
+                      None, ["products"], context=context)
+    assert len(shops) == len(catalog.WEB_SHOP_NAMES)
+    assert not any({s["id"] for s in services} & set(shop["products"]) for shop in shops)
 
 
 def test_sale_from_minimal_fields_reaches_processing(rpc: TrytonRpc):
@@ -364,21 +416,23 @@ def test_grown_then_copied_catalog_is_sold_and_stocked_like_the_original(tmp_pat
         instance.reset()  # the copies are in the pristine snapshot
         instance.start()
         rpc = _login(instance)
-        shop, = rpc.model("web.shop", "search_read", [("name", "=", catalog.WEB_SHOP_NAME)], 0, None, None,
-                          ["products", "warehouses"], context=_context(rpc))
-        context = _context(rpc, locations=shop["warehouses"])
+        shops = rpc.model("web.shop", "search_read", [("name", "in", list(catalog.WEB_SHOP_NAMES))], 0, None,
+                          [("id", "ASC")], ["products", "warehouses"], context=_context(rpc))
+        assert len(shops) == len(catalog.WEB_SHOP_NAMES)
+        context = _context(rpc, locations=shops[0]["warehouses"])
         fields = ["code", "list_price", "quantity"]
         originals = rpc.model("product.product", "search_read", [("code", "like", "B%")] + GOODS, 0, None,
-                              [("code", "ASC")], fields, context=context)
+                              [("code", "ASC")], ["id", *fields], context=context)
         originals = [p for p in originals if re.match(r"^B\d{5}-", p["code"])]
         assert len(originals) == grown["variants"] and any(p["quantity"] for p in originals)
+        assert all({p["id"] for p in originals} <= set(shop["products"]) for shop in shops)
         for copy in (1, 2):
             copies = rpc.model("product.product", "search_read", [("code", "like", f"R{copy}%")], 0, None,
                                [("code", "ASC")], ["id", *fields], context=context)
             assert [c["code"] for c in copies] == [f"R{copy}{p['code'][1:]}" for p in originals]
             assert [(c["list_price"], c["quantity"]) for c in copies] == [
                 (p["list_price"], p["quantity"]) for p in originals]
-            assert {c["id"] for c in copies} <= set(shop["products"])
+            assert all({c["id"] for c in copies} <= set(shop["products"]) for shop in shops)
         rpc.logout()
     finally:
         instance.destroy()
