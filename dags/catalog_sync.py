@@ -3,7 +3,8 @@
 from airflow.sdk import DAG, Param
 
 from erpsync.tasks import catalog, runlog
-from erpsync.tasks.defaults import AFTER_STAGED, DAG_DEFAULTS, TAGS_ERP, TAGS_STORE, schedule_for
+from erpsync.tasks.defaults import AFTER_STAGED, DAG_DEFAULTS, TAGS_ERP, schedule_for
+from erpsync.tasks.stores import configured_stores
 
 DOC = """
 ### Catalog sync (ERP -> store)
@@ -15,6 +16,10 @@ and never reach the store); stages the good rows; then publishes to the store on
 what it last published: new products and content (productSet), prices (per product), availability
 (250 levels per call, compare-and-swap, idempotency key). Availability = on hand and not promised in the
 mapped ERP warehouses, minus store orders not yet in the ERP, minus the safety stock.
+
+**Several stores.** It extracts and stages the ERP's changes once, for every store of `[erpsync] stores`
+(marks in `publish_due`), and publishes them to the first; each further store publishes them in its own
+DAG `catalog_publish__<connection id>`, so that one store's outage never holds another's publishing.
 
 **One failure stops only itself.** A product the store refuses is held in `row_error` (with the store's
 reason) while the others publish; a failed publish step does not skip the steps after it (prices and
@@ -40,8 +45,8 @@ catalog_sync.<task>* (a task failed after its retries), *QUARANTINE erp.product 
 held back, with the checks they failed and sample SKUs), *HELD catalog_sync* (a guardrail held a publish);
 *STALE catalog* and *STUCK catalog* come from `sync_watch`, *DRIFT catalog* from `reconcile`.
 
-**Configuration.** Connections `erp_default`, `store_default`, `warehouse_default`; pools `erp_api`,
-`store_api`; Variable `erpsync_catalog` (JSON, optional): `locations` (store location -> ERP warehouse
+**Configuration.** Connections `erp_default`, the first store's (`store_default`), `warehouse_default`;
+pools `erp_api`, `store_api`; Variable `erpsync_catalog` (JSON, optional): `locations` (store location -> ERP warehouse
 codes; default: same names), `safety_stock`, `safety_stock_by_sku`, `max_price_change_share` (0.5),
 `max_catalog_shrink_share` (0.2), `content_concurrency` (4 productSet calls in flight). Schedule:
 `[erpsync] catalog_interval_seconds` (30; 0 = continuous).
@@ -60,12 +65,15 @@ codes; default: same names), `safety_stock`, `safety_stock_by_sku`, `max_price_c
 - *finish_run: step(s) without a result*: an upstream step failed; its own log says why.
 """
 
+PRIMARY = configured_stores()[0]
+STORE = {"store_conn": PRIMARY.conn_id}
+
 with DAG(
     dag_id="catalog_sync",
     description="ERP catalog, prices and stock -> store",
     doc_md=DOC,
     schedule=schedule_for("catalog"),
-    tags=["catalog", TAGS_ERP, TAGS_STORE],
+    tags=["catalog", TAGS_ERP, PRIMARY.tag],
     params={
         "full_refresh": Param(False, type="boolean", description="Read and compare the whole catalog."),
         "skus": Param([], type="array", items={"type": "string"}, description="Only these SKUs."),
@@ -77,11 +85,11 @@ with DAG(
     started = runlog.start_run(flow=catalog.FLOW)
     extracted = [catalog.extract_products(), catalog.extract_stock()]
     staged = catalog.stage_catalog()
-    content = catalog.publish_content()
+    content = catalog.publish_content.override(pool=PRIMARY.pool)(**STORE)
     # Content, then prices, then inventory (a new product exists before its price and stock are set), but
     # a step that failed does not hold back the next one: each runs once the staged catalog is there.
-    prices = catalog.publish_prices.override(trigger_rule=AFTER_STAGED)()
-    inventory = catalog.publish_inventory.override(trigger_rule=AFTER_STAGED)()
+    prices = catalog.publish_prices.override(trigger_rule=AFTER_STAGED, pool=PRIMARY.pool)(**STORE)
+    inventory = catalog.publish_inventory.override(trigger_rule=AFTER_STAGED, pool=PRIMARY.pool)(**STORE)
     finished = runlog.finish_run(flow=catalog.FLOW, steps=list(catalog.STEPS), datasets=catalog.DATASETS)
     started >> extracted >> staged >> content >> prices >> inventory >> finished
     staged >> [prices, inventory]

@@ -3,10 +3,15 @@
 from airflow.sdk import DAG, Param
 
 from erpsync.tasks import orders, runlog
-from erpsync.tasks.defaults import AFTER_STAGED, DAG_DEFAULTS, TAGS_ERP, TAGS_STORE, schedule_for
+from erpsync.tasks.defaults import AFTER_STAGED, DAG_DEFAULTS, TAGS_ERP, schedule_for
+from erpsync.tasks.stores import StoreSlot, configured_stores
 
 DOC = """
 ### Order sync (store -> ERP)
+
+One DAG per store of `[erpsync] stores`: `orders_sync` for the first, `orders_sync__<connection id>`
+for each other (the DAG's tag `store:<connection id>` says which). Its orders become sales of the store's
+own ERP web shop (the store Connection's extra `erp_web_shop`).
 
 **What it does.** Every run: reads the store orders changed since the last run (any status: new, paid,
 cancelled, refunded) into the raw layer (the last `order_lag_seconds`, 120, of the previous window are
@@ -35,7 +40,8 @@ orders_sync.<task>* (a task failed after its retries), *QUARANTINE store.order* 
 checks they failed and sample order ids; never customer data); *STALE orders* and *STUCK orders* come from
 `sync_watch`, *DRIFT orders* (an order missing in the ERP, or booked twice by hand) from `reconcile`.
 
-**Configuration.** Connections `store_default`, `erp_default`, `warehouse_default`; pools `store_api`,
+**Configuration.** Connections: the store's (`store_default` for the first), `erp_default`,
+`warehouse_default`; pools: the store's (`store_api`, `store_api__<connection id>` for the others),
 `erp_api`; Variable `erpsync_orders` (JSON, optional): ERP product codes of the service lines
 (`shipping_product` SHIPPING, `tax_product` SALES-TAX, `discount_product` DISCOUNT, `refund_product`
 REFUND), `tracking_company`. Schedule: `[erpsync] orders_interval_seconds` (30; 0 = continuous).
@@ -51,23 +57,32 @@ REFUND), `tracking_company`. Schedule: `[erpsync] orders_interval_seconds` (30; 
   Nothing is booked twice: the ledger and the ERP's unique key see to it.
 """
 
-with DAG(
-    dag_id="orders_sync",
-    description="Store orders -> ERP sales (exactly once), changes, fulfillments back",
-    doc_md=DOC,
-    schedule=schedule_for("orders"),
-    tags=["orders", TAGS_STORE, TAGS_ERP],
-    params={"full_refresh": Param(False, type="boolean", description="Read every order the store has.")},
-    **DAG_DEFAULTS,
-) as dag:
-    started = runlog.start_run(flow=orders.FLOW)
-    extracted = orders.extract_orders()
-    staged = orders.stage_orders()
-    booked = orders.ingest_orders()
-    # Booking, then changes, then fulfillments, but a step that failed does not hold back the next one
-    # (shipments still reach the store when a booking failed): each runs once the orders are staged.
-    changed = orders.apply_order_changes.override(trigger_rule=AFTER_STAGED)()
-    fulfilled = orders.push_fulfillments.override(trigger_rule=AFTER_STAGED)()
-    finished = runlog.finish_run(flow=orders.FLOW, steps=list(orders.STEPS), datasets=orders.DATASETS)
-    started >> extracted >> staged >> booked >> changed >> fulfilled >> finished
-    staged >> [changed, fulfilled]
+
+
+def orders_dag(slot: StoreSlot) -> DAG:
+    with DAG(
+        dag_id=slot.dag_id("orders_sync"),
+        description="Store orders -> ERP sales (exactly once), changes, fulfillments back",
+        doc_md=DOC,
+        schedule=schedule_for("orders"),
+        tags=["orders", slot.tag, TAGS_ERP],
+        params={"full_refresh": Param(False, type="boolean", description="Read every order the store has.")},
+        **DAG_DEFAULTS,
+    ) as dag:
+        store = {"store_conn": slot.conn_id}
+        started = runlog.start_run(flow=orders.FLOW, **store)
+        extracted = orders.extract_orders.override(pool=slot.pool)(**store)
+        staged = orders.stage_orders(**store)
+        booked = orders.ingest_orders(**store)
+        # Booking, then changes, then fulfillments, but a step that failed does not hold back the next one
+        # (shipments still reach the store when a booking failed): each runs once the orders are staged.
+        changed = orders.apply_order_changes.override(trigger_rule=AFTER_STAGED)(**store)
+        fulfilled = orders.push_fulfillments.override(trigger_rule=AFTER_STAGED, pool=slot.pool)(**store)
+        finished = runlog.finish_run(flow=orders.FLOW, steps=list(orders.STEPS), datasets=orders.DATASETS)
+        started >> extracted >> staged >> booked >> changed >> fulfilled >> finished
+        staged >> [changed, fulfilled]
+    return dag
+
+
+# One DAG per store (registered by their ``with DAG`` blocks), by DAG id.
+DAGS = {slot.dag_id("orders_sync"): orders_dag(slot) for slot in configured_stores()}

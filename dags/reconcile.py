@@ -3,10 +3,14 @@
 from airflow.sdk import DAG, Param
 
 from erpsync.tasks import reconcile, runlog
-from erpsync.tasks.defaults import DAG_DEFAULTS, TAGS_ERP, TAGS_STORE, schedule_for
+from erpsync.tasks.defaults import DAG_DEFAULTS, TAGS_ERP, schedule_for
+from erpsync.tasks.stores import StoreSlot, configured_stores
 
 DOC = """
 ### Reconciliation (store <-> ERP)
+
+One DAG per store of `[erpsync] stores`: `reconcile` for the first, `reconcile__<connection id>` for
+each other (its tag `store:<connection id>`).
 
 **What it does.** On its own schedule (every 15 minutes by default), independently of the live flows:
 1. *Orders*: reads the stamps (id, number, cancelled: ~1 point of the store's rate limit each) of the
@@ -47,26 +51,36 @@ the order flow or the next reconciliation. *reconcile_catalog*: as for `catalog_
 orders exactly once; a backfill compares each interval's orders again (the catalog part always looks at
 the store as it is now).
 
-**Configuration.** Connections `store_default`, `erp_default`, `warehouse_default`; pool
-`store_api_background` (its reads leave half of the store's cost bucket to the flows, and never hold
+**Configuration.** Connections: the store's (`store_default` for the first), `erp_default`,
+`warehouse_default`; pool `store_api_background` (`store_api_background__<connection id>` for the other
+stores; its reads leave half of the store's cost bucket to the flows, and never hold
 `store_api` while orders wait), `erp_api`; Variables `erpsync_catalog`, `erpsync_orders`, `erpsync_alerts`. Schedule:
 `[erpsync] reconcile_interval_seconds` (900).
 """
 
-with DAG(
-    dag_id="reconcile",
-    description="Store vs ERP: repair catalog drift, book missing orders, report",
-    doc_md=DOC,
-    schedule=schedule_for("reconcile", default_seconds=900),
-    tags=["reconciliation", TAGS_STORE, TAGS_ERP],
-    params={
-        "orders_days": Param(3, type="number", minimum=0.01, description="Days of store orders to compare."),
-        "repair": Param(True, type="boolean", description="Repair the catalog drift (false: report only)."),
-    },
-    **DAG_DEFAULTS,
-) as dag:
-    started = runlog.start_run(flow=reconcile.FLOW)
-    orders = reconcile.reconcile_orders()
-    catalog = reconcile.reconcile_catalog()
-    finished = runlog.finish_run(flow=reconcile.FLOW, steps=list(reconcile.STEPS))
-    started >> orders >> catalog >> finished
+
+
+def reconcile_dag(slot: StoreSlot) -> DAG:
+    with DAG(
+        dag_id=slot.dag_id("reconcile"),
+        description="Store vs ERP: repair catalog drift, book missing orders, report",
+        doc_md=DOC,
+        schedule=schedule_for("reconcile", default_seconds=900),
+        tags=["reconciliation", slot.tag, TAGS_ERP],
+        params={
+            "orders_days": Param(3, type="number", minimum=0.01, description="Days of store orders to compare."),
+            "repair": Param(True, type="boolean", description="Repair the catalog drift (false: report only)."),
+        },
+        **DAG_DEFAULTS,
+    ) as dag:
+        store = {"store_conn": slot.conn_id}
+        started = runlog.start_run(flow=reconcile.FLOW, **store)
+        orders = reconcile.reconcile_orders.override(pool=slot.background_pool)(**store)
+        catalog = reconcile.reconcile_catalog.override(pool=slot.background_pool)(**store)
+        finished = runlog.finish_run(flow=reconcile.FLOW, steps=list(reconcile.STEPS))
+        started >> orders >> catalog >> finished
+    return dag
+
+
+# One DAG per store (registered by their ``with DAG`` blocks), by DAG id.
+DAGS = {slot.dag_id("reconcile"): reconcile_dag(slot) for slot in configured_stores()}

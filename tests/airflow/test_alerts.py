@@ -166,10 +166,10 @@ def test_a_step_failing_run_after_run_is_stale_on_its_own_and_its_alert_names_it
         assert log in message, message
 
         html = page.render(page.snapshot(engine, {"catalog": 60, "orders": 1}, dt.datetime.now(dt.UTC)))
-        row = html[html.index(f"<tr id='step-orders-push_fulfillments' data-store='{shop_name}'>"):]
+        row = html[html.index(f"<tr id='step-orders-push_fulfillments@{shop_name}' data-store='{shop_name}'>"):]
         row = row[:row.index("</tr>")]
         assert "(stale)" in row and "StoreTransportError" in row and escape(log) in row, row
-        booking = html[html.index(f"<tr id='step-orders-ingest_orders' data-store='{shop_name}'>"):]
+        booking = html[html.index(f"<tr id='step-orders-ingest_orders@{shop_name}' data-store='{shop_name}'>"):]
         assert "(fresh)" in booking[:booking.index("</tr>")]
 
         store.admin("DELETE", "/faults")

@@ -14,11 +14,22 @@ import pytest
 from tests.conftest import REPO
 
 DAGS_FOLDER = REPO / "dags"
-KNOWN_TAGS = {"catalog", "orders", "fulfillment", "reconciliation", "monitoring", "erp:tryton", "store:store_default"}
+KNOWN_TAGS = {"catalog", "orders", "fulfillment", "reconciliation", "monitoring", "erp:tryton"}
 MAX_PARSE_S = 0.5
 # Tasks that must not hold their DAG's next run with retries: the run log's closing task (a failed step
 # stays failed) and the watch (it runs again within a minute).
 NO_RETRIES = {"finish_run", "check_sync_health"}
+
+
+# Two stores, as a deployment with a second channel has them: every per-store DAG is parsed and checked.
+STORES = "store_default, store_outlet"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def two_stores():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIRFLOW__ERPSYNC__STORES", STORES)
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +47,31 @@ def test_there_are_dags_and_no_import_errors(dagbag):
     assert dagbag.import_errors == {}
     assert dagbag.dags, "no DAG found"
     assert len(dagbag.dags) >= len(dag_files())
+
+
+def test_each_store_has_its_own_flows_pools_and_tags(dagbag):
+    """The first store keeps the plain DAG ids; the second gets its own DAGs, and every task that talks to
+    a store uses that store's Connection and pool, never the other's."""
+    expected = {
+        "orders_sync": ("store_default", "store_api"),
+        "reconcile": ("store_default", "store_api_background"),
+        "catalog_sync": ("store_default", "store_api"),
+        "orders_sync__store_outlet": ("store_outlet", "store_api__store_outlet"),
+        "reconcile__store_outlet": ("store_outlet", "store_api_background__store_outlet"),
+        "catalog_publish__store_outlet": ("store_outlet", "store_api__store_outlet"),
+    }
+    assert "catalog_publish__store_default" not in dagbag.dags  # catalog_sync publishes to the first store
+    for dag_id, (conn_id, pool) in expected.items():
+        dag = dagbag.dags[dag_id]
+        assert f"store:{conn_id}" in dag.tags, (dag_id, dag.tags)
+        store_tasks = [t for t in dag.tasks if "store_conn" in (t.op_kwargs or {})]
+        assert store_tasks, dag_id
+        assert {t.op_kwargs["store_conn"] for t in store_tasks} == {conn_id}, dag_id
+        store_pools = {t.pool for t in dag.tasks if t.pool.startswith("store_api")}
+        assert store_pools == {pool}, (dag_id, store_pools)
+    publish = dagbag.dags["catalog_publish__store_outlet"]
+    assert {t.task_id for t in publish.tasks} == {"start_run", "publish_content", "publish_prices",
+                                                   "publish_inventory", "finish_run"}
 
 
 PARSE_PROBE = """
@@ -93,10 +129,12 @@ def test_scheduled_dags_have_real_data_intervals(dagbag):
 
 
 def test_dags_follow_the_house_policies(dagbag):
-    from erpsync.tasks.pools import POOLS
+    from erpsync.tasks.pools import pools
+    from erpsync.tasks.stores import configured_stores
 
+    known_tags = KNOWN_TAGS | {slot.tag for slot in configured_stores()}
     for dag_id, dag in dagbag.dags.items():
-        assert dag.tags and set(dag.tags) <= KNOWN_TAGS, f"{dag_id}: tags {dag.tags} not in {KNOWN_TAGS}"
+        assert dag.tags and set(dag.tags) <= known_tags, f"{dag_id}: tags {dag.tags} not in {known_tags}"
         assert dag.doc_md and "When it fails" in dag.doc_md, f"{dag_id}: doc_md must be a runbook"
         assert dag.is_paused_upon_creation, f"{dag_id}: create paused (unpause once Airflow is healthy)"
         assert dag.max_active_runs == 1 or dag_id.endswith("_backfill"), f"{dag_id}: overlapping runs"
@@ -106,4 +144,4 @@ def test_dags_follow_the_house_policies(dagbag):
             assert task.retries >= 1 or task.task_id in NO_RETRIES, f"{where}: needs retries"
             assert any(type(cb).__name__ == "TaskFailureNotifier" for cb in task.on_failure_callback or []), (
                 f"{where}: a task failing for good must alert (DEFAULT_ARGS' on_failure_callback)")
-            assert task.pool in POOLS or task.pool == "default_pool", f"{where}: unknown pool {task.pool}"
+            assert task.pool in pools() or task.pool == "default_pool", f"{where}: unknown pool {task.pool}"

@@ -152,7 +152,9 @@ def _steps_table(steps: dict[str, dict[str, StepState]], flows: dict[str, dict[s
             if state.failing and not error:
                 error = "no result (see its log)"
             rows.append(
-                f"<tr id='step-{escape(flow)}-{escape(step)}'{_store_attr(state.store)}><td>{escape(flow)}"
+                # One id per row: the same step of two stores (or of a store and the ERP side) differs by store.
+                f"<tr id='step-{escape(flow)}-{escape(step)}{escape('@' + state.store if state.store else '')}'"
+                f"{_store_attr(state.store)}><td>{escape(flow)}"
                 f"{_in_store(state.store)}</td><td>{escape(describe(step))}</td>"
                 f"<td>{_when(state.last_success_at)}</td><td class={css}>{_age(age)} ({verdict})</td>"
                 f"<td>{_when(state.last_failed_at)}</td><td>{error}{log}</td></tr>")

@@ -40,3 +40,19 @@ def store_hook(conn_id: str = DEFAULT_CONN_ID) -> StoreHook:
 
     conn = BaseHook.get_connection(conn_id)
     return hook_class(conn.conn_type, conn_id=conn_id)(store_conn_id=conn_id)
+
+
+def erp_web_shop(conn_id: str = DEFAULT_CONN_ID) -> str | None:
+    """The ERP web shop whose sales the store's orders become: the store Connection's extra
+    ``erp_web_shop``; None: the ``erp_default`` Connection's own ``web_shop``. Each store needs its own
+    web shop when several are served (the ERP's external order key is unique per web shop only)."""
+    from airflow.sdk import BaseHook
+
+    return BaseHook.get_connection(conn_id).extra_dejson.get("erp_web_shop") or None
+
+
+def erp_hook(conn_id: str = DEFAULT_CONN_ID):
+    """The ERP hook working in the web shop of the store behind Connection ``conn_id``."""
+    from erpsync.tryton.hook import TrytonHook
+
+    return TrytonHook(web_shop=erp_web_shop(conn_id))

@@ -7,6 +7,7 @@ from typing import Any
 
 from airflow.sdk import task
 
+from erpsync.store.hook import DEFAULT_CONN_ID
 from erpsync.tasks.config import catalog_config, order_lag
 from erpsync.tasks.runtime import RunInfo
 
@@ -27,15 +28,18 @@ def _config():
     return OrdersConfig.parse(Variable.get(VARIABLE, default=None))
 
 
+# Each task takes the store's Connection id (``store_conn``): one DAG per store (erpsync.tasks.stores),
+# with the store's own pool given where the DAG is wired.
+
 @task(pool="store_api")
-def extract_orders(**context: Any) -> dict[str, Any]:
+def extract_orders(store_conn: str = DEFAULT_CONN_ID, **context: Any) -> dict[str, Any]:
     """Land the store orders changed since the cursor (or in a backfill's interval) in the raw layer."""
     from erpsync.store.hook import store_hook
     from erpsync.sync.orders.extract import extract_orders as extract
     from erpsync.warehouse.hook import WarehouseHook
 
     run = RunInfo.from_context(context)
-    store = store_hook().store
+    store = store_hook(store_conn).store
     result = extract(store, WarehouseHook().get_conn(), window_end=run.window_end, run_id=run.run_id, now=_now(),
                      lag=order_lag(), full_refresh=bool(run.params.get("full_refresh")),
                      window_start=run.backfill_start)
@@ -43,9 +47,11 @@ def extract_orders(**context: Any) -> dict[str, Any]:
 
 
 @task
-def stage_orders(**context: Any) -> dict[str, Any]:
-    """Validate the orders (held ones again too), stage the good ones, hold the others, move the cursor."""
+def stage_orders(store_conn: str = DEFAULT_CONN_ID, **context: Any) -> dict[str, Any]:
+    """Validate the orders (held ones again too), stage the good ones, hold the others, move the cursor;
+    the other stores' inventory publish is told which SKUs these orders hold back (shared availability)."""
     from erpsync.sync.orders.stage import stage_orders as stage
+    from erpsync.tasks.stores import other_store_names
     from erpsync.warehouse.hook import WarehouseHook
 
     run = RunInfo.from_context(context)
@@ -55,44 +61,44 @@ def stage_orders(**context: Any) -> dict[str, Any]:
         currency=extracted["currency"], run_id=run.run_id, now=_now(),
         # A backfill re-reads an old window: it never moves the cursor (which only moves forward anyway).
         cursor_at=None if run.backfill_start else dt.datetime.fromisoformat(extracted["window_end"]),
+        share_with=other_store_names(store_conn),
     )
     return {**result.as_counts(), "store": extracted["store"]}
 
 
 @task(pool="erp_api")
-def ingest_orders(**context: Any) -> dict[str, Any]:
-    """Book the staged orders in the ERP exactly once, and confirm them."""
+def ingest_orders(store_conn: str = DEFAULT_CONN_ID, **context: Any) -> dict[str, Any]:
+    """Book the staged orders in the ERP exactly once (in the store's web shop), and confirm them."""
+    from erpsync.store.hook import erp_hook
     from erpsync.sync.orders.ingest import ingest_orders as ingest
-    from erpsync.tryton.hook import TrytonHook
     from erpsync.warehouse.hook import WarehouseHook
 
     run = RunInfo.from_context(context)
     store = context["ti"].xcom_pull(task_ids="stage_orders")["store"]
-    return ingest(TrytonHook().client, WarehouseHook().get_conn(), store=store, config=_config(), run_id=run.run_id,
+    return ingest(erp_hook(store_conn).client, WarehouseHook().get_conn(), store=store, config=_config(), run_id=run.run_id,
                   now=_now(), catalog=catalog_config()).as_counts()
 
 
 @task(pool="erp_api")
-def apply_order_changes(**context: Any) -> dict[str, Any]:
+def apply_order_changes(store_conn: str = DEFAULT_CONN_ID, **context: Any) -> dict[str, Any]:
     """Apply the store's cancellations and refunds to the ERP's sales, each once."""
+    from erpsync.store.hook import erp_hook
     from erpsync.sync.orders.changes import apply_changes
-    from erpsync.tryton.hook import TrytonHook
     from erpsync.warehouse.hook import WarehouseHook
 
     run = RunInfo.from_context(context)
     store = context["ti"].xcom_pull(task_ids="stage_orders")["store"]
-    return apply_changes(TrytonHook().client, WarehouseHook().get_conn(), store=store, config=_config(),
+    return apply_changes(erp_hook(store_conn).client, WarehouseHook().get_conn(), store=store, config=_config(),
                          now=_now(), run_id=run.run_id).as_counts()
 
 
 @task(pool="store_api")
-def push_fulfillments(**context: Any) -> dict[str, Any]:
+def push_fulfillments(store_conn: str = DEFAULT_CONN_ID, **context: Any) -> dict[str, Any]:
     """Create one store fulfillment, with tracking, for each order the ERP has shipped."""
-    from erpsync.store.hook import store_hook
+    from erpsync.store.hook import erp_hook, store_hook
     from erpsync.sync.orders.fulfill import push_fulfillments as push
-    from erpsync.tryton.hook import TrytonHook
     from erpsync.warehouse.hook import WarehouseHook
 
     run = RunInfo.from_context(context)
-    return push(TrytonHook().client, store_hook().store, WarehouseHook().get_conn(), config=_config(),
+    return push(erp_hook(store_conn).client, store_hook(store_conn).store, WarehouseHook().get_conn(), config=_config(),
                 run_id=run.run_id, now=_now()).as_counts()

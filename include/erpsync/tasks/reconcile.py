@@ -9,6 +9,7 @@ from typing import Any
 
 from airflow.sdk import task
 
+from erpsync.store.hook import DEFAULT_CONN_ID
 from erpsync.tasks.config import catalog_config
 from erpsync.tasks.runtime import RunInfo
 
@@ -31,25 +32,26 @@ def _book():
 # catalog, and holding store_api that long would stop the flows (measured: orders 2 minutes late). The
 # background client leaves half of the cost bucket to the flows, so both can draw from it at once.
 @task(pool="store_api_background")
-def reconcile_orders(**context: Any) -> dict[str, Any]:
+def reconcile_orders(store_conn: str = DEFAULT_CONN_ID, **context: Any) -> dict[str, Any]:
     """Compare the store's orders of the last days with the ERP's sales; book the missing ones."""
     from airflow.sdk import Variable
 
     from erpsync.alerts import rules
-    from erpsync.store.hook import store_hook
+    from erpsync.store.hook import erp_hook, store_hook
     from erpsync.sync.orders.config import VARIABLE, OrdersConfig
     from erpsync.sync.reconcile.run import reconcile_orders as reconcile
-    from erpsync.tryton.hook import TrytonHook
+    from erpsync.tasks.stores import other_store_names
     from erpsync.warehouse.hook import WarehouseHook
 
     run = RunInfo.from_context(context)
     until = run.window_end + dt.timedelta(seconds=1)
     since = run.window_end - dt.timedelta(days=float(run.params.get("orders_days", 3)))
     now = dt.datetime.now(dt.UTC)
-    store = store_hook().background_store
-    gaps = reconcile(store, TrytonHook().client, WarehouseHook().get_conn(),
+    store = store_hook(store_conn).background_store
+    gaps = reconcile(store, erp_hook(store_conn).client, WarehouseHook().get_conn(),
                      config=OrdersConfig.parse(Variable.get(VARIABLE, default=None)), since=since, until=until,
-                     run_id=run.run_id, now=now, catalog=catalog_config())
+                     run_id=run.run_id, now=now, catalog=catalog_config(),
+                     share_with=other_store_names(store_conn))
     book, config = _book()
     rules.check_drift(book, dag_id=run.dag_id, run_id=run.run_id, area="orders", drift=gaps.gaps,
                       threshold=config.max_order_gaps, now=now, store=store.name)
@@ -58,24 +60,25 @@ def reconcile_orders(**context: Any) -> dict[str, Any]:
 
 
 @task(pool="store_api_background")
-def reconcile_catalog(**context: Any) -> dict[str, Any]:
+def reconcile_catalog(store_conn: str = DEFAULT_CONN_ID, **context: Any) -> dict[str, Any]:
     """Compare the whole store catalog (variants, prices, status, inventory) with the published and the
     desired state; repair the drift through the publish path."""
     from erpsync.alerts import rules
-    from erpsync.store.hook import store_hook
+    from erpsync.store.hook import erp_hook, store_hook
     from erpsync.sync.catalog.publish import PublishRun
     from erpsync.sync.reconcile.run import reconcile_catalog as reconcile
-    from erpsync.tryton.hook import TrytonHook
+    from erpsync.tasks.stores import channel_of
     from erpsync.warehouse.hook import WarehouseHook
 
     run = RunInfo.from_context(context)
     now = dt.datetime.now(dt.UTC)
-    erp = TrytonHook().client
-    store = store_hook().background_store
+    erp = erp_hook(store_conn).client
+    store = store_hook(store_conn).background_store
     drift = reconcile(PublishRun(
         store=store, engine=WarehouseHook().get_conn(),
         config=catalog_config(), run_id=run.run_id, now=now,
         dry_run=not run.params.get("repair", True), warehouses={w.code: w.name for w in erp.web_shop.warehouses},
+        channel=channel_of(store_conn),
     ))
     book, config = _book()
     rules.check_drift(book, dag_id=run.dag_id, run_id=run.run_id, area="catalog", drift=drift.drift,

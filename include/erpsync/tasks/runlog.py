@@ -10,24 +10,26 @@ from airflow.sdk import task
 from erpsync.tasks.runtime import RunInfo
 
 # The flows that work on one store (its orders, its whole state): their runs and steps are that store's.
-# The catalog flow starts at the ERP; its publish steps say which store they wrote to in their counts.
+# The catalog flow starts at the ERP; its publish steps say which store they wrote to in their counts,
+# except in a further store's own publish DAG (``catalog_publish__<conn>``), whose run is that store's.
 STORE_FLOWS = ("orders", "reconcile")
 
 
 @task
-def start_run(flow: str, **context: Any) -> dict[str, str]:
+def start_run(flow: str, store_conn: str | None = None, **context: Any) -> dict[str, str]:
     """Open (or, on a rerun of the same Airflow run, reopen) the run's row in ``sync_run``; returns the
-    run's store (XCom: ``finish_run`` closes the same row)."""
+    run's store (XCom: ``finish_run`` closes the same row): that of ``store_conn``, or of the default
+    store Connection for a flow of one store, else none."""
     from erpsync.warehouse import db
     from erpsync.warehouse.hook import WarehouseHook
     from erpsync.warehouse.schema import NOT_OF_A_STORE
 
     run = RunInfo.from_context(context)
     store = NOT_OF_A_STORE
-    if flow in STORE_FLOWS:
-        from erpsync.store.hook import store_hook
+    if store_conn or flow in STORE_FLOWS:
+        from erpsync.store.hook import DEFAULT_CONN_ID, store_hook
 
-        store = store_hook().store.name
+        store = store_hook(store_conn or DEFAULT_CONN_ID).store.name
     db.start_run(
         WarehouseHook().get_conn(), flow=flow, dag_id=run.dag_id, run_id=run.run_id,
         logical_date=run.logical_date, window_start=None, window_end=run.window_end,

@@ -23,16 +23,22 @@ class TrytonHook(BaseHook):
     conn_type = "tryton"
     hook_name = "Tryton ERP"
 
-    def __init__(self, erp_conn_id: str = default_conn_name, **kwargs: Any):
+    def __init__(self, erp_conn_id: str = default_conn_name, *, web_shop: str | None = None, **kwargs: Any):
+        """``web_shop``: the ERP web shop to work in instead of the Connection's (a store's own, see
+        :func:`erpsync.store.hook.erp_web_shop`)."""
         super().__init__(**kwargs)
         self.erp_conn_id = erp_conn_id
+        self.web_shop = web_shop
 
     @cached_property
     def settings(self) -> TrytonSettings:
         conn = self.get_connection(self.erp_conn_id)
+        extra = conn.extra_dejson
+        if self.web_shop:
+            extra = {**extra, "web_shop": self.web_shop}
         return TrytonSettings.from_connection(
             host=conn.host, port=conn.port, schema=conn.schema, login=conn.login,
-            password=conn.password, extra=conn.extra_dejson, conn_id=self.erp_conn_id,
+            password=conn.password, extra=extra, conn_id=self.erp_conn_id,
         )
 
     def get_conn(self) -> TrytonClient:

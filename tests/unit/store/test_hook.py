@@ -52,3 +52,19 @@ def test_a_connection_that_is_not_a_store_is_refused_with_the_fix(monkeypatch, c
     with pytest.raises(StoreConnectionError) as refused:
         store_hook()
     assert "'store_default'" in str(refused.value) and "shopify" in str(refused.value)
+
+
+def test_each_store_books_in_the_erp_web_shop_its_connection_names(monkeypatch):
+    from erpsync.store.hook import erp_hook
+
+    monkeypatch.setenv("AIRFLOW_CONN_ERP_DEFAULT", json.dumps({
+        "conn_type": "tryton", "host": "erp.example.com", "schema": "erp", "login": "sync", "password": "x",
+        "extra": {"web_shop": "Online Store"}}))
+    monkeypatch.setenv("AIRFLOW_CONN_STORE_DEFAULT", json.dumps({
+        "conn_type": "shopify", "host": "main.myshopify.com", "password": "shpat_x"}))
+    monkeypatch.setenv("AIRFLOW_CONN_STORE_B2B", json.dumps({
+        "conn_type": "vendure", "host": "https://b2b.example.com", "password": "key",
+        "extra": {"erp_web_shop": "B2B Portal"}}))
+    assert erp_hook("store_default").settings.web_shop == "Online Store"  # the ERP Connection's own
+    assert erp_hook("store_b2b").settings.web_shop == "B2B Portal"
+    assert erp_hook("store_b2b").settings.login == "sync"  # everything else is erp_default's

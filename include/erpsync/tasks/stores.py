@@ -1,0 +1,101 @@
+"""Which stores a deployment serves, and what each one's flows are called in Airflow.
+
+``[erpsync] stores`` (or ``AIRFLOW__ERPSYNC__STORES``) lists the store Connection ids, comma-separated,
+default ``store_default``. Each Connection's type says the kind of store (Shopify, Vendure); its extra
+``erp_web_shop`` names the ERP web shop whose sales its orders become (default: the ``erp_default``
+Connection's ``web_shop``). Adding a store is a Connection and a word in that list: no code.
+
+Every store gets its own DAGs, pools and tags, so that it can be run, backfilled, paused and watched on
+its own, and one store's outage never holds another's runs:
+
+- the first store listed (the *primary*) keeps the plain DAG ids (``orders_sync``, ``reconcile``) and
+  ``catalog_sync`` publishes to it right after staging the ERP's changes;
+- every other store ``<conn_id>`` has ``orders_sync__<conn_id>``, ``reconcile__<conn_id>`` and
+  ``catalog_publish__<conn_id>`` (it publishes what ``catalog_sync`` staged, from the same marks).
+
+The list is read from Airflow's loaded configuration at parse time (no I/O): a change takes effect when
+the DAG processor re-parses the files.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+DEFAULT_STORES = "store_default"
+_CONN_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+@dataclass(frozen=True)
+class StoreSlot:
+    """One configured store: its Connection id and the names of its Airflow objects."""
+
+    conn_id: str
+    primary: bool
+
+    def dag_id(self, base: str) -> str:
+        return base if self.primary else f"{base}__{self.conn_id}"
+
+    @property
+    def pool(self) -> str:
+        """One writer per store (its client paces itself below the store's limits)."""
+        return "store_api" if self.primary else f"store_api__{self.conn_id}"
+
+    @property
+    def background_pool(self) -> str:
+        return "store_api_background" if self.primary else f"store_api_background__{self.conn_id}"
+
+    @property
+    def tag(self) -> str:
+        return f"store:{self.conn_id}"
+
+
+class StoresConfigError(ValueError):
+    """``[erpsync] stores`` lists something that cannot be a Connection id."""
+
+
+def parse_stores(value: str | None) -> list[StoreSlot]:
+    """The slots of a ``[erpsync] stores`` value: ids in their order, duplicates dropped, first primary."""
+    ids: list[str] = []
+    for item in re.split(r"[,\s]+", value or ""):
+        if not item:
+            continue
+        if not _CONN_ID.match(item):
+            raise StoresConfigError(f"[erpsync] stores: {item!r} is not a Connection id (letters, digits, "
+                                    "'_', '.', '-'); list the store Connection ids, comma-separated")
+        if item not in ids:
+            ids.append(item)
+    if not ids:
+        ids = [DEFAULT_STORES]
+    return [StoreSlot(conn_id, primary=index == 0) for index, conn_id in enumerate(ids)]
+
+
+def configured_stores() -> list[StoreSlot]:
+    """The stores of this deployment, from Airflow's configuration (parse time: no I/O)."""
+    from airflow.configuration import conf
+
+    return parse_stores(conf.get("erpsync", "stores", fallback=DEFAULT_STORES))
+
+
+def store_names(conn_ids: list[str] | None = None) -> list[str]:
+    """The warehouse names of the configured stores (or of ``conn_ids``): what their rows are keyed by.
+    Reads each store Connection (run time only)."""
+    from erpsync.store.hook import store_hook
+
+    if conn_ids is None:
+        conn_ids = [s.conn_id for s in configured_stores()]
+    return [store_hook(conn_id).store.name for conn_id in conn_ids]
+
+
+def other_store_names(conn_id: str) -> list[str]:
+    """The warehouse names of the configured stores other than ``conn_id``'s (those that share its stock)."""
+    return store_names([s.conn_id for s in configured_stores() if s.conn_id != conn_id])
+
+
+def channel_of(conn_id: str):
+    """The store's place among the configured stores (which last units it sells)."""
+    from erpsync.sync.catalog.desired import ChannelShare
+
+    slots = configured_stores()
+    positions = [s.conn_id for s in slots]
+    return ChannelShare(position=positions.index(conn_id) if conn_id in positions else 0, stores=len(slots))
