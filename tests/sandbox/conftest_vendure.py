@@ -11,8 +11,8 @@ import pytest
 from sandbox.vendure import VendureServer
 from tests.conftest import free_port
 
-# The fixture, for `from tests.sandbox.conftest_vendure import *` in the test modules.
-__all__ = ["vendure"]
+# The fixtures, for `from tests.sandbox.conftest_vendure import *` in the test modules.
+__all__ = ["vendure", "seeded"]
 
 
 @pytest.fixture(scope="module")
@@ -23,3 +23,22 @@ def vendure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VendureServer]
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def seeded(vendure, erp_settings):
+    """The module's Vendure server seeded from the test ERP's catalog, as a merchant's existing shop."""
+    from sandbox.demo import store_seed
+    from sandbox.vendure.seed import configure_store, seed_catalog
+
+    admin = vendure.admin()
+    configure_store(admin)
+    seed_catalog(admin, store_seed(erp_settings.client()))
+    return vendure
+
+
+def product_store(server: VendureServer, name: str = "vendure-outlet", **options):
+    """The product's store client on ``server``, logged in as its administrator."""
+    from erpsync.vendure.settings import VendureSettings
+
+    return VendureSettings(base_url=server.url, store_name=name, **server.credentials(), **options).store()

@@ -9,7 +9,8 @@ arithmetic, and reports:
 - levels: store availability per (SKU, location) that is not what the ERP allows — on hand and not
   promised (``min(quantity, forecast)``) in the warehouse of the location's name, minus the units of store
   orders the ERP does not count yet (no sale, or a sale not confirmed) at the location the store took
-  them from, minus the safety stock, floored at 0;
+  them from, minus the safety stock, floored at 0 (and 0 for the last units another store sells, when
+  several stores sell the same stock: their documented rule, worked out here on its own);
 - assortment: variants the store sells (product ACTIVE) that the web shop does not sell (not listed, not
   active, not salable, unknown), and variants the web shop sells that the store does not have.
 
@@ -30,6 +31,7 @@ import json
 import math
 import sys
 import time
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -58,6 +60,10 @@ class Target:
     store_url: str
     store_token: str
     safety_stock: int = 0
+    # When several stores sell the same stock, the documented last-units rule: at split_stock_at units or
+    # fewer, only the store at position crc32(SKU) % stores offers them (the audited store is position 0).
+    stores: int = 1
+    split_stock_at: int = 5
 
 
 @dataclass
@@ -204,7 +210,10 @@ def _one_pass(erp: _Erp, store: _Store, target: Target, grace_s: float) -> Repor
                             context={"locations": [warehouse_id]}):
             sku = code_of[row["id"]]
             allowed = math.floor(max(0, min(row["quantity"], row["forecast_quantity"])))
-            desired[(sku, name)] = max(0, allowed - pending[(sku, name)] - target.safety_stock)
+            units = max(0, allowed - pending[(sku, name)] - target.safety_stock)
+            if target.stores > 1 and units <= target.split_stock_at and zlib.crc32(sku.encode()) % target.stores:
+                units = 0  # another store sells the last units
+            desired[(sku, name)] = units
 
     in_store = set()
     for variant in store.variants():
@@ -266,7 +275,7 @@ def demo_target() -> Target:
     erp = demo.erp
     return Target(erp_url=erp.url, erp_db=erp.info()["db_name"], erp_login="admin",
                   erp_password=erp.admin_password_file.read_text().strip(), web_shop=catalog.WEB_SHOP_NAME,
-                  store_url=demo.store.url, store_token=demo.store.token())
+                  store_url=demo.store.url, store_token=demo.store.token(), stores=len(demo.store_conn_ids))
 
 
 def main(argv: list[str] | None = None) -> int:

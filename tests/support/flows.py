@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from erpsync.store.interface import Store
 from erpsync.sync.catalog import publish as catalog_publish
 from erpsync.sync.catalog.config import CatalogConfig
+from erpsync.sync.catalog.desired import ChannelShare
 from erpsync.sync.catalog.extract import extract_products, extract_stock
 from erpsync.sync.catalog.stage import stage_products, stage_stock
 from erpsync.tryton.client import TrytonClient
@@ -29,6 +30,9 @@ class CatalogSteps:
     # The DAG runs the two extracts as two tasks at once; True does the same here (two threads), False one
     # after the other, which is what most tests need to reason about the ERP's calls.
     parallel_extract: bool = False
+    # Every store the staging marks its changes for (None: this one); the store's share of the last units.
+    publish_to: list[str] | None = None
+    channel: ChannelShare = field(default_factory=ChannelShare)
 
     def extract_and_stage(self, *, full: bool = False, end: dt.datetime | None = None) -> dict:
         end = end or dt.datetime.now(dt.UTC)
@@ -45,9 +49,9 @@ class CatalogSteps:
             stock = extract_stock(self.erp, self.engine, **options)
         staged_products = stage_products(self.engine, batch_id=products.batch_id, currency=products.facts["currency"],
                                          run_id=run_id, now=now, cursor_at=products.window_end,
-                                         publish_to=[self.store.name])
+                                         publish_to=self.publish_to or [self.store.name])
         staged_stock = stage_stock(self.engine, batch_id=stock.batch_id, run_id=run_id, now=now,
-                                   cursor_at=stock.window_end, publish_to=[self.store.name])
+                                   cursor_at=stock.window_end, publish_to=self.publish_to or [self.store.name])
         return {"run_id": run_id, "batch_ids": [products.batch_id, stock.batch_id], "products": products,
                 "stock": stock, "staged_products": staged_products, "staged_stock": staged_stock}
 
@@ -56,7 +60,7 @@ class CatalogSteps:
         run = catalog_publish.PublishRun(
             store=self.store, engine=self.engine, config=self.config, run_id=staged["run_id"],
             now=now or dt.datetime.now(dt.UTC),
-            warehouses={w.code: w.name for w in self.erp.web_shop.warehouses}, **options,
+            warehouses={w.code: w.name for w in self.erp.web_shop.warehouses}, channel=self.channel, **options,
         )
         return getattr(catalog_publish, step)(run)
 
@@ -82,6 +86,7 @@ class OrderSteps:
     engine: Engine
     config: "OrdersConfig" = None  # noqa: UP037 - imported lazily below
     lag: dt.timedelta = dt.timedelta(seconds=1)
+    share_with: list[str] = field(default_factory=list)  # the other stores selling the same stock
 
     def __post_init__(self):
         from erpsync.sync.orders.config import OrdersConfig
@@ -102,7 +107,7 @@ class OrderSteps:
                                    full_refresh=full, window_start=window_start)
         staged = stage_orders(self.engine, store=self.store.name, batch_id=extracted.batch_id,
                               currency=self.store.capabilities().currency, run_id=run_id, now=now,
-                              cursor_at=None if window_start else extracted.window_end)
+                              cursor_at=None if window_start else extracted.window_end, share_with=self.share_with)
         return {"run_id": run_id, "extracted": extracted, "staged": staged}
 
     def book(self, run_id: str = "test", now: dt.datetime | None = None):

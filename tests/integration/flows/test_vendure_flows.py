@@ -10,13 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from erpsync.tryton.client import TrytonClient
-from erpsync.vendure.settings import VendureSettings
 from erpsync.warehouse.schema import order_ledger
-from sandbox.demo import store_seed
-from sandbox.vendure.seed import configure_store, seed_catalog
 from sandbox.vendure.shopper import Guest, cancel_order, guest_checkout
 from sandbox.tryton import catalog
-from tests.sandbox.conftest_vendure import *  # noqa: F403 - the `vendure` fixture
+from tests.sandbox.conftest_vendure import *  # noqa: F403 - the `vendure` and `seeded` fixtures
+from tests.sandbox.conftest_vendure import product_store
 from tests.support.clock import next_second
 from tests.support.flows import CatalogSteps, OrderSteps
 
@@ -25,19 +23,9 @@ pytestmark = [pytest.mark.erp, pytest.mark.vendure]
 GUEST = Guest("Liam", "Nguyen", "liam@example.com", "2 Side St", "Shelbyville", "54321", "", "US")
 
 
-@pytest.fixture(scope="module")
-def seeded(vendure, erp_settings):
-    admin = vendure.admin()
-    configure_store(admin)
-    seed_catalog(admin, store_seed(erp_settings.client()))
-    return vendure
-
-
 @pytest.fixture
 def vendure_store(seeded):
-    credentials = seeded.credentials()
-    return VendureSettings(base_url=seeded.url, username=credentials["username"], password=credentials["password"],
-                           store_name="vendure-outlet").store()
+    return product_store(seeded)
 
 
 def _sales_of(admin: TrytonClient, order_id: str) -> list[dict]:
@@ -97,9 +85,7 @@ def test_the_catalog_publishes_to_vendure_and_a_second_run_sends_nothing(seeded,
     url = f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
     upgrade_url(url)
     engine = make_engine(url)
-    credentials = seeded.credentials()
-    store = VendureSettings(base_url=seeded.url, username=credentials["username"], password=credentials["password"],
-                            store_name="vendure-outlet", requests_per_second=50).store()
+    store = product_store(seeded, requests_per_second=50)
     steps = CatalogSteps(erp=erp_settings.client(), store=store, engine=engine)
     publish = ("publish_content", "publish_prices", "publish_inventory")
     first = steps.run(full=True)

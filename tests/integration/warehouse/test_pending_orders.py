@@ -24,20 +24,20 @@ def stock(conn, sku: str, read_at: dt.datetime, quantity: int = 10) -> None:
 
 
 def order(conn, number: int, sku: str, quantity: int, *, location: str | None,
-          confirmed_at: dt.datetime | None = None) -> None:
+          confirmed_at: dt.datetime | None = None, store: str = STORE, cancelled: bool = False) -> None:
     order_id = f"gid://shopify/Order/{number}"
     db.upsert(conn, stg_order, [{
-        "store": STORE, "store_order_id": order_id, "order_name": f"#{number}", "store_created_at": T0,
+        "store": store, "cancelled_at": T0 if cancelled else None, "store_order_id": order_id, "order_name": f"#{number}", "store_created_at": T0,
         "store_updated_at": T0, "currency": "USD", "subtotal": 0, "discount_total": 0, "shipping_total": 0,
         "tax_total": 0, "total": 0, "refunded_total": 0, "requires_shipping": True, "store_location": location,
         "batch_id": "b", "staged_at": T0}])
     db.upsert(conn, stg_order_line, [{
-        "store": STORE, "store_order_id": order_id, "store_line_id": f"{order_id}/1", "sku": sku,
+        "store": store, "store_order_id": order_id, "store_line_id": f"{order_id}/1", "sku": sku,
         "quantity": quantity, "current_quantity": quantity, "unit_price": 1, "discount_total": 0, "tax_total": 0,
         "requires_shipping": True, "batch_id": "b", "staged_at": T0}])
     if confirmed_at is not None:
         conn.execute(order_ledger.insert().values(
-            store=STORE, store_order_id=order_id, state="confirmed", erp_sale_id=number, attempts=1,
+            store=store, store_order_id=order_id, state="confirmed", erp_sale_id=number, attempts=1,
             erp_confirmed_at=confirmed_at, created_at=T0, updated_at=T0))
 
 
@@ -57,3 +57,29 @@ def test_an_order_counted_by_its_own_skus_read_is_not_held_back_because_another_
 
     assert pending == {("OLD", "North"): Decimal(1), ("NEW", "South"): Decimal(3), ("NEW", None): Decimal(4)}
     assert levels == {("OLD", "North"): 9, ("OLD", "South"): 10, ("NEW", "North"): 10 - 4, ("NEW", "South"): 10 - 3 - 4}
+
+
+OUTLET = "outlet-store"
+
+
+def test_every_stores_pending_orders_are_held_back_for_every_store(warehouse):
+    """Availability is shared: units sold by one store and not yet counted by the ERP are held back from
+    every other store too: at the location of the same name (one mapping names every store's locations),
+    everywhere when the name is not one the mapping knows; a cancelled order, or one the ERP's read
+    counts, holds back nothing anywhere."""
+    minute = dt.timedelta(minutes=1)
+    with warehouse.begin() as conn:
+        stock(conn, "SKU", T0 + 10 * minute)
+        order(conn, 1, "SKU", 2, location="North")  # this store's, at North
+        order(conn, 1, "SKU", 3, location="North", store=OUTLET)  # same id in the other store: its own order
+        order(conn, 2, "SKU", 1, location="Main", store=OUTLET)  # a location name the mapping does not know
+        order(conn, 3, "SKU", 4, location=None, store=OUTLET, cancelled=True)
+        order(conn, 4, "SKU", 5, location="South", store=OUTLET, confirmed_at=T0 + 5 * minute)  # counted by the read
+
+    with warehouse.connect() as conn:
+        for_this = pending_quantities(conn, STORE, ["SKU"])
+        for_outlet = pending_quantities(conn, OUTLET, ["SKU"])
+        levels = desired_availability(conn, ["SKU"], mapping=MAPPING, config=CatalogConfig(), pending=for_this)
+
+    assert for_this == for_outlet == {("SKU", "North"): Decimal(2 + 3), ("SKU", "Main"): Decimal(1)}
+    assert levels == {("SKU", "North"): 10 - 5 - 1, ("SKU", "South"): 10 - 1}

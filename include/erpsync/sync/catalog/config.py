@@ -26,6 +26,9 @@ class CatalogConfig(BaseModel):
     locations: list[LocationMapping] | None = None
     safety_stock: int = Field(default=0, ge=0)  # units kept back from the store, per SKU and location
     safety_stock_by_sku: dict[str, int] = Field(default_factory=dict)
+    # With several stores selling the same stock: at this many units or fewer (per SKU and location), one
+    # store alone offers them, so that no two can sell the same last ones (desired.channel_share).
+    split_stock_at: int = Field(default=5, ge=0)
     max_price_change_share: float = Field(default=0.5, gt=0)  # guardrail: hold larger price moves
     max_catalog_shrink_share: float = Field(default=0.2, gt=0, le=1)  # guardrail: hold mass unpublishing
     option_name: str = "Variant"  # the store option that tells a template's variants apart

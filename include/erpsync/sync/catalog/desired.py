@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import html
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -134,8 +135,13 @@ Pending = dict[tuple[str, str | None], Decimal]  # (SKU, store location name or 
 
 
 def pending_quantities(conn: Connection, store: str, skus: Iterable[str]) -> Pending:
-    """Units of each SKU on store orders the ERP's stock figures do not count yet (not cancelled), per
-    store location the order takes its goods from (None: several, or the store did not say).
+    """Units of each SKU on store orders the ERP's stock figures do not count yet (not cancelled), from
+    every store selling the ERP's stock (availability is shared: no store sells what another has sold),
+    per store location the order takes its goods from (None: several, or the store did not say). Every
+    store names its locations as the catalog mapping does (one mapping for all stores), so an order of
+    another store is held back at the location of the same name; a name the mapping does not know is
+    held back everywhere (:func:`desired_availability`). ``store`` is the store asking (kept for the
+    callers' symmetry: its own orders count as every other's).
 
     The hand-over never oversells: an order stops counting here when its ERP sale was confirmed before
     the stock levels were read (``erp_confirmed_at <= as_of``), i.e. once the ERP's forecast counts it.
@@ -158,12 +164,23 @@ def pending_quantities(conn: Connection, store: str, skus: Iterable[str]) -> Pen
             select(stg_order_line.c.sku, stg_order.c.store_location, func.sum(stg_order_line.c.current_quantity))
             .join(stg_order, and_(stg_order.c.store == stg_order_line.c.store,
                                   stg_order.c.store_order_id == stg_order_line.c.store_order_id))
-            .where(stg_order.c.store == store, stg_order.c.cancelled_at.is_(None),
-                   stg_order_line.c.sku.in_(chunk), ~select(order_ledger.c.id).where(counted).exists())
+            .where(stg_order.c.cancelled_at.is_(None), stg_order_line.c.sku.in_(chunk),
+                   ~select(order_ledger.c.id).where(counted).exists())
             .group_by(stg_order_line.c.sku, stg_order.c.store_location)
         )
         pending.update(((sku, location), Decimal(quantity or 0)) for sku, location, quantity in conn.execute(query))
     return pending
+
+
+def with_unknown_locations(pending: Pending, locations: Iterable[str]) -> Pending:
+    """``pending`` with the units at a location name the mapping does not know (another store's own
+    location) counted as at an unknown location: held back everywhere."""
+    known = set(locations)
+    folded: Pending = {}
+    for (sku, location), units in pending.items():
+        key = (sku, location if location in known else None)
+        folded[key] = folded.get(key, Decimal(0)) + units
+    return folded
 
 
 def held_back(pending: Pending, sku: str, location: str) -> Decimal:
@@ -185,11 +202,43 @@ def desired_availability(
         ):
             on_hand[(sku, warehouse)] = max(Decimal(0), min(quantity, forecast))
     desired: dict[tuple[str, str], int] = {}
+    pending = with_unknown_locations(pending, mapping)
     for sku in wanted:
         for location, warehouses in mapping.items():
             total = sum((on_hand.get((sku, code), Decimal(0)) for code in warehouses), Decimal(0))
             desired[(sku, location)] = max(0, int(total - held_back(pending, sku, location) - config.safety(sku)))
     return desired
+
+
+@dataclass(frozen=True)
+class ChannelShare:
+    """A store's place among the stores that sell the same ERP stock: number ``position`` of ``stores``."""
+
+    position: int = 0
+    stores: int = 1
+
+
+def last_units_owner(sku: str, stores: int) -> int:
+    """The position of the store that sells the last units of ``sku``: spread evenly over the stores by
+    a hash of the SKU that is the same in every process and run (never Python's salted ``hash``)."""
+    return zlib.crc32(sku.encode()) % max(1, stores)
+
+
+def channel_share(available: int, sku: str, share: ChannelShare, split_at: int) -> int:
+    """What one store offers of the ``available`` units of ``sku`` (after pending orders and safety stock).
+
+    Each store's figure is seconds to a minute old when another store sells (the cross-channel
+    freshness), so two stores offering the same last units could both sell them. At ``split_at`` units or
+    fewer, one store alone offers them (its owner, :func:`last_units_owner`) and the others offer none:
+    however the stores sell at once, none sells what another has sold. The owner depends on the SKU only,
+    never on the quantity, so the units never move from one store to another while they run out (a move
+    would leave them on offer in both until the other store's next publish). Above ``split_at`` every store
+    offers all of them: ``split_at`` should exceed what a SKU sells across all stores within the
+    cross-channel freshness window.
+    """
+    if share.stores <= 1 or available > split_at:
+        return available
+    return available if share.position == last_units_owner(sku, share.stores) else 0
 
 
 def all_skus(conn: Connection) -> set[str]:

@@ -81,6 +81,8 @@ class PublishRun:
     approve_held: bool = False
     # ERP warehouse code -> name, to map warehouses onto store locations.
     warehouses: dict[str, str] = field(default_factory=dict)
+    # The store's place among the stores selling the same stock (its share of the last units).
+    channel: desired_state.ChannelShare = field(default_factory=desired_state.ChannelShare)
 
 
 @dataclass
@@ -588,8 +590,10 @@ class _Level:
 def desired_levels(conn: Connection, run: PublishRun, skus: Iterable[str]) -> dict[tuple[str, str], int]:
     skus = list(skus)
     pending = desired_state.pending_quantities(conn, run.store.name, skus)
-    return desired_state.desired_availability(
+    levels = desired_state.desired_availability(
         conn, skus, mapping=run.config.mapping(run.warehouses), config=run.config, pending=pending)
+    return {(sku, location): desired_state.channel_share(units, sku, run.channel, run.config.split_stock_at)
+            for (sku, location), units in levels.items()}
 
 
 def publish_inventory(run: PublishRun) -> PublishResult:

@@ -9,12 +9,14 @@ the order itself to change.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
 from erpsync.quality.suites import order_checks
+from erpsync.sync.state import publish_due
 from erpsync.sync.staging import Dataset, StageResult, frame_of, held_back, raw_batch, stage
 from erpsync.warehouse import db
 from erpsync.warehouse.schema import stg_order, stg_order_line, stg_product
@@ -24,7 +26,10 @@ ENTITY = "order"
 
 
 def stage_orders(engine: Engine, *, store: str, batch_id: str, currency: str, run_id: str | None,
-                 now: dt.datetime, cursor_at: dt.datetime | None) -> StageResult:
+                 now: dt.datetime, cursor_at: dt.datetime | None, share_with: Sequence[str] = ()) -> StageResult:
+    """``share_with``: the other stores selling from the same ERP stock. The SKUs of every order staged
+    here are marked due for their inventory publish (in the staging transaction), as these units are
+    held back from their availability until the ERP counts the sale (availability is shared)."""
     with engine.connect() as conn:
         payloads = list(latest_versions(held_back(conn, SOURCE, ENTITY, store=store)
                                         + raw_batch(conn, SOURCE, ENTITY, batch_id, store=store)).values())
@@ -32,7 +37,7 @@ def stage_orders(engine: Engine, *, store: str, batch_id: str, currency: str, ru
     dataset = Dataset(
         SOURCE, ENTITY, checks=lambda: order_checks(currency), key=lambda p: p["order_id"],
         frame=lambda rows: _order_frame(rows, known),
-        write=lambda conn, good: _write(conn, store, good, batch_id, now), store=store,
+        write=lambda conn, good: _write(conn, store, good, batch_id, now, share_with), store=store,
     )
     return stage(engine, dataset, payloads, batch_id=batch_id, run_id=run_id, now=now, cursor_at=cursor_at)
 
@@ -75,11 +80,16 @@ def _order_frame(payloads: list[dict[str, Any]], known: set[str]):
     return frame_of(rows)
 
 
-def _write(conn: Connection, store: str, good: list[dict[str, Any]], batch_id: str, now: dt.datetime) -> int:
+def _write(conn: Connection, store: str, good: list[dict[str, Any]], batch_id: str, now: dt.datetime,
+           share_with: Sequence[str]) -> int:
     orders = [_order_row(store, p, batch_id, now) for p in good]
     db.upsert(conn, stg_order, orders, unless_older="store_updated_at")
     lines = [_line_row(store, p, line, batch_id, now) for p in good for line in p["lines"]]
     db.upsert(conn, stg_order_line, lines)
+    others = [name for name in share_with if name != store]
+    if others:
+        publish_due.mark(conn, stores=others, steps=publish_due.STOCK_STEPS,
+                         skus={line["sku"] for line in lines if line["sku"]}, now=now)
     return len(orders)
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,7 +108,8 @@ def reconcile_catalog(run: PublishRun) -> CatalogDrift:
         products = {v.sku: v for p in catalog_publish.desired_state.desired_products(conn, None) for v in p.variants}
         selling = [sku for sku, row in published.items() if row.get("status") == "ACTIVE" and sku in in_store]
         desired = catalog_publish.desired_levels(conn, run, selling)
-        pending = catalog_publish.desired_state.pending_quantities(conn, store.name, selling)
+        pending = catalog_publish.desired_state.with_unknown_locations(
+            catalog_publish.desired_state.pending_quantities(conn, store.name, selling), locations)
         seen = catalog_publish.published_levels(conn, store.name, selling)
         # What a publish is already on its way to fix: marked due, or in the error queue (retried, held).
         in_flight = {step: set(publish_due.due(conn, store=store.name, step=step))
@@ -237,8 +239,9 @@ class OrderGaps:
 
 def reconcile_orders(store: Store, erp: TrytonClient, engine: Engine, *, config: OrdersConfig, since: dt.datetime,
                      until: dt.datetime, run_id: str | None, now: dt.datetime,
-                     catalog: CatalogConfig | None = None) -> OrderGaps:
-    """Compare the store's orders changed in ``[since, until)`` with the ERP, book the missing ones.
+                     catalog: CatalogConfig | None = None, share_with: Sequence[str] = ()) -> OrderGaps:
+    """Compare the store's orders changed in ``[since, until)`` with the ERP, book the missing ones
+    (``share_with``: the other stores, told which SKUs the orders staged here hold back).
 
     The store is read as stamps (id, number, cancelled: ~1 point of its rate limit per order, where a
     whole order costs ~250), and only the orders the ERP lacks are read whole, staged and booked: days of
@@ -275,7 +278,7 @@ def reconcile_orders(store: Store, erp: TrytonClient, engine: Engine, *, config:
     if missing:
         extracted = orders_extract.extract_order_ids(store, engine, missing, window=window, run_id=run_id, now=now)
         orders_stage.stage_orders(engine, store=store.name, batch_id=extracted.batch_id, currency=_currency(store),
-                                  run_id=run_id, now=now, cursor_at=None)
+                                  run_id=run_id, now=now, cursor_at=None, share_with=share_with)
         result.booked = ingest_orders(erp, engine, store=store.name, config=config, run_id=run_id, now=now,
                                       catalog=catalog).created
     result.still_missing = len(set(missing) - set(erp.sales_by_web_id(missing))) if missing else 0

@@ -1,0 +1,212 @@
+"""Two stores selling the same ERP stock: the Shopify emulator and a real, stock Vendure server, the real
+ERP (each store on its own ERP web shop) and the flows' steps as the DAGs call them.
+
+- A sale in one store lowers the other's availability as soon as its order is staged (not when the ERP
+  books it), and the ERP's own figures take over without counting it twice.
+- Each store's orders become sales of its own web shop, once each, even when the two stores' order ids
+  are the same.
+- No store sells what another has sold: when both try to buy the last units of a SKU at the same moment,
+  no more are sold than there are (and without the last-units rule, the same race oversells: the test
+  can fail).
+"""
+
+from __future__ import annotations
+
+import threading
+import urllib.error
+from decimal import Decimal
+
+import pytest
+
+from erpsync.sync.catalog.config import CatalogConfig
+from erpsync.sync.catalog.desired import ChannelShare, last_units_owner
+from erpsync.tryton.client import TrytonClient
+from sandbox.tryton import catalog
+from sandbox.vendure.errors import ErrorResult
+from sandbox.vendure.shopper import Guest, guest_checkout
+from tests.sandbox.conftest_vendure import *  # noqa: F403 - the `vendure` and `seeded` fixtures
+from tests.sandbox.conftest_vendure import product_store
+from tests.support.clock import next_second
+from tests.support.erp import new_template, receive_each
+from tests.support.flows import CatalogSteps, OrderSteps
+from tests.support.offers import offered, offered_at, well_stocked
+
+pytestmark = [pytest.mark.erp, pytest.mark.vendure]
+
+GUEST = Guest("Mia", "Rossi", "mia@example.com", "9 Harbour Way", "Portland", "97205", "OR", "US")
+INVENTORY = "publish_inventory"
+
+
+@pytest.fixture
+def two_stores(seeded, shop, store, erp_settings, tmp_path):
+    """Both stores published from one staged catalog: Shopify first (position 0), Vendure second, each
+    with its own ERP client on its own web shop, on a fresh warehouse."""
+    from dataclasses import replace
+
+    from erpsync.warehouse.engine import make_engine
+    from erpsync.warehouse.migrate import upgrade_url
+
+    url = f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
+    upgrade_url(url)
+    engine = make_engine(url)
+    outlet = product_store(seeded, requests_per_second=50)
+    erp = erp_settings.client()
+    vendure_erp = replace(erp_settings, web_shop=catalog.VENDURE_WEB_SHOP_NAME).client()
+    stores = [shop.name, outlet.name]
+    world = {
+        "engine": engine, "shop": shop, "emulator": store, "outlet": outlet, "vendure": seeded,
+        "shop_catalog": CatalogSteps(erp=erp, store=shop, engine=engine, publish_to=stores,
+                                     channel=ChannelShare(0, 2)),
+        "outlet_catalog": CatalogSteps(erp=vendure_erp, store=outlet, engine=engine, channel=ChannelShare(1, 2)),
+        "shop_orders": OrderSteps(erp=erp, store=shop, engine=engine, share_with=[outlet.name]),
+        "outlet_orders": OrderSteps(erp=vendure_erp, store=outlet, engine=engine, share_with=[shop.name]),
+    }
+    staged = world["shop_catalog"].run(full=True)
+    for step in ("publish_content", "publish_prices", INVENTORY):
+        result = world["outlet_catalog"].publish(staged, step, full=True)
+        assert result.failed == 0, (step, result.as_counts())
+    world["staged"] = staged
+    yield world
+    engine.dispose()
+
+
+def available(store, sku: str) -> int:
+    return offered(store, [sku])[sku]
+
+
+def variant_id(store, sku: str) -> str:
+    (variant,) = [v for page in store.iter_variants(skus=[sku]) for v in page]
+    return variant.variant_id
+
+
+def sales_of(admin: TrytonClient, web_id: str) -> list[dict]:
+    """Every ERP sale with this external id, whatever its web shop (a list: two must show as two)."""
+    return admin.model("sale.sale", "search_read", [("web_id", "=", web_id)], 0, None, None,
+                       ["id", "web_id", "web_shop.name", "state"])
+
+
+def test_a_sale_in_either_store_lowers_the_others_availability_and_is_booked_once_on_its_web_shop(
+        two_stores, erp_admin):
+    world = two_stores
+    shop, outlet = world["shop"], world["outlet"]
+    on_vendure, on_shopify = well_stocked(shop, outlet, 2)
+    before = {sku: (available(shop, sku), available(outlet, sku)) for sku in (on_vendure, on_shopify)}
+    shop_levels = offered_at(shop, on_vendure)
+
+    # Vendure sells 2; its order flow stages the order; Shopify's inventory publish (from its marks only,
+    # not a full refresh) lowers Shopify's figures by those 2. A Vendure order does not say which location
+    # its goods come from: until the ERP books it, they are held back at every location.
+    sold = guest_checkout(world["vendure"].shop(), [(variant_id(outlet, on_vendure), 2)], GUEST)
+    next_second()
+    staged = world["outlet_orders"].extract_and_stage()
+    assert staged["staged"].staged == 1, staged["staged"].as_counts()
+    published = world["shop_catalog"].publish(world["staged"], INVENTORY)
+    assert published.applied >= 1, published.as_counts()
+    assert offered_at(shop, on_vendure) == {name: max(0, units - 2) for name, units in shop_levels.items()}
+    assert available(outlet, on_vendure) == before[on_vendure][1] - 2  # Vendure's own sale, in Vendure
+
+    # The same from Shopify to Vendure: 3 units, taken from one location (the emulator says which), held
+    # back at Vendure's location of the same name.
+    placed = world["emulator"].admin("POST", "/orders", {
+        "lines": [{"sku": on_shopify, "quantity": 3}], "email": "noah@example.com", "first_name": "Noah",
+        "last_name": "Silva"})
+    next_second()
+    assert world["shop_orders"].extract_and_stage()["staged"].staged >= 1
+    world["outlet_catalog"].publish(world["staged"], INVENTORY)
+    assert available(outlet, on_shopify) == before[on_shopify][1] - 3
+    assert available(shop, on_shopify) == before[on_shopify][0] - 3
+
+    # Both orders booked, each on its own web shop, once; rerunning books nothing more.
+    for flow in ("outlet_orders", "shop_orders"):
+        assert world[flow].book().created == 1
+        assert world[flow].book().created == 0
+    assert [s["web_shop."]["name"] for s in sales_of(TrytonClient(erp_admin, web_shop=catalog.WEB_SHOP_NAME),
+                                                     sold["id"])] == [catalog.VENDURE_WEB_SHOP_NAME]
+    assert [s["web_shop."]["name"] for s in sales_of(TrytonClient(erp_admin, web_shop=catalog.WEB_SHOP_NAME),
+                                                     placed["id"])] == [catalog.WEB_SHOP_NAME]
+
+    # The ERP now counts both sales: a new read of its stock hands them over, never subtracting twice.
+    restaged = world["shop_catalog"].extract_and_stage()
+    for steps in ("shop_catalog", "outlet_catalog"):
+        world[steps].publish(restaged, INVENTORY)
+    assert (available(shop, on_vendure), available(outlet, on_vendure)) == (
+        before[on_vendure][0] - 2, before[on_vendure][1] - 2)
+    assert (available(shop, on_shopify), available(outlet, on_shopify)) == (
+        before[on_shopify][0] - 3, before[on_shopify][1] - 3)
+
+
+def race_for_the_last_units(world, sku: str, units: int) -> dict[str, bool]:
+    """Both stores try to sell ``units`` of ``sku`` at the same moment; which of them sold."""
+    outlet_variant = variant_id(world["outlet"], sku)
+    vendure_session = world["vendure"].shop()
+    start = threading.Barrier(2)
+    sold: dict[str, bool] = {}
+    errors: list[BaseException] = []
+
+    def buy_in_vendure():
+        try:
+            start.wait(10)
+            guest_checkout(vendure_session, [(outlet_variant, units)], GUEST)
+            sold["vendure"] = True
+        except ErrorResult:
+            sold["vendure"] = False
+        except BaseException as error:  # noqa: BLE001 - reported below, with the thread's outcome
+            errors.append(error)
+
+    def buy_in_shopify():
+        try:
+            start.wait(10)
+            world["emulator"].admin("POST", "/orders", {"lines": [{"sku": sku, "quantity": units}],
+                                                         "email": "omar@example.com"})
+            sold["shopify"] = True
+        except urllib.error.HTTPError as error:  # the emulator refuses a sale beyond what it has
+            body = error.read().decode()
+            if "not available" in body or "stock" in body.lower():
+                sold["shopify"] = False
+            else:
+                errors.append(AssertionError(f"{error.code}: {body}"))
+        except BaseException as error:  # noqa: BLE001 - reported below, with the thread's outcome
+            errors.append(error)
+
+    threads = [threading.Thread(target=buy_in_vendure), threading.Thread(target=buy_in_shopify)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(t.is_alive() for t in threads) and errors == [], errors
+    assert set(sold) == {"vendure", "shopify"}, sold
+    return sold
+
+
+@pytest.mark.parametrize("split_stock_at", [5, 0], ids=["last-units-rule", "without-it"])
+def test_no_store_sells_what_another_has_sold_when_both_sell_the_last_units_at_once(two_stores, erp_admin,
+                                                                                     split_stock_at):
+    world = two_stores
+    admin = TrytonClient(erp_admin, web_shop=catalog.WEB_SHOP_NAME)
+    # A new product with 2 units, in one warehouse: what both stores race for.
+    _, (variant,) = new_template(admin, ["LAST"], Decimal("19.00"))
+    receive_each(admin, {variant["id"]: Decimal(2)}, admin.web_shop.warehouses[0].id)
+    sku = variant["code"]
+    for steps in ("shop_catalog", "outlet_catalog"):
+        world[steps].config = CatalogConfig(split_stock_at=split_stock_at)
+    next_second()
+    staged = world["shop_catalog"].extract_and_stage()
+    for step in ("publish_content", "publish_prices", INVENTORY):
+        for steps in ("shop_catalog", "outlet_catalog"):
+            result = world[steps].publish(staged, step)
+            assert result.failed == 0, (steps, step, result.as_counts())
+    offered = {"shopify": available(world["shop"], sku), "vendure": available(world["outlet"], sku)}
+
+    if split_stock_at:
+        owner = ("shopify", "vendure")[last_units_owner(sku, 2)]
+        assert offered == {name: (2 if name == owner else 0) for name in offered}, offered
+    else:
+        assert offered == {"shopify": 2, "vendure": 2}, offered
+
+    sold = race_for_the_last_units(world, sku, 2)
+    units_sold = 2 * sum(sold.values())
+    if split_stock_at:
+        assert units_sold == 2, f"{units_sold} sold of 2: {sold}"
+        assert sold[owner] is True
+    else:  # the control: two stores offering the same last units both sell them
+        assert units_sold == 4, sold
