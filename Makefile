@@ -20,8 +20,10 @@ audit: venv
 	$(PY) -m tests.support.audit $(AUDIT_ARGS)
 
 # The demo trading for CHAOS_MINUTES (60) under store faults and ERP outages, then audited (sandbox/chaos.py).
+# The Shopify store alone: its faults and audit are the Shopify emulator's (the demo it builds on too).
 CHAOS_MINUTES ?= 60
 CHAOS_RESTARTS ?= 3
+chaos: export DEMO_VENDURE = 0
 chaos: demo
 	$(PY) -m sandbox.chaos --minutes $(CHAOS_MINUTES) --restarts $(CHAOS_RESTARTS)
 

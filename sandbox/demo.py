@@ -1,14 +1,17 @@
 """`make demo` / `make stop`: the whole integration on one machine, on embedded defaults.
 
-``up``: build and start the sandbox ERP; start the store emulator, seeded from the ERP's catalog the first
-time, with a shopper placing orders; migrate the warehouse; prepare Airflow (metadata DB, Connections,
-pools), start it, unpause and trigger the DAGs, wait for their runs, print a summary. Run again, it
-reuses what exists. ``down``: stop everything it started.
+``up``: build and start the sandbox ERP; start the two stores, each seeded from the ERP's catalog the
+first time, with a shopper placing orders in each: the Shopify emulator (Connection ``store_default``, web
+shop "Online Store") and a stock Vendure server (``store_vendure``, web shop "Vendure Store"); migrate
+the warehouse; prepare Airflow (metadata DB, Connections, pools, ``[erpsync] stores``), start it,
+unpause and trigger the DAGs, wait for their runs, print a summary. Run again, it reuses what exists.
+``down``: stop everything it started.
 
-Where things live: ``DEMO_HOME`` (default ``<repo>/var``) holds the ERP (``erp/``), the store
-(``shopify/``), Airflow's home (``airflow/``) and the SQLite warehouse (``warehouse.sqlite``);
-``WAREHOUSE_URL`` puts the warehouse in PostgreSQL instead. Ports: ``AIRFLOW_PORT`` (8080), ``ERP_PORT``
-(8000), ``STORE_PORT`` (8100). Everything listens on 127.0.0.1.
+Where things live: ``DEMO_HOME`` (default ``<repo>/var``) holds the ERP (``erp/``), the stores
+(``shopify/``, ``vendure/``), Airflow's home (``airflow/``) and the SQLite warehouse
+(``warehouse.sqlite``); ``WAREHOUSE_URL`` puts the warehouse in PostgreSQL instead. Ports:
+``AIRFLOW_PORT`` (8080), ``ERP_PORT`` (8000), ``STORE_PORT`` (8100), ``VENDURE_PORT`` (3000). Everything
+listens on 127.0.0.1. ``DEMO_VENDURE=0`` runs the Shopify store alone (the chaos suite does).
 """
 
 from __future__ import annotations
@@ -28,15 +31,23 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from sandbox.airflow_local import REPO, AirflowLocal, wait_for
+from sandbox.background import BackgroundModule
 from sandbox.shopify.control import ShopifyEmulator
 from sandbox.tryton import catalog
 from sandbox.tryton.control import ErpSandbox
 from sandbox.tryton.shipper import ErpShipper
+from sandbox.vendure.control import VendureServer
 
 log = logging.getLogger("demo")
 
 DEMO_DAGS = ["catalog_sync", "orders_sync"]  # in this order: orders need the catalog's SKUs staged
 MONITORING_DAGS = ["sync_watch", "reconcile", "review_held"]  # review_held: when work waits for a person
+VENDURE_CONN = "store_vendure"
+# The second store's own DAGs (erpsync.tasks.stores): triggered after catalog_sync has staged, as orders_sync.
+VENDURE_DAGS = [f"catalog_publish__{VENDURE_CONN}", f"orders_sync__{VENDURE_CONN}"]
+VENDURE_MONITORING_DAGS = [f"reconcile__{VENDURE_CONN}"]
+VENDURE_STORE_NAME = "vendure-demo"
+VENDURE_SHOPPER = ["--rate", "0.3", "--seed", "11", "--cancel-rate", "0.05", "--refund-rate", "0.05"]
 STORE_PLAN = "STANDARD"
 SHOPPER = {"rate": 0.5, "seed": 7}  # an action every two seconds: orders, now and then a cancel or refund
 SHIPPER = {"every_s": 10, "after_s": 15}  # the ERP's warehouse ships what was sold 15-25 s earlier
@@ -49,6 +60,8 @@ class Demo:
     erp_port: int
     store_port: int
     warehouse_url: str
+    vendure_port: int = 3000
+    with_vendure: bool = False  # the second store (make demo: on; the benchmarks and chaos: off)
 
     @classmethod
     def from_env(cls) -> Demo:
@@ -59,6 +72,8 @@ class Demo:
             erp_port=int(os.environ.get("ERP_PORT") or 8000),
             store_port=int(os.environ.get("STORE_PORT") or 8100),
             warehouse_url=os.environ.get("WAREHOUSE_URL") or f"sqlite:///{home / 'warehouse.sqlite'}",
+            vendure_port=int(os.environ.get("VENDURE_PORT") or 3000),
+            with_vendure=os.environ.get("DEMO_VENDURE", "1") != "0",
         )
 
     @property
@@ -70,8 +85,24 @@ class Demo:
         return ShopifyEmulator(home=self.home / "shopify", port=self.store_port, plan=STORE_PLAN)
 
     @property
+    def vendure(self) -> VendureServer:
+        return VendureServer(self.home / "vendure", self.vendure_port)
+
+    @property
+    def vendure_shopper(self) -> BackgroundModule:
+        vendure = self.vendure
+        return BackgroundModule(
+            "sandbox.vendure", ["--home", str(vendure.home), "--port", str(vendure.port), "shopper", *VENDURE_SHOPPER],
+            vendure.home / "shopper.pid", vendure.home / "logs" / "shopper.log")
+
+    @property
+    def store_conn_ids(self) -> list[str]:
+        return ["store_default", VENDURE_CONN] if self.with_vendure else ["store_default"]
+
+    @property
     def airflow(self) -> AirflowLocal:
-        return AirflowLocal(home=self.home / "airflow", port=self.airflow_port)
+        return AirflowLocal(home=self.home / "airflow", port=self.airflow_port,
+                            extra_env={"AIRFLOW__ERPSYNC__STORES": ",".join(self.store_conn_ids)})
 
     # -- up -----------------------------------------------------------------------------------------
 
@@ -87,6 +118,9 @@ class Demo:
              lambda: ErpShipper(erp).start(every_s=SHIPPER["every_s"], after_s=SHIPPER["after_s"]))
         step("store: start the emulator", self.store.start)
         step("store: seed from the ERP catalog (first run only) and start the shopper", self.prepare_store)
+        if self.with_vendure:
+            step("Vendure: start (a stock Vendure server)", self.vendure.start)
+            step("Vendure: seed from the ERP catalog (first run only) and start its shopper", self.prepare_vendure)
         step("warehouse: migrate", self.migrate_warehouse)
         airflow = self.airflow
         step("Airflow: migrate its metadata database", airflow.migrate)
@@ -96,7 +130,8 @@ class Demo:
         http = airflow.session()
         runs = {}
         failed = []
-        for dag_id in DEMO_DAGS:  # each triggered once the one before has staged; then they run side by side
+        demo_dags = DEMO_DAGS + (VENDURE_DAGS if self.with_vendure else [])
+        for dag_id in demo_dags:  # each triggered once the one before has staged; then they run side by side
             airflow.wait_for_dag(http, dag_id)
             airflow.unpause(http, dag_id)
             runs[dag_id] = airflow.trigger(http, dag_id)
@@ -105,12 +140,13 @@ class Demo:
                 wait_for(lambda: airflow.task_states(http, "catalog_sync", runs["catalog_sync"]).get("stage_catalog")
                          in ("success", "failed", "upstream_failed"), timeout_s=1800, interval_s=2,
                          what="catalog_sync to stage the catalog")
-        for dag_id in DEMO_DAGS:
+        for dag_id in demo_dags:
             state = airflow.wait_for_run(http, dag_id, runs[dag_id])
             log.info("%s %s: %s", dag_id, runs[dag_id], state)
             if state != "success":
                 failed.append(f"{dag_id} ({airflow.task_states(http, dag_id, runs[dag_id])})")
-        for dag_id in MONITORING_DAGS:  # on their own schedules: the watch every minute, reconcile every 15
+        for dag_id in MONITORING_DAGS + (VENDURE_MONITORING_DAGS if self.with_vendure else []):
+            # on their own schedules: the watch every minute, reconcile every 15
             airflow.wait_for_dag(http, dag_id)
             airflow.unpause(http, dag_id)
         if not failed and show_fulfillment:
@@ -126,6 +162,21 @@ class Demo:
             counts = store.admin("POST", "/seed", payload, timeout=300)
             log.info("store seeded: %s", counts)
         store.admin("POST", "/shopper/start", SHOPPER)
+
+    def prepare_vendure(self) -> None:
+        from sandbox.vendure.seed import configure_store, seed_catalog
+
+        admin = self.vendure.admin()
+        configure_store(admin)
+        if admin.data("{ products(options: { take: 1 }) { totalItems } }")["products"]["totalItems"] == 0:
+            counts = seed_catalog(admin, store_seed(self.erp_client()))
+            log.info("Vendure seeded: %s", counts)
+        self.vendure_shopper.start()
+
+    def vendure_counts(self) -> dict[str, int]:
+        data = self.vendure.admin().data("""{ products(options: { take: 1 }) { totalItems }
+            productVariants(options: { take: 1 }) { totalItems } orders(options: { take: 1 }) { totalItems } }""")
+        return {name: data[name]["totalItems"] for name in ("products", "productVariants", "orders")}
 
     def erp_client(self):
         from erpsync.tryton.settings import TrytonSettings
@@ -173,7 +224,17 @@ class Demo:
                                      "store_name": "demo-store.myshopify.com"}),
                 "description": "Shopify Admin API emulator (make demo)",
             },
+            *([self.vendure_connection()] if self.with_vendure else []),
         ]
+
+    def vendure_connection(self) -> dict:
+        credentials = self.vendure.credentials()
+        return {
+            "conn_id": VENDURE_CONN, "conn_type": "vendure", "host": self.vendure.url,
+            "login": credentials["username"], "password": credentials["password"],
+            "extra": json.dumps({"store_name": VENDURE_STORE_NAME, "erp_web_shop": catalog.VENDURE_WEB_SHOP_NAME}),
+            "description": "Vendure server, the second store (make demo)",
+        }
 
     def print_summary(self, runs: dict[str, str], started_at: dt.datetime, seconds: float) -> None:
         from erpsync.warehouse.engine import make_engine
@@ -188,9 +249,13 @@ class Demo:
         with engine.connect() as conn:
             rows = list(conn.execute(select(sync_run).where(sync_run.c.started_at >= started_at)
                                      .order_by(sync_run.c.started_at)))
-            states = dict(conn.execute(select(order_ledger.c.state, func.count()).group_by(order_ledger.c.state)).all())
+            states = conn.execute(select(order_ledger.c.store, order_ledger.c.state, func.count())
+                                  .group_by(order_ledger.c.store, order_ledger.c.state)).all()
         engine.dispose()
-        ledger = ", ".join(f"{n} {state}" for state, n in sorted(states.items())) or "no orders yet"
+        by_store: dict[str, list[str]] = {}
+        for store, state, n in sorted(states):
+            by_store.setdefault(store, []).append(f"{n} {state}")
+        ledger = "; ".join(f"{store}: {', '.join(counts)}" for store, counts in by_store.items()) or "no orders yet"
         airflow = self.airflow
         # The shopper keeps buying: show that orders are arriving in the store.
         store_counts = wait_for(lambda: (c := self.store.admin("GET", "/state")["counts"])["orders"] and c,
@@ -207,6 +272,7 @@ class Demo:
             f"  Store:       {self.store.url}/admin/api/2026-10/graphql.json (Shopify emulator, "
             f"{STORE_PLAN} plan): {store_counts['products']} products, {store_counts['variants']} variants, "
             f"{store_counts['orders']} orders so far (the shopper keeps buying)",
+            *([self.vendure_summary()] if self.with_vendure else []),
             f"  Warehouse:   {make_url(self.warehouse_url).render_as_string(hide_password=True)}",
         ]
         for dag_id, run_id in runs.items():
@@ -218,11 +284,20 @@ class Demo:
         lines += ["  Stop everything with: make stop", "=" * 72]
         print("\n".join(lines), flush=True)
 
+    def vendure_summary(self) -> str:
+        counts = wait_for(lambda: (c := self.vendure_counts())["orders"] and c, timeout_s=60,
+                          what="the Vendure shopper's first order")
+        return (f"  Vendure:     {self.vendure.url}/admin-api (stock Vendure, Connection {VENDURE_CONN!r}, web shop "
+                f"{catalog.VENDURE_WEB_SHOP_NAME!r}): {counts['products']} products, {counts['productVariants']} "
+                f"variants, {counts['orders']} orders so far (its shopper keeps buying)")
+
     # -- down ---------------------------------------------------------------------------------------
 
     def down(self) -> None:
         step("Airflow: stop", self.airflow.stop)
         step("store: stop", self.store.stop)
+        step("Vendure: stop its shopper", self.vendure_shopper.stop)
+        step("Vendure: stop", self.vendure.stop)
         step("ERP: stop the warehouse worker", ErpShipper(self.erp).stop)
         step("ERP: stop", self.erp.stop)
 

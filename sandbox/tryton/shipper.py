@@ -11,17 +11,16 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
-import os
 import signal
-import subprocess
 import sys
 import time
 
 from erpsync.tryton.client import TrytonClient
 from erpsync.tryton.errors import ErpError, ErpUserError
 from erpsync.tryton.rpc import TrytonRpc
-from sandbox.tryton import catalog, process
-from sandbox.tryton.control import REPO_ROOT, ErpSandbox
+from sandbox.background import BackgroundModule
+from sandbox.tryton import catalog
+from sandbox.tryton.control import ErpSandbox
 
 log = logging.getLogger("sandbox.shipper")
 
@@ -66,37 +65,24 @@ def admin_client(erp: ErpSandbox) -> TrytonClient:
 
 
 class ErpShipper:
+    """The shipper of ``erp``, run in the background (the demo starts and stops it)."""
+
     def __init__(self, erp: ErpSandbox):
         self.erp = erp
         self.pid_file = erp.home / "shipper.pid"
         self.log_file = erp.home / "logs" / "shipper.log"
 
+    def _process(self, every_s: int = 20, after_s: int = 30) -> BackgroundModule:
+        return BackgroundModule(
+            "sandbox.tryton.shipper", ["--every", str(every_s), "--after", str(after_s)], self.pid_file,
+            self.log_file, env={"ERP_HOME": str(self.erp.home), "ERP_PORT": str(self.erp.port),
+                                "ERP_DB_NAME": self.erp.db_name})
+
     def start(self, every_s: int = 20, after_s: int = 30) -> None:
-        if self._pid() is not None:
-            return
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "ERP_HOME": str(self.erp.home), "ERP_PORT": str(self.erp.port),
-               "ERP_DB_NAME": self.erp.db_name}
-        with open(self.log_file, "ab") as out:
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "sandbox.tryton.shipper", "--every", str(every_s), "--after", str(after_s)],
-                cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True)
-        self.pid_file.write_text(str(worker.pid))
+        self._process(every_s, after_s).start()
 
     def stop(self) -> None:
-        pid = self._pid()
-        if pid is not None:
-            process.terminate(pid, 15.0)
-        self.pid_file.unlink(missing_ok=True)
-
-    def _pid(self) -> int | None:
-        try:
-            pid = int(self.pid_file.read_text())
-        except (FileNotFoundError, ValueError):
-            return None
-        process.reap(pid)
-        return pid if process.is_alive(pid) and "sandbox.tryton.shipper" in " ".join(process.command_line(pid)) else None
+        self._process().stop()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,10 +38,11 @@ def demo_env(tmp_path):
     from sandbox.tryton.control import ErpSandbox
 
     home = tmp_path / "demo"
-    ports = {"AIRFLOW_PORT": str(free_port()), "ERP_PORT": str(free_port()), "STORE_PORT": str(free_port())}
+    ports = {"AIRFLOW_PORT": str(free_port()), "ERP_PORT": str(free_port()), "STORE_PORT": str(free_port()),
+             "VENDURE_PORT": str(free_port())}
     ErpSandbox.from_env().clone(home / "erp", int(ports["ERP_PORT"]))
     # The user's environment, minus the test session's own Airflow settings.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW") and k != "DEMO_VENDURE"}
     env.update(ports, DEMO_HOME=str(home))
     yield env
     subprocess.run(["make", "stop"], cwd=REPO, env=env, capture_output=True, timeout=300)
@@ -88,6 +89,14 @@ def test_demo_runs_end_to_end_twice_and_stop_leaves_nothing(demo_env):
     orders = re.search(r"Store: .* (\d+) products, (\d+) variants, (\d+) orders so far", first)
     assert orders, first[-3000:]
     assert int(orders.group(1)) >= 100 and int(orders.group(2)) >= 500 and int(orders.group(3)) >= 1
+    vendure = re.search(r"Vendure: .* (\d+) products, (\d+) variants, (\d+) orders so far", first)
+    assert vendure and int(vendure.group(2)) >= 500 and int(vendure.group(3)) >= 1, first[-3000:]
+    published = re.search(r"catalog_publish__store_vendure: \d+ run\(s\) \([^)]*\d+ success", first)
+    assert published, f"the second store's catalog publish ran:\n{first[-3000:]}"
+    booked = re.search(r"orders_sync__store_vendure: \d+ run\(s\) \([^)]*\d+ success[^)]*\): "
+                       r".*sales created in the ERP: (\d+)", first)
+    assert booked and int(booked.group(1)) >= 1, f"Vendure's orders flowed into the ERP:\n{first[-3000:]}"
+    cross_channel(demo_env)
 
     second, second_s = run_make("demo", demo_env, timeout_s=900)
     assert "Demo ready" in second and re.search(r"catalog_sync: \d+ run\(s\) \([^)]*\d+ success", second)
@@ -99,3 +108,57 @@ def test_demo_runs_end_to_end_twice_and_stop_leaves_nothing(demo_env):
     assert demo_processes(demo_env["DEMO_HOME"]) == []
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{url}/api/v2/monitor/health", timeout=5)
+
+
+def cross_channel(env: dict[str, str]) -> None:
+    """With the demo running under the scheduler, both shoppers buying: an order placed in each store
+    becomes one ERP sale of that store's web shop, and lowers the other store's availability of its SKU."""
+    from pathlib import Path
+
+    from erpsync.shopify.settings import ShopifySettings
+    from erpsync.tryton.client import TrytonClient
+    from erpsync.tryton.rpc import TrytonRpc
+    from sandbox.airflow_local import wait_for
+    from sandbox.shopify.control import ShopifyEmulator
+    from sandbox.tryton import catalog
+    from sandbox.tryton.control import ErpSandbox
+    from sandbox.vendure.control import VendureServer
+    from sandbox.vendure.shopper import Guest, guest_checkout
+    from tests.sandbox.conftest_vendure import product_store
+    from tests.support.offers import offered, well_stocked
+
+    home = Path(env["DEMO_HOME"])
+    emulator = ShopifyEmulator(home / "shopify", port=int(env["STORE_PORT"]))
+    shop = ShopifySettings(shop_url=emulator.url, access_token=emulator.token()).store()
+    server = VendureServer(home / "vendure", int(env["VENDURE_PORT"]))
+    outlet = product_store(server)
+    erp = ErpSandbox(home=home / "erp", port=int(env["ERP_PORT"]))
+    admin = TrytonClient(TrytonRpc(erp.url, erp.info()["db_name"], "admin", erp.admin_password_file.read_text().strip()),
+                         web_shop=catalog.WEB_SHOP_NAME)
+
+    on_vendure, on_shopify = well_stocked(shop, outlet, 2, at_least=30)
+    in_shop, in_outlet = offered(shop, [on_vendure, on_shopify]), offered(outlet, [on_vendure, on_shopify])
+    variant = next(v for page in outlet.iter_variants(skus=[on_vendure]) for v in page)
+    started = time.monotonic()
+    sold = guest_checkout(server.shop(), [(variant.variant_id, 2)],
+                          Guest("Ada", "Jensen", "ada@example.com", "1 Oak Avenue", "Austin", "73301", "TX", "US"))
+    placed = emulator.admin("POST", "/orders", {"lines": [{"sku": on_shopify, "quantity": 3}],
+                                                "email": "ben@example.com", "first_name": "Ben", "last_name": "Silva"})
+
+    # Each store's own shopper may buy the same SKUs meanwhile: the figure drops by at least our units.
+    wait_for(lambda: offered(shop, [on_vendure])[on_vendure] <= in_shop[on_vendure] - 2, timeout_s=300, interval_s=2,
+             what=f"Shopify's {on_vendure} to drop by the 2 sold in Vendure")
+    vendure_to_shopify = time.monotonic() - started
+    wait_for(lambda: offered(outlet, [on_shopify])[on_shopify] <= in_outlet[on_shopify] - 3, timeout_s=300, interval_s=2,
+             what=f"Vendure's {on_shopify} to drop by the 3 sold in Shopify")
+    either = time.monotonic() - started
+
+    def sales(web_id: str) -> list[dict]:
+        return admin.model("sale.sale", "search_read", [("web_id", "=", web_id)], 0, None, None, ["web_shop.name"])
+
+    wait_for(lambda: sales(sold["id"]) and sales(placed["id"]), timeout_s=300, interval_s=2,
+             what="both orders booked in the ERP")
+    assert [s["web_shop."]["name"] for s in sales(sold["id"])] == [catalog.VENDURE_WEB_SHOP_NAME]
+    assert [s["web_shop."]["name"] for s in sales(placed["id"])] == [catalog.WEB_SHOP_NAME]
+    print(f"cross-channel under the scheduler: Vendure -> Shopify {vendure_to_shopify:.0f}s, "
+          f"both ways within {either:.0f}s")
