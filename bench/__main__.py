@@ -25,8 +25,8 @@ log = logging.getLogger("bench")
 
 # Cheapest first: a broken set-up shows in seconds. Each section's run(quick) returns metric -> number,
 # plus "details".
-SECTIONS = ["parse", "warehouse", "orders", "vendure", "catalog", "freshness"]
-FULL_ONLY = {"freshness"}
+SECTIONS = ["parse", "warehouse", "orders", "vendure", "catalog", "freshness", "cross_channel"]
+FULL_ONLY = {"freshness", "cross_channel"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -254,7 +254,7 @@ class Freshness:
         return {**metrics, "details": {"freshness": details}}
 
 
-def settle(demo: Demo, timeout_s: float = 300) -> float:
+def settle(demo: Demo, timeout_s: float = 300, extra_dags: list[str] = ()) -> float:
     """Wait until the start-up's runs are through; return how long that took.
 
     ``Demo.up`` triggers each flow once while its schedule already queues runs, then unpauses the
@@ -273,7 +273,7 @@ def settle(demo: Demo, timeout_s: float = 300) -> float:
 
     def quiet() -> bool:
         return (runs("reconcile", "success", "failed") > 0 and not runs("reconcile", "queued", "running")
-                and not any(runs(dag_id, "queued") for dag_id in DEMO_DAGS + MONITORING_DAGS))
+                and not any(runs(dag_id, "queued") for dag_id in [*DEMO_DAGS, *MONITORING_DAGS, *extra_dags]))
 
     started = time.monotonic()
     wait_for(quiet, timeout_s=timeout_s, what="the start-up's runs to be through", interval_s=2)

@@ -33,6 +33,10 @@ TARGETS = {
     "freshness_catalog_p95_s": ("<=", 60.0, "ERP change → visible in the store, p95 (s)"),
     "freshness_orders_p50_s": (None, None, "store order → confirmed sale in the ERP, median (s)"),
     "freshness_orders_p95_s": ("<=", 60.0, "store order → confirmed sale in the ERP, p95 (s)"),
+    "cross_channel_freshness_p50_s": (None, None, "a sale in one store → the other store shows the lower "
+                                      "availability, median (s)"),
+    "cross_channel_freshness_p95_s": ("<=", 60.0, "a sale in one store → the other store shows the lower "
+                                      "availability, p95 (s; polling, 30 s schedules)"),
     "dag_parse_s_max": ("<", 0.5, "slowest DAG file's parse (s)"),
 }
 QUICK_METRICS = ["noop_run_s_demo", "delta_run_s_demo", "staging_vs_copy", "staging_vs_dlt", "validate_rows_per_s",
