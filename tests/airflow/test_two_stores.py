@@ -24,7 +24,10 @@ from tests.sandbox.conftest_vendure import product_store
 from tests.support.clock import next_second
 from tests.support.offers import offered, well_stocked
 
-pytestmark = [pytest.mark.airflow, pytest.mark.erp, pytest.mark.vendure]
+# Minutes (a Vendure outage waits out the client's retries): `make test-long`. On PostgreSQL, the production
+# engine: the queries it runs are tested on both engines by their own tests.
+pytestmark = [pytest.mark.airflow, pytest.mark.erp, pytest.mark.vendure, pytest.mark.long, pytest.mark.postgres,
+              pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)]
 
 VENDURE = "store_vendure"
 GUEST = Guest("Emma", "Dubois", "emma@example.com", "3 High Street", "Toronto", "M5V 2T6", "ON", "CA")
