@@ -4,8 +4,8 @@ the steps live in ``erpsync.tasks.catalog``."""
 from airflow.sdk import DAG, Param
 
 from erpsync.tasks import catalog, runlog
-from erpsync.tasks.defaults import DAG_DEFAULTS, TAGS_ERP, schedule_for
-from erpsync.tasks.stores import StoreSlot, configured_stores
+from erpsync.tasks.defaults import DAG_DEFAULTS, TAGS_ERP
+from erpsync.tasks.stores import StoreSlot, configured_stores, publish_schedule
 
 DOC = """
 ### Catalog publish to one store (warehouse -> store)
@@ -41,11 +41,12 @@ def publish_dag(slot: StoreSlot) -> DAG:
         dag_id=slot.dag_id("catalog_publish"),
         description="Staged ERP catalog, prices and stock -> one further store",
         doc_md=DOC,
-        schedule=schedule_for("catalog"),
+        schedule=publish_schedule(slot),
         tags=["catalog", slot.tag, TAGS_ERP],
         params={
             "full_refresh": Param(False, type="boolean", description="Compare the whole catalog."),
-            "dry_run": Param(False, type="boolean", description="Count what would be published; change nothing."),
+            "dry_run": Param(False, type="boolean",
+                             description="Count what would be published; change nothing."),
             "approve_held": Param(False, type="boolean", description="Publish what the guardrails held."),
         },
         **DAG_DEFAULTS,

@@ -3,8 +3,8 @@
 from airflow.sdk import DAG, Param
 
 from erpsync.tasks import catalog, runlog
-from erpsync.tasks.defaults import AFTER_STAGED, DAG_DEFAULTS, TAGS_ERP, schedule_for
-from erpsync.tasks.stores import configured_stores
+from erpsync.tasks.defaults import AFTER_STAGED, DAG_DEFAULTS, TAGS_ERP
+from erpsync.tasks.stores import configured_stores, publish_schedule
 
 DOC = """
 ### Catalog sync (ERP -> store)
@@ -19,7 +19,9 @@ mapped ERP warehouses, minus store orders not yet in the ERP, minus the safety s
 
 **Several stores.** It extracts and stages the ERP's changes once, for every store of `[erpsync] stores`
 (marks in `publish_due`), and publishes them to the first; each further store publishes them in its own
-DAG `catalog_publish__<connection id>`, so that one store's outage never holds another's publishing.
+DAG `catalog_publish__<connection id>`, so that one store's outage never holds another's publishing. With
+several stores it also runs, besides its interval, as soon as another store's order flow has staged
+orders whose units this store must hold back (asset `erpsync_orders_shared__<connection id>`).
 
 **One failure stops only itself.** A product the store refuses is held in `row_error` (with the store's
 reason) while the others publish; a failed publish step does not skip the steps after it (prices and
@@ -46,8 +48,9 @@ held back, with the checks they failed and sample SKUs), *HELD catalog_sync* (a 
 *STALE catalog* and *STUCK catalog* come from `sync_watch`, *DRIFT catalog* from `reconcile`.
 
 **Configuration.** Connections `erp_default`, the first store's (`store_default`), `warehouse_default`;
-pools `erp_api`, `store_api`; Variable `erpsync_catalog` (JSON, optional): `locations` (store location -> ERP warehouse
-codes; default: same names), `safety_stock`, `safety_stock_by_sku`, `max_price_change_share` (0.5),
+pools `erp_api`, `store_api`; Variable `erpsync_catalog` (JSON, optional): `locations` (store location ->
+ERP warehouse codes; default: same names), `safety_stock`, `safety_stock_by_sku`, `split_stock_at` (5),
+`max_price_change_share` (0.5),
 `max_catalog_shrink_share` (0.2), `content_concurrency` (4 productSet calls in flight). Schedule:
 `[erpsync] catalog_interval_seconds` (30; 0 = continuous).
 
@@ -72,7 +75,7 @@ with DAG(
     dag_id="catalog_sync",
     description="ERP catalog, prices and stock -> store",
     doc_md=DOC,
-    schedule=schedule_for("catalog"),
+    schedule=publish_schedule(PRIMARY),
     tags=["catalog", TAGS_ERP, PRIMARY.tag],
     params={
         "full_refresh": Param(False, type="boolean", description="Read and compare the whole catalog."),

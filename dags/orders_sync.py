@@ -4,14 +4,17 @@ from airflow.sdk import DAG, Param
 
 from erpsync.tasks import orders, runlog
 from erpsync.tasks.defaults import AFTER_STAGED, DAG_DEFAULTS, TAGS_ERP, schedule_for
-from erpsync.tasks.stores import StoreSlot, configured_stores
+from erpsync.tasks.stores import StoreSlot, configured_stores, orders_shared_asset
 
 DOC = """
 ### Order sync (store -> ERP)
 
 One DAG per store of `[erpsync] stores`: `orders_sync` for the first, `orders_sync__<connection id>`
 for each other (the DAG's tag `store:<connection id>` says which). Its orders become sales of the store's
-own ERP web shop (the store Connection's extra `erp_web_shop`).
+own ERP web shop (the store Connection's extra `erp_web_shop`). With several stores, staging marks the
+SKUs of new or changed orders due for the other stores' inventory publish (availability is shared), and
+`announce_shared_orders` then updates the asset `erpsync_orders_shared__<connection id>`, on which their
+publishing runs at once (skipped when there is nothing to share).
 
 **What it does.** Every run: reads the store orders changed since the last run (any status: new, paid,
 cancelled, refunded) into the raw layer (the last `order_lag_seconds`, 120, of the previous window are
@@ -81,6 +84,9 @@ def orders_dag(slot: StoreSlot) -> DAG:
         finished = runlog.finish_run(flow=orders.FLOW, steps=list(orders.STEPS), datasets=orders.DATASETS)
         started >> extracted >> staged >> booked >> changed >> fulfilled >> finished
         staged >> [changed, fulfilled]
+        if len(configured_stores()) > 1:  # the other stores publish the held-back units at once
+            announced = orders.announce_shared_orders.override(outlets=[orders_shared_asset(slot.conn_id)])()
+            staged >> announced >> finished
     return dag
 
 

@@ -22,6 +22,7 @@ from tests.airflow.conftest import PARAM_DEFAULTS, run_dag
 from tests.sandbox.conftest_vendure import *  # noqa: F403 - the `vendure` and `seeded` fixtures
 from tests.sandbox.conftest_vendure import product_store
 from tests.support.clock import next_second
+from tests.support.erp import last_sale_id, sales_of
 from tests.support.offers import offered, well_stocked
 
 # Minutes (a Vendure outage waits out the client's retries): `make test-long`. On PostgreSQL, the production
@@ -71,6 +72,8 @@ def test_one_store_down_never_stops_the_other_and_catches_up_when_back(dags, see
     engine = make_engine(airflow_connections)
     shop = ShopifySettings(shop_url=store.url, access_token=store.token()).store()
     outlet = product_store(seeded)
+    admin = TrytonClient(erp_admin, web_shop=catalog.WEB_SHOP_NAME)
+    booked_after = last_sale_id(admin)
     run_dag(dags["catalog"], full_refresh=True)
     run_dag(dags["vendure_catalog"], full_refresh=True)
     on_vendure, on_shopify = well_stocked(shop, outlet, 2)
@@ -104,11 +107,9 @@ def test_one_store_down_never_stops_the_other_and_catches_up_when_back(dags, see
     run_dag(dags["vendure_orders"], full_refresh=False)
     run_dag(dags["vendure_orders"], full_refresh=False)
     run_dag(dags["vendure_catalog"])
-    admin = TrytonClient(erp_admin, web_shop=catalog.WEB_SHOP_NAME)
 
     def shops_of(web_id: str) -> list[str]:
-        return [s["web_shop."]["name"] for s in admin.model("sale.sale", "search_read", [("web_id", "=", web_id)],
-                                                             0, None, None, ["web_shop.name"])]
+        return [s["web_shop."]["name"] for s in sales_of(admin, web_id, booked_after)]
 
     assert shops_of(sold["id"]) == [catalog.VENDURE_WEB_SHOP_NAME]
     assert shops_of(placed["id"]) == [catalog.WEB_SHOP_NAME]

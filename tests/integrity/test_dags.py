@@ -74,6 +74,23 @@ def test_each_store_has_its_own_flows_pools_and_tags(dagbag):
                                                    "publish_inventory", "finish_run"}
 
 
+def test_a_stores_staged_orders_start_the_other_stores_publishing_at_once(dagbag):
+    """Each order flow announces its shared orders on an asset of its own; each publishing DAG runs on its
+    interval or on the other stores' assets (never on its own store's)."""
+    announced = {}
+    for dag_id in ("orders_sync", "orders_sync__store_outlet"):
+        (task,) = [t for t in dagbag.dags[dag_id].tasks if t.task_id == "announce_shared_orders"]
+        (asset,) = task.outlets
+        announced[dag_id] = asset.name
+    assert announced == {"orders_sync": "erpsync_orders_shared__store_default",
+                         "orders_sync__store_outlet": "erpsync_orders_shared__store_outlet"}
+    for dag_id, other in (("catalog_sync", "store_outlet"), ("catalog_publish__store_outlet", "store_default")):
+        timetable = dagbag.dags[dag_id].timetable
+        assert type(timetable).__name__ == "AssetOrTimeSchedule", (dag_id, timetable)
+        assert [a.name for a in timetable.asset_condition.objects] == [
+            f"erpsync_orders_shared__{other}"], dag_id
+
+
 PARSE_PROBE = """
 import sys
 import airflow.sdk, airflow.models  # the DAG processor has Airflow loaded before it parses a file

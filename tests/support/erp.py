@@ -118,3 +118,17 @@ def swing_price(admin: TrytonClient, offset: int, factor: int = 3) -> tuple[dict
                         {"list_price": (template["list_price"] * factor).quantize(Decimal("0.01"))})
             return template, {v["code"]: web_shop_price(admin, v["code"]) for v in variants}
     raise AssertionError(f"no salable template from offset {offset} whose variants all take its list price")
+
+
+def last_sale_id(admin: TrytonClient) -> int:
+    """The newest ERP sale's id (0: none): what a test books comes after it."""
+    found = admin.model("sale.sale", "search", [], 0, 1, [("id", "DESC")])
+    return found[0] if found else 0
+
+
+def sales_of(admin: TrytonClient, web_id: str, after_id: int = 0) -> list[dict]:
+    """Every ERP sale with this external id created after sale ``after_id``, whatever its web shop (a list:
+    two sales for one order must show as two). ``after_id`` keeps out the sales of other tests of the
+    session whose stores number their orders alike (each Vendure server starts at 1)."""
+    return admin.model("sale.sale", "search_read", [("web_id", "=", web_id), ("id", ">", after_id)], 0, None,
+                       [("id", "ASC")], ["id", "web_id", "total_amount", "state", "web_shop.name"])

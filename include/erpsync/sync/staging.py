@@ -39,12 +39,13 @@ class StageResult:
     failed_checks: dict[str, int] = field(default_factory=dict)
     cursor_at: dt.datetime | None = None
     seconds: float = 0.0
+    figures: dict[str, int] = field(default_factory=dict)  # the dataset's own (e.g. orders: shared_skus)
 
     def as_counts(self) -> dict[str, Any]:
         return {
             "rows": self.rows, "staged": self.staged, "quarantined": self.quarantined,
             "newly_quarantined": self.newly_quarantined, "released": self.released,
-            "failed_checks": self.failed_checks, "seconds": round(self.seconds, 3),
+            "failed_checks": self.failed_checks, "seconds": round(self.seconds, 3), **self.figures,
         }
 
 

@@ -66,6 +66,18 @@ def stage_orders(store_conn: str = DEFAULT_CONN_ID, **context: Any) -> dict[str,
     return {**result.as_counts(), "store": extracted["store"]}
 
 
+@task
+def announce_shared_orders(**context: Any) -> dict[str, int]:
+    """Succeeds, and so updates its outlet (the store's ``orders_shared`` asset, on which the other stores'
+    publishing runs), only when staging marked SKUs for the other stores; skipped (no event) otherwise."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    shared = (context["ti"].xcom_pull(task_ids="stage_orders") or {}).get("shared_skus", 0)
+    if not shared:
+        raise AirflowSkipException("no order for the other stores to hold back")
+    return {"shared_skus": shared}
+
+
 @task(pool="erp_api")
 def ingest_orders(store_conn: str = DEFAULT_CONN_ID, **context: Any) -> dict[str, Any]:
     """Book the staged orders in the ERP exactly once (in the store's web shop), and confirm them."""

@@ -99,3 +99,28 @@ def channel_of(conn_id: str):
     slots = configured_stores()
     positions = [s.conn_id for s in slots]
     return ChannelShare(position=positions.index(conn_id) if conn_id in positions else 0, stores=len(slots))
+
+
+def orders_shared_asset(conn_id: str):
+    """The Airflow asset a store's order flow updates when it staged orders whose units the other stores
+    must hold back (their inventory publish is due): the other stores' publishing runs on it at once,
+    besides its interval, instead of waiting for that."""
+    from airflow.sdk import Asset
+
+    return Asset(f"erpsync_orders_shared__{conn_id}")
+
+
+def publish_schedule(slot: StoreSlot):
+    """The schedule of the DAG that publishes to ``slot``'s store: the catalog interval (``[erpsync]
+    catalog_interval_seconds``), or an update of any other store's :func:`orders_shared_asset`, whichever
+    comes first. With one store, the interval alone."""
+    from erpsync.tasks.defaults import schedule_for
+
+    timetable = schedule_for("catalog")
+    others = [orders_shared_asset(s.conn_id) for s in configured_stores() if s.conn_id != slot.conn_id]
+    if not others or timetable == "@continuous":
+        return timetable
+    from airflow.sdk import AssetAny, AssetOrTimeSchedule
+
+    assets = AssetAny(*others)
+    return assets if timetable is None else AssetOrTimeSchedule(timetable=timetable, assets=assets)

@@ -16,6 +16,7 @@ from sandbox.tryton import catalog
 from tests.sandbox.conftest_vendure import *  # noqa: F403 - the `vendure` and `seeded` fixtures
 from tests.sandbox.conftest_vendure import product_store
 from tests.support.clock import next_second
+from tests.support.erp import last_sale_id, sales_of
 from tests.support.flows import CatalogSteps, OrderSteps
 
 pytestmark = [pytest.mark.erp, pytest.mark.vendure]
@@ -26,12 +27,6 @@ GUEST = Guest("Liam", "Nguyen", "liam@example.com", "2 Side St", "Shelbyville", 
 @pytest.fixture
 def vendure_store(seeded):
     return product_store(seeded)
-
-
-def _sales_of(admin: TrytonClient, order_id: str) -> list[dict]:
-    """Every ERP sale booked for the order (a list: two sales for one order must show as two)."""
-    return admin.model("sale.sale", "search_read", [("web_id", "=", order_id)], 0, None, None,
-                       ["id", "web_id", "total_amount", "state"])
 
 
 def _in_stock(store, count: int) -> list:
@@ -46,6 +41,7 @@ def _in_stock(store, count: int) -> list:
 def test_a_vendure_order_is_booked_once_and_its_cancellation_follows(vendure_store, seeded, erp_settings, erp_admin,
                                                                     warehouse):
     admin = TrytonClient(erp_admin, web_shop=catalog.WEB_SHOP_NAME)
+    before = last_sale_id(admin)
     CatalogSteps(erp=erp_settings.client(), store=vendure_store, engine=warehouse).extract_and_stage(full=True)
     steps = OrderSteps(erp=erp_settings.client(), store=vendure_store, engine=warehouse)
     first, second = _in_stock(vendure_store, 2)
@@ -55,11 +51,12 @@ def test_a_vendure_order_is_booked_once_and_its_cancellation_follows(vendure_sto
 
     booked = steps.run()
     assert (booked["ingest"].created, booked["ingest"].confirmed) == (1, 1)
-    sales = _sales_of(admin, placed["id"])
+    sales = sales_of(admin, placed["id"], before)
     assert len(sales) == 1 and Decimal(str(sales[0]["total_amount"])) == expected_total, sales
 
     again = steps.run()
-    assert again["ingest"].created == 0 and len(_sales_of(admin, placed["id"])) == 1, "once, whatever the reruns"
+    assert again["ingest"].created == 0
+    assert len(sales_of(admin, placed["id"], before)) == 1, "once, whatever the reruns"
 
     cancel_order(seeded.admin(), placed["id"])
     next_second()
@@ -69,7 +66,7 @@ def test_a_vendure_order_is_booked_once_and_its_cancellation_follows(vendure_sto
         states = conn.execute(select(order_ledger.c.store, order_ledger.c.state).where(
             order_ledger.c.store_order_id == placed["id"])).all()
     assert [tuple(row) for row in states] == [("vendure-outlet", "cancelled")]
-    (sale,) = _sales_of(admin, placed["id"])
+    (sale,) = sales_of(admin, placed["id"], before)
     (shipments,) = admin.model("sale.sale", "read", [sale["id"]], ["shipments.state"])
     assert {s["state"] for s in shipments["shipments."]} == {"cancelled"}, "the cancelled order ships nothing"
     assert dt.datetime.now(dt.UTC) > booked["extracted"].window_end

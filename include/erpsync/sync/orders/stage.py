@@ -26,10 +26,12 @@ ENTITY = "order"
 
 
 def stage_orders(engine: Engine, *, store: str, batch_id: str, currency: str, run_id: str | None,
-                 now: dt.datetime, cursor_at: dt.datetime | None, share_with: Sequence[str] = ()) -> StageResult:
+                 now: dt.datetime, cursor_at: dt.datetime | None,
+                 share_with: Sequence[str] = ()) -> StageResult:
     """``share_with``: the other stores selling from the same ERP stock. The SKUs of every order staged
-    here are marked due for their inventory publish (in the staging transaction), as these units are
-    held back from their availability until the ERP counts the sale (availability is shared)."""
+    here in a new version (new, changed, released from quarantine) are marked due for their inventory
+    publish (in the staging transaction), as these units are held back from their availability until the
+    ERP counts the sale (availability is shared); how many is ``figures["shared_skus"]``."""
     with engine.connect() as conn:
         payloads = list(latest_versions(held_back(conn, SOURCE, ENTITY, store=store)
                                         + raw_batch(conn, SOURCE, ENTITY, batch_id, store=store)).values())
@@ -37,9 +39,12 @@ def stage_orders(engine: Engine, *, store: str, batch_id: str, currency: str, ru
     dataset = Dataset(
         SOURCE, ENTITY, checks=lambda: order_checks(currency), key=lambda p: p["order_id"],
         frame=lambda rows: _order_frame(rows, known),
-        write=lambda conn, good: _write(conn, store, good, batch_id, now, share_with), store=store,
+        write=lambda conn, good: _write(conn, store, good, batch_id, now, share_with, shared), store=store,
     )
-    return stage(engine, dataset, payloads, batch_id=batch_id, run_id=run_id, now=now, cursor_at=cursor_at)
+    shared: list[str] = []
+    result = stage(engine, dataset, payloads, batch_id=batch_id, run_id=run_id, now=now, cursor_at=cursor_at)
+    result.figures["shared_skus"] = len(set(shared))
+    return result
 
 
 def latest_versions(payloads: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -81,16 +86,35 @@ def _order_frame(payloads: list[dict[str, Any]], known: set[str]):
 
 
 def _write(conn: Connection, store: str, good: list[dict[str, Any]], batch_id: str, now: dt.datetime,
-           share_with: Sequence[str]) -> int:
+           share_with: Sequence[str], shared: list[str]) -> int:
     orders = [_order_row(store, p, batch_id, now) for p in good]
+    others = [name for name in share_with if name != store]
+    newer = _newer_versions(conn, store, orders) if others else set()
     db.upsert(conn, stg_order, orders, unless_older="store_updated_at")
     lines = [_line_row(store, p, line, batch_id, now) for p in good for line in p["lines"]]
     db.upsert(conn, stg_order_line, lines)
-    others = [name for name in share_with if name != store]
-    if others:
-        publish_due.mark(conn, stores=others, steps=publish_due.STOCK_STEPS,
-                         skus={line["sku"] for line in lines if line["sku"]}, now=now)
+    skus = {line["sku"] for line in lines if line["sku"] and line["store_order_id"] in newer}
+    if skus:
+        publish_due.mark(conn, stores=others, steps=publish_due.STOCK_STEPS, skus=skus, now=now)
+        shared.extend(skus)
     return len(orders)
+
+
+def _newer_versions(conn: Connection, store: str, orders: list[dict[str, Any]]) -> set[str]:
+    """The ids of ``orders`` that staging lacks in this version (new, or changed since)."""
+    staged: dict[str, dt.datetime | None] = {}
+    for chunk in db.chunks(sorted(o["store_order_id"] for o in orders)):
+        staged.update(conn.execute(select(stg_order.c.store_order_id, stg_order.c.store_updated_at).where(
+            stg_order.c.store == store, stg_order.c.store_order_id.in_(chunk))).all())
+    return {o["store_order_id"] for o in orders
+            if o["store_order_id"] not in staged or _later(o["store_updated_at"], staged[o["store_order_id"]])}
+
+
+def _later(new: dt.datetime | None, old: dt.datetime | None) -> bool:
+    if new is None or old is None:
+        return new is not None or old is None
+    as_utc = [t if t.tzinfo else t.replace(tzinfo=dt.UTC) for t in (new, old)]  # SQLite gives naive UTC back
+    return as_utc[0] > as_utc[1]
 
 
 def _when(value: str | None) -> dt.datetime | None:
