@@ -36,12 +36,12 @@ def stage_orders(engine: Engine, *, store: str, batch_id: str, currency: str, ru
         payloads = list(latest_versions(held_back(conn, SOURCE, ENTITY, store=store)
                                         + raw_batch(conn, SOURCE, ENTITY, batch_id, store=store)).values())
         known = _known_skus(conn, {line.get("sku") for p in payloads for line in p["lines"]})
+    shared: list[str] = []  # the SKUs marked for the other stores, by the write below
     dataset = Dataset(
         SOURCE, ENTITY, checks=lambda: order_checks(currency), key=lambda p: p["order_id"],
         frame=lambda rows: _order_frame(rows, known),
         write=lambda conn, good: _write(conn, store, good, batch_id, now, share_with, shared), store=store,
     )
-    shared: list[str] = []
     result = stage(engine, dataset, payloads, batch_id=batch_id, run_id=run_id, now=now, cursor_at=cursor_at)
     result.figures["shared_skus"] = len(set(shared))
     return result
@@ -102,19 +102,12 @@ def _write(conn: Connection, store: str, good: list[dict[str, Any]], batch_id: s
 
 def _newer_versions(conn: Connection, store: str, orders: list[dict[str, Any]]) -> set[str]:
     """The ids of ``orders`` that staging lacks in this version (new, or changed since)."""
-    staged: dict[str, dt.datetime | None] = {}
+    staged: dict[str, dt.datetime] = {}
     for chunk in db.chunks(sorted(o["store_order_id"] for o in orders)):
         staged.update(conn.execute(select(stg_order.c.store_order_id, stg_order.c.store_updated_at).where(
             stg_order.c.store == store, stg_order.c.store_order_id.in_(chunk))).all())
     return {o["store_order_id"] for o in orders
-            if o["store_order_id"] not in staged or _later(o["store_updated_at"], staged[o["store_order_id"]])}
-
-
-def _later(new: dt.datetime | None, old: dt.datetime | None) -> bool:
-    if new is None or old is None:
-        return new is not None or old is None
-    as_utc = [t if t.tzinfo else t.replace(tzinfo=dt.UTC) for t in (new, old)]  # SQLite gives naive UTC back
-    return as_utc[0] > as_utc[1]
+            if o["store_order_id"] not in staged or o["store_updated_at"] > staged[o["store_order_id"]]}
 
 
 def _when(value: str | None) -> dt.datetime | None:
