@@ -19,7 +19,7 @@ from erpsync.warehouse.schema import sync_run, sync_step
 from sandbox.tryton import catalog
 from sandbox.vendure.shopper import Guest, guest_checkout
 from tests.airflow.conftest import PARAM_DEFAULTS, run_dag
-from tests.sandbox.conftest_vendure import *  # noqa: F403 - the `vendure` and `seeded` fixtures
+from tests.sandbox.conftest_vendure import *  # noqa: F403 - the `vendure` and `erp_seeded` fixtures
 from tests.sandbox.conftest_vendure import product_store
 from tests.support.clock import next_second
 from tests.support.erp import last_sale_id, sales_of
@@ -45,13 +45,13 @@ def load(file: str, dag_id: str):
 
 
 @pytest.fixture
-def dags(airflow_db, airflow_connections, seeded, monkeypatch):
+def dags(airflow_db, airflow_connections, erp_seeded, monkeypatch):
     """The four flows of two stores, parsed with both stores configured."""
-    credentials = seeded.credentials()
+    credentials = erp_seeded.credentials()
     monkeypatch.setenv("AIRFLOW__ERPSYNC__STORES", f"store_default,{VENDURE}")
     monkeypatch.setenv("AIRFLOW__ERPSYNC__EXTRACT_LAG_SECONDS", "1")
     monkeypatch.setenv(f"AIRFLOW_CONN_{VENDURE.upper()}", json.dumps({
-        "conn_type": "vendure", "host": seeded.url, "login": credentials["username"],
+        "conn_type": "vendure", "host": erp_seeded.url, "login": credentials["username"],
         "password": credentials["password"],
         "extra": {"store_name": "vendure-outlet", "erp_web_shop": catalog.VENDURE_WEB_SHOP_NAME}}))
     found = {
@@ -65,13 +65,13 @@ def dags(airflow_db, airflow_connections, seeded, monkeypatch):
     return found
 
 
-def test_one_store_down_never_stops_the_other_and_catches_up_when_back(dags, seeded, store, erp_admin,
+def test_one_store_down_never_stops_the_other_and_catches_up_when_back(dags, erp_seeded, store, erp_admin,
                                                                         airflow_connections):
     from erpsync.shopify.settings import ShopifySettings
 
     engine = make_engine(airflow_connections)
     shop = ShopifySettings(shop_url=store.url, access_token=store.token()).store()
-    outlet = product_store(seeded)
+    outlet = product_store(erp_seeded)
     admin = TrytonClient(erp_admin, web_shop=catalog.WEB_SHOP_NAME)
     booked_after = last_sale_id(admin)
     run_dag(dags["catalog"], full_refresh=True)
@@ -80,9 +80,9 @@ def test_one_store_down_never_stops_the_other_and_catches_up_when_back(dags, see
     vendure_before = offered(outlet, [on_shopify])[on_shopify]
 
     (variant,) = [v for page in outlet.iter_variants(skus=[on_vendure]) for v in page]
-    sold = guest_checkout(seeded.shop(), [(variant.variant_id, 1)], GUEST)
+    sold = guest_checkout(erp_seeded.shop(), [(variant.variant_id, 1)], GUEST)
     next_second()
-    seeded.stop()
+    erp_seeded.stop()
     down_at = dt.datetime.now(dt.UTC)
     try:
         placed = store.admin("POST", "/orders", {"lines": [{"sku": on_shopify, "quantity": 2}],
@@ -95,7 +95,7 @@ def test_one_store_down_never_stops_the_other_and_catches_up_when_back(dags, see
         run_dag(dags["vendure_orders"], expect="failed", full_refresh=False)
         run_dag(dags["vendure_catalog"], expect="failed")
     finally:
-        seeded.start()
+        erp_seeded.start()
     with engine.connect() as conn:
         fresh = {(row.flow, row.store, row.step) for row in conn.execute(
             select(sync_step).where(sync_step.c.last_success_at >= down_at))}

@@ -19,7 +19,8 @@ import requests
 
 from tests.conftest import REPO, free_port
 
-pytestmark = [pytest.mark.e2e, pytest.mark.erp, pytest.mark.timeout(1800)]
+# Two full `make demo` runs with both stores (some 12-14 minutes): `make test-long`, which CI runs too.
+pytestmark = [pytest.mark.e2e, pytest.mark.erp, pytest.mark.long, pytest.mark.timeout(1800)]
 
 
 def run_make(target: str, env: dict[str, str], timeout_s: float) -> tuple[str, float]:

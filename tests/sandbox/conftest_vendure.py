@@ -12,7 +12,7 @@ from sandbox.vendure import VendureServer
 from tests.conftest import free_port
 
 # The fixtures, for `from tests.sandbox.conftest_vendure import *` in the test modules.
-__all__ = ["vendure", "seeded"]
+__all__ = ["vendure", "erp_seeded"]
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def vendure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VendureServer]
 
 
 @pytest.fixture(scope="module")
-def seeded(vendure, erp_settings):
+def erp_seeded(vendure, erp_settings):
     """The module's Vendure server seeded from the test ERP's catalog, as a merchant's existing shop."""
     from sandbox.demo import store_seed
     from sandbox.vendure.seed import configure_store, seed_catalog

@@ -25,7 +25,7 @@ from erpsync.tryton.client import TrytonClient
 from sandbox.tryton import catalog
 from sandbox.vendure.errors import ErrorResult
 from sandbox.vendure.shopper import Guest, guest_checkout
-from tests.sandbox.conftest_vendure import *  # noqa: F403 - the `vendure` and `seeded` fixtures
+from tests.sandbox.conftest_vendure import *  # noqa: F403 - the `vendure` and `erp_seeded` fixtures
 from tests.sandbox.conftest_vendure import product_store
 from tests.support.clock import next_second
 from tests.support.erp import last_sale_id, new_template, receive_each, sales_of
@@ -39,7 +39,7 @@ INVENTORY = "publish_inventory"
 
 
 @pytest.fixture
-def two_stores(seeded, shop, store, erp_settings, tmp_path):
+def two_stores(erp_seeded, shop, store, erp_settings, tmp_path):
     """Both stores published from one staged catalog: Shopify first (position 0), Vendure second, each
     with its own ERP client on its own web shop, on a fresh warehouse."""
     from dataclasses import replace
@@ -50,12 +50,12 @@ def two_stores(seeded, shop, store, erp_settings, tmp_path):
     url = f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
     upgrade_url(url)
     engine = make_engine(url)
-    outlet = product_store(seeded, requests_per_second=50)
+    outlet = product_store(erp_seeded, requests_per_second=50)
     erp = erp_settings.client()
     vendure_erp = replace(erp_settings, web_shop=catalog.VENDURE_WEB_SHOP_NAME).client()
     stores = [shop.name, outlet.name]
     world = {
-        "engine": engine, "shop": shop, "emulator": store, "outlet": outlet, "vendure": seeded,
+        "engine": engine, "shop": shop, "emulator": store, "outlet": outlet, "vendure": erp_seeded,
         "shop_catalog": CatalogSteps(erp=erp, store=shop, engine=engine, publish_to=stores,
                                      channel=ChannelShare(0, 2)),
         "outlet_catalog": CatalogSteps(erp=vendure_erp, store=outlet, engine=engine, channel=ChannelShare(1, 2)),

@@ -13,7 +13,7 @@ from erpsync.tryton.client import TrytonClient
 from erpsync.warehouse.schema import order_ledger
 from sandbox.vendure.shopper import Guest, cancel_order, guest_checkout
 from sandbox.tryton import catalog
-from tests.sandbox.conftest_vendure import *  # noqa: F403 - the `vendure` and `seeded` fixtures
+from tests.sandbox.conftest_vendure import *  # noqa: F403 - the `vendure` and `erp_seeded` fixtures
 from tests.sandbox.conftest_vendure import product_store
 from tests.support.clock import next_second
 from tests.support.erp import last_sale_id, sales_of
@@ -25,8 +25,8 @@ GUEST = Guest("Liam", "Nguyen", "liam@example.com", "2 Side St", "Shelbyville", 
 
 
 @pytest.fixture
-def vendure_store(seeded):
-    return product_store(seeded)
+def vendure_store(erp_seeded):
+    return product_store(erp_seeded)
 
 
 def _in_stock(store, count: int) -> list:
@@ -38,14 +38,14 @@ def _in_stock(store, count: int) -> list:
     return [v for v in variants if levels.get(v.inventory_item_id, 0) >= 5][:count]
 
 
-def test_a_vendure_order_is_booked_once_and_its_cancellation_follows(vendure_store, seeded, erp_settings, erp_admin,
+def test_a_vendure_order_is_booked_once_and_its_cancellation_follows(vendure_store, erp_seeded, erp_settings, erp_admin,
                                                                     warehouse):
     admin = TrytonClient(erp_admin, web_shop=catalog.WEB_SHOP_NAME)
     before = last_sale_id(admin)
     CatalogSteps(erp=erp_settings.client(), store=vendure_store, engine=warehouse).extract_and_stage(full=True)
     steps = OrderSteps(erp=erp_settings.client(), store=vendure_store, engine=warehouse)
     first, second = _in_stock(vendure_store, 2)
-    placed = guest_checkout(seeded.shop(), [(first.variant_id, 2), (second.variant_id, 1)], GUEST)
+    placed = guest_checkout(erp_seeded.shop(), [(first.variant_id, 2), (second.variant_id, 1)], GUEST)
     expected_total = (2 * first.price + second.price + Decimal("5.99"))  # 0% tax, flat shipping (seed.py)
     next_second()  # the run's window ends after the order's whole second
 
@@ -58,7 +58,7 @@ def test_a_vendure_order_is_booked_once_and_its_cancellation_follows(vendure_sto
     assert again["ingest"].created == 0
     assert len(sales_of(admin, placed["id"], before)) == 1, "once, whatever the reruns"
 
-    cancel_order(seeded.admin(), placed["id"])
+    cancel_order(erp_seeded.admin(), placed["id"])
     next_second()
     followed = steps.run()
     assert followed["changes"].cancellations == 1
@@ -72,8 +72,8 @@ def test_a_vendure_order_is_booked_once_and_its_cancellation_follows(vendure_sto
     assert dt.datetime.now(dt.UTC) > booked["extracted"].window_end
 
 
-def test_the_catalog_publishes_to_vendure_and_a_second_run_sends_nothing(seeded, erp_settings, tmp_path):
-    """The whole catalog flow into a Vendure seeded from the ERP (as a merchant's existing shop): its
+def test_the_catalog_publishes_to_vendure_and_a_second_run_sends_nothing(erp_seeded, erp_settings, tmp_path):
+    """The whole catalog flow into a Vendure erp_seeded from the ERP (as a merchant's existing shop): its
     variants are found by SKU and adopted, content and prices made the ERP's, and a second run sends
     nothing. One engine: the flow's warehouse code is the same on both (the order test runs both)."""
     from erpsync.warehouse.engine import make_engine
@@ -82,7 +82,7 @@ def test_the_catalog_publishes_to_vendure_and_a_second_run_sends_nothing(seeded,
     url = f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
     upgrade_url(url)
     engine = make_engine(url)
-    store = product_store(seeded, requests_per_second=50)
+    store = product_store(erp_seeded, requests_per_second=50)
     steps = CatalogSteps(erp=erp_settings.client(), store=store, engine=engine)
     publish = ("publish_content", "publish_prices", "publish_inventory")
     first = steps.run(full=True)
