@@ -33,7 +33,7 @@ test: venv erp-venv browser vendure
 
 # The tests marked `long` (minutes each, e.g. the sandbox ERP built from scratch on PostgreSQL), kept out
 # of `make test` so that it stays under 45 minutes; CI runs them after it.
-test-long: venv erp-venv browser
+test-long: venv erp-venv browser vendure
 	$(PY) -m sandbox.tryton build
 	$(PY) -m pytest -m long $(PYTEST_ARGS)
 

@@ -315,13 +315,37 @@ class AirflowLocal:
                     break
                 time.sleep(2 * attempt)
         backfill = max((b for b in listed() if b["id"] not in known), key=lambda b: b["id"])
-        wait_for(lambda: http.get(f"{self.url}/api/v2/backfills/{backfill['id']}", timeout=30).json()["completed_at"],
-                 timeout_s=timeout_s, what=f"backfill {backfill['id']} of {dag_id} to complete", interval_s=3)
+        try:
+            wait_for(lambda: http.get(f"{self.url}/api/v2/backfills/{backfill['id']}", timeout=30
+                                      ).json()["completed_at"],
+                     timeout_s=timeout_s, what=f"backfill {backfill['id']} of {dag_id} to complete", interval_s=3)
+        except TimeoutError as error:
+            raise TimeoutError(f"{error}; {self._runs_report(http, dag_id)}") from None
         runs = http.get(f"{self.url}/api/v2/dags/{dag_id}/dagRuns", params={"run_type": "backfill", "limit": 100},
                         timeout=30).json()["dag_runs"]
         # Runs of this backfill: in its range (a second backfill over the same range reprocesses them).
         return {run["dag_run_id"]: run["state"] for run in runs
                 if backfill["from_date"] <= run["logical_date"] <= backfill["to_date"]}
+
+    def _runs_report(self, http: requests.Session, dag_id: str) -> str:
+        """What a stuck wait was waiting on: ``dag_id``'s latest runs (type, state) and, for those not
+        finished, their task states; with the scheduler's log file for the rest."""
+        lines = []
+        try:
+            response = http.get(f"{self.url}/api/v2/dags/{dag_id}/dagRuns",
+                                params={"limit": 20, "order_by": "-run_after"}, timeout=30)
+            response.raise_for_status()
+            for run in response.json()["dag_runs"]:
+                line = f"{run['dag_run_id']} {run['run_type']} {run['state']}"
+                if run["state"] not in ("success", "failed"):
+                    line += f" {self.task_states(http, dag_id, run['dag_run_id'])}"
+                lines.append(line)
+        except (requests.RequestException, KeyError, ValueError) as error:  # the report must not hide the wait
+            lines.append(f"(the API did not list them: {error!r})")
+        tail = self._log_tail(400).splitlines()
+        scheduler = [line for line in tail if "scheduler" in line.split("|", 1)[0]][-15:]
+        return (f"the latest runs of {dag_id}: " + "; ".join(lines)
+                + "\nthe scheduler's last lines:\n" + "\n".join(scheduler) + f"\n(logs under {self.home})")
 
     def task_states(self, http: requests.Session, dag_id: str, run_id: str) -> dict[str, str]:
         response = http.get(f"{self.url}/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances", timeout=30)
