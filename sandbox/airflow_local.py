@@ -1,4 +1,6 @@
-"""A local Airflow for the demo and the end-to-end tests: `airflow standalone` sized for two cores.
+"""A local Airflow for the demo and the end-to-end tests: its four components sized for two cores, under
+``sandbox/airflow_supervisor.py`` (``airflow standalone``'s components and output, and a component that
+dies is started again).
 
 Standard library only (plus ``requests``): it drives Airflow through its CLI and REST API, like a user.
 Airflow runs in its own process group, so that stopping it stops the scheduler, the DAG processor, the
@@ -77,10 +79,12 @@ class AirflowLocal:
 
     @property
     def pid_file(self) -> Path:
+        """The supervisor's pid (the file keeps the name it had when ``airflow standalone`` ran here)."""
         return self.home / "standalone.pid"
 
     @property
     def log_file(self) -> Path:
+        """Every component's output, each line prefixed with its name, and the supervisor's restarts."""
         return self.home / "standalone.log"
 
     @property
@@ -151,8 +155,8 @@ class AirflowLocal:
     # -- processes ----------------------------------------------------------------------------------
 
     def recorded_pid(self) -> int | None:
-        """The pid of the last ``airflow standalone`` started here, alive or not: the id of its process
-        group, which its children keep after it died."""
+        """The pid of the last supervisor started here, alive or not: the id of its process group, which
+        its children keep after it died."""
         try:
             return int(self.pid_file.read_text())
         except (FileNotFoundError, ValueError):
@@ -178,7 +182,7 @@ class AirflowLocal:
         self.home.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as out:
             process = subprocess.Popen(
-                [str(Path(sys.executable).parent / "airflow"), "standalone"],
+                [sys.executable, str(REPO / "sandbox" / "airflow_supervisor.py")],
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.env(),
                 start_new_session=True,  # its own process group: stop() signals all of it
             )

@@ -4,7 +4,7 @@ On a running demo (``make demo``; the same ``DEMO_HOME`` and ports), for ``--min
 buying, cancelling and refunding while the store misbehaves in bursts (5xx answers, timeouts, dropped
 connections before and *after* a write was applied, throttle storms), the ERP goes down now and then
 (stopped, then started again), and Airflow is restarted between bursts, spread over the run: ``--restarts``
-(3) times a real ``make stop`` then ``make demo``, and once killed (SIGKILL of ``airflow standalone``, the
+(3) times a real ``make stop`` then ``make demo``, and once killed (SIGKILL of the Airflow supervisor, the
 pid in ``<DEMO_HOME>/airflow/standalone.pid``) then ``make demo``. Each restart must exit 0, leave nothing
 of the old Airflow running, find the shopper buying again and every DAG unpaused; after the crash each
 flow must get a new successful run. Their durations are reported. Then the faults stop, the shopper
@@ -52,7 +52,7 @@ QUIET_S = 60
 ERP_OUTAGE_S = 90
 ERP_OUTAGE_EVERY = 4  # an ERP outage after the second store burst, then after every fourth
 RESTART = "restart"  # `make stop`, then `make demo`
-CRASH = "crash"  # SIGKILL of `airflow standalone` (as the OOM killer would pick it), then `make demo`
+CRASH = "crash"  # SIGKILL of the Airflow supervisor (as the OOM killer would pick it), then `make demo`
 FLOW_RUN_TIMEOUT_S = 300  # after a crash, each flow's next scheduled run succeeds within this
 
 

@@ -126,7 +126,7 @@ class Demo:
         step("Airflow: migrate its metadata database", airflow.migrate)
         step("Airflow: register Connections and pools",
              lambda: airflow.configure(connections=self.connections()))
-        step("Airflow: start (standalone, LocalExecutor, parallelism 4)", airflow.start)
+        step("Airflow: start (its components supervised, LocalExecutor, parallelism 4)", airflow.start)
         http = airflow.session()
         runs = {}
         failed = []

@@ -249,7 +249,7 @@ def airflow_connections(monkeypatch, erp_settings, erp_sandbox, warehouse_url, s
 
 @pytest.fixture(scope="session")
 def scheduler(tmp_path_factory, erp_sandbox, erp_settings, store_emulator):
-    """A real Airflow (standalone: scheduler, DAG processor, API server, triggerer, LocalExecutor) of our
+    """A real Airflow (supervised: scheduler, DAG processor, API server, triggerer, LocalExecutor) of our
     own, on a free port, with the product's Connections pointing at the test ERP and store. DAGs run only
     when a test triggers them. Tests point `warehouse_default` at their own warehouse (`use_warehouse`)."""
     yield from running_airflow(tmp_path_factory, erp_sandbox, erp_settings, store_emulator, {
