@@ -47,24 +47,33 @@ def known_state(engine) -> None:
     with engine.begin() as conn:
         conn.execute(sync_run.insert(), runs)
         conn.execute(quarantine.insert(), [
-            {"source": "erp", "entity": "product", "record_key": sku, "batch_id": "b1", "run_id": "scheduled__catalog5",
+            {"store": "", "source": "erp", "entity": "product", "record_key": sku, "batch_id": "b1", "run_id": "scheduled__catalog5",
              "failed_expectations": ["list_price_positive"], "reason": "list price 0: set a price in the ERP",
              "payload": {"sku": sku}, "status": "open", "quarantined_at": now - dt.timedelta(minutes=9)}
-            for sku in ("JKT-0001-M", "JKT-0001-L")])
+            for sku in ("JKT-0001-M", "JKT-0001-L")] + [
+            {"store": SECOND_STORE, "source": "store", "entity": "order", "record_key": "vendure:Order/7",
+             "batch_id": "b2", "run_id": "scheduled__orders2", "failed_expectations": ["customer_contact"],
+             "reason": "no e-mail and no phone: the ERP cannot match a party", "payload": {"id": 7},
+             "status": "open", "quarantined_at": now - dt.timedelta(minutes=4)}])
         conn.execute(row_error.insert(), [
-            {"flow": "catalog", "entity": "variant", "record_key": "PRK-0002-S", "operation": "publish_prices",
+            {"store": FIRST_STORE, "flow": "catalog", "entity": "variant", "record_key": "PRK-0002-S", "operation": "publish_prices",
              "status": "open", "error_kind": "HeldByGuardrail",
              "error_message": "price_swing: the price moves 212% (limit 50%)", "attempts": 2,
              "first_failed_at": now - dt.timedelta(minutes=8), "last_failed_at": now, "next_attempt_at": now,
              "payload": {"from": "31.95", "to": "99.50", "move": "211%"}},
-            {"flow": "orders", "entity": "order", "record_key": "gid://shopify/Order/1001", "operation": "create_sale",
+            {"store": FIRST_STORE, "flow": "orders", "entity": "order", "record_key": "gid://shopify/Order/1001", "operation": "create_sale",
              "status": "given_up", "error_kind": "SaleRefused", "error_message": "party blocked in the ERP",
              "attempts": 12, "first_failed_at": now - dt.timedelta(hours=7), "last_failed_at": now,
              "next_attempt_at": None, "payload": None},
-            {"flow": "orders", "entity": "order", "record_key": "gid://shopify/Order/1042", "operation": "create_sale",
+            {"store": FIRST_STORE, "flow": "orders", "entity": "order", "record_key": "gid://shopify/Order/1042", "operation": "create_sale",
              "status": "open", "error_kind": "SaleRefused", "error_message": "country XK is not in the ERP",
              "attempts": 6, "first_failed_at": now - dt.timedelta(hours=2), "last_failed_at": now,
-             "next_attempt_at": now + dt.timedelta(hours=1), "payload": None}])
+             "next_attempt_at": now + dt.timedelta(hours=1), "payload": None},
+            {"store": SECOND_STORE, "flow": "orders", "entity": "order", "record_key": "vendure:Order/9",
+             "operation": "create_sale", "status": "open", "error_kind": "SaleRefused",
+             "error_message": "country ZZ is not in the ERP", "attempts": 1,
+             "first_failed_at": now - dt.timedelta(minutes=3), "last_failed_at": now,
+             "next_attempt_at": now + dt.timedelta(minutes=1), "payload": None}])
         conn.execute(sync_step.insert(), [
             {"flow": "orders", "step": "extract_orders", "dag_id": "orders_sync",
              "last_success_at": now - dt.timedelta(minutes=20), "last_success_run_id": "scheduled__orders2",
@@ -81,6 +90,8 @@ def known_state(engine) -> None:
             first_seen_at=now - dt.timedelta(minutes=9), last_seen_at=now, last_sent_at=now))
 
 
+FIRST_STORE, SECOND_STORE = "demo-store.myshopify.com", "vendure-demo"  # rows carry their store's name
+
 EXPECTED = ["JKT-0001-M", "list_price_positive: 2", "HELD by a guardrail", "PRK-0002-S", "SaleRefused",
             "country XK is not in the ERP", "QUARANTINE erp.product: 2 row(s) held back", "Inventory drift",
             "step(s) without a result: ingest_orders", "Data staleness at run end", "Throughput (rows/s)",
@@ -88,8 +99,8 @@ EXPECTED = ["JKT-0001-M", "list_price_positive: 2", "HELD by a guardrail", "PRK-
             "/dags/orders_sync/runs/scheduled__orders2/tasks/ingest_orders?try_number=2",
             # Row by row: each quarantined row with its reason, each held or given-up row with what to do.
             "list price 0: set a price in the ERP", "31.95 → 99.50 (211%)", "party blocked in the ERP", "(gave up)",
-            "decide in Required actions", "/required_actions?response_received=false", "Rows 1-2 of 2",
-            "Rows 1-3 of 3", "retried by the next run from",
+            "decide in Required actions", "/required_actions?response_received=false", "Rows 1-3 of 3",
+            "Rows 1-4 of 4", "retried by the next run from",
             # What the runs did, in the reader's words, counted here from the runs above: 6 catalog runs
             # published 7 levels each; 3 order runs booked 11 orders each.
             "42 levels published", "33 orders booked in the ERP"]
@@ -122,9 +133,27 @@ def test_the_sync_health_page_shows_a_known_state_to_logged_in_users_only(schedu
     assert "id=quarantine-rows" not in html, "no row of erp.stock_level is quarantined"
     error_rows = html.split("id=error-rows")[1].split("<h2>")[0]
     assert "gid://shopify/Order/1042" in error_rows and "gid://shopify/Order/1001" in error_rows
-    assert "PRK-0002-S" not in error_rows and "Rows 1-2 of 2" in error_rows
+    assert "vendure:Order/9" in error_rows
+    assert "PRK-0002-S" not in error_rows and "Rows 1-3 of 3" in error_rows
     html = scheduler.http.get(page, params={"dataset": "erp.product"}, timeout=60).text
-    assert "JKT-0001-M" in html.split("id=quarantine-rows")[1].split("<h2>")[0]
+    quarantined = html.split("id=quarantine-rows")[1].split("<h2>")[0]
+    assert "JKT-0001-M" in quarantined and "vendure:Order/7" not in quarantined
+
+    # One store's rows (its links in the lists narrow them to it): the other rows are not listed.
+    unfiltered = scheduler.http.get(page, timeout=60).text
+    assert f"?store={SECOND_STORE}#quarantine-rows" in unfiltered and f"?store={SECOND_STORE}#error-rows" in unfiltered
+    assert f"?dataset=store.order&store={SECOND_STORE}#quarantine-rows" in unfiltered
+    html = scheduler.http.get(page, params={"store": SECOND_STORE}, timeout=60).text
+    quarantined = html.split("id=quarantine-rows")[1].split("<h2>")[0]
+    error_rows = html.split("id=error-rows")[1].split("<h2>")[0]
+    assert "vendure:Order/7" in quarantined and "no e-mail and no phone" in quarantined
+    assert "JKT-0001-M" not in quarantined and "Rows 1-1 of 1" in quarantined
+    assert f"Row by row in store {SECOND_STORE}" in quarantined
+    assert "vendure:Order/9" in error_rows and "country ZZ is not in the ERP" in error_rows
+    assert "gid://shopify/Order/1042" not in error_rows and "PRK-0002-S" not in error_rows
+    assert "Rows 1-1 of 1" in error_rows
+    html = scheduler.http.get(page, params={"store": SECOND_STORE, "flow": "catalog"}, timeout=60).text
+    assert "Rows 0-0 of 0" in html.split("id=error-rows")[1], "no catalog row of that store"
     plugins = scheduler.http.get(f"{scheduler.url}/api/v2/plugins", timeout=30).json()["plugins"]
     ours = next(p for p in plugins if p["name"] == "erpsync_health")
     assert ours["external_views"][0]["url_route"] == "sync-health"

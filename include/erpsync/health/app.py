@@ -86,8 +86,9 @@ def create_app() -> FastAPI:
 
     @app.get("/health", response_class=HTMLResponse, dependencies=[Depends(_authorized())])
     async def health(dataset: str | None = None, q_page: int = Query(0, ge=0), flow: str | None = None,
-                     e_page: int = Query(0, ge=0)) -> HTMLResponse:
-        view = page.View(dataset=dataset or None, q_page=q_page, flow=flow or None, e_page=e_page)
+                     e_page: int = Query(0, ge=0), store: str | None = None) -> HTMLResponse:
+        view = page.View(dataset=dataset or None, q_page=q_page, flow=flow or None, e_page=e_page,
+                         store=store or None)
         html, queries, elapsed = await asyncio.to_thread(build_page, view)
         return HTMLResponse(html, headers={"X-Sync-Health-Queries": str(queries),
                                            "X-Sync-Health-Ms": f"{elapsed:.0f}", "Cache-Control": "no-store"})

@@ -31,6 +31,7 @@ class View:
     q_page: int = 0
     flow: str | None = None  # error queue of one flow
     e_page: int = 0
+    store: str | None = None  # both lists: the rows of one store (its name)
 
 
 def snapshot(engine: Engine, freshness_minutes: dict[str, float], now: dt.datetime,
@@ -44,8 +45,9 @@ def snapshot(engine: Engine, freshness_minutes: dict[str, float], now: dt.dateti
                   for flow in (*FLOWS, *sorted(set(flows) - set(FLOWS)))},
         "steps": queries.steps(engine),
         "quarantine": queries.quarantined(engine),
-        "quarantine_rows": queries.quarantine_rows(engine, dataset=view.dataset, page=view.q_page),
-        "errors": queries.error_queue(engine, flow=view.flow, page=view.e_page),
+        "quarantine_rows": queries.quarantine_rows(engine, dataset=view.dataset, store=view.store,
+                                                   page=view.q_page),
+        "errors": queries.error_queue(engine, flow=view.flow, store=view.store, page=view.e_page),
         "drift": queries.latest_drift(engine),
         "alerts": queries.firing_alerts(engine),
     }
@@ -198,7 +200,8 @@ def _quarantine(items: list[dict[str, Any]]) -> str:
     if not items:
         return "<p class=none id=quarantine>No row in quarantine.</p>"
     rows = "".join(
-        f"<tr><td><a href='?{urlencode({'dataset': i['dataset']})}#quarantine-rows'>{escape(i['dataset'])}</a>"
+        f"<tr><td><a href='?{_query(dataset=i['dataset'], store=i['store'])}#quarantine-rows'>"
+        f"{escape(i['dataset'])}</a>"
         f"{_in_store(i['store'])}</td>"
         f"<td>{i['rows']}</td><td>{escape(', '.join(f'{c}: {n}' for c, n in sorted(i['checks'].items())))}</td>"
         f"<td>{escape(', '.join(i['keys']))}</td><td>{_when(i['oldest'])}</td></tr>" for i in items)
@@ -231,15 +234,16 @@ def _quarantine_rows(listing: dict[str, Any]) -> str:
     for r in listing["rows"]:
         dag = REREAD_BY.get(r["dataset"].split(".")[0], "catalog_sync")
         rows.append(
-            f"<tr><td>{escape(r['key'])}</td><td>{escape(r['dataset'])}{_in_store(r['store'])}</td>"
+            f"<tr><td>{escape(r['key'])}</td><td>{escape(r['dataset'])}{_in_store(r['store'], 'quarantine-rows')}</td>"
             f"<td>{escape(r['reason'] or '')}</td>"
             f"<td>{escape(', '.join(r['checks']))}</td><td>{_when(r['since'])}</td>"
             f"<td>Fix it at the source: the next run releases it (or <a target=_top href='/dags/{dag}'>trigger "
             f"{dag}</a>{' with skus' if dag == 'catalog_sync' else ''})</td></tr>")
-    return (f"<h3 id=quarantine-rows>Row by row{' in ' + escape(listing['dataset']) if listing['dataset'] else ''}"
+    return (f"<h3 id=quarantine-rows>Row by row{_filtered(listing['dataset'], listing['store'])}"
             "</h3><table><tr><th>Key</th><th>Dataset</th><th>Reason</th><th>Failed checks</th><th>Since</th>"
             "<th>Release</th></tr>" + "".join(rows) + "</table>"
-            + _pages(listing, "q_page", {"dataset": listing["dataset"]}, "quarantine-rows"))
+            + _pages(listing, "q_page", {"dataset": listing["dataset"], "store": listing["store"]},
+                     "quarantine-rows"))
 
 
 def _errors(errors: dict[str, Any]) -> str:
@@ -247,7 +251,7 @@ def _errors(errors: dict[str, Any]) -> str:
         return "<p class=none id=errors>The error queue is empty; no publish is held.</p>"
     decide = f"<a target=_top href='{REQUIRED_ACTIONS}'>decide in Required actions</a>"
     groups = "".join(
-        f"<tr><td><a href='?{urlencode({'flow': g['flow']})}#error-rows'>{escape(g['flow'])}</a>"
+        f"<tr><td><a href='?{_query(flow=g['flow'], store=g['store'])}#error-rows'>{escape(g['flow'])}</a>"
         f"{_in_store(g['store'])}</td>"
         f"<td>{escape(g['operation'])}</td><td class={'warn' if g['held'] else 'bad'}>"
         f"{'HELD by a guardrail' if g['held'] else escape(g['kind'])}"
@@ -255,22 +259,40 @@ def _errors(errors: dict[str, Any]) -> str:
         f"<td>{_when(g['since'])}</td><td>{decide if g['held'] or g['status'] == 'given_up' else _when(g['next_attempt'])}"
         "</td></tr>" for g in errors["groups"])
     rows = "".join(
-        f"<tr><td>{escape(r['flow'])}{_in_store(r['store'])}</td><td>{escape(r['operation'])}</td>"
+        f"<tr><td>{escape(r['flow'])}{_in_store(r['store'], 'error-rows')}</td><td>{escape(r['operation'])}</td>"
         f"<td>{escape(r['record_key'])}</td>"
         f"<td>{r['attempts']}</td><td>{escape(_held_what(r['payload']) if r['held'] else '')}"
         f"{escape((r['error_message'] or '')[:240])}</td><td>{_row_action(r, decide)}</td></tr>"
         for r in errors["rows"])
     return ("<table id=errors><tr><th>Flow (filter)</th><th>Operation</th><th>Error</th><th>Rows</th>"
             "<th>Attempts (max)</th><th>Since</th><th>Next attempt</th></tr>" + groups + "</table>"
-            "<h3 id=error-rows>Row by row" + (f" in {escape(errors['flow'])}" if errors["flow"] else "") + "</h3>"
+            "<h3 id=error-rows>Row by row" + _filtered(errors["flow"], errors["store"]) + "</h3>"
             "<table><tr><th>Flow</th><th>Operation</th><th>Key</th><th>Attempts</th><th>Reason / last error</th>"
             "<th>Release or retry</th></tr>" + rows + "</table>"
-            + _pages(errors, "e_page", {"flow": errors["flow"]}, "error-rows"))
+            + _pages(errors, "e_page", {"flow": errors["flow"], "store": errors["store"]}, "error-rows"))
 
 
-def _in_store(store: str) -> str:
-    """The store a row is of, after its flow or dataset; nothing for the ERP side."""
-    return f" <span class=store>in {escape(store)}</span>" if store else ""
+def _query(**filters: str | None) -> str:
+    """A link's query string: the filters that are set (a row of the ERP side has no store)."""
+    return urlencode({k: v for k, v in filters.items() if v})
+
+
+def _filtered(what: str | None, store: str | None) -> str:
+    """' in erp.product, store vendure-demo': what a per-row list is narrowed to."""
+    said = [escape(what)] if what else []
+    said += [f"store {escape(store)}"] if store else []
+    return f" in {', '.join(said)}" if said else ""
+
+
+def _in_store(store: str, listing: str | None = None) -> str:
+    """The store a row is of, after its flow or dataset; nothing for the ERP side. In a per-row list
+    (``listing``, its anchor), a link that narrows the lists to that store."""
+    if not store:
+        return ""
+    name = escape(store)
+    if listing:
+        name = f"<a href='?{_query(store=store)}#{listing}'>{name}</a>"
+    return f" <span class=store>in {name}</span>"
 
 
 def _store_attr(store: str) -> str:

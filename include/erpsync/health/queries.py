@@ -128,13 +128,16 @@ def quarantined(engine: Engine, sample: int = 5) -> list[dict[str, Any]]:
 PAGE_ROWS = 25  # rows per page of the per-row lists
 
 
-def quarantine_rows(engine: Engine, *, dataset: str | None = None, page: int = 0) -> dict[str, Any]:
+def quarantine_rows(engine: Engine, *, dataset: str | None = None, store: str | None = None,
+                    page: int = 0) -> dict[str, Any]:
     """One page of the open quarantine, row by row with its reason (oldest first), of one dataset
-    (``source.entity``) or all; and how many there are."""
+    (``source.entity``) or all, of one store (its name, as the rows carry it) or all; and how many there are."""
     where = [quarantine.c.status == "open"]
     if dataset:
         source, _, entity = dataset.partition(".")
         where += [quarantine.c.source == source, quarantine.c.entity == entity]
+    if store:
+        where.append(quarantine.c.store == store)
     with engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(quarantine).where(*where)).scalar_one()
         rows = conn.execute(
@@ -142,16 +145,19 @@ def quarantine_rows(engine: Engine, *, dataset: str | None = None, page: int = 0
                    quarantine.c.reason, quarantine.c.failed_expectations, quarantine.c.quarantined_at)
             .where(*where).order_by(quarantine.c.quarantined_at, quarantine.c.id)
             .offset(page * PAGE_ROWS).limit(PAGE_ROWS)).all()
-    return {"total": total, "page": page, "dataset": dataset,
+    return {"total": total, "page": page, "dataset": dataset, "store": store,
             "rows": [{"store": r.store, "dataset": f"{r.source}.{r.entity}", "key": r.record_key, "reason": r.reason,
                       "checks": list(r.failed_expectations or []), "since": r.quarantined_at} for r in rows]}
 
 
-def error_queue(engine: Engine, *, flow: str | None = None, page: int = 0) -> dict[str, Any]:
+def error_queue(engine: Engine, *, flow: str | None = None, store: str | None = None,
+                page: int = 0) -> dict[str, Any]:
     """The unresolved row errors: held publishes (with the guardrail's reason), failures being retried and
-    rows that gave up, per group; and one page of them row by row (of one flow, or all)."""
+    rows that gave up, per group; and one page of them row by row (of one flow or all, of one store or
+    all)."""
     unresolved = row_error.c.status.in_(UNRESOLVED)
-    where = [unresolved, *([row_error.c.flow == flow] if flow else [])]
+    where = [unresolved, *([row_error.c.flow == flow] if flow else []),
+             *([row_error.c.store == store] if store else [])]
     with engine.connect() as conn:
         groups = conn.execute(
             select(row_error.c.flow, row_error.c.operation, row_error.c.error_kind, row_error.c.status, func.count(),
@@ -170,8 +176,8 @@ def error_queue(engine: Engine, *, flow: str | None = None, page: int = 0) -> di
             .offset(page * PAGE_ROWS).limit(PAGE_ROWS)).all()
     summary = [{"flow": g[0], "operation": g[1], "kind": g[2], "status": g[3], "rows": g[4], "max_attempts": g[5],
                 "since": g[6], "next_attempt": g[7], "store": g[8], "held": g[2] == HELD} for g in groups]
-    total = sum(g["rows"] for g in summary if not flow or g["flow"] == flow)
-    return {"groups": summary, "total": total, "page": page, "flow": flow,
+    total = sum(g["rows"] for g in summary if (not flow or g["flow"] == flow) and (not store or g["store"] == store))
+    return {"groups": summary, "total": total, "page": page, "flow": flow, "store": store,
             "rows": [{**dict(r._mapping), "held": r.error_kind == HELD,
                       "payload": _held_payload(r.payload) if r.error_kind == HELD else None} for r in rows]}
 
