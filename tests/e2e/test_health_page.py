@@ -162,6 +162,20 @@ def test_the_sync_health_page_shows_a_known_state_to_logged_in_users_only(schedu
     assert all(path.stat().st_size > 10_000 for path in shots)
 
 
+# Which elements of a document scroll (their content overflows and their style lets them scroll).
+SCROLL_PROBE = """
+const out = [];
+for (const el of [document.scrollingElement, ...document.querySelectorAll('*')]) {
+  const style = getComputedStyle(el);
+  const scrolls = el === document.scrollingElement ? style.overflowY !== 'hidden'
+                                                   : /(auto|scroll)/.test(style.overflowY);
+  if (scrolls && el.scrollHeight > el.clientHeight + 1)
+    out.push(`${el.tagName}.${el.className}: ${el.scrollHeight}/${el.clientHeight}`);
+}
+return out;
+"""
+
+
 def in_chromium(scheduler) -> list:
     """Log in through Airflow's login page, open the page from the UI's navigation, take screenshots."""
     from selenium.webdriver.common.by import By
@@ -172,6 +186,7 @@ def in_chromium(scheduler) -> list:
         wait = WebDriverWait(driver, 60)
         log_in(driver, scheduler, "/erpsync/health")  # not logged in: sent to Airflow's login page
 
+        driver.set_window_size(1280, 800)  # a laptop's screen: the page is longer than Airflow's frame
         driver.get(f"{scheduler.url}/plugin/sync-health")  # the page in the UI, under its navigation entry
         frame = wait.until(ec.presence_of_element_located((By.TAG_NAME, "iframe")))
         driver.switch_to.frame(frame)
@@ -179,7 +194,13 @@ def in_chromium(scheduler) -> list:
         body = driver.find_element(By.TAG_NAME, "body").text
         missing = [text for text in EXPECTED if text not in body and text not in driver.page_source]
         assert not missing, missing
+        # One scrollbar: the page's own, inside Airflow's frame; neither Airflow's page around it nor an
+        # element of ours scrolls as well.
+        inner = set(driver.execute_script(SCROLL_PROBE))
         driver.switch_to.default_content()
+        outer = driver.execute_script(SCROLL_PROBE)
+        assert len(inner) == 1 and next(iter(inner)).startswith("HTML."), inner
+        assert outer == [], f"Airflow's page scrolls around the frame too: {outer}"
         in_ui = SCREENSHOTS / "sync-health-in-airflow-ui.png"
         driver.save_screenshot(str(in_ui))
 
