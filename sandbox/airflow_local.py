@@ -9,6 +9,7 @@ API server, the triggerer and every task worker they started, with nothing left 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -195,16 +196,19 @@ class AirflowLocal:
         if process.poll() is not None:
             raise RuntimeError(f"Airflow exited with {process.returncode}; see {self.log_file}:\n{self._log_tail()}")
 
-    def stop(self, *, timeout_s: float = 60) -> None:
+    def stop(self, *, timeout_s: float = 90) -> None:
         """Stop every Airflow process of this home: the process group first, then any straggler."""
         pid = self.pid()
         if pid is not None:
-            _signal_group(pid, signal.SIGTERM)
+            # The supervisor alone: it stops each component once, in order (see sandbox/airflow_supervisor.py).
+            os.kill(pid, signal.SIGTERM)
             try:
                 wait_for(lambda: not _group_alive(pid), timeout_s=timeout_s, what="Airflow to stop")
             except TimeoutError:
                 log.warning("Airflow did not stop within %ss; killing it", timeout_s)
                 _signal_group(pid, signal.SIGKILL)
+                with contextlib.suppress(TimeoutError):  # a killed process takes a moment to go
+                    wait_for(lambda: not _group_alive(pid), timeout_s=10, what="Airflow's processes to end")
 
         def none_left() -> bool:  # again until none is left: a dying parent may just have forked a child
             left = self.processes()

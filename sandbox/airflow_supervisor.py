@@ -9,14 +9,22 @@ server keeps answering (seen with the SQLite metadata database under load: the s
 code and how long it ran; a component that keeps dying is restarted less and less often (2 s doubling to
 60 s), never given up on.
 
+What a dead component leaves behind goes with it. The supervisor is a child subreaper (Linux
+``PR_SET_CHILD_SUBREAPER``), so the orphans of a component that died (a scheduler's LocalExecutor workers
+and log server) become its children instead of init's; it kills them before the component starts again.
+Left alone, the idle workers ignore SIGTERM (every later stop waited a minute for them) and the old log
+server keeps the port the new scheduler's needs.
+
 Run by ``sandbox/airflow_local.py`` as ``python sandbox/airflow_supervisor.py`` in a process group of its
-own, with the environment of that Airflow (the metadata database already migrated). SIGTERM or SIGINT
-stops the components (SIGTERM, then SIGKILL after ``STOP_TIMEOUT_S``) and then the supervisor. Standard
-library only: it runs before, and apart from, anything Airflow imports.
+own, with the environment of that Airflow (the metadata database already migrated). SIGTERM or SIGINT (to
+the supervisor alone) stops the components, one SIGTERM each, then SIGKILL after ``STOP_TIMEOUT_S``: the
+scheduler, DAG processor and triggerer first, the API server last. Standard library only: it runs before,
+and apart from, anything Airflow imports.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -31,6 +39,7 @@ FIRST_DELAY_S = 2.0  # before a restart; doubled while the component keeps dying
 MAX_DELAY_S = 60.0
 HEALTHY_AFTER_S = 60.0  # a component that ran this long died of something new: restart it at once again
 STOP_TIMEOUT_S = 30.0
+PR_SET_CHILD_SUBREAPER = 36  # prctl(2)
 
 _output = threading.Lock()
 
@@ -80,10 +89,45 @@ class Component:
         self.process = None
 
 
+def become_subreaper() -> bool:
+    """Orphaned descendants are re-parented to this process instead of init (Linux 3.4+)."""
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def children_of(parent: int) -> list[int]:
+    """Pids whose parent is ``parent``, read from /proc (zombies included: they are reaped by waiting)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                ppid = int(open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == parent:
+                found.append(int(entry))
+    return found
+
+
 class Supervisor:
     def __init__(self, airflow: str, names: tuple[str, ...] = COMPONENTS):
         self.components = [Component(name, airflow) for name in names]
         self.stopping = threading.Event()
+
+    def clear_orphans(self) -> list[int]:
+        """Kill and reap our children that are not a running component: what a dead one left behind (they
+        were re-parented to us). Returns their pids."""
+        ours = {c.process.pid for c in self.components if c.process is not None}
+        orphans = [pid for pid in children_of(os.getpid()) if pid not in ours]
+        for pid in orphans:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+        return orphans
 
     def ask_to_stop(self, signum: int, _frame) -> None:
         self.stopping.set()
@@ -104,22 +148,34 @@ class Supervisor:
                     if self.stopping.wait(1.0):
                         break
                     component.plan_restart(now)
+                    if cleared := self.clear_orphans():
+                        say("supervisor", f"killed what the {component.name} left running: pids "
+                                          + ", ".join(map(str, cleared)))
         return self.stop()
 
     def stop(self) -> int:
+        """One SIGTERM each (a second one cuts Airflow's own graceful shutdown short), the API server last:
+        tasks the scheduler lets finish still report their end through it."""
         say("supervisor", "stopping the components")
-        running = [c.process for c in self.components if c.process is not None and c.process.poll() is None]
-        for process in running:
-            process.terminate()
-        deadline = time.monotonic() + STOP_TIMEOUT_S
-        for process in running:
-            try:
-                process.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        say("supervisor", "stopped")
+        started = time.monotonic()
+        self._stop([c for c in self.components if c.name != "api-server"])
+        self._stop([c for c in self.components if c.name == "api-server"])
+        self.clear_orphans()
+        say("supervisor", f"stopped in {time.monotonic() - started:.1f} s")
         return 0
+
+    def _stop(self, components: list[Component]) -> None:
+        running = [c for c in components if c.process is not None and c.process.poll() is None]
+        for component in running:
+            component.process.terminate()
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        for component in running:
+            try:
+                component.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                say("supervisor", f"{component.name} did not stop within {STOP_TIMEOUT_S:.0f} s: killing it")
+                component.process.kill()
+                component.process.wait()
 
 
 def main() -> int:
@@ -128,6 +184,8 @@ def main() -> int:
         say("supervisor", f"no airflow executable beside {sys.executable}")
         return 2
     supervisor = Supervisor(airflow)
+    if not become_subreaper():
+        say("supervisor", "not a child subreaper: what a dead component leaves running is left to init")
     signal.signal(signal.SIGTERM, supervisor.ask_to_stop)
     signal.signal(signal.SIGINT, supervisor.ask_to_stop)
     return supervisor.run()

@@ -42,9 +42,17 @@ def review_run(airflow, seen: set[str]) -> str:
     announcement (one review run) follows each step of the test."""
     airflow.wait_for_dag(airflow.http, "sync_watch")
 
+    def runs() -> list[str]:
+        return [r["dag_run_id"] for r in airflow.http.get(f"{airflow.url}/api/v2/dags/review_held/dagRuns",
+                                                          params={"limit": 100}, timeout=30).json()["dag_runs"]]
+
+    # Runs there before this look are not its own: a second sync_watch run of an earlier step (started before
+    # it was paused again) announces the same held work, and its review run waits behind the first one
+    # (max one active), then asks nothing once the first was answered.
+    seen.update(runs())
+
     def started() -> str | None:
-        runs = airflow.http.get(f"{airflow.url}/api/v2/dags/review_held/dagRuns", timeout=30).json()["dag_runs"]
-        return next((r["dag_run_id"] for r in runs if r["dag_run_id"] not in seen), None)
+        return next((run for run in runs() if run not in seen), None)
 
     airflow.unpause(airflow.http, "sync_watch")
     try:

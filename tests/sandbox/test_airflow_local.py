@@ -64,6 +64,8 @@ def test_a_component_that_dies_is_started_again_and_the_flows_go_on(tmp_path):
     try:
         supervisor = int(airflow.pid_file.read_text())
         [scheduler] = children(supervisor, b"scheduler")
+        left_behind = children(scheduler, b"")  # its LocalExecutor workers and log server
+        assert left_behind
         os.kill(scheduler, signal.SIGKILL)
         wait_for(lambda: children(supervisor, b"scheduler") not in ([], [scheduler]), timeout_s=60,
                  what="a new scheduler process")
@@ -72,6 +74,8 @@ def test_a_component_that_dies_is_started_again_and_the_flows_go_on(tmp_path):
         wait_for(airflow.healthy, timeout_s=120, what="Airflow healthy with its new scheduler", interval_s=2)
         log = airflow.log_file.read_text(errors="replace")
         assert "scheduler exited with code -9" in log and "(restart 1)" in log, "the restart is logged"
+        alive = set(left_behind) & set(map(int, group_members(supervisor)))
+        assert not alive, f"what the dead scheduler left running goes with it: {alive}"
 
         http = airflow.session()
         airflow.wait_for_dag(http, "supervisor_probe")
@@ -82,6 +86,9 @@ def test_a_component_that_dies_is_started_again_and_the_flows_go_on(tmp_path):
     finally:
         airflow.stop()
     assert group_members(supervisor) == [] and airflow.processes() == []
+    log = airflow.log_file.read_text(errors="replace")
+    assert "supervisor | stopped in" in log and "did not stop within" not in log, (
+        "each component stopped on its one SIGTERM, the API server last")
 
 
 PROBE_DAG = """
