@@ -78,18 +78,46 @@ def waiting(airflow, run_id: str, task_id: str) -> dict:
 
 def answer_in_the_ui(driver, airflow, run_id: str, task_id: str, option: str, expect: list[str]) -> None:
     """Open the task's Required action in the UI, check it shows ``expect``, click ``option``."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    wait = WebDriverWait(driver, 60)
+    # The UI re-renders while it polls: an element found a moment ago may be gone; find it again.
+    wait = WebDriverWait(driver, 60, ignored_exceptions=(StaleElementReferenceException,))
+
+    def button(d):
+        return next((b for b in d.find_elements(By.TAG_NAME, "button")
+                     if b.text.strip() == option and b.is_enabled()), None)
+
+    def clicked(d) -> bool:
+        found = button(d)
+        if found is None:
+            return False
+        found.click()
+        return True
+
     driver.get(f"{airflow.url}/dags/review_held/runs/{run_id}/tasks/{task_id}/required_actions")
-    button = wait.until(lambda d: next((b for b in d.find_elements(By.TAG_NAME, "button")
-                                        if b.text.strip() == option and b.is_enabled()), None))
-    text = driver.find_element(By.TAG_NAME, "body").text
+    wait.until(button)
+    text = wait.until(lambda d: d.find_element(By.TAG_NAME, "body").text)
     missing = [e for e in expect if e not in text]
     assert not missing, f"the Required action does not show {missing}"
     driver.save_screenshot(str(SCREENSHOTS / f"required-action-{task_id}-{option.split()[0].lower()}.png"))
-    button.click()
+    # A click the UI dropped (it re-rendered under it: seen in CI) records no answer: Airflow's own record
+    # says whether one was taken; only then is the same button clicked again, on the page loaded afresh.
+    hitl = f"{airflow.url}/api/v2/dags/review_held/dagRuns/{run_id}/taskInstances/{task_id}/-1/hitlDetails"
+    for attempt in range(3):
+        if attempt:
+            driver.get(f"{airflow.url}/dags/review_held/runs/{run_id}/tasks/{task_id}/required_actions")
+        wait.until(clicked)
+        try:
+            wait_for(lambda: airflow.http.get(hitl, timeout=30).json().get("response_received"), timeout_s=60,
+                     what=f"{task_id} to record the answer {option!r}")
+            break
+        except TimeoutError:
+            if attempt == 2:
+                raise
+    answer = airflow.http.get(hitl, timeout=30).json()
+    assert answer["chosen_options"] == [option], answer
     wait_for(lambda: airflow.task_states(airflow.http, "review_held", run_id)[task_id] == "success", timeout_s=180,
              what=f"{task_id} to take the answer {option!r}")
 
