@@ -197,11 +197,13 @@ class AirflowLocal:
             raise RuntimeError(f"Airflow exited with {process.returncode}; see {self.log_file}:\n{self._log_tail()}")
 
     def stop(self, *, timeout_s: float = 90) -> None:
-        """Stop every Airflow process of this home: the process group first, then any straggler."""
+        """Stop every Airflow process of this home: the supervisor first (it stops each component once, in
+        order: sandbox/airflow_supervisor.py), the whole process group after ``timeout_s``, then any
+        straggler."""
         pid = self.pid()
         if pid is not None:
-            # The supervisor alone: it stops each component once, in order (see sandbox/airflow_supervisor.py).
-            os.kill(pid, signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):  # it may have just ended
+                os.kill(pid, signal.SIGTERM)
             try:
                 wait_for(lambda: not _group_alive(pid), timeout_s=timeout_s, what="Airflow to stop")
             except TimeoutError:

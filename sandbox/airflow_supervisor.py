@@ -144,7 +144,8 @@ class Supervisor:
                         component.start()
                         say("supervisor", f"{component.name} started again (pid {component.process.pid})")
                 elif component.exited() is not None:
-                    # The whole group gets a stop's SIGTERM: a component may end just before our handler ran.
+                    # A SIGTERM to the whole group (`kill -- -<pgid>`) may end a component just before our
+                    # handler ran: that is a stop, not a death.
                     if self.stopping.wait(1.0):
                         break
                     component.plan_restart(now)
