@@ -15,7 +15,8 @@ extracted from the ERP and staged: new products and content, prices, availabilit
 `catalog_sync`'s, in their own DAG, so that this store being down or slow never holds the ERP extract or
 another store's publishing. Each step reads this store's marks in `publish_due` (set by `catalog_sync`'s
 staging, and by every *other* store's order flow for the SKUs its new orders hold back: availability is
-shared) and publishes only what differs from what this store was last told.
+shared) and publishes only what differs from what this store was last told. It sells what its own ERP
+web shop lists, at that web shop's price list's prices (as `catalog_sync` staged them, `stg_offer`).
 
 **Params, backfills, alerts, failures**: as `catalog_sync`'s publish steps (`full_refresh` compares the
 whole catalog; `dry_run`; `approve_held`). A backfill only counts what it would publish.

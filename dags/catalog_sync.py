@@ -18,7 +18,9 @@ what it last published: new products and content (productSet), prices (per produ
 mapped ERP warehouses, minus store orders not yet in the ERP, minus the safety stock.
 
 **Several stores.** It extracts and stages the ERP's changes once, for every store of `[erpsync] stores`
-(marks in `publish_due`), and publishes them to the first; each further store publishes them in its own
+(marks in `publish_due`), with how each store's own ERP web shop (Connection extra `erp_web_shop`) offers
+each variant: listed or not, at its price list's price (table `stg_offer`), and the stock of every web
+shop's warehouses; each store sells what its web shop lists. It publishes them to the first; each further store publishes them in its own
 DAG `catalog_publish__<connection id>`, so that one store's outage never holds another's publishing. With
 several stores it also runs, besides its interval, as soon as another store's order flow has staged
 orders whose units this store must hold back (asset `erpsync_orders_shared__<connection id>`).

@@ -7,6 +7,7 @@ import uuid
 from decimal import Decimal
 
 from erpsync.tryton.client import TrytonClient
+from sandbox.tryton import catalog
 
 ERP_BATCH = 50
 
@@ -29,8 +30,8 @@ def receive_many(admin: TrytonClient, product_ids: list[int], warehouse_id: int,
 def new_template(admin: TrytonClient, suffixes: list[str], list_price: Decimal, code: str | None = None
                  ) -> tuple[int, list[dict]]:
     """A new saleable template with one variant per suffix (its code is the template's code followed by
-    the suffix), set up like the demo's (category, accounts); returns the template id and its variants
-    (id, code)."""
+    the suffix), set up like the demo's (category, accounts) and, like the demo's, listed in every web
+    shop of the sandbox (each store's); returns the template id and its variants (id, code)."""
     (model,) = admin.model("product.template", "search_read", [("salable", "=", True)], 0, 1, None,
                            ["default_uom", "sale_uom", "account_category", "categories"])
     code = code or f"NEW-{uuid.uuid4().hex[:6].upper()}"
@@ -49,7 +50,8 @@ def new_template(admin: TrytonClient, suffixes: list[str], list_price: Decimal, 
                                                   for s in suffixes[start:start + ERP_BATCH]])
     variants = admin.model("product.product", "search_read", [("template", "=", template_id)], 0, None,
                            [("id", "ASC")], ["code"])
-    list_in_web_shop(admin, [v["id"] for v in variants])
+    for web_shop in catalog.WEB_SHOP_NAMES:
+        list_in_web_shop(admin, [v["id"] for v in variants], web_shop=web_shop)
     return template_id, variants
 
 
@@ -80,17 +82,21 @@ def available(admin: TrytonClient, product_ids: list[int], warehouse_id: int) ->
     return {row["id"]: max(0, int(min(row["quantity"], row["forecast_quantity"]))) for row in rows}
 
 
-def list_in_web_shop(admin: TrytonClient, product_ids: list[int], listed: bool = True) -> None:
-    """Put variants on the web shop's assortment, or take them off it, as its managers do."""
+def list_in_web_shop(admin: TrytonClient, product_ids: list[int], listed: bool = True, *,
+                     web_shop: str | None = None) -> None:
+    """Put variants on the web shop's (``admin``'s, or the one named) assortment, or take them off it, as
+    its managers do."""
+    shop = admin.other_web_shop(web_shop) if web_shop else admin.web_shop
     for start in range(0, len(product_ids), ERP_BATCH):
-        admin.model("web.shop", "write", [admin.web_shop.id], {"products": [
+        admin.model("web.shop", "write", [shop.id], {"products": [
             ("add" if listed else "remove", product_ids[start:start + ERP_BATCH])]})
 
 
 def delete_template(admin: TrytonClient, template_id: int) -> None:
-    """Take a template a test made (never sold nor stocked) off the web shop and out of the ERP."""
-    list_in_web_shop(admin, admin.model("product.product", "search", [("template", "=", template_id)], 0, None, None),
-                     listed=False)
+    """Take a template a test made (never sold nor stocked) off the web shops and out of the ERP."""
+    variants = admin.model("product.product", "search", [("template", "=", template_id)], 0, None, None)
+    for web_shop in catalog.WEB_SHOP_NAMES:
+        list_in_web_shop(admin, variants, listed=False, web_shop=web_shop)
     admin.model("product.template", "delete", [template_id])
 
 

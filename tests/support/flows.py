@@ -33,12 +33,17 @@ class CatalogSteps:
     # Every store the staging marks its changes for (None: this one); the store's share of the last units.
     publish_to: list[str] | None = None
     channel: ChannelShare = field(default_factory=ChannelShare)
+    # The other stores' ERP web shops (how each offers each variant is staged too), as the DAG reads them.
+    other_web_shops: list[str] = field(default_factory=list)
+    # The store's own ERP web shop when it is not ``erp``'s (publishing then reads that one's offers).
+    web_shop: str | None = None
 
     def extract_and_stage(self, *, full: bool = False, end: dt.datetime | None = None) -> dict:
         end = end or dt.datetime.now(dt.UTC)
         run_id = f"test-{uuid.uuid4().hex[:8]}"
         now = dt.datetime.now(dt.UTC)
-        options = dict(window_end=end, run_id=run_id, now=now, lag=self.lag, full_refresh=full)
+        options = dict(window_end=end, run_id=run_id, now=now, lag=self.lag, full_refresh=full,
+                       other_web_shops=self.other_web_shops)
         if self.parallel_extract:
             with ThreadPoolExecutor(2, thread_name_prefix="extract") as pool:
                 products_done = pool.submit(extract_products, self.erp, self.engine, **options)
@@ -60,7 +65,8 @@ class CatalogSteps:
         run = catalog_publish.PublishRun(
             store=self.store, engine=self.engine, config=self.config, run_id=staged["run_id"],
             now=now or dt.datetime.now(dt.UTC),
-            warehouses={w.code: w.name for w in self.erp.web_shop.warehouses}, channel=self.channel, **options,
+            warehouses={w.code: w.name for w in self.erp.web_shop.warehouses}, channel=self.channel,
+            web_shop=self.web_shop, **options,
         )
         return getattr(catalog_publish, step)(run)
 

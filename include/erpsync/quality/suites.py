@@ -67,6 +67,9 @@ def product_checks(currency: str) -> list[Check]:
         Check("sale_price_positive", "the web price (price list) is zero or negative: fix the price list",
               lambda: gxe.ExpectColumnValuesToBeBetween(column="sale_price", min_value=0, strict_min=True,
                                                         **SOLD_ONLY)),
+        Check("offer_price_positive",
+              "another store's web shop lists it at a zero or negative price: fix that web shop's price list",
+              lambda: gxe.ExpectColumnValuesToBeBetween(column="offer_price_min", min_value=0, strict_min=True)),
         Check("compare_at_above_price",
               "the web price is above the list price (the compare-at price must be above the price)",
               lambda: gxe.ExpectColumnPairValuesAToBeGreaterThanB(

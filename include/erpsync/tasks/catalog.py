@@ -29,11 +29,13 @@ def extract_products(**context: Any) -> dict[str, Any]:
     from erpsync.tryton.hook import TrytonHook
     from erpsync.warehouse.hook import WarehouseHook
 
+    from erpsync.tasks.stores import other_web_shops
+
     run = RunInfo.from_context(context)
     result = extract(
         TrytonHook().client, WarehouseHook().get_conn(), window_end=run.window_end, run_id=run.run_id,
         now=_now(), lag=extract_lag(), full_refresh=bool(run.params.get("full_refresh")),
-        skus=run.params.get("skus") or None, window_start=run.backfill_start,
+        skus=run.params.get("skus") or None, window_start=run.backfill_start, other_web_shops=other_web_shops(),
     )
     return result.as_counts()
 
@@ -45,10 +47,13 @@ def extract_stock(**context: Any) -> dict[str, Any]:
     from erpsync.tryton.hook import TrytonHook
     from erpsync.warehouse.hook import WarehouseHook
 
+    from erpsync.tasks.stores import other_web_shops
+
     run = RunInfo.from_context(context)
     result = extract(
         TrytonHook().client, WarehouseHook().get_conn(), window_end=run.window_end, run_id=run.run_id, now=_now(),
         lag=extract_lag(), full_refresh=bool(run.params.get("full_refresh")), window_start=run.backfill_start,
+        other_web_shops=other_web_shops(),
     )
     return result.as_counts()
 
@@ -83,7 +88,7 @@ def stage_catalog(**context: Any) -> dict[str, Any]:
 def _publish(step: str, store_conn: str, context: dict[str, Any]) -> dict[str, Any]:
     from erpsync.store.hook import erp_hook, store_hook
     from erpsync.sync.catalog import publish as catalog_publish
-    from erpsync.tasks.stores import channel_of
+    from erpsync.tasks.stores import channel_of, own_web_shop
     from erpsync.warehouse.hook import WarehouseHook
 
     run = RunInfo.from_context(context)
@@ -100,7 +105,7 @@ def _publish(step: str, store_conn: str, context: dict[str, Any]) -> dict[str, A
         # (one writer, in order), so a backfill only counts what it would publish: its marks stay due, and
         # the next live run publishes them.
         dry_run=bool(run.params.get("dry_run")) or run.backfill_start is not None, approve_held=bool(run.params.get("approve_held")),
-        warehouses=warehouses, channel=channel_of(store_conn),
+        warehouses=warehouses, channel=channel_of(store_conn), web_shop=own_web_shop(store_conn),
     )
     return {**getattr(catalog_publish, step)(publish).as_counts(), "store": publish.store.name}
 

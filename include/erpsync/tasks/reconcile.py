@@ -67,7 +67,7 @@ def reconcile_catalog(store_conn: str = DEFAULT_CONN_ID, **context: Any) -> dict
     from erpsync.store.hook import erp_hook, store_hook
     from erpsync.sync.catalog.publish import PublishRun
     from erpsync.sync.reconcile.run import reconcile_catalog as reconcile
-    from erpsync.tasks.stores import channel_of
+    from erpsync.tasks.stores import channel_of, own_web_shop
     from erpsync.warehouse.hook import WarehouseHook
 
     run = RunInfo.from_context(context)
@@ -78,7 +78,7 @@ def reconcile_catalog(store_conn: str = DEFAULT_CONN_ID, **context: Any) -> dict
         store=store, engine=WarehouseHook().get_conn(),
         config=catalog_config(), run_id=run.run_id, now=now,
         dry_run=not run.params.get("repair", True), warehouses={w.code: w.name for w in erp.web_shop.warehouses},
-        channel=channel_of(store_conn),
+        channel=channel_of(store_conn), web_shop=own_web_shop(store_conn),
     ))
     book, config = _book()
     rules.check_drift(book, dag_id=run.dag_id, run_id=run.run_id, area="catalog", drift=drift.drift,

@@ -92,6 +92,23 @@ def other_store_names(conn_id: str) -> list[str]:
     return store_names([s.conn_id for s in configured_stores() if s.conn_id != conn_id])
 
 
+def own_web_shop(conn_id: str) -> str | None:
+    """The store's ERP web shop when it is not ``erp_default``'s own: its assortment and prices are then
+    that web shop's (staged in ``stg_offer``); None: ``erp_default``'s (staged in ``stg_product``)."""
+    from erpsync.store.hook import erp_web_shop
+    from erpsync.tryton.hook import TrytonHook
+
+    name = erp_web_shop(conn_id)
+    return name if name and name != TrytonHook().settings.web_shop else None
+
+
+def other_web_shops() -> list[str]:
+    """The ERP web shops of the configured stores other than ``erp_default``'s, each once: the catalog
+    extract reads how each offers the variants (run time only: reads the store Connections)."""
+    shops = (own_web_shop(slot.conn_id) for slot in configured_stores())
+    return list(dict.fromkeys(shop for shop in shops if shop))
+
+
 def channel_of(conn_id: str):
     """The store's place among the configured stores (which last units it sells)."""
     from erpsync.sync.catalog.desired import ChannelShare

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
@@ -23,6 +24,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from erpsync.common.window import Window
 from erpsync.tryton.errors import ErpError, ErpServerError, ErpTransportError, ErpUserError
 from erpsync.tryton.records import (
+    ErpOffer,
     ErpProduct,
     ErpSale,
     ErpStockLevel,
@@ -61,6 +63,7 @@ class TrytonClient:
         # Tryton creates+confirms ~25 sales per call well; on SQLite >~100 records per call overflow
         # its SQL parser.
         self.sale_batch_size = sale_batch_size
+        self._web_shops: dict[str, ErpWebShop] = {}
 
     # -- context ------------------------------------------------------------------------------------
 
@@ -71,15 +74,26 @@ class TrytonClient:
 
     @cached_property
     def web_shop(self) -> ErpWebShop:
+        return self.other_web_shop(self.web_shop_name)
+
+    def other_web_shop(self, name: str) -> ErpWebShop:
+        """The ERP's web shop named ``name`` (read once per client)."""
+        if name not in self._web_shops:
+            self._web_shops[name] = self._read_web_shop(name)
+        return self._web_shops[name]
+
+    def _read_web_shop(self, name: str) -> ErpWebShop:
         rows = self.model(
-            "web.shop", "search_read", [("name", "=", self.web_shop_name)], 0, 2, None,
+            "web.shop", "search_read", [("name", "=", name)], 0, 2, None,
             ["name", "company", "company.currency.code", "currency", "currency.code", "sale_price_list",
              "warehouses"],
         )
         if len(rows) != 1:
+            where = ("extra.web_shop on the `erp_default` Connection" if name == self.web_shop_name
+                     else "extra.erp_web_shop on the store's Connection")
             raise ErpError(
-                f"{'no' if not rows else 'more than one'} web shop named {self.web_shop_name!r} in the ERP:"
-                " set extra.web_shop on the `erp_default` Connection to the name of the ERP's web shop"
+                f"{'no' if not rows else 'more than one'} web shop named {name!r} in the ERP: set {where} to the"
+                " name of the ERP's web shop"
             )
         row = rows[0]
         warehouses = self.model(
@@ -122,21 +136,25 @@ class TrytonClient:
 
     # -- catalog ------------------------------------------------------------------------------------
 
-    def _catalog_context(self) -> dict[str, Any]:
-        shop = self.web_shop
+    def _catalog_context(self, shop: ErpWebShop | None = None) -> dict[str, Any]:
+        shop = shop or self.web_shop
         context: dict[str, Any] = {"company": shop.company_id, "active_test": False}
         if shop.sale_price_list_id:
             context["price_list"] = shop.sale_price_list_id
         return context
 
     def iter_changed_products(
-        self, window: Window | None, *, skus: Sequence[str] | None = None, ids: Sequence[int] | None = None
+        self, window: Window | None, *, skus: Sequence[str] | None = None, ids: Sequence[int] | None = None,
+        offers_for: Sequence[str] = (),
     ) -> Iterator[list[ErpProduct]]:
         """Variants whose own record or whose template changed in ``window`` (all when None), archived
         ones included (the store must unpublish them), a page at a time.
 
         ``skus`` (codes) or ``ids`` restrict the read to those variants whatever their modification time
         (manual reruns; variants that joined or left the web shop, which changes neither).
+        ``offers_for`` names other web shops (the other stores'): each variant then carries how each of
+        them offers it (:class:`ErpOffer`: listed or not, at its own price list's price; one more read per
+        page for each price list other than this web shop's).
         """
         domain: list[Any] = [("type", "=", "goods")]
         if skus is not None:
@@ -149,31 +167,58 @@ class TrytonClient:
                            _changed_in("last_modified_at", window),
                            _changed_in("template.last_modified_at", window),
                            _changed_in("template.images.last_modified_at", window)])
+        others = [self.other_web_shop(name) for name in dict.fromkeys(offers_for) if name != self.web_shop.name]
         for rows in self.iter_search_read(
             "product.product", domain, PRODUCT_FIELDS, context=self._catalog_context()
         ):
+            rows = [row for row in rows if row.get("code")]
             currency = self.web_shop.price_currency_code
-            yield [_product_from_row(row, currency, self.image_base_url, self.web_shop.id)
-                   for row in rows if row.get("code")]
+            offers = self._offers(rows, others)
+            yield [replace(_product_from_row(row, currency, self.image_base_url, self.web_shop.id),
+                           offers=offers.get(row["id"], ()))
+                   for row in rows]
 
-    def web_shop_product_ids(self) -> set[int]:
-        """The goods the web shop lists (its assortment), archived ones included."""
+    def _offers(self, rows: list[dict[str, Any]], shops: Sequence[ErpWebShop]) -> dict[int, tuple[ErpOffer, ...]]:
+        """Product id -> how each of ``shops`` offers it. A shop with this one's price list has its prices."""
+        if not shops or not rows:
+            return {}
+        prices: dict[int | None, dict[int, Any]] = {
+            self.web_shop.sale_price_list_id: {row["id"]: _sale_price(row) for row in rows}}
+        for shop in shops:
+            if shop.sale_price_list_id not in prices:
+                read = self.model("product.product", "read", [row["id"] for row in rows],
+                                  ["list_price_used", "sale_price_uom"], context=self._catalog_context(shop))
+                prices[shop.sale_price_list_id] = {row["id"]: _sale_price(row) for row in read}
+        return {
+            row["id"]: tuple(
+                ErpOffer(web_shop=shop.name, listed=shop.id in (row.get("web_shops") or ()),
+                         sale_price=prices[shop.sale_price_list_id].get(row["id"]),
+                         currency=shop.price_currency_code)
+                for shop in shops)
+            for row in rows
+        }
+
+    def web_shop_product_ids(self, shop: ErpWebShop | None = None) -> set[int]:
+        """The goods the web shop (this one, or ``shop``) lists (its assortment), archived ones included."""
         return {row["id"] for rows in self.iter_search_read(
-            "product.product", self._listed_goods(), ["id"], context={"active_test": False}) for row in rows}
+            "product.product", self._listed_goods(shop), ["id"], context={"active_test": False}) for row in rows}
 
-    def web_shop_product_count(self) -> int:
-        """How many goods the web shop lists (one cheap call)."""
-        return self.model("product.product", "search_count", self._listed_goods(), context={"active_test": False})
+    def web_shop_product_count(self, shop: ErpWebShop | None = None) -> int:
+        """How many goods the web shop (this one, or ``shop``) lists (one cheap call)."""
+        return self.model("product.product", "search_count", self._listed_goods(shop), context={"active_test": False})
 
-    def _listed_goods(self) -> list[Any]:
-        return [("type", "=", "goods"), ("web_shops", "=", self.web_shop.id), ("code", "!=", None)]
+    def _listed_goods(self, shop: ErpWebShop | None = None) -> list[Any]:
+        return [("type", "=", "goods"), ("web_shops", "=", (shop or self.web_shop).id), ("code", "!=", None)]
 
-    def price_list_changed(self, window: Window) -> bool:
-        """Whether the shop's sale price list or one of its lines changed in ``window``.
+    def price_list_changed(self, window: Window, shop: ErpWebShop | None = None) -> bool:
+        """Whether the shop's (this one's, or ``shop``'s) sale price list or one of its lines changed in
+        ``window``.
 
         Price list edits do not touch the products they reprice, so the flow refreshes all prices then.
+        (A web shop switched to another price list that did not change itself is not seen: the web shop's
+        own write date moves with every assortment change too, so it cannot tell. Run a full refresh then.)
         """
-        price_list = self.web_shop.sale_price_list_id
+        price_list = (shop or self.web_shop).sale_price_list_id
         if price_list is None or window.start is None:
             return window.start is None
         in_window = _changed_in("last_modified_at", window)
@@ -206,14 +251,16 @@ class TrytonClient:
         ):
             yield [row["id"] for row in rows]
 
-    def stock_levels(self, product_ids: Iterable[int]) -> list[ErpStockLevel]:
-        """On-hand and forecast quantity of each product in each of the shop's warehouses, each stamped
+    def stock_levels(self, product_ids: Iterable[int], warehouses: Sequence[ErpWarehouse] | None = None
+                     ) -> list[ErpStockLevel]:
+        """On-hand and forecast quantity of each product in each of the shop's warehouses (or of
+        ``warehouses``: those of every store's web shop), each stamped
         ``read_at``: the ERP's clock at the end of the call before the read, so no later than the read
         (a sale the ERP confirmed after that time may or may not be in the figures; one confirmed
         before it is)."""
         ids = sorted(set(product_ids))
         levels: list[ErpStockLevel] = []
-        for warehouse in self.web_shop.warehouses:
+        for warehouse in self.web_shop.warehouses if warehouses is None else warehouses:
             context = {"locations": [warehouse.id], "active_test": False}
             for start in range(0, len(ids), self.page_size):
                 read_at = self.server_clock()
@@ -416,7 +463,6 @@ def _product_from_row(row: dict[str, Any], currency: str, image_base_url: str, w
     template = row["template."]
     images = template.get("images.") or ()
     list_price = row.get("list_price_used")
-    sale_price = row.get("sale_price_uom")
     return ErpProduct(
         erp_product_id=row["id"],
         sku=row["code"],
@@ -427,7 +473,7 @@ def _product_from_row(row: dict[str, Any], currency: str, image_base_url: str, w
         active=bool(row["active"] and template["active"]),
         salable=bool(template.get("salable")),
         list_price=list_price,
-        sale_price=sale_price if sale_price is not None else list_price,
+        sale_price=_sale_price(row),
         currency=currency,
         unit=(template.get("default_uom.") or {}).get("symbol"),
         updated_at=max(row["last_modified_at"], template["last_modified_at"]),
@@ -438,6 +484,12 @@ def _product_from_row(row: dict[str, Any], currency: str, image_base_url: str, w
             f"{image['id']}@{image['last_modified_at'].isoformat()}" for image in sorted(images, key=lambda i: i["id"])
         ),
     )
+
+
+def _sale_price(row: dict[str, Any]) -> Any:
+    """The price list's price of a product row; its list price when the price list gives none."""
+    sale_price = row.get("sale_price_uom")
+    return sale_price if sale_price is not None else row.get("list_price_used")
 
 
 def _sale_from_row(row: dict[str, Any]) -> ErpSale:

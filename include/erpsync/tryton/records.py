@@ -33,6 +33,16 @@ class ErpWebShop:
 
 
 @dataclass(frozen=True, slots=True)
+class ErpOffer:
+    """How another web shop of the ERP offers a variant: whether it lists it, and at its price list's price."""
+
+    web_shop: str  # the web shop's name
+    listed: bool
+    sale_price: Decimal | None  # from that web shop's sale price list (the list price without one)
+    currency: str  # of the price
+
+
+@dataclass(frozen=True, slots=True)
 class ErpProduct:
     """One sellable variant (Tryton ``product.product``) with what the store needs of its template."""
 
@@ -53,6 +63,7 @@ class ErpProduct:
     image_urls: tuple[str, ...] = ()  # absolute, full size; the template's images
     image_version: str = ""  # changes when an image is added, replaced or edited (URLs alone do not tell)
     in_web_shop: bool = True  # the web shop lists it (its assortment): only then may the store sell it
+    offers: tuple[ErpOffer, ...] = ()  # in the other web shops asked for (the other stores' own)
 
 
 @dataclass(frozen=True, slots=True)

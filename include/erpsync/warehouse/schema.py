@@ -3,8 +3,8 @@
 Layers (see ARCHITECTURE.md, "Warehouse"):
 
 - raw: ``raw_record``, an append-only landing of every extracted record, tagged with its batch and run;
-- staging: the current validated state per key (``stg_product``, ``stg_stock_level``, ``stg_order``,
-  ``stg_order_line``);
+- staging: the current validated state per key (``stg_product``, ``stg_offer``: how each further web
+  shop offers it, ``stg_stock_level``, ``stg_order``, ``stg_order_line``);
 - quarantine: ``quarantine``, rejected rows with the expectations they failed and their payload;
 - sync state: ``sync_cursor`` (per source and entity), ``published_variant`` / ``published_inventory``
   (what the store was last told), ``publish_due`` (what staging changed that a store's publish step
@@ -120,6 +120,22 @@ stg_product = Table(
            comment="the ERP's web shop lists it: only then is it sold in the store"),
     ts("source_updated_at", nullable=False),
     Column("content_hash", String(64), nullable=False, comment="of the fields the store shows"),
+    Column("batch_id", String(64), nullable=False),
+    ts("staged_at", nullable=False),
+)
+
+# How each ERP web shop other than ``erp_default``'s (the other stores' own) offers each staged variant;
+# stg_product holds that one's (in_web_shop, sale_price). No row: the web shop was not asked yet.
+stg_offer = Table(
+    "stg_offer",
+    metadata,
+    Column("web_shop", String(255), primary_key=True, comment="the ERP web shop's name"),
+    Column("erp_product_id", Integer, primary_key=True),
+    Column("sku", String(128), nullable=False, index=True),
+    Column("listed", Boolean, nullable=False, comment="the web shop lists it: only then does its store sell it"),
+    Column("sale_price", Money, nullable=True, comment="from the web shop's own sale price list"),
+    Column("currency", String(3), nullable=False),
+    ts("source_updated_at", nullable=False),
     Column("batch_id", String(64), nullable=False),
     ts("staged_at", nullable=False),
 )

@@ -57,8 +57,9 @@ def two_stores(erp_seeded, shop, store, erp_settings, tmp_path):
     world = {
         "engine": engine, "shop": shop, "emulator": store, "outlet": outlet, "vendure": erp_seeded,
         "shop_catalog": CatalogSteps(erp=erp, store=shop, engine=engine, publish_to=stores,
-                                     channel=ChannelShare(0, 2)),
-        "outlet_catalog": CatalogSteps(erp=vendure_erp, store=outlet, engine=engine, channel=ChannelShare(1, 2)),
+                                     channel=ChannelShare(0, 2), other_web_shops=[catalog.VENDURE_WEB_SHOP_NAME]),
+        "outlet_catalog": CatalogSteps(erp=vendure_erp, store=outlet, engine=engine, channel=ChannelShare(1, 2),
+                                       web_shop=catalog.VENDURE_WEB_SHOP_NAME),
         "shop_orders": OrderSteps(erp=erp, store=shop, engine=engine, share_with=[outlet.name]),
         "outlet_orders": OrderSteps(erp=vendure_erp, store=outlet, engine=engine, share_with=[shop.name]),
     }
@@ -212,3 +213,70 @@ def test_no_store_sells_what_another_has_sold_when_both_sell_the_last_units_at_o
         assert sold[owner] is True
     else:  # the control: two stores offering the same last units both sell them
         assert units_sold == 4, sold
+
+
+def test_each_store_sells_its_own_web_shops_assortment_at_its_own_prices_and_loses_only_its_own(
+        two_stores, erp_admin, erp_settings, request):
+    """Each store is its own ERP web shop: the Vendure store's web shop gets a price list of its own (one
+    variant 20% off) and lists a template the Shopify store's does not; taking variants off the Vendure
+    web shop unpublishes them from Vendure alone. Expected prices are worked out here, not by the product."""
+    from tests.support.erp import delete_template, list_in_web_shop
+
+    world = two_stores
+    shop, outlet = world["shop"], world["outlet"]
+    online = TrytonClient(erp_admin, web_shop=catalog.WEB_SHOP_NAME)
+    vendure_shop = TrytonClient(erp_admin, web_shop=catalog.VENDURE_WEB_SHOP_NAME)
+    both_id, both = new_template(online, ["-A", "-B"], Decimal("20.00"))  # listed in both web shops
+    only_id, only = new_template(online, ["-X"], Decimal("25.00"))
+    for template_id in (both_id, only_id):  # the ERP serves the whole session
+        request.addfinalizer(lambda template_id=template_id: delete_template(online, template_id))
+    list_in_web_shop(online, [only[0]["id"]], listed=False)  # the Vendure Store's alone
+    a, b, x = both[0]["code"], both[1]["code"], only[0]["code"]
+
+    # The Vendure web shop's own price list: the Online Store's lines, after one that takes 20% off -A.
+    original = vendure_shop.web_shop.sale_price_list_id
+    lines = vendure_shop.model("product.price_list.line", "search_read", [("price_list", "=", original)], 0, None,
+                               [("sequence", "ASC"), ("id", "ASC")], ["category", "product", "formula"])
+    (outlet_list,) = vendure_shop.model("product.price_list", "create", [{
+        "name": "Outlet prices", "company": vendure_shop.web_shop.company_id, "price": "list_price",
+        "lines": [("create", [{"sequence": 1, "product": both[0]["id"], "formula": "unit_price * Decimal('0.8')"},
+                              *({"sequence": 10 * (n + 2), "category": line["category"], "product": line["product"],
+                                 "formula": line["formula"]} for n, line in enumerate(lines))])],
+    }])
+    vendure_shop.model("web.shop", "write", [vendure_shop.web_shop.id], {"sale_price_list": outlet_list})
+
+    def restore():
+        vendure_shop.model("web.shop", "write", [vendure_shop.web_shop.id], {"sale_price_list": original})
+        vendure_shop.model("product.price_list", "delete", [outlet_list])
+    request.addfinalizer(restore)
+    world["shop_catalog"].erp = erp_settings.client()  # each run's task reads the web shops afresh
+
+    def selling(store) -> dict[str, Decimal]:
+        return {v.sku: v.price for page in store.iter_variants(skus=[a, b, x]) for v in page
+                if v.product_status == "ACTIVE"}
+
+    def run_both() -> None:
+        staged = world["shop_catalog"].run()
+        for step in ("publish_content", "publish_prices", INVENTORY):
+            assert staged[step].failed == 0, (step, staged[step].as_counts())
+            result = world["outlet_catalog"].publish(staged, step)
+            assert result.failed == 0, (step, result.as_counts())
+
+    run_both()
+    assert selling(shop) == {a: Decimal("20.00"), b: Decimal("20.00")}, "the Online Store's assortment and prices"
+    assert selling(outlet) == {a: Decimal("16.00"), b: Decimal("20.00"), x: Decimal("25.00")}, "the Vendure Store's"
+
+    # The Vendure web shop's managers take -B off it (neither record changes): Vendure stops selling it,
+    # Shopify goes on; then -A as well: the product is Vendure's no more, Shopify still sells both.
+    list_in_web_shop(vendure_shop, [both[1]["id"]], listed=False)
+    next_second()
+    run_both()
+    assert selling(outlet) == {a: Decimal("16.00"), x: Decimal("25.00")}
+    assert selling(shop) == {a: Decimal("20.00"), b: Decimal("20.00")}
+    list_in_web_shop(vendure_shop, [both[0]["id"]], listed=False)
+    next_second()
+    run_both()
+    assert selling(outlet) == {x: Decimal("25.00")}
+    assert selling(shop) == {a: Decimal("20.00"), b: Decimal("20.00")}
+    (in_vendure,) = {v.product_status for page in outlet.iter_variants(skus=[a]) for v in page} or {"gone"}
+    assert in_vendure != "ACTIVE"

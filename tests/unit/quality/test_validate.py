@@ -9,20 +9,22 @@ from erpsync.quality.validate import validate_frame
 
 def test_rejections_name_the_positional_rows_and_their_checks():
     good = {"sku": "TEE-0001-M", "title": "Tee", "description": "Soft.", "list_price": 18.0,
-            "sale_price": 15.3, "currency": "USD", "sold": True, "categories": ["Apparel"], "unread": "x" * 1000}
+            "sale_price": 15.3, "currency": "USD", "sold": True, "offer_price_min": None, "categories": ["Apparel"],
+            "unread": "x" * 1000}
     rows = [dict(good, sku=f"TEE-{i:04d}-M") for i in range(8)]
     rows[1]["sku"] = "TEE 0001"  # a blank
     rows[3]["sku"] = rows[2]["sku"]  # a duplicate: both rows
     rows[5].update(list_price=-1.0, currency="EUR")
+    rows[6]["offer_price_min"] = 0.0  # another store's web shop sells it for nothing
     frame = pd.DataFrame(rows, index=range(100, 108))  # an index other than the positions
 
     result = validate_frame(frame, product_checks("USD"), dataset="test.product")
 
     assert {row: sorted(rejection.checks) for row, rejection in result.rejected.items()} == {
         1: ["sku_format"], 2: ["sku_unique"], 3: ["sku_unique"],
-        5: ["compare_at_above_price", "currency", "list_price_positive"],
+        5: ["compare_at_above_price", "currency", "list_price_positive"], 6: ["offer_price_positive"],
     }
-    assert result.good_rows == [0, 4, 6, 7]
+    assert result.good_rows == [0, 4, 7]
     assert list(frame.columns)[-1] == "unread", "the caller's frame is left as it was"
 
 

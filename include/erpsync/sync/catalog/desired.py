@@ -1,11 +1,13 @@
 """The store state the ERP asks for, computed from staging.
 
-- Only what the ERP's web shop lists (its assortment), active and salable, is sold; a variant taken off
-  the web shop is removed from its product, a template with none left becomes an ARCHIVED product.
+- Each store is its own ERP web shop: only what that web shop lists (its assortment), active and salable,
+  is sold there, at its own price list's price (``stg_offer`` for the web shops other than
+  ``erp_default``'s); a variant taken off the web shop is removed from that store's product alone, a
+  template with none left becomes an ARCHIVED product there.
 - One store product per ERP template; its variants are the template's variants, told apart by one
   option whose value is the SKU's suffix (``TEE-0001-M`` -> ``M``). A template whose variants are all
   archived becomes an ARCHIVED product; a single archived variant is removed from its product.
-- Price: the web shop's price list price; compare-at: the list price when it is higher.
+- Price: the store's web shop's price list price; compare-at: the list price when it is higher.
 - Availability per store location: what the mapped ERP warehouses have on hand and not promised
   (``min(quantity, forecast)``: stock still to come never counts), minus units on store orders the ERP
   does not count yet taken from that location (or from an unknown one), minus the safety stock, floored
@@ -21,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, false, func, select
 
 from erpsync.sync.catalog.config import CatalogConfig
 from erpsync.sync.catalog.stage import content_hash
@@ -30,6 +32,7 @@ from erpsync.warehouse.schema import (
     order_ledger,
     stg_order,
     stg_order_line,
+    stg_offer,
     stg_product,
     stg_stock_level,
 )
@@ -75,17 +78,27 @@ def template_ids_of(conn: Connection, skus: Iterable[str]) -> set[int]:
     return found
 
 
-def desired_products(conn: Connection, template_ids: Iterable[int] | None) -> list[DesiredProduct]:
-    """The store products of these templates (all templates when None)."""
+def desired_products(conn: Connection, template_ids: Iterable[int] | None, *, web_shop: str | None = None
+                     ) -> list[DesiredProduct]:
+    """The store products of these templates (all templates when None), as ``erp_default``'s web shop
+    offers them or, for a store of another web shop, as ``web_shop`` does (its own assortment and price
+    list, ``stg_offer``; a variant it has no offer for yet is not sold there)."""
     columns = [stg_product.c[name] for name in (
         "sku", "erp_product_id", "erp_template_id", "template_code", "title", "description", "image_urls",
         "image_version", "list_price", "sale_price", "active", "salable", "in_web_shop")]
+    query = select(*columns)
+    if web_shop is not None:
+        offer = stg_offer.alias("offer")
+        query = select(*(c for c in columns if c.name not in ("sale_price", "in_web_shop")),
+                       offer.c.sale_price.label("sale_price"),
+                       func.coalesce(offer.c.listed, false()).label("in_web_shop")).outerjoin(
+            offer, and_(offer.c.web_shop == web_shop, offer.c.erp_product_id == stg_product.c.erp_product_id))
     if template_ids is None:
-        rows = list(conn.execute(select(*columns)).mappings())
+        rows = list(conn.execute(query).mappings())
     else:
         rows = []
         for chunk in db.chunks(sorted(set(template_ids))):
-            rows.extend(conn.execute(select(*columns).where(stg_product.c.erp_template_id.in_(chunk))).mappings())
+            rows.extend(conn.execute(query.where(stg_product.c.erp_template_id.in_(chunk))).mappings())
     by_template: dict[int, list] = defaultdict(list)
     for row in rows:
         by_template[row["erp_template_id"]].append(row)
@@ -104,13 +117,18 @@ def _product(template_id: int, rows: list) -> DesiredProduct:
         image_version=lead["image_version"] or "",
         variants=tuple(
             DesiredVariant(
-                sku=r["sku"], option=_option(r["sku"], r["template_code"]), price=r["sale_price"],
-                compare_at_price=r["list_price"] if r["list_price"] > r["sale_price"] else None,
+                sku=r["sku"], option=_option(r["sku"], r["template_code"]), price=_price(r),
+                compare_at_price=r["list_price"] if r["list_price"] > _price(r) else None,
                 active=_sold(r),
             )
             for r in rows
         ),
     )
+
+
+def _price(row) -> Decimal:
+    """The web shop's price (an unlisted variant another web shop has no price for: its list price)."""
+    return row["sale_price"] if row["sale_price"] is not None else row["list_price"]
 
 
 def _sold(row) -> bool:

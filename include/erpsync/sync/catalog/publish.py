@@ -83,6 +83,8 @@ class PublishRun:
     warehouses: dict[str, str] = field(default_factory=dict)
     # The store's place among the stores selling the same stock (its share of the last units).
     channel: desired_state.ChannelShare = field(default_factory=desired_state.ChannelShare)
+    # The store's own ERP web shop when it is not erp_default's (its assortment and price list: stg_offer).
+    web_shop: str | None = None
 
 
 @dataclass
@@ -128,7 +130,7 @@ def _touched_products(conn: Connection, run: PublishRun, result: PublishResult
     if skus is not None and not skus:
         return None
     templates = None if skus is None else desired_state.template_ids_of(conn, skus)
-    return skus, desired_state.desired_products(conn, templates)
+    return skus, desired_state.desired_products(conn, templates, web_shop=run.web_shop)
 
 
 def published_rows(conn: Connection, store: str, skus: Iterable[str] | None) -> dict[str, dict[str, Any]]:

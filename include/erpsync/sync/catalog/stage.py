@@ -17,7 +17,7 @@ from erpsync.quality.suites import product_checks, stock_checks
 from erpsync.sync.staging import Dataset, StageResult, frame_of, raw_batch, stage
 from erpsync.sync.state import publish_due
 from erpsync.warehouse import db
-from erpsync.warehouse.schema import stg_product, stg_stock_level
+from erpsync.warehouse.schema import stg_offer, stg_product, stg_stock_level
 
 SOURCE = "erp"
 
@@ -68,9 +68,13 @@ def stage_stock(
 
 def write_products(conn: Connection, payloads: list[dict[str, Any]], *, batch_id: str,
                    now: dt.datetime) -> int:
-    """Upsert the validated product payloads into staging; an older version never replaces a newer one."""
-    return db.upsert(conn, stg_product, product_rows(payloads, batch_id=batch_id, now=now),
-                     unless_older="source_updated_at")
+    """Upsert the validated product payloads into staging, with how each further web shop offers them
+    (``stg_offer``); an older version never replaces a newer one."""
+    staged = db.upsert(conn, stg_product, product_rows(payloads, batch_id=batch_id, now=now),
+                       unless_older="source_updated_at")
+    offers = [_offer_row(p, offer, batch_id, now) for p in payloads for offer in p.get("offers") or ()]
+    db.upsert(conn, stg_offer, offers, unless_older="source_updated_at")
+    return staged
 
 
 def product_rows(payloads: list[dict[str, Any]], *, batch_id: str, now: dt.datetime) -> db.LazyRows:
@@ -89,7 +93,15 @@ def product_frame(payloads: list[dict[str, Any]]):
             if flag in frame.columns:
                 sold &= frame[flag].fillna(True).astype(bool)
         frame["sold"] = sold
+        # The lowest price another web shop lists it at (its own price list): checked as the web price is.
+        lowest = [_lowest_listed_price(p.get("offers")) for p in payloads]
+        frame["offer_price_min"] = pd.to_numeric(pd.Series(lowest, index=frame.index, dtype=object), errors="coerce")
     return frame
+
+
+def _lowest_listed_price(offers: list[dict[str, Any]] | None) -> float | None:
+    prices = [float(o["sale_price"]) for o in offers or () if o.get("listed") and o.get("sale_price") is not None]
+    return min(prices) if prices else None
 
 
 def _stock_frame(payloads: list[dict[str, Any]]):
@@ -126,6 +138,14 @@ def _product_row(p: dict[str, Any], batch_id: str, now: dt.datetime) -> dict[str
         "source_updated_at": dt.datetime.fromisoformat(p["updated_at"]),
         "content_hash": content_hash(p["title"], p.get("description"), p.get("image_version"), p["active"]),
         "batch_id": batch_id, "staged_at": now,
+    }
+
+
+def _offer_row(p: dict[str, Any], offer: dict[str, Any], batch_id: str, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "web_shop": offer["web_shop"], "erp_product_id": p["erp_product_id"], "sku": p["sku"],
+        "listed": bool(offer["listed"]), "sale_price": _decimal(offer.get("sale_price")), "currency": offer["currency"],
+        "source_updated_at": dt.datetime.fromisoformat(p["updated_at"]), "batch_id": batch_id, "staged_at": now,
     }
 
 

@@ -105,7 +105,7 @@ def reconcile_catalog(run: PublishRun) -> CatalogDrift:
     with run.engine.connect() as conn:
         published = catalog_publish.published_rows(conn, store.name, None)
         known = set(conn.execute(select(stg_product.c.sku)).scalars())
-        products = {v.sku: v for p in catalog_publish.desired_state.desired_products(conn, None) for v in p.variants}
+        products = {v.sku: v for p in catalog_publish.desired_state.desired_products(conn, None, web_shop=run.web_shop) for v in p.variants}
         selling = [sku for sku, row in published.items() if row.get("status") == "ACTIVE" and sku in in_store]
         desired = catalog_publish.desired_levels(conn, run, selling)
         pending = catalog_publish.desired_state.with_unknown_locations(
