@@ -22,7 +22,13 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from erpsync.common.window import Window
-from erpsync.tryton.errors import ErpError, ErpServerError, ErpTransportError, ErpUserError
+from erpsync.tryton.errors import (
+    ErpError,
+    ErpServerError,
+    ErpTransportError,
+    ErpUserError,
+    ErpWebShopNotFound,
+)
 from erpsync.tryton.records import (
     ErpOffer,
     ErpProduct,
@@ -91,7 +97,7 @@ class TrytonClient:
         if len(rows) != 1:
             where = ("extra.web_shop on the `erp_default` Connection" if name == self.web_shop_name
                      else "extra.erp_web_shop on the store's Connection")
-            raise ErpError(
+            raise ErpWebShopNotFound(
                 f"{'no' if not rows else 'more than one'} web shop named {name!r} in the ERP: set {where} to the"
                 " name of the ERP's web shop"
             )

@@ -30,3 +30,7 @@ class ErpUserError(ErpError):
 
 class ErpServerError(ErpError):
     """The ERP failed unexpectedly (an exception on the server); its log has the traceback."""
+
+
+class ErpWebShopNotFound(ErpError):
+    """No web shop (or more than one) of the name a Connection gives: fix that Connection's web shop name."""

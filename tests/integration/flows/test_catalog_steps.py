@@ -4,6 +4,7 @@ cursor boundaries, a sale between extract and publish, the error queue under sto
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from decimal import Decimal
 
@@ -422,3 +423,19 @@ def test_a_backfills_repairs_reach_the_store_with_the_next_live_run(catalog_step
     idle = catalog_steps.run()
     for step in catalog_publish.STEPS:
         assert (len(idle[step].marks), idle[step].considered, idle[step].changed) == (0, 0, 0), (step, idle[step])
+
+
+def test_a_store_naming_a_web_shop_the_erp_lacks_holds_back_no_other_store(catalog_steps, warehouse, shop, caplog):
+    """The ERP is read once for every store: a further store whose Connection misnames its web shop is left
+    out of the read (with a warning naming it), the others' catalog is read, staged and published."""
+    from erpsync.warehouse.schema import stg_offer, stg_product
+
+    catalog_steps.other_web_shops = ["No Such Shop"]
+    with caplog.at_level(logging.WARNING, logger="erpsync.sync.catalog.extract"):
+        result = catalog_steps.run(full=True)
+    assert [r.getMessage() for r in caplog.records if "No Such Shop" in r.getMessage()], caplog.text
+    with warehouse.connect() as conn:
+        staged = conn.execute(select(func.count()).select_from(stg_product)).scalar_one()
+        offers = conn.execute(select(func.count()).select_from(stg_offer)).scalar_one()
+    assert result["staged_products"].staged == staged > 0 and offers == 0
+    assert result["publish_content"].applied > 0 and result["publish_content"].failed == 0

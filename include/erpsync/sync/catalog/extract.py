@@ -13,6 +13,7 @@ from erpsync.common.jsonable import jsonable
 from erpsync.common.window import Window
 from erpsync.sync.landing import ExtractResult, land, window_for
 from erpsync.tryton.client import TrytonClient
+from erpsync.tryton.errors import ErpWebShopNotFound
 from erpsync.tryton.records import ErpProduct, ErpWebShop
 from erpsync.warehouse import db
 from erpsync.warehouse.schema import quarantine, stg_offer, stg_product
@@ -44,7 +45,8 @@ def extract_products(
     how each of them offers it (listed, price), staged in ``stg_offer``.
     """
     window = _window(engine, "product", window_start, window_end, lag, full_refresh)
-    shops = [erp.web_shop, *(erp.other_web_shop(name) for name in other_web_shops)]
+    shops = [erp.web_shop, *_known_web_shops(erp, other_web_shops)]
+    other_web_shops = [shop.name for shop in shops[1:]]
     # A price list edit reprices products without touching them: then every product is read again.
     read_all = full_refresh or (skus is None and window.start is not None
                                 and any(erp.price_list_changed(window, shop) for shop in shops))
@@ -93,6 +95,18 @@ def _with_assortment_changes(erp: TrytonClient, engine: Engine, changed: Iterato
         yield from erp.iter_changed_products(None, ids=rest, offers_for=[shop.name for shop in shops[1:]])
 
 
+def _known_web_shops(erp: TrytonClient, names: Sequence[str]) -> list[ErpWebShop]:
+    """The other stores' web shops the ERP has. One a store's Connection misnames is left out with a
+    warning: that store's own publishing fails on it and says why, the other stores go on."""
+    found = []
+    for name in names:
+        try:
+            found.append(erp.other_web_shop(name))
+        except ErpWebShopNotFound as error:
+            log.warning("left out of this read: %s", error)
+    return found
+
+
 def _staged_listed(shop: ErpWebShop, *, primary: bool):
     """The query of the staged variants ``shop`` lists (erp_default's in stg_product, others' in stg_offer)."""
     if primary:
@@ -119,7 +133,7 @@ def extract_stock(
     window = _window(engine, "stock_level", window_start, window_end, lag, full_refresh)
     product_pages = erp.iter_goods_ids() if full_refresh else erp.iter_stock_moved_product_ids(window)
     # Every store's web shop's warehouses (each store maps its own onto its locations).
-    warehouses = list({w.id: w for shop in (erp.web_shop, *(erp.other_web_shop(n) for n in other_web_shops))
+    warehouses = list({w.id: w for shop in (erp.web_shop, *_known_web_shops(erp, other_web_shops))
                        for w in shop.warehouses}.values())
     pages = (
         [db.RawRow(f"{level.sku}@{level.warehouse_code}", jsonable(level))
