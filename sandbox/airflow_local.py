@@ -330,30 +330,32 @@ class AirflowLocal:
                                       ).json()["completed_at"],
                      timeout_s=timeout_s, what=f"backfill {backfill['id']} of {dag_id} to complete", interval_s=3)
         except TimeoutError as error:
-            raise TimeoutError(f"{error}; {self._runs_report(http, dag_id)}") from None
+            raise TimeoutError(f"{error}; {self.runs_report(http, dag_id)}") from None
         runs = http.get(f"{self.url}/api/v2/dags/{dag_id}/dagRuns", params={"run_type": "backfill", "limit": 100},
                         timeout=30).json()["dag_runs"]
         # Runs of this backfill: in its range (a second backfill over the same range reprocesses them).
         return {run["dag_run_id"]: run["state"] for run in runs
                 if backfill["from_date"] <= run["logical_date"] <= backfill["to_date"]}
 
-    def _runs_report(self, http: requests.Session, dag_id: str) -> str:
-        """What a stuck wait was waiting on: ``dag_id``'s latest runs (type, state) and, for those not
-        finished, their task states; with the scheduler's log file for the rest."""
+    def runs_report(self, http: requests.Session, dag_id: str, *, scheduler_lines: int = 15) -> str:
+        """What a stuck wait was waiting on: ``dag_id``'s latest runs (type, state, when queued, started
+        and ended) and, for those not finished, their task states; with the scheduler's last lines."""
         lines = []
         try:
             response = http.get(f"{self.url}/api/v2/dags/{dag_id}/dagRuns",
                                 params={"limit": 20, "order_by": "-run_after"}, timeout=30)
             response.raise_for_status()
             for run in response.json()["dag_runs"]:
-                line = f"{run['dag_run_id']} {run['run_type']} {run['state']}"
+                line = (f"{run['dag_run_id']} {run['run_type']} {run['state']} queued {run.get('queued_at')}"
+                        f" started {run.get('start_date')} ended {run.get('end_date')}")
                 if run["state"] not in ("success", "failed"):
                     line += f" {self.task_states(http, dag_id, run['dag_run_id'])}"
                 lines.append(line)
         except (requests.RequestException, KeyError, ValueError) as error:  # the report must not hide the wait
             lines.append(f"(the API did not list them: {error!r})")
         tail = self._log_tail(400).splitlines()
-        scheduler = [line for line in tail if "scheduler" in line.split("|", 1)[0]][-15:]
+        scheduler = [line for line in tail if "scheduler" in line.split("|", 1)[0]]
+        scheduler = scheduler[-scheduler_lines:] if scheduler_lines else []
         return (f"the latest runs of {dag_id}: " + "; ".join(lines)
                 + "\nthe scheduler's last lines:\n" + "\n".join(scheduler) + f"\n(logs under {self.home})")
 

@@ -215,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--restarts", type=int, default=3,
                         help="`make stop` + `make demo` during the run (and one crash of Airflow besides)")
     parser.add_argument("--settle-s", type=float, default=90, help="quiet time before and after reconciling")
+    parser.add_argument("--no-audit-before-reconcile", dest="audit_before", action="store_false",
+                        help="skip the audit of what the flows reached on their own (reported only, never"
+                             " failing; about 3 minutes): CI's short run")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S",
                         stream=sys.stdout)
@@ -225,9 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     report = Chaos(demo, args.minutes, seed=args.seed, restarts=args.restarts).run()
     try:
         quiet(demo, args.settle_s)
-        # What the flows reached on their own (reported; the scheduled reconciliation may have helped).
-        before = audit(demo_target(), settle_s=120, passes=4)
-        report["audit_before_reconcile"] = before.summary()
+        if args.audit_before:
+            # What the flows reached on their own (reported; the scheduled reconciliation may have helped).
+            report["audit_before_reconcile"] = audit(demo_target(), settle_s=120, passes=4).summary()
         report.update(reconcile(demo, args.settle_s, args.minutes))
         found = audit(demo_target(), settle_s=120, passes=4)
     finally:

@@ -119,7 +119,7 @@ def cross_channel(env: dict[str, str]) -> None:
     from erpsync.shopify.settings import ShopifySettings
     from erpsync.tryton.client import TrytonClient
     from erpsync.tryton.rpc import TrytonRpc
-    from sandbox.airflow_local import wait_for
+    from sandbox.airflow_local import AirflowLocal, wait_for
     from sandbox.shopify.control import ShopifyEmulator
     from sandbox.tryton import catalog
     from sandbox.tryton.control import ErpSandbox
@@ -146,12 +146,22 @@ def cross_channel(env: dict[str, str]) -> None:
     placed = emulator.admin("POST", "/orders", {"lines": [{"sku": on_shopify, "quantity": 3}],
                                                 "email": "ben@example.com", "first_name": "Ben", "last_name": "Silva"})
 
+    def flows_at(dag_ids: list[str]) -> str:
+        """What the flows of one direction were doing when a wait on it ran out."""
+        airflow = AirflowLocal(home=home / "airflow", port=int(env["AIRFLOW_PORT"]))
+        http = airflow.session()
+        return "\n".join(airflow.runs_report(http, dag_id, scheduler_lines=0) for dag_id in dag_ids)
+
     # Each store's own shopper may buy the same SKUs meanwhile: the figure drops by at least our units.
-    wait_for(lambda: offered(shop, [on_vendure])[on_vendure] <= in_shop[on_vendure] - 2, timeout_s=300, interval_s=2,
-             what=f"Shopify's {on_vendure} to drop by the 2 sold in Vendure")
-    vendure_to_shopify = time.monotonic() - started
-    wait_for(lambda: offered(outlet, [on_shopify])[on_shopify] <= in_outlet[on_shopify] - 3, timeout_s=300, interval_s=2,
-             what=f"Vendure's {on_shopify} to drop by the 3 sold in Shopify")
+    try:
+        wait_for(lambda: offered(shop, [on_vendure])[on_vendure] <= in_shop[on_vendure] - 2, timeout_s=300,
+                 interval_s=2, what=f"Shopify's {on_vendure} to drop by the 2 sold in Vendure")
+        vendure_to_shopify = time.monotonic() - started
+        wait_for(lambda: offered(outlet, [on_shopify])[on_shopify] <= in_outlet[on_shopify] - 3, timeout_s=300,
+                 interval_s=2, what=f"Vendure's {on_shopify} to drop by the 3 sold in Shopify")
+    except TimeoutError as error:
+        flows = ["orders_sync__store_vendure", "catalog_sync", "orders_sync", "catalog_publish__store_vendure"]
+        raise AssertionError(f"{error}\n{flows_at(flows)}") from None
     either = time.monotonic() - started
 
     def sales(web_id: str) -> list[dict]:

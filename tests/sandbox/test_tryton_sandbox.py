@@ -374,6 +374,7 @@ def test_sale_from_minimal_fields_reaches_processing(rpc: TrytonRpc):
 # ------------------------------------------------------------------------------------------ PostgreSQL
 @pytest.mark.postgres
 @pytest.mark.long
+@pytest.mark.sandbox_build
 def test_postgresql_build_start_clone_and_drop(tmp_path: Path):
     name = f"erp_test_{uuid.uuid4().hex[:10]}"
     source = ErpSandbox(home=tmp_path / "pg", port=free_port(), db_name=name, db_url=PG_URL)
