@@ -41,7 +41,8 @@ from sandbox.vendure.control import VendureServer
 log = logging.getLogger("demo")
 
 DEMO_DAGS = ["catalog_sync", "orders_sync"]  # in this order: orders need the catalog's SKUs staged
-MONITORING_DAGS = ["sync_watch", "reconcile", "review_held"]  # review_held: when work waits for a person
+# On their own schedules; review_held: when work waits for a person; housekeeping: daily (one run at once).
+MONITORING_DAGS = ["sync_watch", "reconcile", "review_held", "housekeeping"]
 VENDURE_CONN = "store_vendure"
 # The second store's own DAGs (erpsync.tasks.stores): triggered after catalog_sync has staged, as orders_sync.
 VENDURE_DAGS = [f"catalog_publish__{VENDURE_CONN}", f"orders_sync__{VENDURE_CONN}"]

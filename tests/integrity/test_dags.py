@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import REPO
 
 DAGS_FOLDER = REPO / "dags"
-KNOWN_TAGS = {"catalog", "orders", "fulfillment", "reconciliation", "monitoring", "erp:tryton"}
+KNOWN_TAGS = {"catalog", "orders", "fulfillment", "reconciliation", "monitoring", "maintenance", "erp:tryton"}
 MAX_PARSE_S = 0.5
 # Tasks that must not hold their DAG's next run with retries: the run log's closing task (a failed step
 # stays failed) and the watch (it runs again within a minute).

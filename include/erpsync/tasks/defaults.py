@@ -54,3 +54,11 @@ def schedule_for(flow: str, default_seconds: int = 30):
     # backfill run would then have an empty window.
     return "@continuous" if seconds == 0 else DeltaDataIntervalTimetable(dt.timedelta(seconds=seconds))
 
+
+def cron_schedule(name: str, default: str):
+    """A calendar schedule from Airflow's configuration (``[erpsync] <name>_cron``, UTC, default
+    ``default``), read at parse time (no I/O), with real data intervals (a run's day is its interval)."""
+    from airflow.configuration import conf
+    from airflow.sdk import CronDataIntervalTimetable
+
+    return CronDataIntervalTimetable(conf.get("erpsync", f"{name}_cron", fallback=default), timezone="UTC")

@@ -92,6 +92,7 @@ raw_record = Table(
     ts("extracted_at", nullable=False),
     ts("source_updated_at", nullable=True, comment="the record's modification time in its source"),
     Column("payload", Json, nullable=False),
+    ts("personal_data_purged_at", nullable=True, comment="when housekeeping blanked the payload's personal data"),
     Index(None, "source", "entity", "batch_id"),
     Index(None, "store", "source", "entity", "record_key"),
 )
@@ -225,6 +226,7 @@ quarantine = Table(
     ts("quarantined_at", nullable=False),
     ts("resolved_at", nullable=True),
     ts("expires_at", nullable=True),
+    ts("personal_data_purged_at", nullable=True, comment="when housekeeping blanked the payload's personal data"),
     CheckConstraint("status IN ('open', 'released', 'superseded', 'expired')", name="status"),
     Index(None, "store", "source", "entity", "record_key", "status"),
     Index(None, "status", "quarantined_at"),

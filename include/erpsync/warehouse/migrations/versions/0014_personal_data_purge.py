@@ -1,0 +1,32 @@
+"""Housekeeping: when the personal data of a raw or quarantined order payload was blanked
+(``personal_data_purged_at`` on ``raw_record`` and ``quarantine``). Existing rows get NULL: not purged
+yet; the next housekeeping run purges those past the configured period.
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-12-04 21:30:00
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0014'
+down_revision = '0013'
+branch_labels = None
+depends_on = None
+
+COMMENT = "when housekeeping blanked the payload's personal data"
+
+
+def upgrade() -> None:
+    for table in ('raw_record', 'quarantine'):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column('personal_data_purged_at', sa.DateTime(timezone=True), nullable=True,
+                                          comment=COMMENT))
+
+
+def downgrade() -> None:
+    for table in ('raw_record', 'quarantine'):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column('personal_data_purged_at')
