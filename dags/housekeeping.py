@@ -14,14 +14,15 @@ deletes what that day would have), in batches of `batch_rows` (2000), each its o
   `run_log_days` (90) ago, `row_error` rows *resolved* and `quarantine` rows *released / superseded /
   expired* more than `closed_days` (30) ago. Open and given-up rows are never deleted: they wait for a
   fix or a person.
-- blanks the personal data (names, e-mails, addresses, phones) of the order payloads it keeps: raw order
-  rows landed, and closed quarantined orders closed, more than `personal_data_days` (30) ago. Each such
-  row is stamped `personal_data_purged_at`. An open quarantined order keeps its data: it is booked with it
-  once its cause is fixed.
+- blanks the personal data (names, e-mails, addresses, phones) of the orders it keeps: raw order rows
+  landed, closed quarantined orders closed, and staged orders whose booking is done (the ledger says so)
+  last changed, more than `personal_data_days` (30) ago. Each such row is stamped
+  `personal_data_purged_at`. An open quarantined order, or one not booked yet, keeps its data: it is
+  booked with it. Cancellations, refunds and shipments of a purged order still follow.
 The task's result (XCom) and log give the counts per table; never the data itself.
 
-Never touched: the order ledger, the staged orders and the published state (exactly once and
-publish-only-what-changed rest on them). Reruns, clears and backfills are safe: a second run finds
+Never touched: the order ledger and the published state (exactly once and publish-only-what-changed
+rest on them), nor anything of a staged order but its customer and addresses. Reruns, clears and backfills are safe: a second run finds
 nothing more to do.
 
 **Configuration.** Variable `erpsync_retention` (JSON, optional): `raw_days`, `run_log_days`,

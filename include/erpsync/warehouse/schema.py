@@ -185,6 +185,7 @@ stg_order = Table(
            comment="the one store location the goods are taken from (its name); null: several, or not said"),
     Column("batch_id", String(64), nullable=False),
     ts("staged_at", nullable=False),
+    ts("personal_data_purged_at", nullable=True, comment="when housekeeping blanked the customer and addresses"),
     Index(None, "store", "store_updated_at"),
 )
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from erpsync.sync.housekeeping.policy import RetentionConfig
 from erpsync.sync.housekeeping.purge import purge
-from erpsync.warehouse.schema import quarantine, raw_record, row_error, sync_run
+from erpsync.warehouse.schema import order_ledger, quarantine, raw_record, row_error, stg_order, sync_run
 
 AS_OF = dt.datetime(2026, 12, 4, 3, 17, tzinfo=dt.UTC)
 NOW = AS_OF + dt.timedelta(minutes=2)
@@ -61,6 +61,20 @@ def seed(engine) -> None:
                                       (32, "released", 40), (33, "expired", 35),  # kept, blanked
                                       (34, "open", None),  # kept as it is: booked with it once fixed
                                       (35, "superseded", 10)]])  # kept as it is
+        # Staged orders: booking is the one step that reads their customer and addresses.
+        staged = [(40, 40, "confirmed"), (41, 40, "cancelled"), (42, 40, "fulfilled"),  # blanked
+                  (43, 40, "pending"), (44, 40, None),  # not booked yet: kept, booking needs them
+                  (45, 10, "confirmed")]  # changed lately: kept
+        conn.execute(stg_order.insert(), [
+            {"store": "store_default", "store_order_id": f"order-{n}", "order_name": f"#{1000 + n}",
+             "store_created_at": ago(days), "store_updated_at": ago(days), "currency": "USD",
+             "customer_ref": f"customer-{n}", "customer": order(n)["customer"],
+             "shipping_address": order(n)["shipping_address"], "billing_address": None, "subtotal": 10,
+             "discount_total": 0, "shipping_total": 0, "tax_total": 0, "total": 10, "requires_shipping": True,
+             "batch_id": "b", "staged_at": ago(days)} for n, days, _ in staged])
+        conn.execute(order_ledger.insert(), [
+            {"store": "store_default", "store_order_id": f"order-{n}", "state": state, "created_at": ago(days),
+             "updated_at": ago(days)} for n, days, state in staged if state])
 
 
 def keys(engine, table) -> list[str]:
@@ -79,10 +93,10 @@ def test_retention_and_the_personal_data_purge_do_their_work_once_and_never_touc
     caplog.set_level(logging.INFO, logger="erpsync.sync.housekeeping")
     first = purge(warehouse, CONFIG, as_of=AS_OF, now=NOW).as_counts()
     assert first == {"raw_deleted": 5, "runs_deleted": 4, "errors_deleted": 3, "quarantine_deleted": 2,
-                     "raw_orders_purged": 4, "quarantined_orders_purged": 2,
+                     "raw_orders_purged": 4, "quarantined_orders_purged": 2, "staged_orders_purged": 3,
                      # 9 an order: the customer's e-mail and 2 names; the address's 2 names, street, city,
                      # zip and phone
-                     "personal_fields_blanked": 9 * 6}
+                     "personal_fields_blanked": 9 * (4 + 2 + 3)}
     assert keys(warehouse, raw_record) == sorted(["SKU-5", "SKU-6", *(f"order-{n}" for n in (10, 11, 12, 13, 20, 21))])
     with warehouse.connect() as conn:
         assert conn.execute(select(func.count()).select_from(sync_run)).scalar() == 3
@@ -95,6 +109,15 @@ def test_retention_and_the_personal_data_purge_do_their_work_once_and_never_touc
         assert f'"SKU-{n}"' in texts[f"order-{n}"] and '"US"' in texts[f"order-{n}"]  # the rest is kept
     for n in (20, 21, 34, 35):
         assert f"buyer{n}@example.com" in texts[f"order-{n}"] and f"{n} Oak Avenue" in texts[f"order-{n}"]
+    with warehouse.connect() as conn:
+        staged = {key: (json.dumps([customer, address]), ref, total) for key, customer, address, ref, total in
+                  conn.execute(select(stg_order.c.store_order_id, stg_order.c.customer, stg_order.c.shipping_address,
+                                      stg_order.c.customer_ref, stg_order.c.total))}
+    assert sorted(staged) == [f"order-{n}" for n in range(40, 46)]
+    for n in range(40, 46):
+        text, ref, total = staged[f"order-{n}"]
+        assert (f"buyer{n}@example.com" in text) == (n >= 43) and (f"{n} Oak Avenue" in text) == (n >= 43)
+        assert ref == f"customer-{n}" and total == 10, "only the customer and addresses are blanked"
     with warehouse.connect() as conn:
         stamped = conn.execute(select(func.count()).select_from(raw_record)
                                .where(raw_record.c.personal_data_purged_at == NOW)).scalar()

@@ -8,11 +8,14 @@ What goes (cut-offs from :mod:`.policy`, counted back from the run's data interv
   person: never deleted);
 - ``quarantine`` rows *released, superseded or expired* before the closed cut-off (open ones: never);
 - and, in the order payloads that stay, personal data: raw order rows landed before the personal-data
-  cut-off, closed quarantined orders closed before it. Each such row is stamped
-  ``personal_data_purged_at``, and is not read again.
+  cut-off, closed quarantined orders closed before it, and staged orders (``stg_order``: customer and
+  addresses) last changed before it whose booking is done (the ledger says so: booking is the only step
+  that reads them). Each such row is stamped ``personal_data_purged_at``, and is not read again until
+  staging writes a newer version of it.
 
-Running it twice deletes and blanks nothing the second time. The order ledger, the staged orders and the
-published state are never touched: exactly-once and publish-only-what-changed rest on them.
+Running it twice deletes and blanks nothing the second time. The order ledger and the published state are
+never touched (exactly-once and publish-only-what-changed rest on them), nor anything of a staged order
+but its customer and addresses.
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ import datetime as dt
 import logging
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import ColumnElement, Engine, Table, bindparam, delete, select, update
+from sqlalchemy import ColumnElement, Engine, Table, and_, bindparam, delete, exists, select, update
 
 from erpsync.sync.housekeeping.policy import RetentionConfig, cutoffs, without_personal_data
-from erpsync.warehouse.schema import quarantine, raw_record, row_error, sync_run
+from erpsync.sync.orders.ledger import DONE
+from erpsync.warehouse.schema import order_ledger, quarantine, raw_record, row_error, stg_order, sync_run
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +43,7 @@ class PurgeResult:
     quarantine_deleted: int = 0
     raw_orders_purged: int = 0  # rows whose personal data was blanked
     quarantined_orders_purged: int = 0
+    staged_orders_purged: int = 0
     personal_fields_blanked: int = 0
 
     def as_counts(self) -> dict[str, int]:
@@ -65,9 +70,13 @@ def purge(engine: Engine, config: RetentionConfig, *, as_of: dt.datetime, now: d
         quarantine.c.resolved_at < cut.personal_data], batch, now)
     result.quarantined_orders_purged = rows
     result.personal_fields_blanked += fields
-    if rows or result.raw_orders_purged:
-        log.info("personal data blanked in %d raw and %d quarantined order payload(s) older than %s (%d fields)",
-                 result.raw_orders_purged, rows, cut.personal_data.isoformat(), result.personal_fields_blanked)
+    rows, fields = _blank_staged_orders(engine, cut.personal_data, batch, now)
+    result.staged_orders_purged = rows
+    result.personal_fields_blanked += fields
+    if result.raw_orders_purged or result.quarantined_orders_purged or rows:
+        log.info("personal data blanked in %d raw, %d quarantined and %d staged order(s) older than %s (%d fields)",
+                 result.raw_orders_purged, result.quarantined_orders_purged, rows, cut.personal_data.isoformat(),
+                 result.personal_fields_blanked)
     return result
 
 
@@ -106,4 +115,41 @@ def _blank_personal_data(engine: Engine, table: Table, where: list[ColumnElement
             conn.execute(statement, values)
         rows += len(found)
         log.info("%s: personal data blanked in %d order payload(s) so far", table.name, rows)
+    return rows, fields
+
+
+PERSONAL_COLUMNS = ("customer", "shipping_address", "billing_address")
+
+
+def _blank_staged_orders(engine: Engine, cutoff: dt.datetime, batch: int, now: dt.datetime) -> tuple[int, int]:
+    """Blank the customer and addresses of staged orders last changed before ``cutoff`` whose booking is
+    done (ledger state in ``DONE``: booking, the only reader of them, will not run for them again)."""
+    booked = exists().where(order_ledger.c.store == stg_order.c.store,
+                            order_ledger.c.store_order_id == stg_order.c.store_order_id,
+                            order_ledger.c.state.in_(DONE))
+    statement = (update(stg_order)
+                 .where(and_(stg_order.c.store == bindparam("key_store"),
+                             stg_order.c.store_order_id == bindparam("key_order")))
+                 .values(personal_data_purged_at=now,
+                         **{c: bindparam(f"clean_{c}", type_=stg_order.c[c].type) for c in PERSONAL_COLUMNS}))
+    rows = fields = 0
+    while True:
+        with engine.begin() as conn:
+            found = conn.execute(select(stg_order.c.store, stg_order.c.store_order_id,
+                                        *(stg_order.c[c] for c in PERSONAL_COLUMNS))
+                                 .where(stg_order.c.store_updated_at < cutoff,
+                                        stg_order.c.personal_data_purged_at.is_(None), booked)
+                                 .order_by(stg_order.c.store, stg_order.c.store_order_id).limit(batch)).all()
+            if not found:
+                break
+            values = []
+            for store, order_id, *documents in found:
+                row = {"key_store": store, "key_order": order_id}
+                for column, document in zip(PERSONAL_COLUMNS, documents, strict=True):
+                    row[f"clean_{column}"], blanked = without_personal_data(document)
+                    fields += blanked
+                values.append(row)
+            conn.execute(statement, values)
+        rows += len(found)
+        log.info("stg_order: customer and addresses blanked in %d booked order(s) so far", rows)
     return rows, fields

@@ -131,6 +131,7 @@ def _order_row(store: str, p: dict[str, Any], batch_id: str, now: dt.datetime) -
         # (or not said): unknown, held back everywhere, booked in the web shop's first warehouse.
         "store_location": locations[0] if len(locations := p.get("locations") or []) == 1 else None,
         "batch_id": batch_id, "staged_at": now,
+        "personal_data_purged_at": None,  # a version read again carries its data again: purged again later
     }
 
 

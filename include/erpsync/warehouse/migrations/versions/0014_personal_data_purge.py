@@ -1,6 +1,6 @@
-"""Housekeeping: when the personal data of a raw or quarantined order payload was blanked
-(``personal_data_purged_at`` on ``raw_record`` and ``quarantine``). Existing rows get NULL: not purged
-yet; the next housekeeping run purges those past the configured period.
+"""Housekeeping: when the personal data of a raw or quarantined order payload, or of a staged order,
+was blanked (``personal_data_purged_at`` on ``raw_record``, ``quarantine`` and ``stg_order``). Existing
+rows get NULL: not purged yet; the next housekeeping run purges those past the configured period.
 
 Revision ID: 0014
 Revises: 0013
@@ -16,17 +16,21 @@ down_revision = '0013'
 branch_labels = None
 depends_on = None
 
-COMMENT = "when housekeeping blanked the payload's personal data"
+COMMENTS = {
+    'raw_record': "when housekeeping blanked the payload's personal data",
+    'quarantine': "when housekeeping blanked the payload's personal data",
+    'stg_order': "when housekeeping blanked the customer and addresses",
+}
 
 
 def upgrade() -> None:
-    for table in ('raw_record', 'quarantine'):
+    for table, comment in COMMENTS.items():
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column('personal_data_purged_at', sa.DateTime(timezone=True), nullable=True,
-                                          comment=COMMENT))
+                                          comment=comment))
 
 
 def downgrade() -> None:
-    for table in ('raw_record', 'quarantine'):
+    for table in COMMENTS:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_column('personal_data_purged_at')
