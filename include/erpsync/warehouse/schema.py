@@ -95,6 +95,7 @@ raw_record = Table(
     ts("personal_data_purged_at", nullable=True, comment="when housekeeping blanked the payload's personal data"),
     Index(None, "source", "entity", "batch_id"),
     Index(None, "store", "source", "entity", "record_key"),
+    Index(None, "extracted_at"),  # housekeeping deletes by age, in batches: each batch finds its rows at once
 )
 
 # -- staging ----------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Housekeeping: when the personal data of a raw or quarantined order payload, or of a staged order,
 was blanked (``personal_data_purged_at`` on ``raw_record``, ``quarantine`` and ``stg_order``). Existing
 rows get NULL: not purged yet; the next housekeeping run purges those past the configured period.
+And an index on ``raw_record.extracted_at``: housekeeping deletes raw rows by age, batch by batch.
 
 Revision ID: 0014
 Revises: 0013
@@ -28,9 +29,13 @@ def upgrade() -> None:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column('personal_data_purged_at', sa.DateTime(timezone=True), nullable=True,
                                           comment=comment))
+    with op.batch_alter_table('raw_record', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_raw_record_extracted_at'), ['extracted_at'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('raw_record', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_raw_record_extracted_at'))
     for table in COMMENTS:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_column('personal_data_purged_at')
