@@ -22,8 +22,8 @@ deletes what that day would have), in batches of `batch_rows` (2000), each its o
 The task's result (XCom) and log give the counts per table; never the data itself.
 
 Never touched: the order ledger and the published state (exactly once and publish-only-what-changed
-rest on them), nor anything of a staged order but its customer and addresses. Reruns, clears and backfills are safe: a second run finds
-nothing more to do.
+rest on them), nor anything of a staged order but its customer and addresses. Reruns, clears and
+backfills are safe: a second run finds nothing more to do.
 
 **Configuration.** Variable `erpsync_retention` (JSON, optional): `raw_days`, `run_log_days`,
 `closed_days`, `personal_data_days`, `batch_rows`. Connection `warehouse_default`. Schedule:

@@ -17,8 +17,8 @@ from erpsync.sync.catalog.config import parse_variable
 
 VARIABLE = "erpsync_retention"
 
-# The fields of an order payload (``StoreOrder``, its customer and addresses, as landed and as quarantined)
-# that say who bought and where they live. Blanked (None) once the payload is older than the period.
+# The fields of an order payload (``StoreOrder``, its customer and addresses, as landed, quarantined and
+# staged) that say who bought and where they live. Blanked (None) once the payload is older than the period.
 PERSONAL_FIELDS = frozenset({"email", "phone", "first_name", "last_name", "company", "address1", "address2",
                              "city", "zip"})
 
@@ -34,9 +34,10 @@ class RetentionConfig(BaseModel):
     # Rows of the error queue that were resolved, and quarantine rows that were released or superseded,
     # this long after they were closed. Open ones (still waiting, still retried) are never deleted.
     closed_days: float = Field(default=30, gt=0)
-    # Personal data (names, e-mails, addresses, phones) in the order payloads kept: raw rows this long
-    # after they landed, closed quarantine rows this long after they were closed. An open quarantined
-    # order keeps it: it is booked with it once its cause is fixed.
+    # Personal data (names, e-mails, addresses, phones) in the orders kept: raw rows this long after they
+    # landed, closed quarantine rows this long after they were closed, staged orders whose booking is
+    # done this long after their last change. An open quarantined order, or one not booked yet, keeps
+    # it: it is booked with it.
     personal_data_days: float = Field(default=30, gt=0)
     # Rows per delete or update statement, each its own transaction: no long lock on a busy table.
     batch_rows: int = Field(default=2000, ge=1, le=50_000)
