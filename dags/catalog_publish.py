@@ -4,7 +4,7 @@ the steps live in ``erpsync.tasks.catalog``."""
 from airflow.sdk import DAG, Param
 
 from erpsync.tasks import catalog, runlog
-from erpsync.tasks.defaults import DAG_DEFAULTS, TAGS_ERP
+from erpsync.tasks.defaults import PRIORITY_AVAILABILITY, TAGS_ERP, dag_defaults
 from erpsync.tasks.stores import StoreSlot, configured_stores, publish_schedule
 
 DOC = """
@@ -50,7 +50,8 @@ def publish_dag(slot: StoreSlot) -> DAG:
                              description="Count what would be published; change nothing."),
             "approve_held": Param(False, type="boolean", description="Publish what the guardrails held."),
         },
-        **DAG_DEFAULTS,
+        # All of it is on the way of a sale in another store to this one (asset-triggered runs).
+        **dag_defaults(PRIORITY_AVAILABILITY),
     ) as dag:
         store = {"store_conn": slot.conn_id}
         started = runlog.start_run(flow=catalog.FLOW, **store)

@@ -3,7 +3,7 @@
 from airflow.sdk import DAG, Param
 
 from erpsync.tasks import catalog, runlog
-from erpsync.tasks.defaults import AFTER_STAGED, DAG_DEFAULTS, TAGS_ERP
+from erpsync.tasks.defaults import AFTER_STAGED, PRIORITY_AVAILABILITY, TAGS_ERP, dag_defaults
 from erpsync.tasks.stores import configured_stores, publish_schedule
 
 DOC = """
@@ -85,7 +85,8 @@ with DAG(
         "dry_run": Param(False, type="boolean", description="Count what would be published; change nothing."),
         "approve_held": Param(False, type="boolean", description="Publish what the guardrails held."),
     },
-    **DAG_DEFAULTS,
+    # All of it is on the way of a sale in another store to this one (asset-triggered runs).
+    **dag_defaults(PRIORITY_AVAILABILITY),
 ) as dag:
     started = runlog.start_run(flow=catalog.FLOW)
     extracted = [catalog.extract_products(), catalog.extract_stock()]

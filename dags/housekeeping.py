@@ -3,7 +3,7 @@
 from airflow.sdk import DAG
 
 from erpsync.tasks import housekeeping
-from erpsync.tasks.defaults import DAG_DEFAULTS, cron_schedule
+from erpsync.tasks.defaults import PRIORITY_BACKGROUND, cron_schedule, dag_defaults
 
 DOC = """
 ### Housekeeping (the warehouse's growth, and the personal data it keeps)
@@ -40,6 +40,6 @@ with DAG(
     doc_md=DOC,
     schedule=cron_schedule("housekeeping", "17 3 * * *"),
     tags=["maintenance"],
-    **DAG_DEFAULTS,
+    **dag_defaults(PRIORITY_BACKGROUND),
 ) as dag:
     housekeeping.purge_old_data()

@@ -3,7 +3,7 @@
 from airflow.sdk import DAG, Param
 
 from erpsync.tasks import orders, runlog
-from erpsync.tasks.defaults import AFTER_STAGED, DAG_DEFAULTS, TAGS_ERP, schedule_for
+from erpsync.tasks.defaults import AFTER_STAGED, DAG_DEFAULTS, PRIORITY_AVAILABILITY, TAGS_ERP, schedule_for
 from erpsync.tasks.stores import StoreSlot, configured_stores, orders_shared_asset
 
 DOC = """
@@ -73,9 +73,12 @@ def orders_dag(slot: StoreSlot) -> DAG:
         **DAG_DEFAULTS,
     ) as dag:
         store = {"store_conn": slot.conn_id}
-        started = runlog.start_run(flow=orders.FLOW, **store)
-        extracted = orders.extract_orders.override(pool=slot.pool)(**store)
-        staged = orders.stage_orders(**store)
+        # The intake (up to staging and the announcement to the other stores) is on the way of a sale to
+        # every other store's availability: it gets a free executor slot before booking and the rest.
+        hot = {"priority_weight": PRIORITY_AVAILABILITY}
+        started = runlog.start_run.override(**hot)(flow=orders.FLOW, **store)
+        extracted = orders.extract_orders.override(pool=slot.pool, **hot)(**store)
+        staged = orders.stage_orders.override(**hot)(**store)
         booked = orders.ingest_orders(**store)
         # Booking, then changes, then fulfillments, but a step that failed does not hold back the next one
         # (shipments still reach the store when a booking failed): each runs once the orders are staged.
@@ -85,7 +88,7 @@ def orders_dag(slot: StoreSlot) -> DAG:
         started >> extracted >> staged >> booked >> changed >> fulfilled >> finished
         staged >> [changed, fulfilled]
         if len(configured_stores()) > 1:  # the other stores publish the held-back units at once
-            announced = orders.announce_shared_orders.override(outlets=[orders_shared_asset(slot.conn_id)])()
+            announced = orders.announce_shared_orders.override(outlets=[orders_shared_asset(slot.conn_id)], **hot)()
             staged >> announced >> finished
     return dag
 

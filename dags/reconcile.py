@@ -3,7 +3,7 @@
 from airflow.sdk import DAG, Param
 
 from erpsync.tasks import reconcile, runlog
-from erpsync.tasks.defaults import DAG_DEFAULTS, TAGS_ERP, schedule_for
+from erpsync.tasks.defaults import PRIORITY_BACKGROUND, TAGS_ERP, dag_defaults, schedule_for
 from erpsync.tasks.stores import StoreSlot, configured_stores
 
 DOC = """
@@ -71,7 +71,7 @@ def reconcile_dag(slot: StoreSlot) -> DAG:
             "orders_days": Param(3, type="number", minimum=0.01, description="Days of store orders to compare."),
             "repair": Param(True, type="boolean", description="Repair the catalog drift (false: report only)."),
         },
-        **DAG_DEFAULTS,
+        **dag_defaults(PRIORITY_BACKGROUND),
     ) as dag:
         store = {"store_conn": slot.conn_id}
         started = runlog.start_run(flow=reconcile.FLOW, **store)

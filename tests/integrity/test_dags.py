@@ -49,6 +49,36 @@ def test_there_are_dags_and_no_import_errors(dagbag):
     assert len(dagbag.dags) >= len(dag_files())
 
 
+def test_a_sale_on_its_way_to_the_other_stores_gets_a_free_executor_slot_first(dagbag):
+    """Executor priorities, as the scheduler orders waiting tasks (absolute weights, so a task's place in its
+    DAG does not change them): every task between a sale in one store and the other stores' availability
+    (order intake up to the announcement, the catalog flow, every further store's publishing) outranks
+    every other task, and reconciliation and housekeeping come last."""
+    intake = {"start_run", "extract_orders", "stage_orders", "announce_shared_orders"}
+    tiers: dict[str, set[tuple[str, str]]] = {"availability": set(), "flow": set(), "background": set()}
+    for dag in dagbag.dags.values():
+        for t in dag.tasks:
+            assert str(t.weight_rule).lower().endswith("absolute"), (dag.dag_id, t.task_id, t.weight_rule)
+            if dag.dag_id.startswith(("catalog_sync", "catalog_publish")) or (
+                    dag.dag_id.startswith("orders_sync") and t.task_id in intake):
+                tier = "availability"
+            elif dag.dag_id.startswith(("reconcile", "housekeeping")):
+                tier = "background"
+            else:
+                tier = "flow"
+            tiers[tier].add((dag.dag_id, t.task_id))
+    assert ("orders_sync__store_outlet", "announce_shared_orders") in tiers["availability"]
+    assert ("orders_sync", "ingest_orders") in tiers["flow"]
+    assert all(tiers.values()), tiers
+    weight = {(d.dag_id, t.task_id): t.priority_weight for d in dagbag.dags.values() for t in d.tasks}
+    lowest_availability = min(weight[key] for key in tiers["availability"])
+    highest_flow = max(weight[key] for key in tiers["flow"])
+    lowest_flow = min(weight[key] for key in tiers["flow"])
+    highest_background = max(weight[key] for key in tiers["background"])
+    assert lowest_availability > highest_flow, (lowest_availability, highest_flow)
+    assert lowest_flow > highest_background, (lowest_flow, highest_background)
+
+
 def test_each_store_has_its_own_flows_pools_and_tags(dagbag):
     """The first store keeps the plain DAG ids; the second gets its own DAGs, and every task that talks to
     a store uses that store's Connection and pool, never the other's."""

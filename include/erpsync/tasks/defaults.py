@@ -18,16 +18,29 @@ DEFAULT_ARGS = {
     "on_failure_callback": [TaskFailureNotifier()],
 }
 
-# What every DAG of the product shares: created paused (unpaused once Airflow is healthy), one run at a
-# time (runs hand over through cursors), no catch-up (a window always starts at the cursor, so a late
-# run reads everything since the last one anyway).
-DAG_DEFAULTS = {
-    "start_date": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-    "catchup": False,
-    "max_active_runs": 1,
-    "is_paused_upon_creation": True,
-    "default_args": DEFAULT_ARGS,
-}
+# Which task gets a free executor slot first when several wait (``priority_weight``, absolute: the same
+# figure whatever the task's place in its DAG). On a small machine the slots are contended, and a slot
+# given to a reconciliation while a sale waits to reach the other stores is seconds of oversell risk.
+PRIORITY_AVAILABILITY = 30  # on the way of a sale or a stock change to every store's availability
+PRIORITY_FLOW = 20  # the rest of the flows: booking orders, their changes, fulfillments, run bookkeeping
+PRIORITY_BACKGROUND = 5  # reconciliation, housekeeping: minutes late cost nothing
+
+
+def dag_defaults(priority: int = PRIORITY_FLOW) -> dict:
+    """What every DAG of the product shares: created paused (unpaused once Airflow is healthy), one run at
+    a time (runs hand over through cursors), no catch-up (a window always starts at the cursor, so a late
+    run reads everything since the last one anyway); its tasks' executor priority, ``priority`` unless a
+    task says otherwise."""
+    return {
+        "start_date": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        "catchup": False,
+        "max_active_runs": 1,
+        "is_paused_upon_creation": True,
+        "default_args": {**DEFAULT_ARGS, "weight_rule": "absolute", "priority_weight": priority},
+    }
+
+
+DAG_DEFAULTS = dag_defaults()
 
 # The trigger rule of a flow's later steps: run when the steps before them are done, whatever their
 # outcome, as long as one of them (the staging step, a direct upstream of each) succeeded. One failed step
