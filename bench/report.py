@@ -27,7 +27,7 @@ TARGETS = {
     "validate_rows_per_s": (None, None, "GX validation of the catalog suite (rows/s, 1M rows)"),
     "order_ingest_ratio": (">=", 0.8, "orders/s booked by the flow ÷ the ERP's own batched rate"),
     "publish_vendure_ratio": (">=", 0.8, "Vendure stock levels/s written by VendureStore at its default pacing "
-                              "(20 requests/s) ÷ the same writes sent straight to the server"),
+                              "(40 requests/s) ÷ the same writes sent straight to the server"),
     "publish_vendure_ratio_unpaced": (None, None, "the same with the product's pacing off (0): the pre-read's cost"),
     "freshness_catalog_p50_s": (None, None, "ERP change → visible in the store, median (s)"),
     "freshness_catalog_p95_s": ("<=", 60.0, "ERP change → visible in the store, p95 (s)"),

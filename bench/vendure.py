@@ -3,7 +3,7 @@ VendureStore.set_inventory, against the same Vendure server taking the same writ
 
 A Vendure of its own (a temporary home, a free port) is seeded with the demo ERP's catalog (the payload the
 store emulator gets, sandbox.demo.store_seed); the batch is every variant at every stock location. Each
-round writes new quantities to every level three times: through the product at its default pacing (20
+round writes new quantities to every level three times: through the product at its default pacing (40
 requests/s), through the product without pacing, and directly (the product's own ``UpdateVariants``
 document over a raw Admin API session, the same 100 levels per call, no pre-read, no pacing). The order
 of the three alternates from round to round so that drift hits them all; the figure is the median of the
@@ -34,7 +34,7 @@ from tests.conftest import free_port
 
 log = logging.getLogger("bench.vendure")
 
-DEFAULT_PACING = VendureSettings.__dataclass_fields__["requests_per_second"].default  # 20 requests/s
+DEFAULT_PACING = VendureSettings.__dataclass_fields__["requests_per_second"].default  # 40 requests/s
 ROUNDS = 7
 QUICK_ROUNDS = 3
 

@@ -71,7 +71,7 @@ class VendureClient:
         self._channel_token = channel_token
         self._timeout = (connect_timeout_s, read_timeout_s)
         self._backoff = backoff
-        self.pacer = pacer or RequestPacer(rate=20.0)
+        self.pacer = pacer or RequestPacer(rate=40.0)
         self._http = http or requests.Session()
         self._environment = self._http.merge_environment_settings(self.endpoint, {}, None, None, None)
         self._http.trust_env = False

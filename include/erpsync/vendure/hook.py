@@ -3,7 +3,7 @@
 Connection fields: Host (and Port) = the Vendure server (``https://shop.example.com``; the Admin API is
 its ``/admin-api``), Login + Password = the integration's administrator, or Password alone = an API key.
 Extra (JSON): optional ``channel_token`` (a channel other than the default), ``store_name``,
-``requests_per_second`` (our pacing, default 20), ``read_timeout_s``.
+``requests_per_second`` (our pacing, default 40), ``read_timeout_s``.
 """
 
 from __future__ import annotations

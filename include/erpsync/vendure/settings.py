@@ -19,7 +19,7 @@ class VendureSettings:
     api_key: str | None = field(default=None, repr=False)  # instead of a login (tokenMethod 'api-key')
     channel_token: str | None = None  # another channel than the default one
     store_name: str | None = None  # how the warehouse names this store; default: the server's host
-    requests_per_second: float = 20.0
+    requests_per_second: float = 40.0
     read_timeout_s: float = 60.0
     follow_orders_days: float = 7.0  # how long after it was placed an order is watched for changes
 
@@ -38,7 +38,7 @@ class VendureSettings:
             base_url=connection_url(host, port, default_scheme="https"),
             username=login or None, password=password if login else None, api_key=None if login else password,
             channel_token=extra.get("channel_token"), store_name=extra.get("store_name"),
-            requests_per_second=float(extra.get("requests_per_second", 20.0)),
+            requests_per_second=float(extra.get("requests_per_second", 40.0)),
             read_timeout_s=float(extra.get("read_timeout_s", 60.0)),
             follow_orders_days=float(extra.get("follow_orders_days", 7.0)),
         )
