@@ -100,7 +100,8 @@ class CrossChannel:
         engine = make_engine(self.demo.warehouse_url)
         try:
             with engine.connect() as conn:
-                warehouses = conn.execute(select(func.count(func.distinct(level.c.warehouse_code)))).scalar_one()
+                warehouses = conn.execute(
+                    select(func.count(func.distinct(level.c.warehouse_code)))).scalar_one()
                 return set(conn.execute(
                     select(level.c.sku).group_by(level.c.sku)
                     .having(func.count() == warehouses,

@@ -88,7 +88,8 @@ def orders_dag(slot: StoreSlot) -> DAG:
         started >> extracted >> staged >> booked >> changed >> fulfilled >> finished
         staged >> [changed, fulfilled]
         if len(configured_stores()) > 1:  # the other stores publish the held-back units at once
-            announced = orders.announce_shared_orders.override(outlets=[orders_shared_asset(slot.conn_id)], **hot)()
+            announced = orders.announce_shared_orders.override(
+                outlets=[orders_shared_asset(slot.conn_id)], **hot)()
             staged >> announced >> finished
     return dag
 
