@@ -25,6 +25,7 @@ from sandbox.demo import VENDURE_DAGS, VENDURE_MONITORING_DAGS, Demo
 from sandbox.tryton.control import ErpSandbox
 from sandbox.vendure.shopper import Guest, guest_checkout
 from tests.conftest import free_port
+from tests.support.offers import deep_in_every_warehouse
 
 log = logging.getLogger("bench.cross_channel")
 
@@ -81,34 +82,13 @@ class CrossChannel:
             chunk = variants[start:start + 50]
             shop, outlet = self.availability("shopify", chunk), self.availability("vendure", chunk)
             both.update({sku: min(shop[sku], outlet[sku]) for sku in chunk})
-        deep = self.deep_in_every_warehouse()
+        # A warehouse at its last units is offered by one store alone: a sale booked from it would never show.
+        deep = deep_in_every_warehouse(self.demo.warehouse_url, 20)
         skus = sorted(sku for sku, units in both.items() if units >= 20 and sku in deep)
         self.rng.shuffle(skus)
         if len(skus) < self.sales:
             raise RuntimeError(f"only {len(skus)} SKUs well stocked in both stores")
         return skus[:self.sales]
-
-    def deep_in_every_warehouse(self, units: int = 20) -> set[str]:
-        """The SKUs with at least ``units`` in every ERP warehouse (as last staged). A warehouse at the
-        last units (``split_stock_at``) is offered by one store alone: a sale the ERP then books from it
-        rightly leaves the other store's figure as it was, and would count here as a sale never seen."""
-        from sqlalchemy import func, select
-
-        from erpsync.warehouse.engine import make_engine
-        from erpsync.warehouse.schema import stg_stock_level as level
-
-        engine = make_engine(self.demo.warehouse_url)
-        try:
-            with engine.connect() as conn:
-                warehouses = conn.execute(
-                    select(func.count(func.distinct(level.c.warehouse_code)))).scalar_one()
-                return set(conn.execute(
-                    select(level.c.sku).group_by(level.c.sku)
-                    .having(func.count() == warehouses,
-                            func.min(level.c.quantity) >= units,
-                            func.min(level.c.forecast_quantity) >= units)).scalars())
-        finally:
-            engine.dispose()
 
     def sell(self, number: int, sku: str) -> Sale:
         sold_in = ("shopify", "vendure")[number % 2]

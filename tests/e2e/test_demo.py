@@ -126,7 +126,7 @@ def cross_channel(env: dict[str, str]) -> None:
     from sandbox.vendure.control import VendureServer
     from sandbox.vendure.shopper import Guest, guest_checkout
     from tests.sandbox.conftest_vendure import product_store
-    from tests.support.offers import offered, well_stocked
+    from tests.support.offers import deep_in_every_warehouse, offered, well_stocked
 
     home = Path(env["DEMO_HOME"])
     emulator = ShopifyEmulator(home / "shopify", port=int(env["STORE_PORT"]))
@@ -137,7 +137,10 @@ def cross_channel(env: dict[str, str]) -> None:
     admin = TrytonClient(TrytonRpc(erp.url, erp.info()["db_name"], "admin", erp.admin_password_file.read_text().strip()),
                          web_shop=catalog.WEB_SHOP_NAME)
 
-    on_vendure, on_shopify = well_stocked(shop, outlet, 2, at_least=30)
+    # Deep in every ERP warehouse: whichever warehouse the ERP books a sale from, both stores offer its units.
+    warehouse_url = env.get("WAREHOUSE_URL") or f"sqlite:///{home / 'warehouse.sqlite'}"
+    on_vendure, on_shopify = well_stocked(shop, outlet, 2, at_least=30,
+                                          among=deep_in_every_warehouse(warehouse_url, 30))
     in_shop, in_outlet = offered(shop, [on_vendure, on_shopify]), offered(outlet, [on_vendure, on_shopify])
     variant = next(v for page in outlet.iter_variants(skus=[on_vendure]) for v in page)
     started = time.monotonic()
