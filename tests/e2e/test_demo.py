@@ -112,14 +112,17 @@ def test_demo_runs_end_to_end_twice_and_stop_leaves_nothing(demo_env):
 
 
 def cross_channel(env: dict[str, str]) -> None:
-    """With the demo running under the scheduler, both shoppers buying: an order placed in each store
-    becomes one ERP sale of that store's web shop, and lowers the other store's availability of its SKU."""
+    """With the demo running under the scheduler: an order placed in each store becomes one ERP sale of that
+    store's web shop, and lowers the other store's availability of its SKU. Vendure's shopper keeps buying;
+    the Shopify emulator's shopper is paused meanwhile: its staff cancel any of the last 20 orders, ours
+    too, and an order cancelled before it is booked rightly never becomes a sale."""
     from pathlib import Path
 
     from erpsync.shopify.settings import ShopifySettings
     from erpsync.tryton.client import TrytonClient
     from erpsync.tryton.rpc import TrytonRpc
     from sandbox.airflow_local import AirflowLocal, wait_for
+    from sandbox.demo import SHOPPER
     from sandbox.shopify.control import ShopifyEmulator
     from sandbox.tryton import catalog
     from sandbox.tryton.control import ErpSandbox
@@ -139,40 +142,44 @@ def cross_channel(env: dict[str, str]) -> None:
 
     # Deep in every ERP warehouse: whichever warehouse the ERP books a sale from, both stores offer its units.
     warehouse_url = env.get("WAREHOUSE_URL") or f"sqlite:///{home / 'warehouse.sqlite'}"
-    on_vendure, on_shopify = well_stocked(shop, outlet, 2, at_least=30,
-                                          among=deep_in_every_warehouse(warehouse_url, 30))
-    in_shop, in_outlet = offered(shop, [on_vendure, on_shopify]), offered(outlet, [on_vendure, on_shopify])
-    variant = next(v for page in outlet.iter_variants(skus=[on_vendure]) for v in page)
-    started = time.monotonic()
-    sold = guest_checkout(server.shop(), [(variant.variant_id, 2)],
-                          Guest("Ada", "Jensen", "ada@example.com", "1 Oak Avenue", "Austin", "73301", "TX", "US"))
-    placed = emulator.admin("POST", "/orders", {"lines": [{"sku": on_shopify, "quantity": 3}],
-                                                "email": "ben@example.com", "first_name": "Ben", "last_name": "Silva"})
-
-    def flows_at(dag_ids: list[str]) -> str:
-        """What the flows of one direction were doing when a wait on it ran out."""
-        airflow = AirflowLocal(home=home / "airflow", port=int(env["AIRFLOW_PORT"]))
-        http = airflow.session()
-        return "\n".join(airflow.runs_report(http, dag_id, scheduler_lines=0) for dag_id in dag_ids)
-
-    # Each store's own shopper may buy the same SKUs meanwhile: the figure drops by at least our units.
+    emulator.admin("POST", "/shopper/stop", {})
     try:
-        wait_for(lambda: offered(shop, [on_vendure])[on_vendure] <= in_shop[on_vendure] - 2, timeout_s=300,
-                 interval_s=2, what=f"Shopify's {on_vendure} to drop by the 2 sold in Vendure")
-        vendure_to_shopify = time.monotonic() - started
-        wait_for(lambda: offered(outlet, [on_shopify])[on_shopify] <= in_outlet[on_shopify] - 3, timeout_s=300,
-                 interval_s=2, what=f"Vendure's {on_shopify} to drop by the 3 sold in Shopify")
-    except TimeoutError as error:
-        flows = ["orders_sync__store_vendure", "catalog_sync", "orders_sync", "catalog_publish__store_vendure"]
-        raise AssertionError(f"{error}\n{flows_at(flows)}") from None
-    either = time.monotonic() - started
+        on_vendure, on_shopify = well_stocked(shop, outlet, 2, at_least=30,
+                                              among=deep_in_every_warehouse(warehouse_url, 30))
+        in_shop, in_outlet = offered(shop, [on_vendure, on_shopify]), offered(outlet, [on_vendure, on_shopify])
+        variant = next(v for page in outlet.iter_variants(skus=[on_vendure]) for v in page)
+        started = time.monotonic()
+        sold = guest_checkout(server.shop(), [(variant.variant_id, 2)],
+                              Guest("Ada", "Jensen", "ada@example.com", "1 Oak Avenue", "Austin", "73301", "TX", "US"))
+        placed = emulator.admin("POST", "/orders", {"lines": [{"sku": on_shopify, "quantity": 3}],
+                                                    "email": "ben@example.com", "first_name": "Ben", "last_name": "Silva"})
 
-    def sales(web_id: str) -> list[dict]:
-        return admin.model("sale.sale", "search_read", [("web_id", "=", web_id)], 0, None, None, ["web_shop.name"])
+        def flows_at(dag_ids: list[str]) -> str:
+            """What the flows of one direction were doing when a wait on it ran out."""
+            airflow = AirflowLocal(home=home / "airflow", port=int(env["AIRFLOW_PORT"]))
+            http = airflow.session()
+            return "\n".join(airflow.runs_report(http, dag_id, scheduler_lines=0) for dag_id in dag_ids)
 
-    wait_for(lambda: sales(sold["id"]) and sales(placed["id"]), timeout_s=300, interval_s=2,
-             what="both orders booked in the ERP")
-    assert [s["web_shop."]["name"] for s in sales(sold["id"])] == [catalog.VENDURE_WEB_SHOP_NAME]
-    assert [s["web_shop."]["name"] for s in sales(placed["id"])] == [catalog.WEB_SHOP_NAME]
-    print(f"cross-channel under the scheduler: Vendure -> Shopify {vendure_to_shopify:.0f}s, "
-          f"both ways within {either:.0f}s")
+        # Vendure's shopper may buy the same SKUs meanwhile: the figure drops by at least our units.
+        try:
+            wait_for(lambda: offered(shop, [on_vendure])[on_vendure] <= in_shop[on_vendure] - 2, timeout_s=300,
+                     interval_s=2, what=f"Shopify's {on_vendure} to drop by the 2 sold in Vendure")
+            vendure_to_shopify = time.monotonic() - started
+            wait_for(lambda: offered(outlet, [on_shopify])[on_shopify] <= in_outlet[on_shopify] - 3, timeout_s=300,
+                     interval_s=2, what=f"Vendure's {on_shopify} to drop by the 3 sold in Shopify")
+        except TimeoutError as error:
+            flows = ["orders_sync__store_vendure", "catalog_sync", "orders_sync", "catalog_publish__store_vendure"]
+            raise AssertionError(f"{error}\n{flows_at(flows)}") from None
+        either = time.monotonic() - started
+
+        def sales(web_id: str) -> list[dict]:
+            return admin.model("sale.sale", "search_read", [("web_id", "=", web_id)], 0, None, None, ["web_shop.name"])
+
+        wait_for(lambda: sales(sold["id"]) and sales(placed["id"]), timeout_s=300, interval_s=2,
+                 what="both orders booked in the ERP")
+        assert [s["web_shop."]["name"] for s in sales(sold["id"])] == [catalog.VENDURE_WEB_SHOP_NAME]
+        assert [s["web_shop."]["name"] for s in sales(placed["id"])] == [catalog.WEB_SHOP_NAME]
+        print(f"cross-channel under the scheduler: Vendure -> Shopify {vendure_to_shopify:.0f}s, "
+              f"both ways within {either:.0f}s")
+    finally:
+        emulator.admin("POST", "/shopper/start", SHOPPER)
