@@ -3,8 +3,8 @@
 from airflow.sdk import DAG, Param
 
 from erpsync.tasks import orders, runlog
-from erpsync.tasks.defaults import AFTER_STAGED, DAG_DEFAULTS, PRIORITY_AVAILABILITY, TAGS_ERP, schedule_for
-from erpsync.tasks.stores import StoreSlot, configured_stores, orders_shared_asset
+from erpsync.tasks.defaults import AFTER_STAGED, DAG_DEFAULTS, PRIORITY_AVAILABILITY, TAGS_ERP
+from erpsync.tasks.stores import StoreSlot, configured_stores, orders_schedule, orders_shared_asset
 
 DOC = """
 ### Order sync (store -> ERP)
@@ -47,7 +47,10 @@ checks they failed and sample order ids; never customer data); *STALE orders* an
 `warehouse_default`; pools: the store's (`store_api`, `store_api__<connection id>` for the others),
 `erp_api`; Variable `erpsync_orders` (JSON, optional): ERP product codes of the service lines
 (`shipping_product` SHIPPING, `tax_product` SALES-TAX, `discount_product` DISCOUNT, `refund_product`
-REFUND), `tracking_company`. Schedule: `[erpsync] orders_interval_seconds` (30; 0 = continuous).
+REFUND), `tracking_company`. Schedule: `[erpsync] orders_interval_seconds` (30; 0 = continuous), and at
+once when the store's webhooks announce a change (asset `erpsync_store_events__<connection id>`, updated by
+the receiver at `/erpsync-webhooks/<connection id>` of the API server; the store Connection's extra
+`webhook_secret` turns it on). With webhooks, the interval is the safety net: set it to minutes.
 
 **When it fails.**
 - *orders quarantined*: table `quarantine` (source store, entity order) says why per order; fix the cause
@@ -67,7 +70,7 @@ def orders_dag(slot: StoreSlot) -> DAG:
         dag_id=slot.dag_id("orders_sync"),
         description="Store orders -> ERP sales (exactly once), changes, fulfillments back",
         doc_md=DOC,
-        schedule=schedule_for("orders"),
+        schedule=orders_schedule(slot),
         tags=["orders", slot.tag, TAGS_ERP],
         params={"full_refresh": Param(False, type="boolean", description="Read every order the store has.")},
         **DAG_DEFAULTS,

@@ -10,14 +10,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from functools import cache
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
-from sqlalchemy import Engine, event
-from sqlalchemy.engine import URL
+from sqlalchemy import event
 
 from erpsync.health import page
+from erpsync.warehouse.served import warehouse_engine
 
 MOUNT = "/erpsync"
 
@@ -27,26 +26,6 @@ def _authorized():
     from airflow.api_fastapi.core_api.security import requires_access_view
 
     return requires_access_view(AccessView.WEBSITE)
-
-
-def _engine() -> Engine:
-    """The warehouse of the ``warehouse_default`` Connection, read (each view: it may be edited) from
-    Airflow's own secrets and metadata database: the API server has them, the task SDK's channel exists
-    only in workers. One engine, and its pool, per URL."""
-    from airflow.models.connection import Connection
-
-    from erpsync.warehouse.hook import url_from_connection
-
-    conn = Connection.get_connection_from_secrets("warehouse_default")
-    return _engine_for(url_from_connection(conn.conn_type, host=conn.host, port=conn.port, schema=conn.schema,
-                                           login=conn.login, password=conn.password, conn_id="warehouse_default"))
-
-
-@cache
-def _engine_for(url: URL) -> Engine:
-    from erpsync.warehouse.engine import make_engine
-
-    return make_engine(url)
 
 
 def _freshness() -> dict[str, float]:
@@ -59,7 +38,7 @@ def _freshness() -> dict[str, float]:
 
 def build_page(view: page.View = page.View()) -> tuple[str, int, float]:
     """The page, the number of SQL queries it took and how long (ms)."""
-    engine = _engine()
+    engine = warehouse_engine()
     counted = {"queries": 0}
 
     def count(*_args) -> None:

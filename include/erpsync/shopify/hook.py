@@ -2,7 +2,8 @@
 
 Connection fields: Host = the shop (``my-shop.myshopify.com``; a full URL for the emulator), Password =
 the Admin API access token. Extra (JSON): ``api_version`` (default 2026-10), ``plan`` (STANDARD,
-ADVANCED, PLUS or ENTERPRISE: the restore rate we expect), optional ``store_name``, ``read_timeout_s``.
+ADVANCED, PLUS or ENTERPRISE: the restore rate we expect), optional ``store_name``, ``read_timeout_s``, ``webhook_secret`` (the app's client secret: the store's
+webhooks are received, verified with it, at ``/erpsync-webhooks/<connection id>`` of the Airflow API server).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from airflow.sdk import BaseHook
 from erpsync.shopify.pacing import CostBucket
 from erpsync.shopify.settings import ShopifySettings
 from erpsync.shopify.store import ShopifyStore
+from erpsync.store.events import Endpoint
 
 BACKGROUND_RESERVE_SHARE = 0.5
 
@@ -28,6 +30,14 @@ class ShopifyHook(BaseHook):
     def __init__(self, store_conn_id: str = default_conn_name, **kwargs: Any):
         super().__init__(**kwargs)
         self.store_conn_id = store_conn_id
+
+    @staticmethod
+    def webhook_endpoint(conn: Any) -> Endpoint:
+        """The webhook endpoint of a store Connection (an Airflow ``Connection``, as the API server reads
+        it): raises :class:`~erpsync.store.events.NoWebhooks` without a ``webhook_secret``."""
+        return ShopifySettings.from_connection(
+            host=conn.host, port=conn.port, password=conn.password, schema=conn.schema, extra=conn.extra_dejson,
+            conn_id=conn.conn_id).webhook_endpoint(conn.conn_id)
 
     @cached_property
     def settings(self) -> ShopifySettings:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from erpsync.common.http import connection_url, require
 from erpsync.shopify.client import API_VERSION, ShopifyClient
 from erpsync.shopify.store import ShopifyStore
+from erpsync.shopify.webhooks import parse_delivery
+from erpsync.store.events import Endpoint, NoWebhooks
 
 # Points restored per second by plan (shopify.dev, "GraphQL Admin API rate limits").
 RESTORE_RATES = {"STANDARD": 100.0, "ADVANCED": 200.0, "PLUS": 1000.0, "ENTERPRISE": 2000.0}
@@ -21,6 +24,7 @@ class ShopifySettings:
     plan: str = "STANDARD"
     store_name: str | None = None  # how the warehouse names this store; default: the shop's host
     read_timeout_s: float = 60.0
+    webhook_secret: str | None = field(default=None, repr=False)  # the app's client secret: signs webhooks
 
     def __post_init__(self) -> None:
         if self.plan not in RESTORE_RATES:
@@ -44,6 +48,7 @@ class ShopifySettings:
             plan=str(extra.get("plan", "STANDARD")).upper(),
             store_name=extra.get("store_name"),
             read_timeout_s=float(extra.get("read_timeout_s", 60.0)),
+            webhook_secret=extra.get("webhook_secret") or None,
         )
 
     def client(self, **kwargs: Any) -> ShopifyClient:
@@ -52,3 +57,10 @@ class ShopifySettings:
 
     def store(self, **kwargs: Any) -> ShopifyStore:
         return ShopifyStore(self.client(**kwargs), name=self.name)
+
+    def webhook_endpoint(self, conn_id: str) -> Endpoint:
+        """The store's webhook endpoint: deliveries proven with the app's client secret."""
+        if not self.webhook_secret:
+            raise NoWebhooks(f"Connection {conn_id!r} has no webhook_secret in its extra: set it to the Shopify "
+                             "app's client secret (API secret key) to receive this store's webhooks")
+        return Endpoint(store=self.name, parse=partial(parse_delivery, secret=self.webhook_secret))

@@ -127,6 +127,29 @@ def orders_shared_asset(conn_id: str):
     return Asset(f"erpsync_orders_shared__{conn_id}")
 
 
+def store_events_asset(conn_id: str):
+    """The Airflow asset the webhook receiver updates when the store announced a change its order flow
+    must read (:mod:`erpsync.events.app`): the order flow runs on it at once, besides its interval."""
+    from airflow.sdk import Asset
+
+    return Asset(f"erpsync_store_events__{conn_id}")
+
+
+def orders_schedule(slot: StoreSlot):
+    """The schedule of a store's order flow: its interval (``[erpsync] orders_interval_seconds``; with
+    webhooks, a slow safety net such as 300), or an event of the store (:func:`store_events_asset`),
+    whichever comes first. Back to back ("@continuous", interval 0) takes no events: it needs none."""
+    from erpsync.tasks.defaults import schedule_for
+
+    timetable = schedule_for("orders")
+    if timetable == "@continuous":
+        return timetable
+    from airflow.sdk import AssetOrTimeSchedule
+
+    events = store_events_asset(slot.conn_id)
+    return events if timetable is None else AssetOrTimeSchedule(timetable=timetable, assets=events)
+
+
 def publish_schedule(slot: StoreSlot):
     """The schedule of the DAG that publishes to ``slot``'s store: the catalog interval (``[erpsync]
     catalog_interval_seconds``), or an update of any other store's :func:`orders_shared_asset`, whichever

@@ -12,7 +12,8 @@ Layers (see ARCHITECTURE.md, "Warehouse"):
   ``row_error`` (row-level failures and their retries), ``sync_run`` (one row per flow run),
   ``sync_step`` (per flow and step: its last success and its last failure, with the error it raised),
   ``review_decision`` (what a person decided in Airflow on a held change or a given-up row),
-  ``alert_state`` (which alerts are firing: repeats are suppressed, recoveries announced).
+  ``alert_state`` (which alerts are firing: repeats are suppressed, recoveries announced),
+  ``store_event`` (the inbox of store webhooks: each delivery, verified or refused, and what it caused).
 
 Several stores share one warehouse: every row that is of one store says which (column ``store``, the
 store's name; ``''`` for a row of the ERP side), and every key of such a row includes it, so two stores
@@ -430,4 +431,25 @@ alert_state = Table(
     Column("dag_id", String(250), nullable=True),
     Column("run_id", String(250), nullable=True),
     CheckConstraint("status IN ('firing', 'resolved')", name="status"),
+)
+
+
+store_event = Table(
+    "store_event",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    store_column(),
+    Column("event_id", String(128), nullable=True,
+           comment="the store's event id (deliveries of one event share it); NULL when the delivery was refused"),
+    Column("topic", String(64), nullable=False, comment="e.g. orders/create"),
+    Column("resource", String(128), nullable=True, comment="what changed, e.g. gid://shopify/Order/1 (no payload)"),
+    ts("resource_updated_at", nullable=True, comment="the resource's version, the store's clock"),
+    ts("triggered_at", nullable=True, comment="when the store says the event happened"),
+    ts("received_at", nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("reason", Text, nullable=True, comment="why it caused no run, for people"),
+    Column("deliveries", Integer, nullable=False, server_default="1", comment="times it was delivered"),
+    UniqueConstraint("store", "event_id"),
+    CheckConstraint("outcome IN ('run', 'run_failed', 'ignored', 'echo', 'stale', 'refused')", name="outcome"),
+    Index(None, "store", "received_at"),
 )
