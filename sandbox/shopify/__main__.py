@@ -25,8 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     verbs.add_parser("stop", help="stop the background emulator")
     verbs.add_parser("status", help="is it running and healthy")
     verbs.add_parser("reset", help="empty the store")
-    info = verbs.add_parser("info", help="url, api version, where the access token is (JSON)")
-    info.add_argument("--show-token", action="store_true", help="include the access token itself")
+    info = verbs.add_parser("info", help="url, api version, where the access token and client secret are")
+    info.add_argument(
+        "--show-token", action="store_true", help="include the access token and the client secret themselves"
+    )
     verbs.add_parser("serve", help="serve in the foreground (what start runs)")
     shopper = verbs.add_parser("shopper", help="drive the shopper simulator of the running emulator")
     shopper.add_argument("action", choices=("start", "stop", "step", "status"))

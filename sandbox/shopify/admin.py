@@ -1,5 +1,6 @@
 """The emulator's own endpoints under /_emulator, for the demo and tests only (never part of Shopify's
-API): seed, inspect, reset, configure the plan and faults, drive the shopper, place and change orders."""
+API): seed, inspect, reset, configure the plan and faults, drive the shopper, place and change orders,
+watch webhook deliveries."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sandbox.shopify.ids import gid
 from sandbox.shopify.settings import ADMIN_PREFIX, Plan
 from sandbox.shopify.shopper import Shopper, ShopperConfig
 from sandbox.shopify.state import catalog, orders
-from sandbox.shopify.state.records import Address, Order
+from sandbox.shopify.state.records import Address, Order, WebhookSubscription
 
 if TYPE_CHECKING:
     from sandbox.shopify.server import EmulatorApp
@@ -65,6 +66,17 @@ def _order_summary(order: Order) -> dict[str, Any]:
     }
 
 
+def _subscription_summary(subscription: WebhookSubscription) -> dict[str, Any]:
+    return {
+        "id": gid("WebhookSubscription", subscription.id),
+        "topic": subscription.topic,
+        "uri": subscription.uri,
+        "format": subscription.format,
+        "include_fields": list(subscription.include_fields),
+        "created_at": subscription.created_at.isoformat(),
+    }
+
+
 def _address(data: dict[str, Any], first: str, last: str) -> Address:
     return Address(
         data.get("first_name", first),
@@ -100,6 +112,8 @@ class AdminApi:
             ("POST", r"/shopper/start", self.start_shopper),
             ("POST", r"/shopper/stop", self.stop_shopper),
             ("POST", r"/shopper/step", self.step_shopper),
+            ("GET", r"/webhooks", self.webhooks),
+            ("POST", r"/webhooks/flush", self.flush_webhooks),
         ]
         self._routes = [(m, re.compile(f"^{re.escape(ADMIN_PREFIX)}{p}$"), h) for m, p, h in self._routes]
 
@@ -283,6 +297,20 @@ class AdminApi:
         """Another app's access token: same store, its own cost bucket (a monitor that must not draw from
         the integration's)."""
         return {"access_token": self.app.install_app()}
+
+    # -- webhooks --------------------------------------------------------------------------------------
+
+    def webhooks(self, query: dict[str, str], body: Any) -> dict[str, Any]:
+        """The subscriptions and the latest deliveries (`limit`, default 100), newest first."""
+        with self.store.lock:
+            ordered = sorted(self.store.webhook_subscriptions.by_id.values(), key=lambda s: s.id)
+            subscriptions = [_subscription_summary(s) for s in ordered]
+        return {"subscriptions": subscriptions, **self.app.webhooks.describe(int(query.get("limit", "100")))}
+
+    def flush_webhooks(self, query: dict[str, str], body: Any) -> dict[str, Any]:
+        """Wait (up to `timeout` seconds, default 30) until no delivery is queued, held or in flight."""
+        flushed = self.app.webhooks.flush(float(body.get("timeout", 30)))
+        return {"flushed": flushed, **self.app.webhooks.describe(0)}
 
     def start_shopper(self, query: dict[str, str], body: Any) -> dict[str, Any]:
         self.app.shopper.start(ShopperConfig(**body))

@@ -34,6 +34,7 @@ from sandbox.shopify.settings import (
 )
 
 PID_FILE, LOG_FILE, TOKEN_FILE, CONFIG_FILE = "emulator.pid", "emulator.log", "access_token", "config.json"
+CLIENT_SECRET_FILE = "client_secret"
 
 
 def _alive(pid: int) -> bool:
@@ -53,6 +54,7 @@ class Running:
     url: str
     token: str
     app: Any
+    client_secret: str
 
     @property
     def graphql_url(self) -> str:
@@ -81,16 +83,29 @@ class ShopifyEmulator:
     def token_file(self) -> Path:
         return self.home / TOKEN_FILE
 
-    def token(self) -> str:
-        """The access token, generated on first use and kept 0600 in the home directory."""
+    @property
+    def client_secret_file(self) -> Path:
+        return self.home / CLIENT_SECRET_FILE
+
+    def _secret(self, path: Path, variable: str, generate: str) -> str:
+        """A secret generated on first use and kept 0600 in the home directory; a deployment
+        (docker-compose) may choose it with the environment variable instead."""
         self.home.mkdir(parents=True, exist_ok=True)
-        if not self.token_file.exists():
-            # A deployment (docker-compose) may choose the token; otherwise we make one.
-            token = os.environ.get("SHOPIFY_EMULATOR_TOKEN") or f"shpat_{secrets.token_hex(16)}"
-            fd = os.open(self.token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
-                handle.write(token)
-        return self.token_file.read_text().strip()
+                handle.write(os.environ.get(variable) or generate)
+        return path.read_text().strip()
+
+    def token(self) -> str:
+        """The access token (X-Shopify-Access-Token)."""
+        return self._secret(self.token_file, "SHOPIFY_EMULATOR_TOKEN", f"shpat_{secrets.token_hex(16)}")
+
+    def client_secret(self) -> str:
+        """The app's client secret, the key of the webhooks' X-Shopify-Hmac-Sha256."""
+        return self._secret(
+            self.client_secret_file, "SHOPIFY_EMULATOR_CLIENT_SECRET", f"shpss_{secrets.token_hex(16)}"
+        )
 
     def _config(self) -> dict[str, Any]:
         path = self.home / CONFIG_FILE
@@ -131,6 +146,7 @@ class ShopifyEmulator:
                 return self.info()
             raise RuntimeError(f"emulator pid {pid} is running but not healthy on {self.url}; see the log")
         self.token()
+        self.client_secret()
         log = open(self.home / LOG_FILE, "ab")  # noqa: SIM115 - handed to the child, closed below
         with log:
             process = subprocess.Popen(
@@ -205,12 +221,14 @@ class ShopifyEmulator:
             "shop_domain": SHOP_DOMAIN,
             "token_header": TOKEN_HEADER,
             "access_token_file": str(self.token_file),
+            "client_secret_file": str(self.client_secret_file),
             "home": str(self.home),
             "log": str(self.home / LOG_FILE),
             "plan": self.plan,
         }
         if show_token:
             info["access_token"] = self.token()
+            info["client_secret"] = self.client_secret()
         return info
 
     # -- serving ---------------------------------------------------------------------------------------
@@ -219,7 +237,9 @@ class ShopifyEmulator:
         """Serve in the foreground until SIGTERM or SIGINT (what `start` runs in the child process)."""
         from sandbox.shopify.server import EmulatorApp, EmulatorServer
 
-        app = EmulatorApp(self.home, self.token(), self.plan, config=self._config())
+        app = EmulatorApp(
+            self.home, self.token(), self.plan, config=self._config(), client_secret=self.client_secret()
+        )
         # A container listens on every interface (SHOPIFY_EMULATOR_LISTEN=0.0.0.0); locally, loopback only.
         host = os.environ.get("SHOPIFY_EMULATOR_LISTEN", "127.0.0.1")
         server = EmulatorServer(app, host=host, port=self.port, log_requests=log_requests)
@@ -245,12 +265,19 @@ class ShopifyEmulator:
         persist is False."""
         from sandbox.shopify.server import EmulatorApp, EmulatorServer
 
-        app = EmulatorApp(self.home if persist else None, self.token(), self.plan, clock=clock, config=config)
+        app = EmulatorApp(
+            self.home if persist else None,
+            self.token(),
+            self.plan,
+            clock=clock,
+            config=config,
+            client_secret=self.client_secret(),
+        )
         server = EmulatorServer(app, port=0)
         thread = threading.Thread(target=server.serve_forever, name="shopify-emulator", daemon=True)
         thread.start()
         try:
-            yield Running(f"http://127.0.0.1:{server.port}", app.token, app)
+            yield Running(f"http://127.0.0.1:{server.port}", app.token, app, app.client_secret)
         finally:
             server.close()
             thread.join(timeout=10)

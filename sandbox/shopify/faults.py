@@ -1,8 +1,10 @@
-"""Fault injection on the GraphQL endpoint, from configuration or the admin endpoint.
+"""Fault injection on the GraphQL endpoint and on webhook deliveries, from configuration or the admin
+endpoint.
 
 Each rule fires with its `rate` (drawn from one seeded RNG, so a run is reproducible), optionally only
-on requests whose query text contains `match`, and at most `count` times when a count is given.
-Kinds, in the order they act on a request:
+on requests whose query text contains `match` (for webhook kinds: whose topic, e.g. "orders/create",
+contains it), and at most `count` times when a count is given.
+Request kinds, in the order they act on a request:
 - latency: wait `latency_ms` before handling the request;
 - timeout: hold the request `hold_seconds` (past the client's timeout), then handle it normally;
 - drop_before: close the connection without a response, before anything is executed;
@@ -10,6 +12,13 @@ Kinds, in the order they act on a request:
 - rate_limit_429: answer 429 with `Retry-After: retry_after` without executing;
 - throttle_storm: empty the caller's cost bucket, so the request is THROTTLED unless it costs nothing;
 - drop_after: execute (a mutation is applied and committed), then close the connection without a response.
+Webhook kinds, decided once per event and subscription (see webhooks.py):
+- webhook_drop: the event is never delivered;
+- webhook_duplicate: delivered twice, with the same event id;
+- webhook_delay: delivered `delay_seconds` late;
+- webhook_reorder: held back until the subscription's next event has been sent;
+- webhook_bad_signature: X-Shopify-Hmac-Sha256 is not the body's HMAC.
+Request kinds never touch deliveries and webhook kinds never touch requests.
 """
 
 from __future__ import annotations
@@ -19,7 +28,13 @@ import threading
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-KINDS = ("latency", "timeout", "drop_before", "error_5xx", "rate_limit_429", "throttle_storm", "drop_after")
+REQUEST_KINDS = (
+    "latency", "timeout", "drop_before", "error_5xx", "rate_limit_429", "throttle_storm", "drop_after"
+)
+WEBHOOK_KINDS = (
+    "webhook_drop", "webhook_duplicate", "webhook_delay", "webhook_reorder", "webhook_bad_signature"
+)
+KINDS = REQUEST_KINDS + WEBHOOK_KINDS
 
 
 @dataclass(slots=True)
@@ -32,6 +47,7 @@ class FaultRule:
     hold_seconds: float = 30.0
     status: int = 503
     retry_after: int = 2
+    delay_seconds: float = 5.0
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -40,6 +56,8 @@ class FaultRule:
             raise ValueError("rate must be between 0 and 1")
         if self.kind == "error_5xx" and self.status not in (500, 502, 503, 504):
             raise ValueError("error_5xx status must be 500, 502, 503 or 504")
+        if self.delay_seconds < 0:
+            raise ValueError("delay_seconds must not be negative")
 
 
 class FaultInjector:
@@ -64,11 +82,13 @@ class FaultInjector:
         with self._lock:
             return {"seed": self._seed, "rules": [asdict(rule) for rule in self._rules]}
 
-    def decide(self, query_text: str) -> dict[str, FaultRule]:
-        """The rules that fire for this request, by kind."""
+    def decide(self, query_text: str, kinds: tuple[str, ...] = REQUEST_KINDS) -> dict[str, FaultRule]:
+        """The rules of these kinds that fire for this request (or webhook topic), by kind."""
         fired: dict[str, FaultRule] = {}
         with self._lock:
             for rule in self._rules:
+                if rule.kind not in kinds:
+                    continue
                 if rule.match is not None and rule.match not in query_text:
                     continue
                 if rule.count is not None and rule.count <= 0:

@@ -26,6 +26,7 @@ from sandbox.shopify.faults import FaultInjector
 from sandbox.shopify.settings import ADMIN_PREFIX, API_VERSION, GRAPHQL_PATH, TOKEN_HEADER, Plan
 from sandbox.shopify.shopper import ShopperConfig, ShopperRunner
 from sandbox.shopify.state.store import Store
+from sandbox.shopify.webhooks import WebhookDispatcher, WebhookSettings
 
 DB_FILE = "store.sqlite3"
 
@@ -40,9 +41,12 @@ class EmulatorApp:
         plan: str = "STANDARD",
         clock: Any = None,
         config: dict[str, Any] | None = None,
+        client_secret: str | None = None,
     ) -> None:
         self.clock = clock or SystemClock()
         self.token = token
+        # The app's client secret signs webhooks (X-Shopify-Hmac-Sha256).
+        self.client_secret = client_secret or secrets.token_hex(16)
         # Other apps installed on the store (admin POST /apps): each token has its own cost bucket, as
         # in Shopify, where the limit is per app and store. Kept in memory: gone with a restart.
         self.app_tokens: set[str] = set()
@@ -52,6 +56,10 @@ class EmulatorApp:
         self.buckets = Buckets(Plan.named(config.get("plan") or saved_plan or plan), self.clock)
         self.engine = Engine(self.store, self.buckets)
         self.faults = FaultInjector(config.get("faults"))
+        self.webhooks = WebhookDispatcher(
+            self.clock, self.faults, self.client_secret, WebhookSettings.from_config(config.get("webhooks"))
+        )
+        self.store.on_events = self.webhooks.publish
         self.shopper = ShopperRunner(self.store)
         self.admin = AdminApi(self)
         self.closing = threading.Event()
@@ -76,6 +84,7 @@ class EmulatorApp:
         self.closing.set()
         self.shopper.stop()
         self.store.close()
+        self.webhooks.close()
 
 
 class _Dropped(Exception):

@@ -3,7 +3,14 @@ registers their resolvers."""
 
 from graphql import GraphQLSchema
 
-from sandbox.shopify.resolvers import base, catalog, inventory, orders, shop  # noqa: F401 (registration)
+from sandbox.shopify.resolvers import (  # noqa: F401 (registration)
+    base,
+    catalog,
+    inventory,
+    orders,
+    shop,
+    webhooks,
+)
 
 
 def attach_resolvers(schema: GraphQLSchema) -> None:

@@ -26,6 +26,7 @@ _NODES: dict[str, Callable[[Store, int], Any]] = {
     ),
     "Fulfillment": lambda store, i: order_part(store, store.order_of_fulfillment, i, "fulfillments"),
     "Refund": lambda store, i: order_part(store, store.order_of_refund, i, "refunds"),
+    "WebhookSubscription": lambda store, i: store.webhook_subscriptions.get(i),
 }
 
 

@@ -48,8 +48,10 @@ def unique_handle(store: Store, wanted: str, product_id: int | None = None) -> s
 
 
 def touch_product(store: Store, product: Product) -> None:
+    """Every change of a product or of its variants ends here: the products/update event."""
     product.updated_at = store.now()
     store.save(product)
+    store.emit("products/update", product.id)
 
 
 def create_product(store: Store, values: dict[str, Any], options: list[list[Any]] | None = None) -> Product:
@@ -67,6 +69,7 @@ def create_product(store: Store, values: dict[str, Any], options: list[list[Any]
         if values.get(name) is not None and name not in ("title", "handle"):
             setattr(product, name, values[name])
     store.save(product)
+    store.emit("products/create", product.id)
     return product
 
 
@@ -168,6 +171,7 @@ def delete_product(store: Store, product: Product) -> None:
     for media_id in product.media_ids:
         store.delete(store.media.get(media_id))
     store.delete(product)
+    store.emit("products/delete", product.id, snapshot={"id": product.id})
 
 
 def location_by_name(store: Store, name: str) -> Location:

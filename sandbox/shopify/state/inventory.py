@@ -66,6 +66,7 @@ def change(store: Store, level: InventoryLevel, deltas: dict[str, int]) -> None:
     now = store.now()
     level.updated_at = now
     store.save(level)
+    store.emit("inventory_levels/update", (level.item_id, level.location_id))
     item = store.items.get(level.item_id)
     if item is not None:
         item.updated_at = now

@@ -306,6 +306,8 @@ def place_order(store: Store, request: OrderRequest) -> Order:
     customer.order_ids.append(order.id)
     store.save(customer)
     store.save(order)
+    store.emit("orders/create", order.id)
+    store.emit("orders/paid", order.id)  # orders are paid at creation
     return order
 
 
@@ -411,6 +413,7 @@ def refund_order(
     order.refunds.append(refund)
     order.updated_at = now
     store.save(order)
+    store.emit("refunds/create", refund.id)
     return refund
 
 
@@ -428,6 +431,7 @@ def cancel_order(store: Store, order: Order, reason: str = "CUSTOMER", restock: 
     order.cancelled_at = order.closed_at = order.updated_at = now
     order.cancel_reason = reason
     store.save(order)
+    store.emit("orders/cancelled", order.id)
 
 
 # -- fulfillment -------------------------------------------------------------------------------------
@@ -526,7 +530,10 @@ def create_fulfillment(
     )
     order.fulfillments.append(fulfillment)
     order.updated_at = now
-    if fulfillment_status(order) == "FULFILLED" and order.financial_status == "PAID":
+    status = fulfillment_status(order)
+    if status == "FULFILLED" and order.financial_status == "PAID":
         order.closed_at = now
     store.save(order)
+    store.emit("fulfillments/create", fulfillment.id)
+    store.emit("orders/fulfilled" if status == "FULFILLED" else "orders/partially_fulfilled", order.id)
     return order, fulfillment

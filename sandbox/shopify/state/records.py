@@ -344,3 +344,22 @@ class Order:
     @property
     def name(self) -> str:
         return f"#{self.number}"
+
+
+@dataclass(slots=True)
+class WebhookSubscription:
+    """An app's subscription to a webhook topic (topic as Shopify's enum value, e.g. ORDERS_CREATE)."""
+
+    KIND = "webhook_subscription"
+    id: int
+    topic: str
+    uri: str
+    created_at: datetime
+    updated_at: datetime
+    format: str = "JSON"
+    include_fields: list[str] = field(default_factory=list)
+    name: str | None = None
+
+    @property
+    def key(self) -> str:
+        return str(self.id)

@@ -3,14 +3,19 @@
 Every read and write happens under `store.lock` (one lock for the whole store keeps mutations atomic and
 is cheap next to GraphQL execution); `commit()` flushes what changed since the last commit in one SQLite
 transaction before the lock is released.
+
+Domain operations also `emit` the events Shopify announces by webhook (orders/create, refunds/create, ...);
+every saved order is an orders/updated. `commit()` hands them to the `on_events` listener (the webhook
+dispatcher), still under the lock, so the bodies it builds describe the state as committed.
 """
 
 from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,6 +33,7 @@ from sandbox.shopify.state.records import (
     Order,
     Product,
     Variant,
+    WebhookSubscription,
 )
 
 FIRST_ORDER_NUMBER = 1001  # Shopify numbers a shop's first order #1001
@@ -35,6 +41,16 @@ FIRST_ORDER_NUMBER = 1001  # Shopify numbers a shop's first order #1001
 
 class WallClock(Protocol):
     def now(self) -> datetime: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something Shopify announces by webhook: a topic ("orders/create") about one record."""
+
+    topic: str
+    subject: Any  # the record's id; (item id, location id) for an inventory level
+    triggered_at: datetime
+    snapshot: dict[str, Any] | None = None  # the body, for records gone before the commit (deletions)
 
 
 def epoch(value: datetime) -> int:
@@ -79,6 +95,9 @@ class Store:
             {"ID": _by_id, "UPDATED_AT": _by_updated, "CREATED_AT": _by_created}
         )
         self.adjustment_groups: Collection[AdjustmentGroup] = Collection()
+        self.webhook_subscriptions: Collection[WebhookSubscription] = Collection(
+            {"ID": _by_id, "CREATED_AT": _by_created}
+        )
         self.idempotency: dict[str, IdempotencyRecord] = {}
         # (item id, location id) -> level; per location, item ids in order for location.inventoryLevels.
         self.levels: dict[tuple[int, int], InventoryLevel] = {}
@@ -95,6 +114,10 @@ class Store:
         self._dirty: dict[tuple[str, str], Any] = {}
         self._deleted: set[tuple[str, str]] = set()
         self._dirty_meta: set[str] = set()
+        # Events of the current transaction, one per topic and subject, in the order they happened.
+        self._events: dict[tuple[str, Any], Event] = {}
+        self._updated_orders: dict[int, datetime] = {}
+        self.on_events: Callable[[Store, list[Event]], None] | None = None
         if self._db is not None:
             self._load()
 
@@ -114,6 +137,10 @@ class Store:
         self.meta[name] = value
         self._dirty_meta.add(name)
 
+    def emit(self, topic: str, subject: Any, snapshot: dict[str, Any] | None = None) -> None:
+        """Announce a change (see the module docstring); repeated in one transaction, it is one event."""
+        self._events.setdefault((topic, subject), Event(topic, subject, self.now(), snapshot))
+
     # -- writes ---------------------------------------------------------------------------------------
 
     def _collection(self, record: Any) -> Collection | None:
@@ -126,6 +153,7 @@ class Store:
             Customer: self.customers,
             Order: self.orders,
             AdjustmentGroup: self.adjustment_groups,
+            WebhookSubscription: self.webhook_subscriptions,
         }.get(type(record))
 
     def save(self, record: Any) -> None:
@@ -139,6 +167,8 @@ class Store:
             self.idempotency[record.idem_key] = record
         if isinstance(record, Order):
             self._index_order_parts(record)
+            # Every order change is an orders/updated, as in Shopify; it follows the change's own topic.
+            self._updated_orders[record.id] = self.now()
         self._mark(record)
 
     def save_many(self, records: list[Any]) -> None:
@@ -195,18 +225,23 @@ class Store:
             self.order_of_shipping_line[shipping_line.id] = order.id
 
     def commit(self) -> None:
-        if self._db is None or not (self._dirty or self._deleted or self._dirty_meta):
-            self._dirty.clear()
-            self._deleted.clear()
-            self._dirty_meta.clear()
-            return
-        meta = {name: (self.counters if name == "counters" else self.meta[name]) for name in self._dirty_meta}
-        self._db.write(
-            ((kind, key, record) for (kind, key), record in self._dirty.items()), list(self._deleted), meta
-        )
+        if self._db is not None and (self._dirty or self._deleted or self._dirty_meta):
+            meta = {
+                name: (self.counters if name == "counters" else self.meta[name]) for name in self._dirty_meta
+            }
+            upserts = ((kind, key, record) for (kind, key), record in self._dirty.items())
+            self._db.write(upserts, list(self._deleted), meta)
         self._dirty.clear()
         self._deleted.clear()
         self._dirty_meta.clear()
+        events = [
+            *self._events.values(),
+            *(Event("orders/updated", order_id, at) for order_id, at in self._updated_orders.items()),
+        ]
+        self._events.clear()
+        self._updated_orders.clear()
+        if events and self.on_events is not None:
+            self.on_events(self, events)
 
     @staticmethod
     @contextmanager
@@ -246,6 +281,7 @@ class Store:
                 self.adjustment_groups,
             ):
                 collection.clear()
+            # Webhook subscriptions are the app's configuration, not store content: kept, like the plan.
             for mapping in (
                 self.idempotency,
                 self.levels,
@@ -264,8 +300,12 @@ class Store:
             self._dirty.clear()
             self._deleted.clear()
             self._dirty_meta.clear()
+            self._events.clear()
+            self._updated_orders.clear()
             if self._db is not None:
                 self._db.clear()
+            for subscription in self.webhook_subscriptions.by_id.values():
+                self._mark(subscription)
             self._dirty_meta.add("counters")
             if plan is not None:  # the plan is configuration, not store content
                 self.set_meta("plan", plan)
@@ -310,4 +350,5 @@ class Store:
             "inventory_levels": len(self.levels),
             "customers": len(self.customers),
             "orders": len(self.orders),
+            "webhook_subscriptions": len(self.webhook_subscriptions),
         }

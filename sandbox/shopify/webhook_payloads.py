@@ -1,0 +1,333 @@
+"""Webhook bodies: Shopify sends the REST Admin API's JSON representation of the resource (snake_case,
+numeric ids beside `admin_graphql_api_id`, money as strings, lowercase statuses, timestamps with an
+offset). Modest subsets of those representations, with the fields an integration keys on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sandbox.shopify.ids import gid, inventory_level_gid
+from sandbox.shopify.settings import SHOP_CURRENCY
+from sandbox.shopify.state import orders as domain
+from sandbox.shopify.state.inventory import total_available
+from sandbox.shopify.state.records import (
+    Address,
+    Fulfillment,
+    InventoryLevel,
+    LineItem,
+    Order,
+    Product,
+    Refund,
+)
+from sandbox.shopify.state.store import FIRST_ORDER_NUMBER, Event, Store
+
+# REST's financial_status and fulfillment_status values (lowercase; an unfulfilled order has null).
+FULFILLMENT_STATUS = {"FULFILLED": "fulfilled", "PARTIALLY_FULFILLED": "partial", "UNFULFILLED": None}
+
+
+def timestamp(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).isoformat()
+
+
+def _money(amount: Decimal) -> str:
+    return f"{domain.cents(amount):f}"
+
+
+def _address(address: Address | None) -> dict[str, Any] | None:
+    if address is None:
+        return None
+    return {
+        "first_name": address.first_name,
+        "last_name": address.last_name,
+        "name": f"{address.first_name} {address.last_name}".strip(),
+        "company": address.company,
+        "address1": address.address1,
+        "address2": address.address2,
+        "city": address.city,
+        "zip": address.zip,
+        "province_code": address.province_code,
+        "country_code": address.country_code,
+        "phone": address.phone,
+    }
+
+
+def _line_item(line: LineItem) -> dict[str, Any]:
+    unfulfilled = line.current_quantity - line.fulfilled_quantity
+    return {
+        "id": line.id,
+        "admin_graphql_api_id": gid("LineItem", line.id),
+        "variant_id": line.variant_id,
+        "product_id": line.product_id,
+        "sku": line.sku,
+        "title": line.title,
+        "variant_title": line.variant_title,
+        "name": f"{line.title} - {line.variant_title}" if line.variant_title else line.title,
+        "quantity": line.quantity,
+        "current_quantity": line.current_quantity,
+        "fulfillable_quantity": max(unfulfilled, 0),
+        "fulfillment_status": "fulfilled" if line.fulfilled_quantity and unfulfilled <= 0 else None,
+        "price": _money(line.unit_price),
+        "total_discount": _money(domain.line_discount_total(line)),
+        "taxable": line.taxable,
+        "requires_shipping": line.requires_shipping,
+        "tax_lines": [
+            {"title": tax.title, "rate": tax.rate, "price": _money(tax.price)} for tax in line.tax_lines
+        ],
+    }
+
+
+def refund_body(order: Order, refund: Refund) -> dict[str, Any]:
+    lines = {line.id: line for line in order.line_items}
+    return {
+        "id": refund.id,
+        "admin_graphql_api_id": gid("Refund", refund.id),
+        "order_id": order.id,
+        "created_at": timestamp(refund.created_at),
+        "processed_at": timestamp(refund.created_at),
+        "note": refund.note,
+        "restock": any(r.restock_type != "NO_RESTOCK" for r in refund.refund_line_items),
+        "refund_line_items": [
+            {
+                "id": r.id,
+                "line_item_id": r.line_item_id,
+                "quantity": r.quantity,
+                "restock_type": r.restock_type.lower(),
+                "location_id": r.location_id,
+                "subtotal": _money(r.subtotal),
+                "total_tax": _money(r.total_tax),
+                "line_item": _line_item(lines[r.line_item_id]),
+            }
+            for r in refund.refund_line_items
+        ],
+        "refund_shipping_lines": [],
+        "transactions": [],
+        "order_adjustments": [],
+    }
+
+
+def fulfillment_body(order: Order, fulfillment: Fulfillment) -> dict[str, Any]:
+    lines = {line.id: line for line in order.line_items}
+    tracking = fulfillment.tracking
+    return {
+        "id": fulfillment.id,
+        "admin_graphql_api_id": gid("Fulfillment", fulfillment.id),
+        "order_id": order.id,
+        "name": fulfillment.name,
+        "status": fulfillment.status.lower(),
+        "created_at": timestamp(fulfillment.created_at),
+        "updated_at": timestamp(fulfillment.updated_at),
+        "location_id": fulfillment.location_id,
+        "service": "manual",
+        "shipment_status": None,
+        "tracking_company": tracking[0][0] if tracking else None,
+        "tracking_number": tracking[0][1] if tracking else None,
+        "tracking_numbers": [number for _company, number, _url in tracking if number],
+        "tracking_url": tracking[0][2] if tracking else None,
+        "tracking_urls": [url for _company, _number, url in tracking if url],
+        "line_items": [
+            {**_line_item(lines[line_id]), "quantity": quantity}
+            for line_id, quantity in fulfillment.line_items
+        ],
+    }
+
+
+def order_body(store: Store, order: Order) -> dict[str, Any]:
+    amounts = domain.totals(order)
+    customer = store.customers.get(order.customer_id)
+    return {
+        "id": order.id,
+        "admin_graphql_api_id": gid("Order", order.id),
+        "name": order.name,
+        "order_number": order.number,
+        "number": order.number - FIRST_ORDER_NUMBER + 1,
+        "email": order.email,
+        "contact_email": order.email,
+        "created_at": timestamp(order.created_at),
+        "updated_at": timestamp(order.updated_at),
+        "processed_at": timestamp(order.processed_at),
+        "cancelled_at": timestamp(order.cancelled_at),
+        "cancel_reason": order.cancel_reason.lower() if order.cancel_reason else None,
+        "closed_at": timestamp(order.closed_at),
+        "currency": SHOP_CURRENCY,
+        "presentment_currency": SHOP_CURRENCY,
+        "financial_status": domain.financial_status(order).lower(),
+        "fulfillment_status": FULFILLMENT_STATUS[domain.fulfillment_status(order)],
+        "confirmed": True,
+        "test": False,
+        "note": order.note,
+        "tags": ", ".join(order.tags),
+        "subtotal_price": _money(amounts["subtotal"]),
+        "total_discounts": _money(amounts["discounts"]),
+        "total_tax": _money(amounts["tax"]),
+        "total_price": _money(amounts["total"]),
+        "current_subtotal_price": _money(amounts["current_subtotal"]),
+        "current_total_tax": _money(amounts["current_tax"]),
+        "current_total_price": _money(amounts["current_total"]),
+        "discount_codes": [{"code": code, "type": "percentage"} for code in order.discount_codes],
+        "customer": None
+        if customer is None
+        else {
+            "id": customer.id,
+            "admin_graphql_api_id": gid("Customer", customer.id),
+            "email": customer.email,
+            "first_name": customer.first_name,
+            "last_name": customer.last_name,
+        },
+        "shipping_address": _address(order.shipping_address),
+        "billing_address": _address(order.billing_address),
+        "line_items": [_line_item(line) for line in order.line_items],
+        "shipping_lines": [
+            {"id": s.id, "title": s.title, "code": s.code, "price": _money(s.price)}
+            for s in order.shipping_lines
+        ],
+        "fulfillments": [fulfillment_body(order, f) for f in order.fulfillments],
+        "refunds": [refund_body(order, r) for r in order.refunds],
+    }
+
+
+
+def product_body(store: Store, product: Product) -> dict[str, Any]:
+    variants = [store.variants.get(variant_id) for variant_id in product.variant_ids]
+    return {
+        "id": product.id,
+        "admin_graphql_api_id": gid("Product", product.id),
+        "title": product.title,
+        "body_html": product.description_html,
+        "vendor": product.vendor,
+        "product_type": product.product_type,
+        "handle": product.handle,
+        "status": product.status.lower(),
+        "tags": ", ".join(product.tags),
+        "created_at": timestamp(product.created_at),
+        "updated_at": timestamp(product.updated_at),
+        "options": [
+            {"name": name, "position": position, "values": values}
+            for position, (name, values) in enumerate(product.options, start=1)
+        ],
+        "variants": [
+            {
+                "id": variant.id,
+                "admin_graphql_api_id": gid("ProductVariant", variant.id),
+                "product_id": product.id,
+                "title": variant.title,
+                "sku": variant.sku,
+                "barcode": variant.barcode,
+                "price": _money(variant.price),
+                "compare_at_price": (
+                    None if variant.compare_at_price is None else _money(variant.compare_at_price)
+                ),
+                "position": variant.position,
+                "inventory_policy": variant.inventory_policy.lower(),
+                "inventory_item_id": variant.inventory_item_id,
+                "inventory_quantity": total_available(store, store.items.get(variant.inventory_item_id)),
+                "taxable": variant.taxable,
+                **{f"option{i}": value for i, value in enumerate(variant.option_values[:3], start=1)},
+                "created_at": timestamp(variant.created_at),
+                "updated_at": timestamp(variant.updated_at),
+            }
+            for variant in variants
+        ],
+        "images": [
+            {
+                "id": media.id,
+                "product_id": product.id,
+                "position": position,
+                "src": media.original_source,
+                "alt": media.alt,
+            }
+            for position, media in enumerate((store.media.get(m) for m in product.media_ids), start=1)
+        ],
+    }
+
+
+def inventory_level_body(level: InventoryLevel) -> dict[str, Any]:
+    return {
+        "inventory_item_id": level.item_id,
+        "location_id": level.location_id,
+        "available": level.quantity("available"),
+        "updated_at": timestamp(level.updated_at),
+        "admin_graphql_api_id": inventory_level_gid(level.location_id, level.item_id),
+    }
+
+
+def _order_part(store: Store, index: dict[int, int], attribute: str, part_id: int) -> Any:
+    order = store.orders.get(index.get(part_id))
+    part = next((p for p in getattr(order, attribute, []) if p.id == part_id), None)
+    return order, part
+
+
+def _refund(store: Store, refund_id: int) -> dict[str, Any] | None:
+    order, refund = _order_part(store, store.order_of_refund, "refunds", refund_id)
+    return refund_body(order, refund) if refund else None
+
+
+def _fulfillment(store: Store, fulfillment_id: int) -> dict[str, Any] | None:
+    order, fulfillment = _order_part(store, store.order_of_fulfillment, "fulfillments", fulfillment_id)
+    return fulfillment_body(order, fulfillment) if fulfillment else None
+
+
+def _order(store: Store, order_id: int) -> dict[str, Any] | None:
+    order = store.orders.get(order_id)
+    return order_body(store, order) if order else None
+
+
+def _product(store: Store, product_id: int) -> dict[str, Any] | None:
+    product = store.products.get(product_id)
+    return product_body(store, product) if product else None
+
+
+def _level(store: Store, pair: tuple[int, int]) -> dict[str, Any] | None:
+    level = store.levels.get(pair)
+    return inventory_level_body(level) if level else None
+
+
+BUILDERS: dict[str, Callable[[Store, Any], dict[str, Any] | None]] = {
+    "orders/create": _order,
+    "orders/updated": _order,
+    "orders/paid": _order,
+    "orders/cancelled": _order,
+    "orders/fulfilled": _order,
+    "orders/partially_fulfilled": _order,
+    "refunds/create": _refund,
+    "fulfillments/create": _fulfillment,
+    "inventory_levels/update": _level,
+    "products/create": _product,
+    "products/update": _product,
+    "products/delete": lambda _store, _id: None,  # always from the event's snapshot
+}
+
+
+def build(store: Store, event: Event) -> dict[str, Any] | None:
+    """The body of an event, from the store as committed; None when its record is gone."""
+    if event.snapshot is not None:
+        return event.snapshot
+    return BUILDERS[event.topic](store, event.subject)
+
+
+def include_fields(body: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+    """A subscription's `includeFields`: only these (dotted paths reach into objects and lists)."""
+    if not fields:
+        return body
+    kept: dict[str, Any] = {}
+    for path in fields:
+        _copy_path(body, kept, path.split("."))
+    return kept
+
+
+def _copy_path(source: Any, target: dict[str, Any], parts: list[str]) -> None:
+    head, rest = parts[0], parts[1:]
+    if not isinstance(source, dict) or head not in source:
+        return
+    value = source[head]
+    if not rest:
+        target[head] = value
+    elif isinstance(value, list):
+        items = target.setdefault(head, [{} for _ in value])
+        for item, kept in zip(value, items, strict=True):
+            _copy_path(item, kept, rest)
+    elif isinstance(value, dict):
+        _copy_path(value, target.setdefault(head, {}), rest)
