@@ -23,7 +23,9 @@ whole catalog; `dry_run`; `approve_held`). A backfill only counts what it would 
 
 **Configuration.** The store Connection (its type says the kind, its extra `erp_web_shop` its ERP web
 shop), `erp_default`, `warehouse_default`; pool `store_api__<connection id>`; Variable `erpsync_catalog`.
-Schedule: `[erpsync] catalog_interval_seconds` (30).
+Schedule: `[erpsync] catalog_interval_seconds` (30); with the ERP change watcher on
+(`[erpsync] erp_watch_seconds` > 0), also right after each `catalog_sync` staging (asset
+`erpsync_catalog_staged`).
 
 **When it fails.**
 - *StoreAuthError*: fix the login or token of this store's Connection.

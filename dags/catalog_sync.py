@@ -4,7 +4,7 @@ from airflow.sdk import DAG, Param
 
 from erpsync.tasks import catalog, runlog
 from erpsync.tasks.defaults import AFTER_STAGED, PRIORITY_AVAILABILITY, TAGS_ERP, dag_defaults
-from erpsync.tasks.stores import configured_stores, publish_schedule
+from erpsync.tasks.stores import catalog_staged_asset, configured_stores, publish_schedule
 
 DOC = """
 ### Catalog sync (ERP -> store)
@@ -54,7 +54,11 @@ pools `erp_api`, `store_api`; Variable `erpsync_catalog` (JSON, optional): `loca
 ERP warehouse codes; default: same names), `safety_stock`, `safety_stock_by_sku`, `split_stock_at` (5),
 `max_price_change_share` (0.5),
 `max_catalog_shrink_share` (0.2), `content_concurrency` (4 productSet calls in flight). Schedule:
-`[erpsync] catalog_interval_seconds` (30; 0 = continuous).
+`[erpsync] catalog_interval_seconds` (30; 0 = continuous), and, with `[erpsync] erp_watch_seconds` > 0
+(default 0: off), as soon as the ERP change watcher (in the triggerer) sees a change the cursors have
+not passed (asset `erpsync_erp_changes`; the further stores' publishing then follows each staging,
+asset `erpsync_catalog_staged`). The watcher logs in the triggerer's log; when it cannot reach the ERP
+or the warehouse it says so there and tries again with backoff, while the interval keeps the flow going.
 
 **When it fails.**
 - *ErpAuthError / StoreAuthError*: fix the login or token of `erp_default` / `store_default`.
@@ -72,6 +76,7 @@ ERP warehouse codes; default: same names), `safety_stock`, `safety_stock_by_sku`
 
 PRIMARY = configured_stores()[0]
 STORE = {"store_conn": PRIMARY.conn_id}
+STAGED = catalog_staged_asset()  # the further stores' publishing waits on it (with the ERP watcher on)
 
 with DAG(
     dag_id="catalog_sync",
@@ -90,7 +95,7 @@ with DAG(
 ) as dag:
     started = runlog.start_run(flow=catalog.FLOW)
     extracted = [catalog.extract_products(), catalog.extract_stock()]
-    staged = catalog.stage_catalog()
+    staged = catalog.stage_catalog.override(outlets=[STAGED] if STAGED else [])()
     content = catalog.publish_content.override(pool=PRIMARY.pool)(**STORE)
     # Content, then prices, then inventory (a new product exists before its price and stock are set), but
     # a step that failed does not hold back the next one: each runs once the staged catalog is there.

@@ -121,6 +121,40 @@ def test_a_stores_staged_orders_start_the_other_stores_publishing_at_once(dagbag
             f"erpsync_orders_shared__{other}"], dag_id
 
 
+@pytest.mark.parametrize("seconds", ["0", "-1", "1.5"])
+def test_the_erp_change_watcher_is_wired_when_on_and_absent_when_off(monkeypatch, seconds):
+    """``[erpsync] erp_watch_seconds`` > 0: catalog_sync also runs on the asset the watcher updates (its
+    trigger in the installed package, serializable as the scheduler stores it), and the further stores'
+    publishing on catalog_sync's staging; 0 or less: polling alone, as before. Either way the DAGs parse
+    and touch nothing external."""
+    from airflow.models import DagBag
+    from airflow.sdk import BaseHook
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    monkeypatch.setenv("AIRFLOW__ERPSYNC__ERP_WATCH_SECONDS", seconds)
+    monkeypatch.setattr(BaseHook, "get_connection",
+                        classmethod(lambda *a, **k: pytest.fail("a Connection read")))
+    monkeypatch.setattr(socket.socket, "connect", lambda *a, **k: pytest.fail("network at parse time"))
+    bag = DagBag(dag_folder=str(DAGS_FOLDER))
+    assert bag.import_errors == {}
+    catalog, publish = bag.dags["catalog_sync"], bag.dags["catalog_publish__store_outlet"]
+    for dag in (catalog, publish):
+        assert type(dag.timetable).__name__ == "AssetOrTimeSchedule", "the interval stays the safety net"
+        DagSerialization.to_dict(dag)
+    watched = {a.name: a for a in catalog.timetable.asset_condition.objects}
+    staged_by = [t.outlets for t in catalog.tasks if t.task_id == "stage_catalog"]
+    publish_on = [a.name for a in publish.timetable.asset_condition.objects]
+    if float(seconds) <= 0:
+        assert list(watched) == ["erpsync_orders_shared__store_outlet"]
+        assert staged_by == [[]] and publish_on == ["erpsync_orders_shared__store_default"]
+        return
+    (watcher,) = watched["erpsync_erp_changes"].watchers
+    classpath, kwargs = watcher.trigger.serialize()
+    assert classpath == "erpsync.events.erp_watch.ErpChangeTrigger" and kwargs["poll_seconds"] == 1.5
+    assert [[a.name for a in outlets] for outlets in staged_by] == [["erpsync_catalog_staged"]]
+    assert publish_on == ["erpsync_orders_shared__store_default", "erpsync_catalog_staged"]
+
+
 PARSE_PROBE = """
 import sys
 import airflow.sdk, airflow.models  # the DAG processor has Airflow loaded before it parses a file

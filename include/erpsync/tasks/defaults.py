@@ -51,9 +51,10 @@ TAGS_ERP = "erp:tryton"
 TAGS_STORE = "store:store_default"  # the store Connection the flows use (its type says the kind)
 
 
-def schedule_for(flow: str, default_seconds: int = 30):
+def schedule_for(flow: str, default_seconds: int = 30, *, store: str | None = None):
     """A flow's schedule from Airflow's configuration (``[erpsync] <flow>_interval_seconds``, default
-    ``default_seconds``), read from
+    ``default_seconds``; for one store's DAG, ``<flow>_interval_seconds__<store connection id>`` first,
+    e.g. a slow safety-net poll for the store whose webhooks start its runs), read from
     the loaded config at parse time (no I/O): an interval with real data intervals (windows end at the
     interval's end, backfills work); back to back ("@continuous") when 0; manual or external triggers
     only when negative."""
@@ -61,11 +62,22 @@ def schedule_for(flow: str, default_seconds: int = 30):
     from airflow.sdk import DeltaDataIntervalTimetable
 
     seconds = conf.getint("erpsync", f"{flow}_interval_seconds", fallback=default_seconds)
+    if store is not None:
+        seconds = conf.getint("erpsync", f"{flow}_interval_seconds__{store}", fallback=seconds)
     if seconds < 0:
         return None
     # Not a bare timedelta: Airflow 3 makes that a trigger timetable whose intervals are points, and a
     # backfill run would then have an empty window.
     return "@continuous" if seconds == 0 else DeltaDataIntervalTimetable(dt.timedelta(seconds=seconds))
+
+
+def erp_watch_seconds() -> float:
+    """How often the ERP change watcher asks the ERP whether the catalog changed (``[erpsync]
+    erp_watch_seconds``), read at parse time (no I/O); 0 or negative (the default): no watcher, the
+    catalog flow runs on its interval alone."""
+    from airflow.configuration import conf
+
+    return max(0.0, conf.getfloat("erpsync", "erp_watch_seconds", fallback=0))
 
 
 def cron_schedule(name: str, default: str):

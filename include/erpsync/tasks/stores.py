@@ -127,6 +127,40 @@ def orders_shared_asset(conn_id: str):
     return Asset(f"erpsync_orders_shared__{conn_id}")
 
 
+ERP_CHANGES = "erpsync_erp_changes"
+CATALOG_STAGED = "erpsync_catalog_staged"
+
+
+def erp_changes_asset():
+    """The Airflow asset the ERP change watcher updates when the ERP changed the catalog since the cursors
+    (:class:`erpsync.events.erp_watch.ErpChangeTrigger`, every ``[erpsync] erp_watch_seconds``), or None
+    when the watcher is off."""
+    from erpsync.tasks.defaults import erp_watch_seconds
+
+    seconds = erp_watch_seconds()
+    if not seconds:
+        return None
+    from airflow.sdk import Asset, AssetWatcher
+
+    from erpsync.events.erp_watch import ErpChangeTrigger
+
+    return Asset(ERP_CHANGES, watchers=[
+        AssetWatcher(name="erpsync_erp_watch", trigger=ErpChangeTrigger(poll_seconds=seconds))])
+
+
+def catalog_staged_asset():
+    """The asset ``catalog_sync``'s staging updates when the ERP change watcher is on and there are further
+    stores: their publishing runs right after the ERP's changes are staged, not at their next interval.
+    None otherwise (their interval, as the primary's, is then the only clock)."""
+    from erpsync.tasks.defaults import erp_watch_seconds
+
+    if not erp_watch_seconds() or len(configured_stores()) < 2:
+        return None
+    from airflow.sdk import Asset
+
+    return Asset(CATALOG_STAGED)
+
+
 def store_events_asset(conn_id: str):
     """The Airflow asset the webhook receiver updates when the store announced a change its order flow
     must read (:mod:`erpsync.events.app`): the order flow runs on it at once, besides its interval."""
@@ -136,12 +170,13 @@ def store_events_asset(conn_id: str):
 
 
 def orders_schedule(slot: StoreSlot):
-    """The schedule of a store's order flow: its interval (``[erpsync] orders_interval_seconds``; with
-    webhooks, a slow safety net such as 300), or an event of the store (:func:`store_events_asset`),
+    """The schedule of a store's order flow: its interval (``[erpsync] orders_interval_seconds``, or
+    ``orders_interval_seconds__<connection id>`` for this store alone: with webhooks, a slow safety net
+    such as 300), or an event of the store (:func:`store_events_asset`),
     whichever comes first. Back to back ("@continuous", interval 0) takes no events: it needs none."""
     from erpsync.tasks.defaults import schedule_for
 
-    timetable = schedule_for("orders")
+    timetable = schedule_for("orders", store=slot.conn_id)
     if timetable == "@continuous":
         return timetable
     from airflow.sdk import AssetOrTimeSchedule
@@ -152,15 +187,19 @@ def orders_schedule(slot: StoreSlot):
 
 def publish_schedule(slot: StoreSlot):
     """The schedule of the DAG that publishes to ``slot``'s store: the catalog interval (``[erpsync]
-    catalog_interval_seconds``), or an update of any other store's :func:`orders_shared_asset`, whichever
-    comes first. With one store, the interval alone."""
+    catalog_interval_seconds``), or an update of any other store's :func:`orders_shared_asset`, or (with
+    the ERP change watcher on) of :func:`erp_changes_asset` for the primary (``catalog_sync`` extracts and
+    stages) and of :func:`catalog_staged_asset` for the others (they publish what it staged), whichever
+    comes first. With one store and no watcher, the interval alone."""
     from erpsync.tasks.defaults import schedule_for
 
     timetable = schedule_for("catalog")
     others = [orders_shared_asset(s.conn_id) for s in configured_stores() if s.conn_id != slot.conn_id]
-    if not others or timetable == "@continuous":
+    catalog = erp_changes_asset() if slot.primary else catalog_staged_asset()
+    assets = [*others, *([catalog] if catalog is not None else [])]
+    if not assets or timetable == "@continuous":
         return timetable
     from airflow.sdk import AssetAny, AssetOrTimeSchedule
 
-    assets = AssetAny(*others)
-    return assets if timetable is None else AssetOrTimeSchedule(timetable=timetable, assets=assets)
+    any_of = AssetAny(*assets)
+    return any_of if timetable is None else AssetOrTimeSchedule(timetable=timetable, assets=any_of)

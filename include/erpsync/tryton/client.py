@@ -236,6 +236,20 @@ class TrytonClient:
         )
         return bool(changed_list or changed_lines)
 
+    def newest_change(self, model: str, *, since: dt.datetime | None, after: dt.datetime | None
+                      ) -> dt.datetime | None:
+        """The newest ``last_modified_at`` of ``model``'s records (archived ones included) that is at or
+        after ``since`` and strictly after ``after`` (either bound None: unbounded), or None: one search
+        of one row, newest first (the change watcher asks this every second or two)."""
+        domain: list[Any] = []
+        if since is not None:
+            domain.append(("last_modified_at", ">=", since))
+        if after is not None:
+            domain.append(("last_modified_at", ">", after))
+        rows = self.model(model, "search_read", domain, 0, 1, [("last_modified_at", "DESC")],
+                          ["last_modified_at"], context={"active_test": False})
+        return rows[0]["last_modified_at"] if rows else None
+
     # -- stock --------------------------------------------------------------------------------------
 
     def iter_stock_moved_product_ids(self, window: Window) -> Iterator[list[int]]:

@@ -28,3 +28,23 @@ def test_the_primary_keeps_the_plain_names_the_others_get_their_own():
 def test_something_that_cannot_be_a_connection_id_is_refused_by_name():
     with pytest.raises(StoresConfigError, match="'shop/b'"):
         parse_stores("shop_a,shop/b")
+
+
+def test_a_store_s_order_flow_runs_on_its_own_interval_or_its_events(monkeypatch):
+    import datetime as dt
+
+    from airflow.sdk import AssetOrTimeSchedule
+
+    from erpsync.tasks.stores import orders_schedule
+
+    monkeypatch.setenv("AIRFLOW__ERPSYNC__ORDERS_INTERVAL_SECONDS", "30")
+    monkeypatch.setenv("AIRFLOW__ERPSYNC__ORDERS_INTERVAL_SECONDS__STORE_DEFAULT", "300")
+    with_webhooks, polled = parse_stores("store_default,store_vendure")
+    slow, fast = orders_schedule(with_webhooks), orders_schedule(polled)
+    assert isinstance(slow, AssetOrTimeSchedule) and isinstance(fast, AssetOrTimeSchedule)
+    assert slow.timetable.delta == dt.timedelta(seconds=300) and fast.timetable.delta == dt.timedelta(seconds=30)
+    assert slow.asset_condition.name == "erpsync_store_events__store_default"
+    monkeypatch.setenv("AIRFLOW__ERPSYNC__ORDERS_INTERVAL_SECONDS__STORE_DEFAULT", "-1")  # events only
+    assert orders_schedule(with_webhooks).name == "erpsync_store_events__store_default"
+    monkeypatch.setenv("AIRFLOW__ERPSYNC__ORDERS_INTERVAL_SECONDS__STORE_DEFAULT", "0")
+    assert orders_schedule(with_webhooks) == "@continuous"
