@@ -31,6 +31,11 @@ each other (its tag `store:<connection id>`).
    again, prices and status put back, availability written with compare-and-swap (a sale is never
    overwritten; recent orders are staged first, so sold stock is never given back). SKUs the store sells
    that the ERP does not know are reported (`unmanaged_in_store`), never deleted.
+3. *Webhooks* (`subscribe_webhooks`, beside the two): when `[erpsync] webhook_base_url` is set (the
+   address at which the store reaches Airflow's API server) and the store Connection has a
+   `webhook_secret`, makes sure the store delivers its order events (created, updated, cancelled,
+   refunded) to `<webhook_base_url>/erpsync-webhooks/<connection id>`, creating what is missing (a store
+   drops a subscription whose deliveries keep failing). Otherwise it says why it did nothing.
 
 Figures (drift per kind, gaps, what was repaired) are in the run log (`sync_run`, flow `reconcile`) and
 on the *Sync health* page.
@@ -40,7 +45,8 @@ when an order is missing in the ERP after the repair or a duplicate exists (`max
 Variable `erpsync_alerts`. Drift that comes back run after run means something else writes to the store
 (an app, a person) or a live flow is not running: check the *STALE* alerts and the store's admin log.
 
-**When it fails.** *reconcile_orders*: as for `orders_sync` (ERP or store unreachable, a country or
+**When it fails.** *subscribe_webhooks*: the store refused a subscription (the message says which and
+why, e.g. an address it cannot reach); the order flow keeps polling meanwhile. *reconcile_orders*: as for `orders_sync` (ERP or store unreachable, a country or
 service product missing in the ERP); the orders it could not book wait in `row_error` and are booked by
 the order flow or the next reconciliation. *reconcile_catalog*: as for `catalog_sync`'s publish steps
 (store unreachable, a location of the mapping missing). Clearing either task is safe.
@@ -75,10 +81,14 @@ def reconcile_dag(slot: StoreSlot) -> DAG:
     ) as dag:
         store = {"store_conn": slot.conn_id}
         started = runlog.start_run(flow=reconcile.FLOW, **store)
+        subscribed = reconcile.subscribe_webhooks.override(pool=slot.background_pool)(**store)
         orders = reconcile.reconcile_orders.override(pool=slot.background_pool)(**store)
         catalog = reconcile.reconcile_catalog.override(pool=slot.background_pool)(**store)
         finished = runlog.finish_run(flow=reconcile.FLOW, steps=list(reconcile.STEPS))
-        started >> orders >> catalog >> finished
+        # The subscriptions are independent of the rest: a refusal there holds back no repair.
+        started >> [subscribed, orders]
+        orders >> catalog >> finished
+        subscribed >> finished
     return dag
 
 

@@ -21,6 +21,11 @@ DOC = """
   being retried with backoff and resolve themselves once the cause is fixed (a product the store refuses:
   fix it in the ERP; a store location missing: fix the mapping).
 
+- *STALE webhooks of <store>*: the store's webhooks arrived before, but its orders kept changing for more
+  than `webhook_silence_minutes` (15) after the last event: the order flow runs on its slow safety-net
+  poll meanwhile. Check the store's subscriptions (DAG `reconcile`, task `subscribe_webhooks`), that the
+  store reaches `[erpsync] webhook_base_url`, and, if deliveries are refused, the Connection's
+  `webhook_secret`. Table `store_event` has every delivery and what it caused.
 - *Held work*: changes a guardrail held or rows that gave up retrying, that nobody decided on yet, start
   DAG `review_held`, which asks a person in Airflow's *Required actions* (task `announce_held_work`;
   skipped when nothing waits).

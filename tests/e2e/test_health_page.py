@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from erpsync.warehouse.engine import make_engine
-from erpsync.warehouse.schema import alert_state, quarantine, row_error, sync_run, sync_step
+from erpsync.warehouse.schema import alert_state, quarantine, row_error, store_event, sync_run, sync_step
 from tests.support.browser import SCREENSHOTS, chromium, log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
@@ -20,6 +20,12 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 def known_state(engine) -> None:
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     runs = []
+    # The first store's latest new orders came by webhook (an asset-triggered run,
+    # the first recorded; the later ones staged nothing); the second has none.
+    by_event = {"store": FIRST_STORE, "flow": "orders", "dag_id": "orders_sync", "run_id": "asset_triggered__orders3",
+                 "window_end": now - dt.timedelta(minutes=2), "status": "success",
+                 "started_at": now - dt.timedelta(minutes=2), "finished_at": now - dt.timedelta(seconds=110),
+                 "timings": {}, "error": None, "counts": {"stage_orders": {"staged": 2}, "ingest_orders": {"created": 2}}}
     for i in range(6):  # catalog: a run every 30 s, the last one 20 s ago
         end = now - dt.timedelta(seconds=20 + 30 * (5 - i))
         runs.append({"flow": "catalog", "dag_id": "catalog_sync", "run_id": f"scheduled__catalog{i}",
@@ -45,6 +51,7 @@ def known_state(engine) -> None:
                      "reconcile_orders": {"orders_in_store": 87, "missing_in_erp": 1, "booked": 1, "still_missing": 0,
                                           "duplicates": 0}}})
     with engine.begin() as conn:
+        conn.execute(sync_run.insert(), [by_event])
         conn.execute(sync_run.insert(), runs)
         conn.execute(quarantine.insert(), [
             {"store": "", "source": "erp", "entity": "product", "record_key": sku, "batch_id": "b1", "run_id": "scheduled__catalog5",
@@ -84,6 +91,11 @@ def known_state(engine) -> None:
              "last_failed_at": now - dt.timedelta(minutes=20), "last_failed_run_id": "scheduled__orders2",
              "last_error": "ErpTransportError: the ERP did not answer", "last_error_run_id": "scheduled__orders2",
              "last_error_try": 2}])
+        conn.execute(store_event.insert(), [
+            {"store": FIRST_STORE, "event_id": f"ev-{i}", "topic": "orders/create", "outcome": "run", "deliveries": 1,
+             "received_at": now - dt.timedelta(minutes=2 + i)} for i in range(3)] + [
+            {"store": FIRST_STORE, "event_id": None, "topic": "orders/create", "outcome": "refused", "deliveries": 1,
+             "received_at": now - dt.timedelta(minutes=1), "reason": "the X-Shopify-Hmac-Sha256 signature does not match"}])
         conn.execute(alert_state.insert().values(
             alert_key="catalog_sync/quarantine/erp.product", kind="quarantine", status="firing",
             title="QUARANTINE erp.product: 2 row(s) held back", details=[], occurrences=3,
@@ -102,8 +114,10 @@ EXPECTED = ["JKT-0001-M", "list_price_positive: 2", "HELD by a guardrail", "PRK-
             "decide in Required actions", "/required_actions?response_received=false", "Rows 1-3 of 3",
             "Rows 1-4 of 4", "retried by the next run from",
             # What the runs did, in the reader's words, counted here from the runs above: 6 catalog runs
-            # published 7 levels each; 3 order runs booked 11 orders each.
-            "42 levels published", "33 orders booked in the ERP"]
+            # published 7 levels each; 3 order runs booked 11 orders each, and one started by an event 2.
+            "42 levels published", "35 orders booked in the ERP",
+            # How each store's changes arrive: the first's last new orders by event, its deliveries of the hour.
+            "How store changes arrive", "1 refused, 3 run"]
 
 
 def test_the_sync_health_page_shows_a_known_state_to_logged_in_users_only(scheduler, use_warehouse):
@@ -124,9 +138,10 @@ def test_the_sync_health_page_shows_a_known_state_to_logged_in_users_only(schedu
     html = response.text
     missing = [text for text in EXPECTED if text not in html]
     assert not missing, missing
+    assert f"{FIRST_STORE}</td><td class=ok>event (" in html  # its last new orders came by webhook
     queries = int(response.headers["X-Sync-Health-Queries"])
     print(f"sync-health page: {queries} queries, {response.headers['X-Sync-Health-Ms']} ms")
-    assert queries <= 15  # one or two per section, whatever the number of rows
+    assert queries <= 17  # one or two per section (8 sections), whatever the number of rows
 
     # The lists filtered: one dataset of the quarantine, one flow of the error queue.
     html = scheduler.http.get(page, params={"dataset": "erp.stock_level", "flow": "orders"}, timeout=60).text

@@ -17,6 +17,8 @@ class AlertConfig(BaseModel):
 
     # Data is stale when a flow has had no successful run for this long (minutes, per flow).
     freshness_minutes: dict[str, float] = Field(default_factory=lambda: {"catalog": 15, "orders": 10})
+    # A store's webhooks are silent when its orders changed this much later than its last event arrived.
+    webhook_silence_minutes: float = Field(default=15, gt=0)
     # A row in the error queue is stuck once it has failed this many times.
     stuck_after_attempts: int = Field(default=5, ge=1)
     # Reconciliation: alert when more than this many levels, prices or products drift (after repair

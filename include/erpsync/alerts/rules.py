@@ -6,7 +6,9 @@
 - data is stale: a step of a flow did not succeed within the flow's freshness window, each step on its
   own (checked by ``sync_watch``); clears when that step succeeds;
 - rows of the error queue are stuck past their retry budget (``sync_watch``);
-- reconciliation found drift above its threshold (``reconcile``).
+- reconciliation found drift above its threshold (``reconcile``);
+- a store's webhooks went silent while its orders kept changing (``sync_watch``); clears when an event
+  arrives again.
 """
 
 from __future__ import annotations
@@ -245,3 +247,43 @@ def check_drift(book: AlertBook, *, dag_id: str, run_id: str, area: str, drift: 
     else:
         book.clear(key, now, run_url=url)
 
+
+
+def check_webhooks(book: AlertBook, engine: Engine, *, silence_minutes: float, now: dt.datetime) -> dict[str, float]:
+    """*STALE webhooks* per store whose webhooks once arrived (a row in ``store_event`` that was not
+    refused) and whose orders kept changing since without an event: the newest order change staged (by
+    the safety-net poll, the store's clock) is more than ``silence_minutes`` later than the last event.
+    The order flow keeps polling meanwhile; each such minute is latency, not a lost order. Returns, per
+    such store, the minutes since its last event."""
+    from erpsync.warehouse.schema import stg_order, store_event
+
+    window = dt.timedelta(minutes=silence_minutes)
+    with engine.connect() as conn:
+        last_events = dict(conn.execute(
+            select(store_event.c.store, func.max(store_event.c.received_at))
+            .where(store_event.c.outcome != "refused").group_by(store_event.c.store)).all())
+        refused = dict(conn.execute(
+            select(store_event.c.store, func.count()).where(store_event.c.outcome == "refused",
+                                                            store_event.c.received_at >= now - window)
+            .group_by(store_event.c.store)).all())
+        newest_orders = dict(conn.execute(
+            select(stg_order.c.store, func.max(stg_order.c.store_updated_at))
+            .where(stg_order.c.store.in_(list(last_events))).group_by(stg_order.c.store)).all())
+    silent: dict[str, float] = {}
+    for store, last_event in sorted(last_events.items()):
+        key = store_key(store, "webhooks/silent")
+        newest = newest_orders.get(store)
+        if newest is None or newest - last_event <= window:
+            book.clear(key, now)
+            continue
+        silent[store] = round((now - last_event).total_seconds() / 60, 1)
+        details = [f"Last event {duration(now - last_event)} ago; orders changed in the store since "
+                   f"(the newest {duration(now - newest)} ago), read by the safety-net poll instead.",
+                   "Check the store's webhook subscriptions (DAG reconcile, task subscribe_webhooks, makes sure "
+                   "of them) and that the store can reach Airflow's API server at [erpsync] webhook_base_url."]
+        if refused.get(store):
+            details.append(f"{refused[store]} deliveries were refused in that time (signature): is the store "
+                           "Connection's webhook_secret the app's client secret?")
+        book.fire(Alert(key, "stale", f"STALE webhooks of {store}: silent while its orders change", details,
+                        store=store), now)
+    return silent

@@ -21,11 +21,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from erpsync.events.receiver import DEFAULT_MAX_AGE, Answer, receive
+from erpsync.events.subscriptions import MOUNT
 from erpsync.store.events import Delivery, Endpoint, NoWebhooks
 
 log = logging.getLogger(__name__)
 
-MOUNT = "/erpsync-webhooks"
 MAX_BODY = 4 * 1024 * 1024  # larger than any order Shopify sends; more is refused unread
 
 

@@ -50,6 +50,7 @@ def snapshot(engine: Engine, freshness_minutes: dict[str, float], now: dt.dateti
         "errors": queries.error_queue(engine, flow=view.flow, store=view.store, page=view.e_page),
         "drift": queries.latest_drift(engine),
         "alerts": queries.firing_alerts(engine),
+        "events": queries.store_events(engine, now),
     }
 
 
@@ -60,6 +61,7 @@ def render(data: dict[str, Any], *, queries_used: int | None = None, elapsed_ms:
     parts.append(_alerts(data["alerts"]))
     parts.append("<h2>Flows</h2>" + _flows_table(data["flows"], now))
     parts.append("<h2>Steps</h2>" + _steps_table(data["steps"], data["flows"], now))
+    parts.append("<h2>How store changes arrive</h2>" + _events_table(data["events"], now))
     for flow, info in data["flows"].items():
         if info.get("runs"):
             parts.append(f"<h3>{escape(flow)}: recent runs</h3><div class=charts>"
@@ -132,6 +134,28 @@ def _flows_table(flows: dict[str, dict[str, Any]], now: dt.datetime) -> str:
     return ("<table><tr><th>Flow</th><th>DAG</th><th>Last success (UTC)</th><th>Data freshness</th>"
             "<th>Last run</th><th>Recent runs</th><th>Failed</th><th>Done in those runs</th><th>Last error</th></tr>"
             + "".join(rows) + "</table>")
+
+
+def _events_table(events: dict[str, dict[str, Any]], now: dt.datetime) -> str:
+    if not events:
+        return "<p class=muted id=events>No order run and no webhook yet.</p>"
+    rows = []
+    for store, info in sorted(events.items()):
+        by, started = info["last_staged_by"] or ("-", None)
+        hour = ", ".join(f"{n} {escape(outcome)}" for outcome, n in sorted(info["last_hour"].items())) or "none"
+        css = "ok" if by == "event" else ("warn" if by == "poll" and info["last_event"] else "muted")
+        rows.append(f"<tr{_store_attr(store)}><td>{escape(store)}</td><td class={css}>{escape(by)}"
+                    f"{f' ({_when(started)})' if started else ''}</td><td>{_last_event(info['last_event'], now)}</td>"
+                    f"<td>{hour}</td></tr>")
+    return ("<table id=events><tr><th>Store</th><th>Its last new orders came by</th><th>Last webhook event (UTC)</th>"
+            "<th>Deliveries in the last hour</th></tr>" + "".join(rows) + "</table>"
+            "<p class=muted>Table store_event has every event and what it caused (run, ignored, echo, stale, "
+            "refused; a repeated delivery is counted on its event). A store without webhooks gets its orders by "
+            "the poll.</p>")
+
+
+def _last_event(when: dt.datetime | None, now: dt.datetime) -> str:
+    return f"{_when(when)} ({_age(queries.age_s(when, now))} ago)" if when else "never"
 
 
 def _steps_table(steps: dict[str, dict[str, StepState]], flows: dict[str, dict[str, Any]], now: dt.datetime) -> str:

@@ -207,3 +207,37 @@ def firing_alerts(engine: Engine) -> list[dict[str, Any]]:
 
 def age_s(when: dt.datetime | None, now: dt.datetime) -> float | None:
     return (now - when).total_seconds() if when else None
+
+
+def store_events(engine: Engine, now: dt.datetime, recent_runs: int = 60) -> dict[str, dict[str, Any]]:
+    """Per store: how its changes arrive. Its webhooks' last event and the last hour's deliveries by
+    outcome (``store_event``), and whether the latest order run that staged orders was started by an
+    event, by the poll or by hand (the Airflow run id says: ``asset_triggered__``, ``scheduled__``,
+    ``manual__``). Two queries whatever the number of stores."""
+    from erpsync.warehouse.schema import store_event
+
+    hour_ago = now - dt.timedelta(hours=1)
+    found: dict[str, dict[str, Any]] = {}
+    with engine.connect() as conn:
+        for store, outcome, last, recent in conn.execute(
+                select(store_event.c.store, store_event.c.outcome, func.max(store_event.c.received_at),
+                       func.count().filter(store_event.c.received_at >= hour_ago))
+                .group_by(store_event.c.store, store_event.c.outcome)).all():
+            info = found.setdefault(store, {"last_event": None, "last_hour": {}, "last_staged_by": None})
+            if outcome != "refused" and (info["last_event"] is None or last > info["last_event"]):
+                info["last_event"] = last
+            if recent:
+                info["last_hour"][outcome] = recent
+        runs = conn.execute(select(sync_run.c.store, sync_run.c.run_id, sync_run.c.counts, sync_run.c.started_at)
+                            .where(sync_run.c.flow == "orders").order_by(sync_run.c.id.desc()).limit(recent_runs)).all()
+    for store, run_id, counts, started in runs:
+        info = found.setdefault(store, {"last_event": None, "last_hour": {}, "last_staged_by": None})
+        if info["last_staged_by"] is None and ((counts or {}).get("stage_orders") or {}).get("staged"):
+            info["last_staged_by"] = (_started_by(run_id), started)
+    return found
+
+
+def _started_by(run_id: str) -> str:
+    kind = run_id.split("__", 1)[0]
+    return {"asset_triggered": "event", "scheduled": "poll", "manual": "by hand", "backfill": "backfill"}.get(
+        kind, kind)

@@ -33,6 +33,7 @@ from erpsync.store.records import (
     StoreRefund,
     StoreRefundLine,
     StoreVariant,
+    WebhookSubscriptions,
 )
 
 MAX_INVENTORY_CHANGES = 250  # Shopify's limit per inventorySetQuantities call
@@ -48,6 +49,11 @@ ORDERS_PER_FULFILLMENT_QUERY = 3  # 5 fulfillment orders x (50 line items + 5 fu
 _INDEX = re.compile(r"^\d+$")
 
 
+# The topics on which the order flow has work (an order created, changed, cancelled, refunded): each
+# delivery starts the store's order flow (see erpsync.store.events).
+WEBHOOK_TOPICS = ("ORDERS_CREATE", "ORDERS_UPDATED", "ORDERS_CANCELLED", "REFUNDS_CREATE")
+
+
 class ShopifyStore:
     def __init__(self, client: ShopifyClient, *, name: str, reference_uri: str = "gid://erpsync/SyncRun/0"):
         self.client = client
@@ -60,6 +66,7 @@ class ShopifyStore:
     @functools.cached_property
     def _capabilities(self) -> StoreCapabilities:
         return StoreCapabilities(kind="shopify", currency=self.shop_info()["currencyCode"], compare_and_swap=True,
+                                 webhooks=True,
                                  inventory_batch=MAX_INVENTORY_CHANGES, cost_model="query_cost")
 
     def capabilities(self) -> StoreCapabilities:
@@ -272,6 +279,26 @@ class ShopifyStore:
                         for fo in order["fulfillmentOrders"]["nodes"]
                     ]
         return found
+
+    def subscribe_webhooks(self, uri: str) -> WebhookSubscriptions:
+        """Make sure each of :data:`WEBHOOK_TOPICS` is delivered to ``uri`` as JSON: the subscriptions
+        there are kept, a missing one is created (Shopify removes a subscription whose deliveries keep
+        failing; reconciliation calls this again). Subscriptions of other addresses are left alone."""
+        existing = {node["topic"] for page in self.client.paginate(
+            operations.load("WebhookSubscriptions"), {"first": 100, "topics": list(WEBHOOK_TOPICS)},
+            "webhookSubscriptions") for node in page if node.get("uri") == uri}
+        created, failed = [], []
+        for topic in WEBHOOK_TOPICS:
+            if topic in existing:
+                continue
+            payload = self.client.execute(operations.load("CreateWebhookSubscription"), {
+                "topic": topic, "subscription": {"uri": uri, "format": "JSON"}})["webhookSubscriptionCreate"]
+            if payload["userErrors"]:
+                failed.append((topic, "; ".join(e["message"] for e in payload["userErrors"])))
+            else:
+                created.append(topic)
+        return WebhookSubscriptions(kept=tuple(t for t in WEBHOOK_TOPICS if t in existing), created=tuple(created),
+                                    failed=tuple(failed))
 
     def create_fulfillment(self, fulfillment_orders: Sequence[FulfillmentOrder], *, tracking_number: str | None,
                            tracking_company: str | None) -> str:

@@ -22,6 +22,7 @@ from erpsync.store.records import (
     StoreLocation,
     StoreOrder,
     StoreVariant,
+    WebhookSubscriptions,
 )
 
 
@@ -74,6 +75,11 @@ class Store(Protocol):
                            tracking_company: str | None) -> str:
         """Fulfil what is still fulfillable of these fulfillment orders (one order, one location), with
         tracking; returns the fulfillment's id."""
+
+
+    def subscribe_webhooks(self, uri: str) -> WebhookSubscriptions:
+        """Make sure the store delivers its order events to ``uri`` (each topic once; only when
+        ``capabilities().webhooks``)."""
 
 
 class StoreHook(Protocol):

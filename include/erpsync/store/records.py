@@ -16,6 +16,7 @@ class StoreCapabilities:
     compare_and_swap: bool  # set_inventory refuses a change whose ``expected`` the store no longer holds
     inventory_batch: int  # most changes per set_inventory call
     cost_model: str  # how the store meters us: "query_cost" (points per query), "requests" (calls per second)
+    webhooks: bool = False  # announces its order changes by webhooks (``subscribe_webhooks``); else polled only
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,3 +232,12 @@ class FulfillmentOrder:
     @property
     def fulfillable(self) -> tuple[tuple[str, int], ...]:
         return tuple((line_id, quantity) for line_id, quantity in self.remaining if quantity > 0)
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSubscriptions:
+    """What making sure of a store's webhook subscriptions found and did, per topic."""
+
+    kept: tuple[str, ...] = ()
+    created: tuple[str, ...] = ()
+    failed: tuple[tuple[str, str], ...] = ()  # (topic, why)

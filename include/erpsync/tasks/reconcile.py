@@ -1,6 +1,6 @@
-"""Tasks of the reconciliation (DAG ``reconcile``): order gaps first (it stages the store's recent orders,
-which the catalog's availability subtracts), then catalog drift; each repairs through the normal paths,
-records its figures in the run log and alerts above its threshold."""
+"""Tasks of the reconciliation (DAG ``reconcile``): the store's webhook subscriptions, order gaps (it stages
+the store's recent orders, which the catalog's availability subtracts), then catalog drift; each repairs
+through the normal paths, records its figures in the run log and alerts above its threshold."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from erpsync.tasks.config import catalog_config
 from erpsync.tasks.runtime import RunInfo
 
 FLOW = "reconcile"
-STEPS = ("reconcile_orders", "reconcile_catalog")
+STEPS = ("subscribe_webhooks", "reconcile_orders", "reconcile_catalog")
 
 
 def _book():
@@ -26,6 +26,41 @@ def _book():
     config = AlertConfig.load()
     return AlertBook(WarehouseHook().get_conn(), channels.send,
                      renotify_after=dt.timedelta(hours=config.renotify_hours)), config
+
+
+@task(pool="store_api_background")
+def subscribe_webhooks(store_conn: str = DEFAULT_CONN_ID, **context: Any) -> dict[str, Any]:
+    """Make sure the store delivers its order events to our receiver (``[erpsync] webhook_base_url`` +
+    ``/erpsync-webhooks/<connection id>``): missing subscriptions are created (a store drops those whose
+    deliveries keep failing), the others kept. Nothing to do, and said so in the counts, when the base URL
+    is not set (subscriptions managed by hand), the store kind sends no webhooks, or the Connection has no
+    ``webhook_secret`` (deliveries could not be verified, so they would all be refused). A topic the
+    store refuses fails the task (the FAILED alert names it); the others are subscribed first."""
+    import time
+
+    from airflow.configuration import conf
+
+    from erpsync.events.subscriptions import receiver_uri
+    from erpsync.store.errors import StoreRequestError
+    from erpsync.store.hook import store_hook
+
+    started = time.monotonic()
+    base_url = conf.get("erpsync", "webhook_base_url", fallback="").strip()
+    hook = store_hook(store_conn)
+    store = hook.background_store
+    if not base_url:
+        return {"off": "[erpsync] webhook_base_url is not set", "seconds": 0.0}
+    if not store.capabilities().webhooks:
+        return {"off": f"store {store.name} sends no webhooks: its orders are polled", "seconds": 0.0}
+    if not getattr(hook.settings, "webhook_secret", None):
+        return {"off": f"Connection {store_conn!r} has no webhook_secret", "seconds": 0.0}
+    uri = receiver_uri(base_url, store_conn)
+    result = store.subscribe_webhooks(uri)
+    if result.failed:
+        raise StoreRequestError(f"store {store.name} refused webhook subscriptions to {uri}: " + "; ".join(
+            f"{topic}: {why}" for topic, why in result.failed))
+    return {"uri": uri, "kept": len(result.kept), "created": list(result.created),
+            "seconds": round(time.monotonic() - started, 3)}
 
 
 # In the store's background pool, not store_api: reading the whole store takes minutes on a large

@@ -28,6 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from erpsync.common.window import Window
+from erpsync.store.errors import StoreRequestError
 from erpsync.store.records import (
     FulfillmentOrder,
     InventoryChange,
@@ -42,6 +43,7 @@ from erpsync.store.records import (
     StoreLocation,
     StoreOrder,
     StoreVariant,
+    WebhookSubscriptions,
 )
 from erpsync.vendure.client import VendureClient
 from erpsync.vendure.errors import VendureGraphQLError
@@ -191,6 +193,11 @@ class VendureStore:
 
     def fulfillment_orders(self, order_ids: Sequence[str]) -> dict[str, list[FulfillmentOrder]]:
         return self._orders.fulfillment_orders(order_ids)
+
+    def subscribe_webhooks(self, uri: str) -> WebhookSubscriptions:
+        """Vendure sends no webhooks (its events stay in its own process unless a plugin is installed, and
+        we run it unmodified): its orders are polled. ``capabilities().webhooks`` is False."""
+        raise StoreRequestError(f"store {self.name}: Vendure sends no webhooks; its orders are polled")
 
     def create_fulfillment(self, fulfillment_orders: Sequence[FulfillmentOrder], *, tracking_number: str | None,
                            tracking_company: str | None) -> str:

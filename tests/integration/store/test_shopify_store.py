@@ -299,3 +299,37 @@ def test_the_hook_builds_the_store_from_a_connection_and_tests_it(shop, monkeypa
         "conn_type": "shopify", "host": shop.url, "password": "shpat_nope"}))
     ok, message = ShopifyHook("store_test").test_connection()
     assert not ok and "StoreAuthError" in message and "shpat_nope" not in message
+
+
+def graphql(shop: Emulated, query: str, variables: dict | None = None) -> dict:
+    """A request of our own to the emulator (as another app or a person would make it)."""
+    response = requests.post(f"{shop.url}/admin/api/2026-10/graphql.json", json={"query": query, "variables": variables},
+                             headers={"X-Shopify-Access-Token": shop.token}, timeout=60)
+    response.raise_for_status()
+    assert "errors" not in response.json(), response.json()
+    return response.json()["data"]
+
+
+def test_webhook_subscriptions_are_created_once_kept_after_and_recreated_when_the_store_dropped_one(shop):
+    store = shop.store()
+    assert store.capabilities().webhooks is True
+    uri = "http://127.0.0.1:9/erpsync-webhooks/store_default"
+    first = store.subscribe_webhooks(uri)
+    assert (first.created, first.kept, first.failed) == (
+        ("ORDERS_CREATE", "ORDERS_UPDATED", "ORDERS_CANCELLED", "REFUNDS_CREATE"), (), ())
+    second = store.subscribe_webhooks(uri)
+    assert (second.created, len(second.kept), second.failed) == ((), 4, ())
+    # Someone else's subscription to the same topic (another app's address) is left alone, and ours stays one.
+    graphql(shop, """mutation($t: WebhookSubscriptionTopic!, $s: WebhookSubscriptionInput!) {
+        webhookSubscriptionCreate(topic: $t, webhookSubscription: $s) { userErrors { message } } }""",
+                         {"t": "ORDERS_CREATE", "s": {"uri": "https://elsewhere.example.com/hooks", "format": "JSON"}})
+    listed = graphql(shop, "{ webhookSubscriptions(first: 50) { nodes { id topic uri } } }")
+    ours = [n for n in listed["webhookSubscriptions"]["nodes"] if n["uri"] == uri]
+    assert sorted(n["topic"] for n in ours) == ["ORDERS_CANCELLED", "ORDERS_CREATE", "ORDERS_UPDATED", "REFUNDS_CREATE"]
+    dropped = next(n for n in ours if n["topic"] == "ORDERS_UPDATED")
+    graphql(shop, "mutation($id: ID!) { webhookSubscriptionDelete(id: $id) { userErrors { message } } }",
+                         {"id": dropped["id"]})
+    third = store.subscribe_webhooks(uri)
+    assert (third.created, len(third.kept)) == (("ORDERS_UPDATED",), 3)
+    listed = graphql(shop, "{ webhookSubscriptions(first: 50) { nodes { topic uri } } }")
+    assert len(listed["webhookSubscriptions"]["nodes"]) == 5

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from graphql import DirectiveLocation, build_client_schema, get_introspection_query, parse, validate
 
-from erpsync.store.errors import StoreAuthError
+from erpsync.store.errors import StoreAuthError, StoreRequestError
 from erpsync.store.records import InventoryChange, PriceChange
 from erpsync.vendure import operations
 from erpsync.vendure.settings import VendureSettings
@@ -79,6 +79,9 @@ def test_every_operation_validates_against_the_running_servers_schema(seeded):
 def test_capabilities_locations_and_variants_as_the_server_has_them(store):
     capabilities = store.capabilities()
     assert (capabilities.kind, capabilities.currency, capabilities.compare_and_swap) == ("vendure", "USD", False)
+    assert capabilities.webhooks is False  # its orders are polled
+    with pytest.raises(StoreRequestError, match="no webhooks"):
+        store.subscribe_webhooks("http://127.0.0.1:1/erpsync-webhooks/store_vendure")
     assert sorted(loc.name for loc in store.locations()) == ["Default Stock Location", "Main Warehouse", "Outlet"]
     variants = _by_sku(store)
     assert variants["SHOE-40"].price == Decimal("89.90") and variants["SHOE-41"].price == Decimal("91.50")
