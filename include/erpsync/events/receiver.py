@@ -45,7 +45,7 @@ def receive(endpoint: Endpoint, headers: Mapping[str, str], body: bytes, *, engi
     except RefusedDelivery as refused:
         try:
             with engine.begin() as conn:
-                store_events.record_refused(conn, store=store, topic=headers.get("x-shopify-topic"),
+                store_events.record_refused(conn, store=store, topic=refused.claimed_topic,
                                             reason=str(refused), received_at=received_at)
         except SQLAlchemyError as error:
             log.error("store %s: a refused delivery could not be recorded: %s", store, type(error).__name__)

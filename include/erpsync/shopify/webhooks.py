@@ -37,10 +37,10 @@ def parse_delivery(headers: Mapping[str, str], body: bytes, *, secret: str) -> D
     """The event a delivery announces, once its signature is proven; :class:`RefusedDelivery` (with the
     reason, which never quotes the body) when it is not signed with ``secret`` or is not a Shopify event.
     ``headers``' keys in lower case."""
+    topic = (headers.get("x-shopify-topic") or "").strip()
     if not verified(secret, body, headers.get("x-shopify-hmac-sha256")):
         raise RefusedDelivery("the X-Shopify-Hmac-Sha256 signature does not match the body with the store "
-                              "Connection's webhook_secret")
-    topic = (headers.get("x-shopify-topic") or "").strip()
+                              "Connection's webhook_secret", claimed_topic=topic[:MAX_TOPIC] or None)
     event_id = (headers.get("x-shopify-event-id") or headers.get("x-shopify-webhook-id") or "").strip()
     if not topic or len(topic) > MAX_TOPIC:
         raise RefusedDelivery("no X-Shopify-Topic header")

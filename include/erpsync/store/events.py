@@ -20,7 +20,12 @@ ECHO_SLACK = dt.timedelta(seconds=2)
 
 
 class RefusedDelivery(ValueError):
-    """A delivery that is not a proven event of the store: refused (401), recorded, nothing used."""
+    """A delivery that is not a proven event of the store: refused (401), recorded, nothing used but the
+    topic it claims (``claimed_topic``, kept for people reading the inbox)."""
+
+    def __init__(self, reason: str, *, claimed_topic: str | None = None):
+        super().__init__(reason)
+        self.claimed_topic = claimed_topic
 
 
 @dataclass(frozen=True)
