@@ -12,6 +12,9 @@ Where things live: ``DEMO_HOME`` (default ``<repo>/var``) holds the ERP (``erp/`
 (``warehouse.sqlite``); ``WAREHOUSE_URL`` puts the warehouse in PostgreSQL instead. Ports:
 ``AIRFLOW_PORT`` (8080), ``ERP_PORT`` (8000), ``STORE_PORT`` (8100), ``VENDURE_PORT`` (3000). Everything
 listens on 127.0.0.1. ``DEMO_VENDURE=0`` runs the Shopify store alone (the chaos suite does).
+``DEMO_WEBHOOKS=1``: the Shopify store's webhooks start its order flow (the store Connection gets the
+emulator's client secret, ``reconcile`` subscribes the store to Airflow's API server), and its order poll
+runs every 5 minutes as the safety net.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ VENDURE_MONITORING_DAGS = [f"reconcile__{VENDURE_CONN}"]
 VENDURE_STORE_NAME = "vendure-demo"
 VENDURE_SHOPPER = ["--rate", "0.3", "--seed", "11", "--cancel-rate", "0.05", "--refund-rate", "0.05"]
 STORE_PLAN = "STANDARD"
+WEBHOOK_SAFETY_POLL_S = 300  # DEMO_WEBHOOKS=1: the Shopify store's order poll, the safety net under its webhooks
 SHOPPER = {"rate": 0.5, "seed": 7}  # an action every two seconds: orders, now and then a cancel or refund
 SHIPPER = {"every_s": 10, "after_s": 15}  # the ERP's warehouse ships what was sold 15-25 s earlier
 
@@ -63,6 +67,7 @@ class Demo:
     warehouse_url: str
     vendure_port: int = 3000
     with_vendure: bool = False  # the second store (make demo: on; the benchmarks and chaos: off)
+    webhooks: bool = False  # the Shopify store's webhooks start its order flow; its poll every 5 minutes
 
     @classmethod
     def from_env(cls) -> Demo:
@@ -75,6 +80,7 @@ class Demo:
             warehouse_url=os.environ.get("WAREHOUSE_URL") or f"sqlite:///{home / 'warehouse.sqlite'}",
             vendure_port=int(os.environ.get("VENDURE_PORT") or 3000),
             with_vendure=os.environ.get("DEMO_VENDURE", "1") != "0",
+            webhooks=os.environ.get("DEMO_WEBHOOKS", "0") == "1",
         )
 
     @property
@@ -102,8 +108,11 @@ class Demo:
 
     @property
     def airflow(self) -> AirflowLocal:
-        return AirflowLocal(home=self.home / "airflow", port=self.airflow_port,
-                            extra_env={"AIRFLOW__ERPSYNC__STORES": ",".join(self.store_conn_ids)})
+        settings = {"AIRFLOW__ERPSYNC__STORES": ",".join(self.store_conn_ids)}
+        if self.webhooks:  # reconcile subscribes the store (task subscribe_webhooks) to the API server
+            settings.update({"AIRFLOW__ERPSYNC__WEBHOOK_BASE_URL": f"http://127.0.0.1:{self.airflow_port}",
+                             "AIRFLOW__ERPSYNC__ORDERS_INTERVAL_SECONDS__STORE_DEFAULT": str(WEBHOOK_SAFETY_POLL_S)})
+        return AirflowLocal(home=self.home / "airflow", port=self.airflow_port, extra_env=settings)
 
     # -- up -----------------------------------------------------------------------------------------
 
@@ -222,7 +231,8 @@ class Demo:
                 "conn_id": "store_default", "conn_type": "shopify", "host": self.store.url,
                 "password": self.store.token(),
                 "extra": json.dumps({"api_version": "2026-10", "plan": STORE_PLAN,
-                                     "store_name": "demo-store.myshopify.com"}),
+                                     "store_name": "demo-store.myshopify.com",
+                                     **({"webhook_secret": self.store.client_secret()} if self.webhooks else {})}),
                 "description": "Shopify Admin API emulator (make demo)",
             },
             *([self.vendure_connection()] if self.with_vendure else []),
