@@ -46,7 +46,8 @@ Variable `erpsync_alerts`. Drift that comes back run after run means something e
 (an app, a person) or a live flow is not running: check the *STALE* alerts and the store's admin log.
 
 **When it fails.** *subscribe_webhooks*: the store refused a subscription (the message says which and
-why, e.g. an address it cannot reach); the order flow keeps polling meanwhile. *reconcile_orders*: as for `orders_sync` (ERP or store unreachable, a country or
+why, e.g. an address it cannot reach); the order flow keeps polling meanwhile. *reconcile_orders*: as for
+`orders_sync` (ERP or store unreachable, a country or
 service product missing in the ERP); the orders it could not book wait in `row_error` and are booked by
 the order flow or the next reconciliation. *reconcile_catalog*: as for `catalog_sync`'s publish steps
 (store unreachable, a location of the mapping missing). Clearing either task is safe.

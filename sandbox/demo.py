@@ -53,7 +53,8 @@ VENDURE_MONITORING_DAGS = [f"reconcile__{VENDURE_CONN}"]
 VENDURE_STORE_NAME = "vendure-demo"
 VENDURE_SHOPPER = ["--rate", "0.3", "--seed", "11", "--cancel-rate", "0.05", "--refund-rate", "0.05"]
 STORE_PLAN = "STANDARD"
-WEBHOOK_SAFETY_POLL_S = 300  # DEMO_WEBHOOKS=1: the Shopify store's order poll, the safety net under its webhooks
+# DEMO_WEBHOOKS=1: the Shopify store's order poll, the safety net under its webhooks
+WEBHOOK_SAFETY_POLL_S = 300
 SHOPPER = {"rate": 0.5, "seed": 7}  # an action every two seconds: orders, now and then a cancel or refund
 SHIPPER = {"every_s": 10, "after_s": 15}  # the ERP's warehouse ships what was sold 15-25 s earlier
 
@@ -111,7 +112,8 @@ class Demo:
         settings = {"AIRFLOW__ERPSYNC__STORES": ",".join(self.store_conn_ids)}
         if self.webhooks:  # reconcile subscribes the store (task subscribe_webhooks) to the API server
             settings.update({"AIRFLOW__ERPSYNC__WEBHOOK_BASE_URL": f"http://127.0.0.1:{self.airflow_port}",
-                             "AIRFLOW__ERPSYNC__ORDERS_INTERVAL_SECONDS__STORE_DEFAULT": str(WEBHOOK_SAFETY_POLL_S)})
+                             "AIRFLOW__ERPSYNC__ORDERS_INTERVAL_SECONDS__STORE_DEFAULT":
+                                 str(WEBHOOK_SAFETY_POLL_S)})
         return AirflowLocal(home=self.home / "airflow", port=self.airflow_port, extra_env=settings)
 
     # -- up -----------------------------------------------------------------------------------------
@@ -232,7 +234,8 @@ class Demo:
                 "password": self.store.token(),
                 "extra": json.dumps({"api_version": "2026-10", "plan": STORE_PLAN,
                                      "store_name": "demo-store.myshopify.com",
-                                     **({"webhook_secret": self.store.client_secret()} if self.webhooks else {})}),
+                                     **({"webhook_secret": self.store.client_secret()}
+                                        if self.webhooks else {})}),
                 "description": "Shopify Admin API emulator (make demo)",
             },
             *([self.vendure_connection()] if self.with_vendure else []),

@@ -22,10 +22,12 @@ def known_state(engine) -> None:
     runs = []
     # The first store's latest new orders came by webhook (an asset-triggered run,
     # the first recorded; the later ones staged nothing); the second has none.
-    by_event = {"store": FIRST_STORE, "flow": "orders", "dag_id": "orders_sync", "run_id": "asset_triggered__orders3",
+    by_event = {"store": FIRST_STORE, "flow": "orders", "dag_id": "orders_sync",
+                 "run_id": "asset_triggered__orders3",
                  "window_end": now - dt.timedelta(minutes=2), "status": "success",
                  "started_at": now - dt.timedelta(minutes=2), "finished_at": now - dt.timedelta(seconds=110),
-                 "timings": {}, "error": None, "counts": {"stage_orders": {"staged": 2}, "ingest_orders": {"created": 2}}}
+                 "timings": {}, "error": None,
+                 "counts": {"stage_orders": {"staged": 2}, "ingest_orders": {"created": 2}}}
     for i in range(6):  # catalog: a run every 30 s, the last one 20 s ago
         end = now - dt.timedelta(seconds=20 + 30 * (5 - i))
         runs.append({"flow": "catalog", "dag_id": "catalog_sync", "run_id": f"scheduled__catalog{i}",
@@ -92,10 +94,12 @@ def known_state(engine) -> None:
              "last_error": "ErpTransportError: the ERP did not answer", "last_error_run_id": "scheduled__orders2",
              "last_error_try": 2}])
         conn.execute(store_event.insert(), [
-            {"store": FIRST_STORE, "event_id": f"ev-{i}", "topic": "orders/create", "outcome": "run", "deliveries": 1,
+            {"store": FIRST_STORE, "event_id": f"ev-{i}", "topic": "orders/create", "outcome": "run",
+             "deliveries": 1,
              "received_at": now - dt.timedelta(minutes=2 + i)} for i in range(3)] + [
-            {"store": FIRST_STORE, "event_id": None, "topic": "orders/create", "outcome": "refused", "deliveries": 1,
-             "received_at": now - dt.timedelta(minutes=1), "reason": "the X-Shopify-Hmac-Sha256 signature does not match"}])
+            {"store": FIRST_STORE, "event_id": None, "topic": "orders/create", "outcome": "refused",
+             "deliveries": 1, "received_at": now - dt.timedelta(minutes=1),
+             "reason": "the X-Shopify-Hmac-Sha256 signature does not match"}])
         conn.execute(alert_state.insert().values(
             alert_key="catalog_sync/quarantine/erp.product", kind="quarantine", status="firing",
             title="QUARANTINE erp.product: 2 row(s) held back", details=[], occurrences=3,
@@ -116,7 +120,8 @@ EXPECTED = ["JKT-0001-M", "list_price_positive: 2", "HELD by a guardrail", "PRK-
             # What the runs did, in the reader's words, counted here from the runs above: 6 catalog runs
             # published 7 levels each; 3 order runs booked 11 orders each, and one started by an event 2.
             "42 levels published", "35 orders booked in the ERP",
-            # How each store's changes arrive: the first's last new orders by event, its deliveries of the hour.
+            # How each store's changes arrive: the first's last new orders by event, its deliveries of the
+            # hour.
             "How store changes arrive", "1 refused, 3 run"]
 
 

@@ -249,7 +249,8 @@ def check_drift(book: AlertBook, *, dag_id: str, run_id: str, area: str, drift: 
 
 
 
-def check_webhooks(book: AlertBook, engine: Engine, *, silence_minutes: float, now: dt.datetime) -> dict[str, float]:
+def check_webhooks(book: AlertBook, engine: Engine, *, silence_minutes: float,
+                   now: dt.datetime) -> dict[str, float]:
     """*STALE webhooks* per store whose webhooks once arrived (a row in ``store_event`` that was not
     refused) and whose orders kept changing since without an event: the newest order change staged (by
     the safety-net poll, the store's clock) is more than ``silence_minutes`` later than the last event.
@@ -279,8 +280,9 @@ def check_webhooks(book: AlertBook, engine: Engine, *, silence_minutes: float, n
         silent[store] = round((now - last_event).total_seconds() / 60, 1)
         details = [f"Last event {duration(now - last_event)} ago; orders changed in the store since "
                    f"(the newest {duration(now - newest)} ago), read by the safety-net poll instead.",
-                   "Check the store's webhook subscriptions (DAG reconcile, task subscribe_webhooks, makes sure "
-                   "of them) and that the store can reach Airflow's API server at [erpsync] webhook_base_url."]
+                   "Check the store's webhook subscriptions (DAG reconcile, task subscribe_webhooks, makes "
+                   "sure of them) and that the store can reach Airflow's API server at [erpsync] "
+                   "webhook_base_url."]
         if refused.get(store):
             details.append(f"{refused[store]} deliveries were refused in that time (signature): is the store "
                            "Connection's webhook_secret the app's client secret?")

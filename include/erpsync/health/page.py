@@ -142,15 +142,19 @@ def _events_table(events: dict[str, dict[str, Any]], now: dt.datetime) -> str:
     rows = []
     for store, info in sorted(events.items()):
         by, started = info["last_staged_by"] or ("-", None)
-        hour = ", ".join(f"{n} {escape(outcome)}" for outcome, n in sorted(info["last_hour"].items())) or "none"
+        hour = ", ".join(f"{n} {escape(outcome)}"
+                         for outcome, n in sorted(info["last_hour"].items())) or "none"
         css = "ok" if by == "event" else ("warn" if by == "poll" and info["last_event"] else "muted")
         rows.append(f"<tr{_store_attr(store)}><td>{escape(store)}</td><td class={css}>{escape(by)}"
-                    f"{f' ({_when(started)})' if started else ''}</td><td>{_last_event(info['last_event'], now)}</td>"
+                    f"{f' ({_when(started)})' if started else ''}</td>"
+                    f"<td>{_last_event(info['last_event'], now)}</td>"
                     f"<td>{hour}</td></tr>")
-    return ("<table id=events><tr><th>Store</th><th>Its last new orders came by</th><th>Last webhook event (UTC)</th>"
+    return ("<table id=events><tr><th>Store</th><th>Its last new orders came by</th>"
+            "<th>Last webhook event (UTC)</th>"
             "<th>Deliveries in the last hour</th></tr>" + "".join(rows) + "</table>"
             "<p class=muted>Table store_event has every event and what it caused (run, ignored, echo, stale, "
-            "refused; a repeated delivery is counted on its event). A store without webhooks gets its orders by "
+            "refused; a repeated delivery is counted on its event). "
+            "A store without webhooks gets its orders by "
             "the poll.</p>")
 
 

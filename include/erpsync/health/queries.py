@@ -228,8 +228,10 @@ def store_events(engine: Engine, now: dt.datetime, recent_runs: int = 60) -> dic
                 info["last_event"] = last
             if recent:
                 info["last_hour"][outcome] = recent
-        runs = conn.execute(select(sync_run.c.store, sync_run.c.run_id, sync_run.c.counts, sync_run.c.started_at)
-                            .where(sync_run.c.flow == "orders").order_by(sync_run.c.id.desc()).limit(recent_runs)).all()
+        runs = conn.execute(select(sync_run.c.store, sync_run.c.run_id, sync_run.c.counts,
+                                   sync_run.c.started_at)
+                            .where(sync_run.c.flow == "orders").order_by(sync_run.c.id.desc())
+                            .limit(recent_runs)).all()
     for store, run_id, counts, started in runs:
         info = found.setdefault(store, {"last_event": None, "last_hour": {}, "last_staged_by": None})
         if info["last_staged_by"] is None and ((counts or {}).get("stage_orders") or {}).get("staged"):

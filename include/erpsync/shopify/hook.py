@@ -2,7 +2,8 @@
 
 Connection fields: Host = the shop (``my-shop.myshopify.com``; a full URL for the emulator), Password =
 the Admin API access token. Extra (JSON): ``api_version`` (default 2026-10), ``plan`` (STANDARD,
-ADVANCED, PLUS or ENTERPRISE: the restore rate we expect), optional ``store_name``, ``read_timeout_s``, ``webhook_secret`` (the app's client secret: the store's
+ADVANCED, PLUS or ENTERPRISE: the restore rate we expect), optional ``store_name``, ``read_timeout_s``,
+``webhook_secret`` (the app's client secret: the store's
 webhooks are received, verified with it, at ``/erpsync-webhooks/<connection id>`` of the Airflow API server).
 """
 
@@ -36,8 +37,8 @@ class ShopifyHook(BaseHook):
         """The webhook endpoint of a store Connection (an Airflow ``Connection``, as the API server reads
         it): raises :class:`~erpsync.store.events.NoWebhooks` without a ``webhook_secret``."""
         return ShopifySettings.from_connection(
-            host=conn.host, port=conn.port, password=conn.password, schema=conn.schema, extra=conn.extra_dejson,
-            conn_id=conn.conn_id).webhook_endpoint(conn.conn_id)
+            host=conn.host, port=conn.port, password=conn.password, schema=conn.schema,
+            extra=conn.extra_dejson, conn_id=conn.conn_id).webhook_endpoint(conn.conn_id)
 
     @cached_property
     def settings(self) -> ShopifySettings:

@@ -61,6 +61,6 @@ class ShopifySettings:
     def webhook_endpoint(self, conn_id: str) -> Endpoint:
         """The store's webhook endpoint: deliveries proven with the app's client secret."""
         if not self.webhook_secret:
-            raise NoWebhooks(f"Connection {conn_id!r} has no webhook_secret in its extra: set it to the Shopify "
-                             "app's client secret (API secret key) to receive this store's webhooks")
+            raise NoWebhooks(f"Connection {conn_id!r} has no webhook_secret in its extra: set it to the "
+                             "Shopify app's client secret (API secret key) to receive this store's webhooks")
         return Endpoint(store=self.name, parse=partial(parse_delivery, secret=self.webhook_secret))

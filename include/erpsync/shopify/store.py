@@ -297,8 +297,8 @@ class ShopifyStore:
                 failed.append((topic, "; ".join(e["message"] for e in payload["userErrors"])))
             else:
                 created.append(topic)
-        return WebhookSubscriptions(kept=tuple(t for t in WEBHOOK_TOPICS if t in existing), created=tuple(created),
-                                    failed=tuple(failed))
+        return WebhookSubscriptions(kept=tuple(t for t in WEBHOOK_TOPICS if t in existing),
+                                    created=tuple(created), failed=tuple(failed))
 
     def create_fulfillment(self, fulfillment_orders: Sequence[FulfillmentOrder], *, tracking_number: str | None,
                            tracking_company: str | None) -> str:

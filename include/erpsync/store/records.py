@@ -16,7 +16,8 @@ class StoreCapabilities:
     compare_and_swap: bool  # set_inventory refuses a change whose ``expected`` the store no longer holds
     inventory_batch: int  # most changes per set_inventory call
     cost_model: str  # how the store meters us: "query_cost" (points per query), "requests" (calls per second)
-    webhooks: bool = False  # announces its order changes by webhooks (``subscribe_webhooks``); else polled only
+    # announces its order changes by webhooks (``subscribe_webhooks``); else polled only
+    webhooks: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,4 +35,5 @@ def check_sync_health(**context: Any) -> dict[str, Any]:
     book.raise_undelivered()
     return {"data_age_s": {flow: {step: round(age, 1) if age is not None else None for step, age in by_step.items()}
                            for flow, by_step in ages.items()},
-            "stuck_rows": stuck, "webhooks_silent_min": silent, "firing": [a["alert_key"] for a in book.firing()]}
+            "stuck_rows": stuck, "webhooks_silent_min": silent,
+            "firing": [a["alert_key"] for a in book.firing()]}

@@ -440,9 +440,11 @@ store_event = Table(
     Column("id", BigId, primary_key=True, autoincrement=True),
     store_column(),
     Column("event_id", String(128), nullable=True,
-           comment="the store's event id (deliveries of one event share it); NULL when the delivery was refused"),
+           comment="the store's event id (deliveries of one event share it); "
+                   "NULL when the delivery was refused"),
     Column("topic", String(64), nullable=False, comment="e.g. orders/create"),
-    Column("resource", String(128), nullable=True, comment="what changed, e.g. gid://shopify/Order/1 (no payload)"),
+    Column("resource", String(128), nullable=True,
+           comment="what changed, e.g. gid://shopify/Order/1 (no payload)"),
     ts("resource_updated_at", nullable=True, comment="the resource's version, the store's clock"),
     ts("triggered_at", nullable=True, comment="when the store says the event happened"),
     ts("received_at", nullable=False),
@@ -450,6 +452,7 @@ store_event = Table(
     Column("reason", Text, nullable=True, comment="why it caused no run, for people"),
     Column("deliveries", Integer, nullable=False, server_default="1", comment="times it was delivered"),
     UniqueConstraint("store", "event_id"),
-    CheckConstraint("outcome IN ('run', 'run_failed', 'ignored', 'echo', 'stale', 'refused')", name="outcome"),
+    CheckConstraint("outcome IN ('run', 'run_failed', 'ignored', 'echo', 'stale', 'refused')",
+                    name="outcome"),
     Index(None, "store", "received_at"),
 )

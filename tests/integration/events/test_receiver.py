@@ -54,11 +54,13 @@ def rows(warehouse):
 
 def test_each_event_asks_for_one_run_however_often_and_in_whatever_order_it_is_delivered(warehouse):
     airflow = Airflow()
-    sent = [delivery("e1", 1), delivery("e2", 2), delivery("e1", 1), delivery("e3", 3, topic="orders/updated"),
-            delivery("e2", 2), delivery("e1", 1)]
-    answers = [receive(ENDPOINT, h, b, engine=warehouse, request_run=airflow, received_at=NOW) for h, b in sent]
+    sent = [delivery("e1", 1), delivery("e2", 2), delivery("e1", 1),
+            delivery("e3", 3, topic="orders/updated"), delivery("e2", 2), delivery("e1", 1)]
+    answers = [receive(ENDPOINT, h, b, engine=warehouse, request_run=airflow, received_at=NOW)
+               for h, b in sent]
     assert [a.status for a in answers] == [200] * 6
-    assert [a.body["outcome"] for a in answers] == ["run", "run", "duplicate", "run", "duplicate", "duplicate"]
+    assert [a.body["outcome"] for a in answers] == ["run", "run", "duplicate", "run", "duplicate",
+                                                    "duplicate"]
     assert airflow.asked == ["e1", "e2", "e3"]
     recorded = rows(warehouse)
     assert [(r["event_id"], r["outcome"], r["deliveries"]) for r in recorded] == [
@@ -74,10 +76,12 @@ def test_a_delivery_with_a_bad_signature_is_refused_recorded_and_used_for_nothin
     answer = receive(ENDPOINT, headers, body, engine=warehouse, request_run=airflow, received_at=NOW)
     assert answer.status == 401 and answer.body["outcome"] == "refused"
     assert airflow.asked == []
-    assert [(r["event_id"], r["outcome"], r["topic"]) for r in rows(warehouse)] == [(None, "refused", "orders/create")]
+    assert [(r["event_id"], r["outcome"], r["topic"]) for r in rows(warehouse)] == [
+        (None, "refused", "orders/create")]
     # The same event id, properly signed later, is a new event: the forged one claimed nothing.
     headers, body = delivery("e9")
-    assert receive(ENDPOINT, headers, body, engine=warehouse, request_run=airflow, received_at=NOW).status == 200
+    assert receive(ENDPOINT, headers, body, engine=warehouse, request_run=airflow,
+                   received_at=NOW).status == 200
     assert airflow.asked == ["e9"]
 
 
@@ -85,10 +89,12 @@ def test_stale_and_no_work_deliveries_are_recorded_and_ask_for_nothing(warehouse
     airflow = Airflow()
     old = delivery("e-old", triggered=NOW - dt.timedelta(hours=2))
     stock = delivery("e-stock", topic="inventory_levels/update")
-    answers = [receive(ENDPOINT, h, b, engine=warehouse, request_run=airflow, received_at=NOW) for h, b in (old, stock)]
+    answers = [receive(ENDPOINT, h, b, engine=warehouse, request_run=airflow, received_at=NOW)
+               for h, b in (old, stock)]
     assert [(a.status, a.body["outcome"]) for a in answers] == [(200, "stale"), (200, "ignored")]
     assert airflow.asked == []
-    assert [(r["event_id"], r["outcome"]) for r in rows(warehouse)] == [("e-old", "stale"), ("e-stock", "ignored")]
+    assert [(r["event_id"], r["outcome"]) for r in rows(warehouse)] == [("e-old", "stale"),
+                                                                        ("e-stock", "ignored")]
 
 
 def test_our_own_fulfillment_coming_back_is_an_echo_but_a_refund_after_it_is_not(warehouse):
@@ -101,7 +107,8 @@ def test_our_own_fulfillment_coming_back_is_an_echo_but_a_refund_after_it_is_not
     echo = delivery("e-echo", 5, topic="orders/updated", fulfillments=fulfilment)
     refund = delivery("e-refund", 5, topic="orders/updated", fulfillments=fulfilment,
                       refunds=[{"id": 77}], triggered=NOW + dt.timedelta(seconds=30))
-    answers = [receive(ENDPOINT, h, b, engine=warehouse, request_run=airflow, received_at=NOW + dt.timedelta(minutes=1))
+    answers = [receive(ENDPOINT, h, b, engine=warehouse, request_run=airflow,
+                       received_at=NOW + dt.timedelta(minutes=1))
                for h, b in (echo, refund)]
     assert [a.body["outcome"] for a in answers] == ["echo", "run"]
     assert airflow.asked == ["e-refund"]
@@ -132,7 +139,7 @@ def test_when_the_warehouse_cannot_record_the_store_is_told_to_deliver_again(tmp
 @pytest.mark.parametrize("bad", [b"", b"\xff\xfe", b"x" * 10_000])
 def test_garbage_is_refused_without_touching_airflow(warehouse, bad):
     airflow = Airflow()
-    answer = receive(ENDPOINT, {"x-shopify-topic": "orders/create"}, bad, engine=warehouse, request_run=airflow,
-                     received_at=NOW)
+    answer = receive(ENDPOINT, {"x-shopify-topic": "orders/create"}, bad, engine=warehouse,
+                     request_run=airflow, received_at=NOW)
     assert answer.status == 401 and airflow.asked == []
     assert [r["outcome"] for r in rows(warehouse)] == ["refused"]

@@ -20,7 +20,8 @@ def minutes(n: float) -> dt.datetime:
 
 def order(store: str, number: int, updated: dt.datetime) -> dict:
     return {"store": store, "store_order_id": f"gid://shopify/Order/{number}", "store_created_at": updated,
-            "store_updated_at": updated, "currency": "USD", "subtotal": 1, "discount_total": 0, "shipping_total": 0,
+            "store_updated_at": updated, "currency": "USD", "subtotal": 1, "discount_total": 0,
+            "shipping_total": 0,
             "tax_total": 0, "total": 1, "requires_shipping": False, "batch_id": "b", "staged_at": updated}
 
 
@@ -37,7 +38,8 @@ def test_silent_webhooks_alert_once_while_orders_change_and_clear_when_events_co
         return ["slack"]
 
     with warehouse.begin() as conn:
-        conn.execute(store_event.insert(), [event("shop-a", "e1", minutes(0)), event("shop-b", "e2", minutes(0))])
+        conn.execute(store_event.insert(), [event("shop-a", "e1", minutes(0)),
+                                            event("shop-b", "e2", minutes(0))])
         # shop-a's orders keep changing, read by the poll; shop-b's stop too; shop-c never had webhooks.
         conn.execute(stg_order.insert(), [order("shop-a", 1, minutes(1)), order("shop-a", 2, minutes(20)),
                                           order("shop-b", 3, minutes(1)), order("shop-c", 4, minutes(30))])
@@ -45,7 +47,8 @@ def test_silent_webhooks_alert_once_while_orders_change_and_clear_when_events_co
 
     book = AlertBook(warehouse, send)
     assert check_webhooks(book, warehouse, silence_minutes=15, now=minutes(21)) == {"shop-a": 21.0}
-    assert [subject for subject, _ in sent] == ["[erpsync] STALE webhooks of shop-a: silent while its orders change"]
+    assert [subject for subject, _ in sent] == ["[erpsync] STALE webhooks of shop-a: silent while its orders "
+                                                "change"]
     assert "Last event 21 min ago" in sent[0][1] and "the newest 1 min ago" in sent[0][1]
     assert "3 deliveries were refused" in sent[0][1] and "webhook_secret" in sent[0][1]
     assert check_webhooks(book, warehouse, silence_minutes=15, now=minutes(22)) == {"shop-a": 22.0}
@@ -54,5 +57,5 @@ def test_silent_webhooks_alert_once_while_orders_change_and_clear_when_events_co
     with warehouse.begin() as conn:
         conn.execute(store_event.insert(), [event("shop-a", "e3", minutes(23))])
     assert check_webhooks(book, warehouse, silence_minutes=15, now=minutes(24)) == {}
-    assert [subject for subject, _ in sent][1:] == ["[erpsync] RESOLVED: STALE webhooks of shop-a: silent while its orders "
-                                                    "change"]
+    assert [subject for subject, _ in sent][1:] == ["[erpsync] RESOLVED: STALE webhooks of shop-a: silent "
+                                                    "while its orders change"]

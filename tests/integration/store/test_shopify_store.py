@@ -303,7 +303,8 @@ def test_the_hook_builds_the_store_from_a_connection_and_tests_it(shop, monkeypa
 
 def graphql(shop: Emulated, query: str, variables: dict | None = None) -> dict:
     """A request of our own to the emulator (as another app or a person would make it)."""
-    response = requests.post(f"{shop.url}/admin/api/2026-10/graphql.json", json={"query": query, "variables": variables},
+    response = requests.post(f"{shop.url}/admin/api/2026-10/graphql.json",
+                             json={"query": query, "variables": variables},
                              headers={"X-Shopify-Access-Token": shop.token}, timeout=60)
     response.raise_for_status()
     assert "errors" not in response.json(), response.json()
@@ -322,10 +323,12 @@ def test_webhook_subscriptions_are_created_once_kept_after_and_recreated_when_th
     # Someone else's subscription to the same topic (another app's address) is left alone, and ours stays one.
     graphql(shop, """mutation($t: WebhookSubscriptionTopic!, $s: WebhookSubscriptionInput!) {
         webhookSubscriptionCreate(topic: $t, webhookSubscription: $s) { userErrors { message } } }""",
-                         {"t": "ORDERS_CREATE", "s": {"uri": "https://elsewhere.example.com/hooks", "format": "JSON"}})
+                         {"t": "ORDERS_CREATE",
+                          "s": {"uri": "https://elsewhere.example.com/hooks", "format": "JSON"}})
     listed = graphql(shop, "{ webhookSubscriptions(first: 50) { nodes { id topic uri } } }")
     ours = [n for n in listed["webhookSubscriptions"]["nodes"] if n["uri"] == uri]
-    assert sorted(n["topic"] for n in ours) == ["ORDERS_CANCELLED", "ORDERS_CREATE", "ORDERS_UPDATED", "REFUNDS_CREATE"]
+    assert sorted(n["topic"] for n in ours) == ["ORDERS_CANCELLED", "ORDERS_CREATE", "ORDERS_UPDATED",
+                                                "REFUNDS_CREATE"]
     dropped = next(n for n in ours if n["topic"] == "ORDERS_UPDATED")
     graphql(shop, "mutation($id: ID!) { webhookSubscriptionDelete(id: $id) { userErrors { message } } }",
                          {"id": dropped["id"]})

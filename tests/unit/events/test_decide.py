@@ -55,8 +55,8 @@ def test_an_order_update_is_our_echo_exactly_when_nothing_in_it_is_new_to_us(
     known = KnownOrder(fulfillment_ids=ours, refund_ids=known_refunds, cancelled=known_cancelled)
     state = OrderState(fulfillment_ids=theirs, refund_ids=order_refunds, cancelled=cancelled,
                        fulfilled_at=at(fulfilled))
-    decision = decide(delivery(updated=updated, state=state), received_at=at(7200), max_age=dt.timedelta(hours=9),
-                      known=known)
+    decision = decide(delivery(updated=updated, state=state), received_at=at(7200),
+                      max_age=dt.timedelta(hours=9), known=known)
     # Worked out from the rule's words: every fulfillment on the order is one we created (and it has one),
     # every refund is applied already, the cancellation is as we know it, and the order changed no later
     # than two seconds after its last fulfillment.

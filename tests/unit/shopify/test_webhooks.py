@@ -72,7 +72,8 @@ def test_a_delivery_not_signed_with_the_secret_over_this_very_body_is_refused(ta
     assert "jon@" not in str(refused.value) and "eve@" not in str(refused.value)  # never quotes the body
 
 
-@pytest.mark.parametrize("missing,message", [("x-shopify-topic", "Topic"), ("x-shopify-event-id", "Event-Id")])
+@pytest.mark.parametrize("missing,message", [("x-shopify-topic", "Topic"),
+                                             ("x-shopify-event-id", "Event-Id")])
 def test_a_signed_delivery_without_topic_or_event_id_is_refused(missing, message):
     body = b"{}"
     with pytest.raises(RefusedDelivery, match=message):

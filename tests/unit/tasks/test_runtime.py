@@ -12,8 +12,8 @@ T = dt.datetime(2026, 12, 5, 4, 0, tzinfo=dt.UTC)
 
 
 def context(run_type: str, *, interval_end=None, run_after=T, start_date=None) -> dict:
-    run = SimpleNamespace(dag_id="orders_sync", run_id=f"{run_type}__x", run_type=run_type, run_after=run_after,
-                          start_date=start_date)
+    run = SimpleNamespace(dag_id="orders_sync", run_id=f"{run_type}__x", run_type=run_type,
+                          run_after=run_after, start_date=start_date)
     return {"dag_run": run, "data_interval_start": interval_end and interval_end - dt.timedelta(seconds=30),
             "data_interval_end": interval_end, "logical_date": None, "params": {}}
 

@@ -42,7 +42,8 @@ def test_a_store_s_order_flow_runs_on_its_own_interval_or_its_events(monkeypatch
     with_webhooks, polled = parse_stores("store_default,store_vendure")
     slow, fast = orders_schedule(with_webhooks), orders_schedule(polled)
     assert isinstance(slow, AssetOrTimeSchedule) and isinstance(fast, AssetOrTimeSchedule)
-    assert slow.timetable.delta == dt.timedelta(seconds=300) and fast.timetable.delta == dt.timedelta(seconds=30)
+    assert (slow.timetable.delta == dt.timedelta(seconds=300)
+            and fast.timetable.delta == dt.timedelta(seconds=30))
     assert slow.asset_condition.name == "erpsync_store_events__store_default"
     monkeypatch.setenv("AIRFLOW__ERPSYNC__ORDERS_INTERVAL_SECONDS__STORE_DEFAULT", "-1")  # events only
     assert orders_schedule(with_webhooks).name == "erpsync_store_events__store_default"

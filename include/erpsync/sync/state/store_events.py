@@ -39,8 +39,8 @@ def known_order(conn: Connection, *, store: str, order_id: str) -> KnownOrder | 
     refunds = conn.execute(select(order_adjustment.c.store_ref).where(
         order_adjustment.c.store == store, order_adjustment.c.store_order_id == order_id,
         order_adjustment.c.kind == "refund", order_adjustment.c.state == "applied")).scalars().all()
-    return KnownOrder(fulfillment_ids=frozenset(row.store_fulfillment_ids or ()), refund_ids=frozenset(refunds),
-                      cancelled=row.state in ("cancelled", "cancel_failed"))
+    return KnownOrder(fulfillment_ids=frozenset(row.store_fulfillment_ids or ()),
+                      refund_ids=frozenset(refunds), cancelled=row.state in ("cancelled", "cancel_failed"))
 
 
 def record(conn: Connection, *, store: str, delivery: Delivery, decision: Decision,
@@ -68,7 +68,8 @@ def record_refused(conn: Connection, *, store: str, topic: str | None, reason: s
         reason=_short(reason), deliveries=1))
 
 
-def set_outcome(conn: Connection, *, store: str, event_id: str, outcome: str, reason: str | None = None) -> None:
+def set_outcome(conn: Connection, *, store: str, event_id: str, outcome: str,
+                reason: str | None = None) -> None:
     """An event's outcome after acting on it (e.g. the run could not be asked for: ``run_failed``, so that
     the store's next delivery of it asks again)."""
     conn.execute(update(store_event).where(store_event.c.store == store, store_event.c.event_id == event_id)
@@ -83,7 +84,8 @@ def last_arrivals(conn: Connection, *, since: dt.datetime) -> dict[str, dict[str
         func.count().filter(store_event.c.received_at >= since),
         func.count().filter((store_event.c.received_at >= since) & (store_event.c.outcome == REFUSED)),
     ).group_by(store_event.c.store)).all()
-    return {store: {"last_at": last, "recent": recent, "refused": refused} for store, last, recent, refused in rows}
+    return {store: {"last_at": last, "recent": recent, "refused": refused}
+            for store, last, recent, refused in rows}
 
 
 def _short(reason: str | None) -> str | None:
