@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, select, update
 
 from erpsync.store.events import Decision, Delivery, KnownOrder
 from erpsync.warehouse import db
@@ -74,18 +74,6 @@ def set_outcome(conn: Connection, *, store: str, event_id: str, outcome: str,
     the store's next delivery of it asks again)."""
     conn.execute(update(store_event).where(store_event.c.store == store, store_event.c.event_id == event_id)
                  .values(outcome=outcome, reason=_short(reason)))
-
-
-def last_arrivals(conn: Connection, *, since: dt.datetime) -> dict[str, dict[str, object]]:
-    """Per store: when its last event arrived, how many since ``since`` and how many of those were refused
-    (the health page and the staleness alert read this)."""
-    rows = conn.execute(select(
-        store_event.c.store, func.max(store_event.c.received_at),
-        func.count().filter(store_event.c.received_at >= since),
-        func.count().filter((store_event.c.received_at >= since) & (store_event.c.outcome == REFUSED)),
-    ).group_by(store_event.c.store)).all()
-    return {store: {"last_at": last, "recent": recent, "refused": refused}
-            for store, last, recent, refused in rows}
 
 
 def _short(reason: str | None) -> str | None:
