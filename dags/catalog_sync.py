@@ -102,5 +102,8 @@ with DAG(
     prices = catalog.publish_prices.override(trigger_rule=AFTER_STAGED, pool=PRIMARY.pool)(**STORE)
     inventory = catalog.publish_inventory.override(trigger_rule=AFTER_STAGED, pool=PRIMARY.pool)(**STORE)
     finished = runlog.finish_run(flow=catalog.FLOW, steps=list(catalog.STEPS), datasets=catalog.DATASETS)
-    started >> extracted >> staged >> content >> prices >> inventory >> finished
+    # The run's row is opened beside the extracts, not before them: one task boundary (~1 s) less between
+    # an ERP change and the store.
+    started >> finished
+    extracted >> staged >> content >> prices >> inventory >> finished
     staged >> [prices, inventory]

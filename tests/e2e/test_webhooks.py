@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from erpsync.shopify.settings import ShopifySettings
+from erpsync.tasks.warm import WARM_MODULES
 from erpsync.tryton.client import TrytonClient
 from erpsync.warehouse.engine import make_engine
 from erpsync.warehouse.schema import store_event
@@ -95,6 +96,12 @@ def test_a_store_webhook_books_its_order_at_once_and_a_burst_makes_a_run_or_two(
     assert run["state"] == "success", scheduler.task_states(scheduler.http, "orders_sync", run["dag_run_id"])
     assert sales_per_order(admin, [order["id"]]) == Counter({order["id"]: 1})
     print(f"webhook -> order booked in the ERP: {booked_after:.1f} s")
+    # The order's way had no Great Expectations import: the scheduler imported it before forking the tasks.
+    log = scheduler.log_file.read_text()
+    assert f"Warm task processes: imported {len(WARM_MODULES)} modules" in log
+    validated = [line for line in log.splitlines()
+                 if "Great Expectations ready" in line and "stage_orders" in line]
+    assert validated and all("imported before this process started" in line for line in validated), validated
 
     # The store delivers that event again (at least once): recorded as one more delivery, no run.
     again = deliver(scheduler, order, "ev-create-1")

@@ -8,6 +8,7 @@ a ``_row`` column so every unexpected value maps back to its row.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -53,11 +54,15 @@ class ValidationResult:
 def _context():
     # Great Expectations logs dozens of INFO lines while it imports: keep task logs about our data.
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    started = time.monotonic()
+    warm = "great_expectations" in sys.modules  # imported by the scheduler this process was forked from
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    log.info("Great Expectations ready in %.1f s (%s)", time.monotonic() - started,
+             "imported before this process started" if warm else "imported by this process")
     return context
 
 

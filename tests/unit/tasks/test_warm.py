@@ -1,0 +1,56 @@
+"""Warm task processes: only the scheduler imports ahead, and a module that cannot be imported is
+reported, not raised (the scheduler starts anyway)."""
+
+import sys
+
+import pytest
+
+from erpsync.tasks import warm
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["/venv/bin/airflow", "scheduler"], True),
+    (["airflow", "scheduler", "--num-runs", "3"], True),
+    (["airflow", "-v", "scheduler"], True),
+    (["airflow", "triggerer"], False),
+    (["airflow", "dag-processor"], False),
+    (["airflow", "api-server"], False),
+    (["airflow", "tasks", "test", "scheduler"], False),  # a DAG called "scheduler" is not the scheduler
+    (["airflow"], False),
+    (["python", "-m", "pytest"], False),
+])
+def test_only_the_scheduler_warms(argv, expected):
+    assert warm.is_scheduler(argv) is expected
+
+
+def test_a_module_that_cannot_be_imported_is_reported_and_the_others_are_imported():
+    sys.modules.pop("colorsys", None)
+    failed = warm.preimport(["erpsync_no_such_module", "colorsys"])
+    assert list(failed) == ["erpsync_no_such_module"]
+    assert "ModuleNotFoundError" in failed["erpsync_no_such_module"]
+    assert "colorsys" in sys.modules
+
+
+class Job:  # what the scheduler's listener gets (a task process gets a marker without a job type)
+    job_type = None
+
+
+def test_the_listener_imports_nothing_outside_the_scheduler_s_job(monkeypatch):
+    imported = []
+    monkeypatch.setattr(warm, "preimport", lambda *a, **k: imported.append(True))
+    monkeypatch.setattr(sys, "argv", ["airflow", "triggerer"])
+    warm.on_starting(Job())
+    assert imported == []
+    monkeypatch.setattr(sys, "argv", ["airflow", "scheduler"])
+    warm.on_starting(object())  # a task process forked from the scheduler
+    assert imported == []
+    monkeypatch.setenv("AIRFLOW__ERPSYNC__WARM_TASK_PROCESSES", "False")
+    warm.on_starting(Job())
+    assert imported == []
+    monkeypatch.setenv("AIRFLOW__ERPSYNC__WARM_TASK_PROCESSES", "True")
+    warm.on_starting(Job())
+    assert imported == [True]
+
+
+def test_every_module_it_warms_exists():
+    assert warm.preimport() == {}
