@@ -14,7 +14,8 @@ Where things live: ``DEMO_HOME`` (default ``<repo>/var``) holds the ERP (``erp/`
 listens on 127.0.0.1. ``DEMO_VENDURE=0`` runs the Shopify store alone (the chaos suite does).
 ``DEMO_WEBHOOKS=1``: the Shopify store's webhooks start its order flow (the store Connection gets the
 emulator's client secret, ``reconcile`` subscribes the store to Airflow's API server), and its order poll
-runs every 5 minutes as the safety net.
+runs every 5 minutes as the safety net. ``DEMO_ERP_WATCH_S=1``: the ERP change watcher looks every second
+and starts the catalog flow on a change; the catalog's poll then runs every 5 minutes as the safety net.
 """
 
 from __future__ import annotations
@@ -53,8 +54,11 @@ VENDURE_MONITORING_DAGS = [f"reconcile__{VENDURE_CONN}"]
 VENDURE_STORE_NAME = "vendure-demo"
 VENDURE_SHOPPER = ["--rate", "0.3", "--seed", "11", "--cancel-rate", "0.05", "--refund-rate", "0.05"]
 STORE_PLAN = "STANDARD"
-# DEMO_WEBHOOKS=1: the Shopify store's order poll, the safety net under its webhooks
+# DEMO_WEBHOOKS=1 / DEMO_ERP_WATCH_S: the polls left as the safety net under the events
 WEBHOOK_SAFETY_POLL_S = 300
+# With events on, the scheduler looks for work every 0.25 s instead of every second when idle: each task
+# boundary of the hot path costs ~0.5 s instead of ~1.2 s (the idle cost is in bench/report.md).
+REALTIME_SCHEDULER_IDLE_SLEEP_S = 0.25
 SHOPPER = {"rate": 0.5, "seed": 7}  # an action every two seconds: orders, now and then a cancel or refund
 SHIPPER = {"every_s": 10, "after_s": 15}  # the ERP's warehouse ships what was sold 15-25 s earlier
 
@@ -69,6 +73,8 @@ class Demo:
     vendure_port: int = 3000
     with_vendure: bool = False  # the second store (make demo: on; the benchmarks and chaos: off)
     webhooks: bool = False  # the Shopify store's webhooks start its order flow; its poll every 5 minutes
+    erp_watch_s: int = 0  # > 0: the ERP watcher starts the catalog flow on a change; its poll every 5 minutes
+    safety_poll_s: int = WEBHOOK_SAFETY_POLL_S  # the polls' interval under the events
 
     @classmethod
     def from_env(cls) -> Demo:
@@ -82,6 +88,7 @@ class Demo:
             vendure_port=int(os.environ.get("VENDURE_PORT") or 3000),
             with_vendure=os.environ.get("DEMO_VENDURE", "1") != "0",
             webhooks=os.environ.get("DEMO_WEBHOOKS", "0") == "1",
+            erp_watch_s=int(os.environ.get("DEMO_ERP_WATCH_S") or 0),
         )
 
     @property
@@ -113,7 +120,12 @@ class Demo:
         if self.webhooks:  # reconcile subscribes the store (task subscribe_webhooks) to the API server
             settings.update({"AIRFLOW__ERPSYNC__WEBHOOK_BASE_URL": f"http://127.0.0.1:{self.airflow_port}",
                              "AIRFLOW__ERPSYNC__ORDERS_INTERVAL_SECONDS__STORE_DEFAULT":
-                                 str(WEBHOOK_SAFETY_POLL_S)})
+                                 str(self.safety_poll_s)})
+        if self.erp_watch_s > 0:
+            settings.update({"AIRFLOW__ERPSYNC__ERP_WATCH_SECONDS": str(self.erp_watch_s),
+                             "AIRFLOW__ERPSYNC__CATALOG_INTERVAL_SECONDS": str(self.safety_poll_s)})
+        if self.webhooks or self.erp_watch_s > 0:
+            settings["AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME"] = str(REALTIME_SCHEDULER_IDLE_SLEEP_S)
         return AirflowLocal(home=self.home / "airflow", port=self.airflow_port, extra_env=settings)
 
     # -- up -----------------------------------------------------------------------------------------
