@@ -56,8 +56,8 @@ VENDURE_SHOPPER = ["--rate", "0.3", "--seed", "11", "--cancel-rate", "0.05", "--
 STORE_PLAN = "STANDARD"
 # DEMO_WEBHOOKS=1 / DEMO_ERP_WATCH_S: the polls left as the safety net under the events
 WEBHOOK_SAFETY_POLL_S = 300
-# With events on, the scheduler looks for work every 0.25 s instead of every second when idle: each task
-# boundary of the hot path costs ~0.5 s instead of ~1.2 s (the idle cost is in bench/report.md).
+# With events on, the scheduler looks for work every 0.25 s instead of every second when idle: a task
+# boundary of the hot path costs ~0.3-0.8 s instead of ~1 s (the idle cost is in bench/NOTES.md).
 REALTIME_SCHEDULER_IDLE_SLEEP_S = 0.25
 SHOPPER = {"rate": 0.5, "seed": 7}  # an action every two seconds: orders, now and then a cancel or refund
 SHIPPER = {"every_s": 10, "after_s": 15}  # the ERP's warehouse ships what was sold 15-25 s earlier

@@ -6,7 +6,8 @@ Each Airflow task is a process forked from the executor's worker, itself forked 
 Without this, every task that validates imports Great Expectations itself: 2-3 s on an idle machine,
 6-11 s on a busy one, on the way of every order and every ERP change. Importing is all it does (no
 context, connection or thread is created before the fork). ``[erpsync] warm_task_processes`` (default
-True) turns it off; the other executors (Celery's workers) start their task processes themselves.
+True) turns it off; with no LocalExecutor it does nothing (Celery's workers start their task processes
+themselves).
 """
 
 from __future__ import annotations
@@ -38,10 +39,17 @@ def is_scheduler(argv: Sequence[str]) -> bool:
     return bool(commands) and commands[0] == "scheduler"
 
 
+def runs_local_executor(executors: str) -> bool:
+    """Whether ``[core] executor`` (one class or a comma-separated list, names or import paths) has the
+    LocalExecutor, whose task processes are forked from the scheduler."""
+    return any(name.strip().rsplit(".", 1)[-1] == "LocalExecutor" for name in executors.split(","))
+
+
 def enabled() -> bool:
     from airflow.configuration import conf
 
-    return conf.getboolean("erpsync", "warm_task_processes", fallback=True)
+    return conf.getboolean("erpsync", "warm_task_processes", fallback=True) and runs_local_executor(
+        conf.get("core", "executor", fallback=""))
 
 
 def preimport(modules: Sequence[str] = WARM_MODULES) -> dict[str, str]:

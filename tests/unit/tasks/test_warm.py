@@ -23,6 +23,19 @@ def test_only_the_scheduler_warms(argv, expected):
     assert warm.is_scheduler(argv) is expected
 
 
+@pytest.mark.parametrize(("executors", "expected"), [
+    ("LocalExecutor", True),
+    ("airflow.executors.local_executor.LocalExecutor", True),
+    ("CeleryExecutor,LocalExecutor", True),
+    ("CeleryExecutor", False),
+    ("airflow.providers.celery.executors.celery_executor.CeleryExecutor", False),
+    ("KubernetesExecutor", False),
+    ("", False),
+])
+def test_only_a_local_executor_s_scheduler_warms(executors, expected):
+    assert warm.runs_local_executor(executors) is expected
+
+
 def test_a_module_that_cannot_be_imported_is_reported_and_the_others_are_imported():
     sys.modules.pop("colorsys", None)
     failed = warm.preimport(["erpsync_no_such_module", "colorsys"])
@@ -48,6 +61,10 @@ def test_the_listener_imports_nothing_outside_the_scheduler_s_job(monkeypatch):
     warm.on_starting(Job())
     assert imported == []
     monkeypatch.setenv("AIRFLOW__ERPSYNC__WARM_TASK_PROCESSES", "True")
+    monkeypatch.setenv("AIRFLOW__CORE__EXECUTOR", "CeleryExecutor")
+    warm.on_starting(Job())
+    assert imported == []
+    monkeypatch.setenv("AIRFLOW__CORE__EXECUTOR", "LocalExecutor")
     warm.on_starting(Job())
     assert imported == [True]
 
