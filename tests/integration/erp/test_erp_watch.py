@@ -8,7 +8,6 @@ import asyncio
 import datetime as dt
 import json
 import threading
-import time
 import uuid
 from decimal import Decimal
 
@@ -20,6 +19,7 @@ from erpsync.sync.catalog.watch import ANNOUNCED, WATCHED, newest_changes
 from erpsync.tryton.client import TrytonClient
 from erpsync.warehouse import db
 from erpsync.warehouse.engine import make_engine
+from sandbox.airflow_local import wait_for
 from sandbox.tryton import catalog
 from tests.conftest import warehouse_connection
 from tests.support.erp import receive
@@ -27,7 +27,7 @@ from tests.support.erp import receive
 pytestmark = pytest.mark.erp
 
 POLL_S = 0.2
-SETTLE_S = 10 * POLL_S  # how long "no further event" is watched for
+SETTLE_LOOKS = 10  # how many more looks at the ERP "no further event" is watched for
 NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)  # audit stamps only
 
 
@@ -65,6 +65,15 @@ class Watching:
 
     def __init__(self, **kwargs):
         self.trigger = ErpChangeTrigger(poll_seconds=POLL_S, **kwargs)
+        self.looks = 0  # the trigger's looks at the ERP that returned, counted in its own thread
+        look = self.trigger._look
+
+        def counted(*args):
+            found = look(*args)
+            self.looks += 1
+            return found
+
+        self.trigger._look = counted
         self.events: list[dict] = []
         self.error: BaseException | None = None
         self._loop = asyncio.new_event_loop()
@@ -97,15 +106,16 @@ class Watching:
         return self._thread.is_alive() and self.error is None
 
     def wait_for(self, count: int, timeout_s: float = 15.0) -> list[dict]:
-        deadline = time.monotonic() + timeout_s
-        while len(self.events) < count and time.monotonic() < deadline and self.alive:
-            time.sleep(0.05)
+        wait_for(lambda: len(self.events) >= count or not self.alive, timeout_s=timeout_s, interval_s=0.05,
+                 what=f"{count} event(s) from the watcher (it has {len(self.events)})")
         assert self.error is None, f"the trigger died: {self.error!r}"
-        assert len(self.events) >= count, f"{len(self.events)} event(s) after {timeout_s}s, {count} expected"
         return self.events
 
     def settle(self) -> list[dict]:
-        time.sleep(SETTLE_S)
+        """The events once the trigger has looked at the ERP ``SETTLE_LOOKS`` more times."""
+        target = self.looks + SETTLE_LOOKS
+        wait_for(lambda: self.looks >= target or not self.alive, timeout_s=30, interval_s=0.05,
+                 what=f"{SETTLE_LOOKS} more looks at the ERP")
         assert self.alive, f"the trigger died: {self.error!r}"
         return self.events
 
@@ -206,9 +216,9 @@ def test_the_watcher_outlives_an_erp_outage(engine, admin, erp_sandbox, erp_sett
     with watch:
         erp_sandbox.stop()
         try:
-            deadline = time.monotonic() + 30
-            while len(failed) < 3 and time.monotonic() < deadline and watch.alive:  # several, backing off
-                time.sleep(0.05)
+            # several, backing off
+            wait_for(lambda: len(failed) >= 3 or not watch.alive, timeout_s=30, interval_s=0.05,
+                     what="the watcher to fail three looks and keep trying")
             assert len(failed) >= 3, f"{failed}: the watcher did not keep trying"
             assert watch.alive and watch.events == []
         finally:
