@@ -48,7 +48,7 @@ from sandbox.demo import DEMO_DAGS, MONITORING_DAGS, REALTIME_SCHEDULER_IDLE_SLE
 from sandbox.tryton import catalog
 from sandbox.tryton.control import ErpSandbox
 from tests.conftest import free_port
-from tests.support.erp import receive
+from tests.support.erp import receive, sales_per_order
 
 log = logging.getLogger("bench.freshness")
 
@@ -366,14 +366,14 @@ def hot_path(demo: Demo, since: dt.datetime, done: list[Pending]) -> dict:
 
 def idle_cost(demo: Demo) -> dict[str, float]:
     """Share of a core each process uses while nothing changes (after the runs of the last changes)."""
-    wait_for(lambda: not _active_runs(demo), timeout_s=300, interval_s=2, what="the last runs to end")
+    http = demo.airflow.session()
+    wait_for(lambda: not _active_runs(demo, http), timeout_s=300, interval_s=2, what="the last runs to end")
     roles = hops.airflow_roles(demo.airflow.processes())
     roles["erp"] = [int(demo.erp.pid_file.read_text().strip())]
     return hops.idle_cpu(roles, IDLE_S)
 
 
-def _active_runs(demo: Demo) -> int:
-    http = demo.airflow.session()
+def _active_runs(demo: Demo, http) -> int:
     response = http.get(f"{demo.airflow.url}/api/v2/dags/~/dagRuns", params={"state": ["queued", "running"],
                                                                              "limit": 1}, timeout=30)
     response.raise_for_status()
@@ -392,9 +392,7 @@ def dropped_pass(demo: Demo, changes: int, mean_gap: float, details: dict) -> di
         demo.store.admin("DELETE", "/faults")
     deliveries = Counter(d["state"] for d in demo.store.admin("GET", "/webhooks?limit=1000")["deliveries"])
     order_ids = [p.key for p in measured.done + measured.pending if p.kind == "order"]
-    rows = measured.admin.model("sale.sale", "search_read", [("web_id", "in", order_ids)], 0, None, None,
-                                ["web_id"])
-    sales = Counter(row["web_id"] for row in rows)
+    sales = sales_per_order(measured.admin, order_ids)
     twice = sorted(order for order, count in sales.items() if count > 1)
     missing = sorted(set(order_ids) - set(sales))
     dropped = figures["details"]["freshness"]

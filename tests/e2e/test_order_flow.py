@@ -20,7 +20,8 @@ from sandbox.airflow_local import wait_for
 from sandbox.tryton import catalog
 from tests.conftest import trigger_and_wait
 from tests.integration.flows.test_order_poison import BILLING, make_digital, open_errors
-from tests.integration.flows.test_order_steps import erp_sales, in_stock, number, place, sales_per_order
+from tests.integration.flows.test_order_steps import erp_sales, in_stock, number, place
+from tests.support.erp import sales_per_order
 
 pytestmark = [pytest.mark.e2e, pytest.mark.erp, pytest.mark.timeout(1800)]
 

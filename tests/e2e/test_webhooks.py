@@ -24,7 +24,8 @@ from erpsync.warehouse.schema import store_event
 from sandbox.airflow_local import wait_for
 from sandbox.tryton import catalog
 from tests.conftest import scheduler_connections, trigger_and_wait
-from tests.integration.flows.test_order_steps import in_stock, number, place, sales_per_order
+from tests.integration.flows.test_order_steps import in_stock, number, place
+from tests.support.erp import sales_per_order
 
 pytestmark = [pytest.mark.e2e, pytest.mark.erp, pytest.mark.timeout(900)]
 

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from erpsync.warehouse.schema import order_ledger, published_inventory, published_variant
-from tests.integration.flows.test_order_steps import erp_sales, in_stock, place, sales_per_order, ship
+from tests.integration.flows.test_order_steps import erp_sales, in_stock, place, ship
 from tests.support.crash import Crash, kill_at
-from tests.support.erp import available, new_template, receive_each
+from tests.support.erp import available, new_template, receive_each, sales_per_order
 
 pytestmark = pytest.mark.erp
 

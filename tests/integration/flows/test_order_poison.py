@@ -18,7 +18,8 @@ from sqlalchemy import select
 from erpsync.sync.orders.config import OrdersConfig
 from erpsync.tryton.errors import ErpServerError
 from erpsync.warehouse.schema import order_ledger, row_error
-from tests.integration.flows.test_order_steps import in_stock, number, place, sales_per_order
+from tests.integration.flows.test_order_steps import in_stock, number, place
+from tests.support.erp import sales_per_order
 
 pytestmark = pytest.mark.erp
 

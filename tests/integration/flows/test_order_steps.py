@@ -19,6 +19,7 @@ from erpsync.warehouse.schema import order_adjustment, order_ledger, quarantine,
 from sandbox.airflow_local import wait_for
 from sandbox.tryton import catalog
 from tests.conftest import REPO
+from tests.support.erp import sales_per_order
 from tests.support.flows import CatalogSteps
 
 pytestmark = pytest.mark.erp
@@ -181,12 +182,6 @@ def test_overlapping_runs_and_a_backfill_twice_book_each_order_once(order_steps,
         order_steps.extract_and_stage(window_start=started)
         assert order_steps.book().created == 0
     assert sales_per_order(admin, [o["id"] for o in orders]) == Counter({o["id"]: 1 for o in orders})
-
-
-def sales_per_order(admin, web_ids) -> Counter:
-    """How many ERP sales each store order has (two would show as 2)."""
-    rows = admin.model("sale.sale", "search_read", [("web_id", "in", list(web_ids))], 0, None, None, ["web_id"])
-    return Counter(row["web_id"] for row in rows)
 
 
 # -- cursor boundaries ------------------------------------------------------------------------------
