@@ -6,8 +6,8 @@ Each Airflow task is a process forked from the executor's worker, itself forked 
 Without this, every task that validates imports Great Expectations itself: 2-3 s on an idle machine,
 6-11 s on a busy one, on the way of every order and every ERP change. Importing is all it does (no
 context, connection or thread is created before the fork). ``[erpsync] warm_task_processes`` (default
-True) turns it off; with no LocalExecutor it does nothing (Celery's workers start their task processes
-themselves).
+True) turns it off. With no LocalExecutor the scheduler imports nothing ahead: on the CeleryExecutor each
+Celery worker does it as it starts, before its pool forks (``erpsync.celery_config``).
 """
 
 from __future__ import annotations
@@ -45,11 +45,18 @@ def runs_local_executor(executors: str) -> bool:
     return any(name.strip().rsplit(".", 1)[-1] == "LocalExecutor" for name in executors.split(","))
 
 
-def enabled() -> bool:
+def wanted() -> bool:
+    """``[erpsync] warm_task_processes``, on unless set to False."""
     from airflow.configuration import conf
 
-    return conf.getboolean("erpsync", "warm_task_processes", fallback=True) and runs_local_executor(
-        conf.get("core", "executor", fallback=""))
+    return conf.getboolean("erpsync", "warm_task_processes", fallback=True)
+
+
+def enabled() -> bool:
+    """Whether the scheduler warms: wanted, and its executor forks the task processes from it."""
+    from airflow.configuration import conf
+
+    return wanted() and runs_local_executor(conf.get("core", "executor", fallback=""))
 
 
 def preimport(modules: Sequence[str] = WARM_MODULES) -> dict[str, str]:
@@ -74,4 +81,11 @@ def on_starting(component) -> None:
     each task process starts (forked from the scheduler, it keeps the scheduler's ``argv``: only a job,
     which has a ``job_type``, warms)."""
     if hasattr(component, "job_type") and is_scheduler(sys.argv) and enabled():
+        preimport()
+
+
+def on_celery_worker_init() -> None:
+    """Celery's ``worker_init``, in a Celery worker's main process before its pool forks (every task process
+    descends from it)."""
+    if wanted():
         preimport()

@@ -71,3 +71,21 @@ def test_the_listener_imports_nothing_outside_the_scheduler_s_job(monkeypatch):
 
 def test_every_module_it_warms_exists():
     assert warm.preimport() == {}
+
+
+def test_a_celery_worker_warms_as_it_starts_unless_turned_off(monkeypatch):
+    from celery.signals import worker_init
+
+    from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CONFIG
+    from erpsync import celery_config
+
+    assert celery_config.CELERY_CONFIG is DEFAULT_CELERY_CONFIG  # Airflow's own configuration, unchanged
+    imported = []
+    monkeypatch.setattr(warm, "preimport", lambda *a, **k: imported.append(True))
+    monkeypatch.setenv("AIRFLOW__CORE__EXECUTOR", "CeleryExecutor")
+    monkeypatch.setenv("AIRFLOW__ERPSYNC__WARM_TASK_PROCESSES", "True")
+    worker_init.send(sender=None)  # as Celery's WorkController does in the worker's main process
+    assert imported == [True]
+    monkeypatch.setenv("AIRFLOW__ERPSYNC__WARM_TASK_PROCESSES", "False")
+    worker_init.send(sender=None)
+    assert imported == [True]
