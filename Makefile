@@ -8,8 +8,11 @@ PIP_QUIET ?= -q
 
 .PHONY: demo test test-long stop audit chaos bench bench-quick bench-deps lock venv erp-venv erp-build browser
 
+# EXECUTOR=celery: the same on the CeleryExecutor (PostgreSQL metadata database and warehouse, Redis broker,
+# two Celery workers; the settings of docker/airflow-celery.env, which docker-compose.yaml reads too).
+EXECUTOR ?= $(or $(DEMO_EXECUTOR),local)
 demo: venv erp-venv vendure
-	$(PY) -m sandbox.demo up
+	DEMO_EXECUTOR=$(EXECUTOR) $(PY) -m sandbox.demo up
 
 stop:
 	@if [ -x $(PY) ]; then $(PY) -m sandbox.demo down; else echo "nothing to stop (no $(VENV))"; fi

@@ -13,6 +13,8 @@ import contextlib
 import json
 import logging
 import os
+import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -26,6 +28,9 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
+
+from sandbox.airflow_supervisor import COMPONENTS as SUPERVISED
+from sandbox.airflow_supervisor import COMPONENTS_ENV
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +65,59 @@ REST_RETRY = Retry(total=6, connect=6, read=3, status=6, backoff_factor=1.0, bac
                    status_forcelist=(500, 502, 503, 504), allowed_methods=None, raise_on_status=False)
 
 
+# The CeleryExecutor deployment's settings, shared with docker-compose.yaml (its env_file).
+CELERY_SETTINGS = REPO / "docker" / "airflow-celery.env"
+WORKER_HOSTNAME_CALLABLE = "sandbox_worker.hostname"  # sandbox/airflow_settings/sandbox_worker.py
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """``KEY=VALUE`` lines (``#`` comments and blank lines skipped), as Compose's ``env_file`` reads them."""
+    settings = {}
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"{path}:{number}: expected KEY=VALUE, got {line!r}")
+        settings[key.strip()] = value.strip()
+    return settings
+
+
+@dataclass(frozen=True)
+class CeleryDeployment:
+    """Airflow on the CeleryExecutor on this machine: PostgreSQL metadata database, Redis broker, and
+    ``workers`` Celery workers supervised beside the other components, with the settings of
+    ``CELERY_SETTINGS``. ``queue`` is this deployment's own Celery queue, so that two deployments on one
+    Redis never take each other's tasks. On one host each worker needs its own log server port, and tells
+    its task instances apart by a hostname of its own: 127.0.0.N (a loopback address of this machine, so
+    that the API server can still fetch a running task's log from it)."""
+
+    metadata_url: str
+    broker_url: str
+    queue: str
+    worker_log_ports: tuple[int, ...] = (8793, 8795)  # the triggerer's log server keeps 8794
+
+    @property
+    def workers(self) -> list[str]:
+        return [f"worker-{n}" for n in range(1, len(self.worker_log_ports) + 1)]
+
+    def components(self) -> list[dict[str, Any]]:
+        """What the supervisor runs (sandbox/airflow_supervisor.py ``COMPONENTS_ENV``)."""
+        planned: list[dict[str, Any]] = [{"name": name, "args": [name]} for name in SUPERVISED]
+        for n, (name, port) in enumerate(zip(self.workers, self.worker_log_ports, strict=True), 1):
+            planned.append({"name": name, "args": ["celery", "worker", "--celery-hostname", f"{name}@%h"],
+                            "env": {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(port),
+                                    "AIRFLOW__CORE__HOSTNAME_CALLABLE": WORKER_HOSTNAME_CALLABLE,
+                                    "ERPSYNC_WORKER_HOSTNAME": f"127.0.0.{n}"}})
+        return planned
+
+
+def worker_hostnames(celery: CeleryDeployment) -> list[str]:
+    """The hostname each worker of ``celery`` gives its task instances, in the order of its workers."""
+    return [c["env"]["ERPSYNC_WORKER_HOSTNAME"] for c in celery.components() if c["name"] in celery.workers]
+
+
 @dataclass
 class AirflowLocal:
     home: Path
@@ -68,6 +126,7 @@ class AirflowLocal:
     dags_folder: Path = REPO / "dags"
     plugins_folder: Path = REPO / "plugins"
     extra_env: dict[str, str] = field(default_factory=dict)
+    celery: CeleryDeployment | None = None  # None: the LocalExecutor on SQLite
 
     @property
     def url(self) -> str:
@@ -118,12 +177,40 @@ class AirflowLocal:
         env.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(LOCAL_SETTINGS), os.environ.get("PYTHONPATH")]))
         env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = self.sqlite_url
+        if self.celery is not None:
+            env.update(self._celery_env(self.celery))
         env.update(self.extra_env)
         if env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("sqlite"):
             # The SQLite driver's connection factory: a PostgreSQL metadata database (the CeleryExecutor's)
             # takes no such argument.
             env.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS", "sandbox_sqlite.CONNECT_ARGS")
         return env
+
+    def _celery_env(self, celery: CeleryDeployment) -> dict[str, str]:
+        from sqlalchemy.engine import make_url
+
+        backend = make_url(celery.metadata_url).render_as_string(hide_password=False)
+        return {
+            **read_env_file(CELERY_SETTINGS),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": celery.metadata_url,
+            "AIRFLOW__CELERY__BROKER_URL": celery.broker_url,
+            "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{backend}",
+            "AIRFLOW__OPERATORS__DEFAULT_QUEUE": celery.queue,
+            # The log server port the API server asks a worker for a running task's log (the first one's).
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(celery.worker_log_ports[0]),
+            # One secret for every process: a worker's task tokens are checked by the API server.
+            "AIRFLOW__API_AUTH__JWT_SECRET": self._jwt_secret(),
+            COMPONENTS_ENV: json.dumps(celery.components()),
+        }
+
+    def _jwt_secret(self) -> str:
+        """This deployment's secret for the tokens of the Execution API, made once and kept in its home."""
+        path = self.home / "jwt_secret"
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(32))
+        return path.read_text().strip()
 
     # -- set-up (before start) ----------------------------------------------------------------------
 
@@ -181,6 +268,7 @@ class AirflowLocal:
             log.info("stopping what is left of an earlier Airflow of %s", self.home)
             self.stop()
         self.home.mkdir(parents=True, exist_ok=True)
+        log_offset = self.log_file.stat().st_size if self.log_file.exists() else 0
         with self.log_file.open("ab") as out:
             process = subprocess.Popen(
                 [sys.executable, str(REPO / "sandbox" / "airflow_supervisor.py")],
@@ -195,6 +283,22 @@ class AirflowLocal:
             raise RuntimeError(f"{error}; last lines of {self.log_file}:\n{self._log_tail()}") from None
         if process.poll() is not None:
             raise RuntimeError(f"Airflow exited with {process.returncode}; see {self.log_file}:\n{self._log_tail()}")
+        if self.celery is not None:
+            try:
+                wait_for(lambda: process.poll() is not None or self.workers_ready(log_offset),
+                         timeout_s=timeout_s, interval_s=2,
+                         what=f"Celery workers {', '.join(self.celery.workers)} to be ready")
+            except TimeoutError as error:
+                raise RuntimeError(f"{error}; last lines of {self.log_file}:\n{self._log_tail()}") from None
+
+    def workers_ready(self, log_offset: int = 0) -> bool:
+        """Every Celery worker has said it is ready (``<name>@<host> ready.``) since ``log_offset`` of the
+        supervisor's log."""
+        with self.log_file.open("rb") as log_file:
+            log_file.seek(log_offset)
+            text = log_file.read().decode("utf-8", "replace")
+        return all(re.search(rf"^{re.escape(name)}\s*\|.*{re.escape(name)}@\S+ ready\.", text, re.MULTILINE)
+                   for name in self.celery.workers)
 
     def stop(self, *, timeout_s: float = 90) -> None:
         """Stop every Airflow process of this home: the supervisor first (it stops each component once, in

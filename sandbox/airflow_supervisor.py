@@ -15,6 +15,9 @@ and log server) become its children instead of init's; it kills them before the 
 Left alone, the idle workers ignore SIGTERM (every later stop waited a minute for them) and the old log
 server keeps the port the new scheduler's needs.
 
+On the CeleryExecutor it runs the Celery workers too (``COMPONENTS_ENV``: each component's arguments and
+environment), stopped with the scheduler, before the API server.
+
 Run by ``sandbox/airflow_local.py`` as ``python sandbox/airflow_supervisor.py`` in a process group of its
 own, with the environment of that Airflow (the metadata database already migrated). SIGTERM or SIGINT (to
 the supervisor alone) stops the components, one SIGTERM each, then SIGKILL after ``STOP_TIMEOUT_S``: the
@@ -25,6 +28,7 @@ and apart from, anything Airflow imports.
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import signal
 import subprocess
@@ -51,10 +55,17 @@ def say(name: str, line: str) -> None:
         sys.stdout.flush()
 
 
+# The components to run, when not the four above (``sandbox/airflow_local.py`` sets it for the
+# CeleryExecutor): a JSON list of {"name": ..., "args": [arguments of `airflow`], "env": {extra variables}}.
+COMPONENTS_ENV = "ERPSYNC_AIRFLOW_COMPONENTS"
+
+
 @dataclass
 class Component:
     name: str
     airflow: str  # the airflow executable
+    args: tuple[str, ...] = ()  # `airflow <args>`; the name when empty
+    env: dict[str, str] = field(default_factory=dict)  # on top of the supervisor's own environment
     process: subprocess.Popen | None = None
     started_at: float = 0.0
     restarts: int = 0
@@ -63,8 +74,9 @@ class Component:
     reader: threading.Thread | None = field(default=None, repr=False)
 
     def start(self) -> None:
-        self.process = subprocess.Popen([self.airflow, self.name], stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.process = subprocess.Popen([self.airflow, *(self.args or (self.name,))], stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                        env={**os.environ, **self.env} if self.env else None)
         self.started_at = time.monotonic()
         self.reader = threading.Thread(target=self._relay, args=(self.process,), daemon=True)
         self.reader.start()
@@ -111,9 +123,17 @@ def children_of(parent: int) -> list[int]:
     return found
 
 
+def planned_components(airflow: str, spec: str | None) -> list[Component]:
+    """The components of ``spec`` (the JSON of ``COMPONENTS_ENV``), or the four of ``COMPONENTS``."""
+    if not spec:
+        return [Component(name, airflow) for name in COMPONENTS]
+    return [Component(c["name"], airflow, tuple(c.get("args") or ()), dict(c.get("env") or {}))
+            for c in json.loads(spec)]
+
+
 class Supervisor:
-    def __init__(self, airflow: str, names: tuple[str, ...] = COMPONENTS):
-        self.components = [Component(name, airflow) for name in names]
+    def __init__(self, components: list[Component]):
+        self.components = components
         self.stopping = threading.Event()
 
     def clear_orphans(self) -> list[int]:
@@ -184,7 +204,7 @@ def main() -> int:
     if not os.access(airflow, os.X_OK):
         say("supervisor", f"no airflow executable beside {sys.executable}")
         return 2
-    supervisor = Supervisor(airflow)
+    supervisor = Supervisor(planned_components(airflow, os.environ.get(COMPONENTS_ENV)))
     if not become_subreaper():
         say("supervisor", "not a child subreaper: what a dead component leaves running is left to init")
     signal.signal(signal.SIGTERM, supervisor.ask_to_stop)

@@ -16,12 +16,16 @@ listens on 127.0.0.1. ``DEMO_VENDURE=0`` runs the Shopify store alone (the chaos
 emulator's client secret, ``reconcile`` subscribes the store to Airflow's API server), and its order poll
 runs every 5 minutes as the safety net. ``DEMO_ERP_WATCH_S=1``: the ERP change watcher looks every second
 and starts the catalog flow on a change; the catalog's poll then runs every 5 minutes as the safety net.
+``DEMO_EXECUTOR=celery`` (``make demo EXECUTOR=celery``): Airflow on the CeleryExecutor with two Celery
+workers, its metadata database and the warehouse in PostgreSQL (``DEMO_PG_URL``), the broker in Redis
+(``DEMO_BROKER_URL``), with the settings docker-compose.yaml reads (``docker/airflow-celery.env``).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
@@ -34,7 +38,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from sandbox.airflow_local import REPO, AirflowLocal, wait_for
+from sandbox.airflow_local import REPO, AirflowLocal, CeleryDeployment, wait_for, worker_hostnames
 from sandbox.background import BackgroundModule
 from sandbox.shopify.control import ShopifyEmulator
 from sandbox.tryton import catalog
@@ -54,6 +58,11 @@ VENDURE_MONITORING_DAGS = [f"reconcile__{VENDURE_CONN}"]
 VENDURE_STORE_NAME = "vendure-demo"
 VENDURE_SHOPPER = ["--rate", "0.3", "--seed", "11", "--cancel-rate", "0.05", "--refund-rate", "0.05"]
 STORE_PLAN = "STANDARD"
+EXECUTORS = ("local", "celery")
+# DEMO_EXECUTOR=celery: the metadata database and the warehouse in this PostgreSQL (DEMO_PG_URL), the broker
+# in this Redis database (DEMO_BROKER_URL); both run on this machine.
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+BROKER_URL = "redis://127.0.0.1:6379/5"
 # DEMO_WEBHOOKS=1 / DEMO_ERP_WATCH_S: the polls left as the safety net under the events
 WEBHOOK_SAFETY_POLL_S = 300
 # With events on, the scheduler looks for work every 0.25 s instead of every second when idle: a task
@@ -75,16 +84,31 @@ class Demo:
     webhooks: bool = False  # the Shopify store's webhooks start its order flow; its poll every 5 minutes
     erp_watch_s: int = 0  # > 0: the ERP watcher starts the catalog flow on a change; its poll every 5 minutes
     safety_poll_s: int = WEBHOOK_SAFETY_POLL_S  # the polls' interval under the events
+    executor: str = "local"  # "celery": CeleryExecutor, two workers, metadata DB and warehouse in PostgreSQL
+    pg_admin_url: str = PG_ADMIN_URL  # where the CeleryExecutor's databases are created
+    broker_url: str = BROKER_URL
+    worker_log_ports: tuple[int, ...] = (8793, 8795)
 
     @classmethod
     def from_env(cls) -> Demo:
         home = Path(os.environ.get("DEMO_HOME") or REPO / "var").resolve()
+        executor = (os.environ.get("DEMO_EXECUTOR") or "local").lower()
+        if executor not in EXECUTORS:
+            raise SystemExit(f"DEMO_EXECUTOR (make demo EXECUTOR=...) is {executor!r}: choose one of "
+                             f"{', '.join(EXECUTORS)}")
+        pg_admin_url = os.environ.get("DEMO_PG_URL") or PG_ADMIN_URL
+        default_warehouse = (f"sqlite:///{home / 'warehouse.sqlite'}" if executor == "local"
+                             else pg_database_url(pg_admin_url, demo_database(home, "warehouse")))
+        ports = os.environ.get("DEMO_WORKER_LOG_PORTS")
         return cls(
             home=home,
             airflow_port=int(os.environ.get("AIRFLOW_PORT") or 8080),
             erp_port=int(os.environ.get("ERP_PORT") or 8000),
             store_port=int(os.environ.get("STORE_PORT") or 8100),
-            warehouse_url=os.environ.get("WAREHOUSE_URL") or f"sqlite:///{home / 'warehouse.sqlite'}",
+            warehouse_url=os.environ.get("WAREHOUSE_URL") or default_warehouse,
+            executor=executor, pg_admin_url=pg_admin_url,
+            broker_url=os.environ.get("DEMO_BROKER_URL") or BROKER_URL,
+            worker_log_ports=tuple(int(p) for p in ports.split(",")) if ports else (8793, 8795),
             vendure_port=int(os.environ.get("VENDURE_PORT") or 3000),
             with_vendure=os.environ.get("DEMO_VENDURE", "1") != "0",
             webhooks=os.environ.get("DEMO_WEBHOOKS", "0") == "1",
@@ -126,7 +150,40 @@ class Demo:
                              "AIRFLOW__ERPSYNC__CATALOG_INTERVAL_SECONDS": str(self.safety_poll_s)})
         if self.webhooks or self.erp_watch_s > 0:
             settings["AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME"] = str(REALTIME_SCHEDULER_IDLE_SLEEP_S)
-        return AirflowLocal(home=self.home / "airflow", port=self.airflow_port, extra_env=settings)
+        return AirflowLocal(home=self.home / "airflow", port=self.airflow_port, extra_env=settings,
+                            celery=self.celery)
+
+    @property
+    def celery(self) -> CeleryDeployment | None:
+        if self.executor != "celery":
+            return None
+        return CeleryDeployment(
+            metadata_url=pg_database_url(self.pg_admin_url, demo_database(self.home, "airflow")),
+            broker_url=self.broker_url, queue=demo_database(self.home, "tasks"),
+            worker_log_ports=self.worker_log_ports)
+
+    def pg_databases(self) -> list[str]:
+        """The PostgreSQL databases of this demo (none on the LocalExecutor with the SQLite warehouse)."""
+        urls = [self.celery.metadata_url] if self.celery else []
+        if make_url(self.warehouse_url).get_backend_name() == "postgresql":
+            urls.append(self.warehouse_url)
+        return urls
+
+    def create_pg_databases(self) -> None:
+        """Create this demo's PostgreSQL databases that do not exist yet (kept across `make stop`)."""
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(self.pg_admin_url, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                for url in self.pg_databases():
+                    name = make_url(url).database
+                    found = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+                    if not found.scalar():
+                        conn.execute(text(f'CREATE DATABASE "{name}"'))
+                        log.info("created PostgreSQL database %s", name)
+        finally:
+            engine.dispose()
 
     # -- up -----------------------------------------------------------------------------------------
 
@@ -145,12 +202,16 @@ class Demo:
         if self.with_vendure:
             step("Vendure: start (a stock Vendure server)", self.vendure.start)
             step("Vendure: seed from the ERP catalog (first run only) and start its shopper", self.prepare_vendure)
+        if self.pg_databases():
+            step("PostgreSQL: create the demo's databases (first run only)", self.create_pg_databases)
         step("warehouse: migrate", self.migrate_warehouse)
         airflow = self.airflow
         step("Airflow: migrate its metadata database", airflow.migrate)
         step("Airflow: register Connections and pools",
              lambda: airflow.configure(connections=self.connections()))
-        step("Airflow: start (its components supervised, LocalExecutor, parallelism 4)", airflow.start)
+        what = ("LocalExecutor, parallelism 4" if self.celery is None else
+                f"CeleryExecutor, workers {', '.join(self.celery.workers)}, Redis broker")
+        step(f"Airflow: start (its components supervised, {what})", airflow.start)
         http = airflow.session()
         runs = {}
         failed = []
@@ -307,8 +368,25 @@ class Demo:
             states = ", ".join(f"{n} {state}" for state, n in sorted(Counter(r.status for r in dag_rows).items()))
             lines.append(f"  {dag_id}: {len(dag_rows)} run(s) ({states}): {_moved([r.counts for r in dag_rows])}")
         lines.append(f"  Orders ledger: {ledger}")
+        if self.celery is not None:
+            lines.append(f"  Celery workers (task instances by their Hostname): {self.worker_summary()}")
         lines += ["  Stop everything with: make stop", "=" * 72]
         print("\n".join(lines), flush=True)
+
+    def worker_summary(self) -> str:
+        """How many task instances each Celery worker ran, from Airflow's metadata database."""
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(self.celery.metadata_url)
+        try:
+            with engine.connect() as conn:
+                ran = dict(conn.execute(text("SELECT hostname, count(*) FROM task_instance "
+                                             "WHERE hostname <> '' GROUP BY hostname")).all())
+        finally:
+            engine.dispose()
+        hosts = worker_hostnames(self.celery)
+        return ", ".join(f"{name} ({host}): {ran.get(host, 0)}"
+                         for name, host in zip(self.celery.workers, hosts, strict=True))
 
     def vendure_summary(self) -> str:
         counts = wait_for(lambda: (c := self.vendure_counts())["orders"] and c, timeout_s=60,
@@ -326,6 +404,15 @@ class Demo:
         step("Vendure: stop", self.vendure.stop)
         step("ERP: stop the warehouse worker", ErpShipper(self.erp).stop)
         step("ERP: stop", self.erp.stop)
+
+
+def demo_database(home: Path, purpose: str) -> str:
+    """A name of this demo's own (by its home), so that a test's demo never shares the user's."""
+    return f"erpsync_demo_{purpose}_{hashlib.sha1(str(home).encode()).hexdigest()[:8]}"
+
+
+def pg_database_url(admin_url: str, database: str) -> str:
+    return make_url(admin_url).set(database=database).render_as_string(hide_password=False)
 
 
 def store_seed(erp) -> dict:

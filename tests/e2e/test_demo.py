@@ -18,20 +18,10 @@ import pytest
 import requests
 
 from tests.conftest import REPO, free_port
+from tests.support.demo import demo_processes, run_make
 
 # Two full `make demo` runs with both stores (some 12-14 minutes): `make test-long`, which CI runs too.
 pytestmark = [pytest.mark.e2e, pytest.mark.erp, pytest.mark.long, pytest.mark.timeout(1800)]
-
-
-def run_make(target: str, env: dict[str, str], timeout_s: float) -> tuple[str, float]:
-    started = time.monotonic()
-    result = subprocess.run(
-        ["make", target], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout_s,
-    )
-    elapsed = time.monotonic() - started
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, f"make {target} failed ({result.returncode}):\n{output[-6000:]}"
-    return output, elapsed
 
 
 @pytest.fixture
@@ -52,23 +42,6 @@ def demo_env(tmp_path):
     for entry in demo_processes(str(home)):
         with contextlib.suppress(ProcessLookupError):
             os.kill(int(entry.split(":", 1)[0]), signal.SIGKILL)
-
-
-def demo_processes(home: str) -> list[str]:
-    """Command lines of live processes that belong to this demo (by its home in their environment)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            environ = open(f"/proc/{entry}/environ", "rb").read()
-            cmdline = open(f"/proc/{entry}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace")
-            state = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z" and (home.encode() in environ or home in cmdline):
-            found.append(f"{entry}: {cmdline[:120]}")
-    return found
 
 
 def test_demo_runs_end_to_end_twice_and_stop_leaves_nothing(demo_env):

@@ -37,11 +37,22 @@ def pinned(requirement: str) -> str:
     return match.group(1)
 
 
+def effective_env(service: dict) -> dict[str, str]:
+    """A service's environment as Compose builds it: its env_file(s), then its own ``environment``."""
+    from sandbox.airflow_local import read_env_file
+
+    env: dict[str, str] = {}
+    for path in service.get("env_file", []):
+        env.update(read_env_file(REPO / path))
+    env.update({key: str(value) for key, value in (service.get("environment") or {}).items()})
+    return env
+
+
 def test_has_the_official_celery_shape_plus_warehouse_and_sandboxes(compose):
     services = compose["services"]
     assert AIRFLOW_SERVICES | {"postgres", "redis", "erp", "store"} <= set(services)
     for name in AIRFLOW_SERVICES:
-        assert services[name]["environment"]["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        assert effective_env(services[name])["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
     for name in AIRFLOW_SERVICES - {"airflow-init"}:
         depends = services[name]["depends_on"]
         assert depends["airflow-init"]["condition"] == "service_completed_successfully", name
@@ -106,8 +117,30 @@ def test_connections_and_sizing_match_the_hooks_and_the_demo(compose):
     erp = json.loads(re.sub(r"\$\{[^}]+\}", "x", env["AIRFLOW_CONN_ERP_DEFAULT"]))
     assert erp["conn_type"] == TrytonHook.conn_type and erp["extra"]["web_shop"]
     local = AirflowLocal(home=REPO / "var" / "unused").env()
-    assert env["AIRFLOW__CORE__PARALLELISM"] == local["AIRFLOW__CORE__PARALLELISM"]
-    assert env["AIRFLOW__CORE__LOAD_EXAMPLES"].lower() == local["AIRFLOW__CORE__LOAD_EXAMPLES"].lower()
+    shared = effective_env(compose["x-airflow-common"])
+    assert shared["AIRFLOW__CORE__PARALLELISM"] == local["AIRFLOW__CORE__PARALLELISM"]
+    assert shared["AIRFLOW__CORE__LOAD_EXAMPLES"].lower() == local["AIRFLOW__CORE__LOAD_EXAMPLES"].lower()
+
+
+def test_compose_and_the_celery_demo_read_one_settings_file_and_neither_overrides_it(compose, tmp_path):
+    from sandbox.airflow_local import CELERY_SETTINGS, AirflowLocal, CeleryDeployment, read_env_file
+
+    shared = read_env_file(CELERY_SETTINGS)
+    common = compose["x-airflow-common"]
+    assert [REPO / path for path in common["env_file"]] == [CELERY_SETTINGS]
+    for name in AIRFLOW_SERVICES:
+        service = compose["services"][name]
+        overridden = set(shared) & set(service.get("environment") or {})
+        assert not overridden, f"{name} sets {sorted(overridden)} itself: set them in {CELERY_SETTINGS.name}"
+        assert {key: effective_env(service)[key] for key in shared} == shared, name
+    celery = CeleryDeployment(metadata_url="postgresql+psycopg://u@127.0.0.1/a",
+                              broker_url="redis://127.0.0.1/1", queue="q")
+    demo = AirflowLocal(home=tmp_path, celery=celery).env()
+    assert {key: demo[key] for key in shared} == shared
+    # As many workers, and as many task slots, on both.
+    assert compose["services"]["airflow-worker"]["deploy"]["replicas"] == len(celery.workers) == 2
+    # One secret for the tokens of every process (a worker's are checked by the API server).
+    assert "AIRFLOW__API_AUTH__JWT_SECRET" in common["environment"]
 
 
 def test_the_commands_the_services_run_exist():

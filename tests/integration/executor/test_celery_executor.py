@@ -22,6 +22,7 @@ import pytest
 
 from sandbox.airflow_local import AirflowLocal, wait_for
 from tests.conftest import create_pg_database, drop_pg_database, free_port
+from tests.support.broker import flush
 
 pytestmark = [pytest.mark.postgres, pytest.mark.airflow]
 
@@ -51,16 +52,6 @@ DAG_SOURCE = textwrap.dedent('''
 
     probe()
 ''')
-
-
-def _redis_flush() -> None:
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
-    try:
-        client.flushdb()
-    finally:
-        client.close()
 
 
 def _tail(path: Path, lines: int = 40) -> str:
@@ -153,7 +144,7 @@ def celery_airflow(tmp_path, pg_server):
         },
     )
     (tmp_path / "plugins").mkdir()
-    _redis_flush()
+    flush(REDIS_URL)
     processes = _Processes(airflow, tmp_path)
     try:
         airflow.migrate()
@@ -166,7 +157,7 @@ def celery_airflow(tmp_path, pg_server):
     finally:
         processes.stop()
         try:
-            _redis_flush()
+            flush(REDIS_URL)
         finally:
             drop_pg_database(pg_server, db_url)
 
