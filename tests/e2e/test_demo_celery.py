@@ -11,6 +11,7 @@ store's flows are the same tasks on the same executor.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import re
 import signal
@@ -60,7 +61,7 @@ def celery_demo(tmp_path, pg_server):
             drop_pg_database(pg_server, url)
 
 
-def test_make_demo_on_the_celery_executor_runs_on_both_workers_survives_a_killed_one_and_stops(celery_demo):
+def test_make_demo_on_the_celery_executor_runs_on_both_workers_survives_kills_and_stops(celery_demo):
     from sqlalchemy import create_engine, text
 
     env, databases = celery_demo
@@ -121,6 +122,9 @@ def test_make_demo_on_the_celery_executor_runs_on_both_workers_survives_a_killed
     # A worker killed (kill -9, its whole process tree) while it books orders: the task is noticed lost after
     # the heartbeat timeout and retried, the killed worker is started again.
     kill_the_worker_booking_orders(env, databases["airflow"])
+    # The scheduler killed (kill -9) while an order run is in flight: the supervisor starts it again, the new
+    # one adopts the Celery tasks that were queued or running, the run ends well and the flow goes on.
+    kill_the_scheduler_during_a_run(env, databases["airflow"])
 
     # Every order placed (the shopper's and the burst's) becomes one ERP sale, none two: the shopper pauses,
     # then the ERP's sales are counted per store order (a list per order, not a set).
@@ -173,30 +177,12 @@ BURST = 60  # orders placed at once, so that a run's booking takes seconds
 
 
 def kill_the_worker_booking_orders(env: dict[str, str], airflow_db_url: str) -> None:
-    import datetime as dt
-
     from sqlalchemy import create_engine, text
 
     from sandbox.airflow_local import wait_for
-    from sandbox.shopify.control import ShopifyEmulator
 
     home = Path(env["DEMO_HOME"])
-    emulator = ShopifyEmulator(home / "shopify", port=int(env["STORE_PORT"]))
-    skus = sorted({line["sku"] for order in emulator.admin("GET", "/orders?limit=500")["orders"]
-                   for line in order["lines"]})
-    placed_at = dt.datetime.now(dt.UTC)
-    placed, refused = 0, []
-    while placed < BURST and skus:
-        sku = skus[placed % len(skus)]
-        try:
-            emulator.admin("POST", "/orders", {"lines": [{"sku": sku, "quantity": 1}], "first_name": "Burst",
-                                               "email": f"burst{placed}@example.com", "last_name": f"B{placed}"})
-        except urllib.error.HTTPError as error:  # e.g. sold out meanwhile: the store refuses, as it should
-            refused.append(f"{sku}: {error.code} {error.read()[:200]!r}")
-            skus.remove(sku)
-            continue
-        placed += 1
-    assert placed == BURST, f"the store took {placed} orders of the burst; refused: {refused[:5]}"
+    placed_at = place_burst(env, BURST)
     engine = create_engine(airflow_db_url)
 
     def booking() -> dict | None:
@@ -220,7 +206,7 @@ def kill_the_worker_booking_orders(env: dict[str, str], airflow_db_url: str) -> 
     try:
         ti = wait_for(booking, timeout_s=300, interval_s=0.2, what="a run booking the burst of orders")
         name = {host: name for name, host in WORKERS.items()}[ti["hostname"]]
-        killed = worker_tree(home, name)
+        killed = component_tree(home, f"--celery-hostname {name}@")
         assert killed, f"no process of {name}"
         for pid in killed:
             with contextlib.suppress(ProcessLookupError):
@@ -255,9 +241,79 @@ def kill_the_worker_booking_orders(env: dict[str, str], airflow_db_url: str) -> 
                                re.MULTILINE), timeout_s=120, what=f"{name} to be started again")
 
 
-def worker_tree(home: Path, name: str) -> list[int]:
-    """Pids of this demo's Celery worker ``name`` (the supervisor's child running ``--celery-hostname
-    <name>@...``) and of all its descendants (pool processes, task supervisors, tasks)."""
+def place_burst(env: dict[str, str], count: int) -> dt.datetime:
+    """Place ``count`` one-line orders in the store at once (SKUs the shopper bought: a sold-out one is
+    refused by the store, as it should, and left out); returns when the burst began."""
+    from sandbox.shopify.control import ShopifyEmulator
+
+    emulator = ShopifyEmulator(Path(env["DEMO_HOME"]) / "shopify", port=int(env["STORE_PORT"]))
+    skus = sorted({line["sku"] for order in emulator.admin("GET", "/orders?limit=500")["orders"]
+                   for line in order["lines"]})
+    placed_at = dt.datetime.now(dt.UTC)
+    placed, refused = 0, []
+    while placed < count and skus:
+        sku = skus[placed % len(skus)]
+        try:
+            emulator.admin("POST", "/orders", {"lines": [{"sku": sku, "quantity": 1}], "first_name": "Burst",
+                                               "last_name": f"B{placed}", "email": f"b{placed}@example.com"})
+        except urllib.error.HTTPError as error:
+            refused.append(f"{sku}: {error.code} {error.read()[:200]!r}")
+            skus.remove(sku)
+            continue
+        placed += 1
+    assert placed == count, f"the store took {placed} orders of the burst; refused: {refused[:5]}"
+    return placed_at
+
+
+def kill_the_scheduler_during_a_run(env: dict[str, str], airflow_db_url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    from sandbox.airflow_local import wait_for
+
+    home = Path(env["DEMO_HOME"])
+    placed_at = place_burst(env, BURST // 3)
+    engine = create_engine(airflow_db_url)
+
+    def scalar(sql: str, **params):
+        with engine.connect() as conn:
+            return conn.execute(text(sql), params).scalar()
+
+    try:
+        in_flight = wait_for(lambda: scalar(
+            "SELECT run_id FROM dag_run WHERE dag_id = 'orders_sync' AND state = 'running' "
+            "AND start_date >= :placed", placed=placed_at), timeout_s=300, interval_s=0.2,
+            what="an orders_sync run after the burst")
+        killed = component_tree(home, "airflow scheduler")
+        assert killed, "no scheduler process"
+        for pid in killed:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        killed_at = dt.datetime.now(dt.UTC)
+        try:
+            fresh_at = wait_for(lambda: scalar(
+                "SELECT min(end_date) FROM dag_run WHERE dag_id = 'orders_sync' AND state = 'success' "
+                "AND start_date > :killed", killed=killed_at), timeout_s=600, interval_s=1,
+                what="an orders_sync run started after the scheduler's kill to succeed")
+            ended = wait_for(lambda: scalar(
+                "SELECT state FROM dag_run WHERE dag_id = 'orders_sync' AND run_id = :r "
+                "AND state IN ('success', 'failed')", r=in_flight), timeout_s=600, interval_s=1,
+                what=f"the run in flight ({in_flight}) to end")
+        except TimeoutError as error:
+            runs = scalar("SELECT string_agg(run_id || ' ' || state, ', ') FROM dag_run "
+                          "WHERE dag_id = 'orders_sync' AND start_date > :p", p=placed_at)
+            raise AssertionError(f"{error}: {runs}") from None
+    finally:
+        engine.dispose()
+    fresh_s = (fresh_at - killed_at).total_seconds()
+    print(f"kill -9 of the scheduler ({len(killed)} processes) during orders_sync {in_flight}: started again "
+          f"by the supervisor; that run ended {ended}; a run started after the kill succeeded {fresh_s:.0f} s "
+          "after it")
+    assert ended == "success", f"the run in flight during the scheduler's kill ended {ended}"
+
+
+def component_tree(home: Path, marker: str) -> list[int]:
+    """Pids of this demo's Airflow component whose command line holds ``marker`` (a child of its
+    supervisor) and of all its descendants (a worker's pool processes, task supervisors, tasks)."""
     supervisor = int((home / "airflow" / "standalone.pid").read_text())
     parents: dict[int, int] = {}
     commands: dict[int, str] = {}
@@ -271,7 +327,7 @@ def worker_tree(home: Path, name: str) -> list[int]:
         except (OSError, IndexError, ValueError):
             continue
     tree = {pid for pid, parent in parents.items()
-            if parent == supervisor and f"--celery-hostname {name}@" in commands.get(pid, "")}
+            if parent == supervisor and marker in commands.get(pid, "")}
     grew = True
     while grew:
         children = {pid for pid, parent in parents.items() if parent in tree} - tree
