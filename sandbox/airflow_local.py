@@ -65,6 +65,8 @@ REST_RETRY = Retry(total=6, connect=6, read=3, status=6, backoff_factor=1.0, bac
                    status_forcelist=(500, 502, 503, 504), allowed_methods=None, raise_on_status=False)
 
 
+# `[workers] min_heartbeat_interval`: see AirflowLocal.env (the CeleryExecutor's is in CELERY_SETTINGS).
+MIN_HEARTBEAT_INTERVAL_S = "1"
 # The CeleryExecutor deployment's settings, shared with docker-compose.yaml (its env_file).
 CELERY_SETTINGS = REPO / "docker" / "airflow-celery.env"
 WORKER_HOSTNAME_CALLABLE = "sandbox_worker.hostname"  # sandbox/airflow_settings/sandbox_worker.py
@@ -173,6 +175,10 @@ class AirflowLocal:
             "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            # A task's supervisor looks at its process again at least this often: after a task whose sockets
+            # closed before its exit status came, it held the executor slot ~5 s (the default) longer than the
+            # task ran (README "Real time"; docker/airflow-celery.env says the same for the CeleryExecutor).
+            "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": MIN_HEARTBEAT_INTERVAL_S,
         }
         env.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(LOCAL_SETTINGS), os.environ.get("PYTHONPATH")]))

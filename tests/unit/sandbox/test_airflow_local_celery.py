@@ -44,6 +44,9 @@ def test_every_shared_setting_reaches_the_celery_deployment_as_written(tmp_path)
 
 def test_the_local_executor_keeps_sqlite_and_runs_no_worker(tmp_path):
     env = AirflowLocal(home=tmp_path).env()
+    # The same supervisor setting as the CeleryExecutor's (a slot freed within a second of its task's end).
+    assert env["AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL"] == read_env_file(CELERY_SETTINGS)[
+        "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL"] == "1"
     assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("sqlite:///")
     assert COMPONENTS_ENV not in env
