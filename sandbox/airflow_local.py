@@ -104,20 +104,21 @@ class CeleryDeployment:
     def workers(self) -> list[str]:
         return [f"worker-{n}" for n in range(1, len(self.worker_log_ports) + 1)]
 
+    @property
+    def worker_hostnames(self) -> list[str]:
+        """The hostname each worker gives its task instances, in the order of ``workers``."""
+        return [f"127.0.0.{n}" for n in range(1, len(self.worker_log_ports) + 1)]
+
     def components(self) -> list[dict[str, Any]]:
         """What the supervisor runs (sandbox/airflow_supervisor.py ``COMPONENTS_ENV``)."""
         planned: list[dict[str, Any]] = [{"name": name, "args": [name]} for name in SUPERVISED]
-        for n, (name, port) in enumerate(zip(self.workers, self.worker_log_ports, strict=True), 1):
+        workers = zip(self.workers, self.worker_log_ports, self.worker_hostnames, strict=True)
+        for name, port, hostname in workers:
             planned.append({"name": name, "args": ["celery", "worker", "--celery-hostname", f"{name}@%h"],
                             "env": {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(port),
                                     "AIRFLOW__CORE__HOSTNAME_CALLABLE": WORKER_HOSTNAME_CALLABLE,
-                                    "ERPSYNC_WORKER_HOSTNAME": f"127.0.0.{n}"}})
+                                    "ERPSYNC_WORKER_HOSTNAME": hostname}})
         return planned
-
-
-def worker_hostnames(celery: CeleryDeployment) -> list[str]:
-    """The hostname each worker of ``celery`` gives its task instances, in the order of its workers."""
-    return [c["env"]["ERPSYNC_WORKER_HOSTNAME"] for c in celery.components() if c["name"] in celery.workers]
 
 
 @dataclass

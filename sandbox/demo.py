@@ -38,7 +38,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from sandbox.airflow_local import REPO, AirflowLocal, CeleryDeployment, wait_for, worker_hostnames
+from sandbox.airflow_local import REPO, AirflowLocal, CeleryDeployment, wait_for
 from sandbox.background import BackgroundModule
 from sandbox.shopify.control import ShopifyEmulator
 from sandbox.tryton import catalog
@@ -384,7 +384,7 @@ class Demo:
                                              "WHERE hostname <> '' GROUP BY hostname")).all())
         finally:
             engine.dispose()
-        hosts = worker_hostnames(self.celery)
+        hosts = self.celery.worker_hostnames
         return ", ".join(f"{name} ({host}): {ran.get(host, 0)}"
                          for name, host in zip(self.celery.workers, hosts, strict=True))
 

@@ -3,8 +3,9 @@
 PostgreSQL metadata database and warehouse, Redis broker (both the machine's own servers), the API server,
 scheduler, DAG processor, triggerer and two Celery workers, with docker-compose.yaml's settings. The flows
 must run through both workers (read from Airflow's metadata database and from each worker's own log, not
-from the demo's summary), the orders be booked once each (the audit reads the ERP and the store with code
-of its own), and `make stop` leave nothing running. The Shopify store alone (DEMO_VENDURE=0): the second
+from the demo's summary); a worker killed while it books orders, then the scheduler killed during an order
+run, cost no order (each store order's ERP sales counted, read from the ERP and the store directly); and
+`make stop` leaves nothing running. The Shopify store alone (DEMO_VENDURE=0): the second
 store's flows are the same tasks on the same executor.
 """
 
@@ -26,7 +27,7 @@ from tests.conftest import REPO, drop_pg_database, free_port
 from tests.support.broker import flush
 from tests.support.demo import demo_processes, run_make
 
-# One `make demo` of the Shopify store on the CeleryExecutor (some 3-5 minutes in all): `make test-long`.
+# One `make demo` of the Shopify store on the CeleryExecutor and two kills (some 8 minutes): `make test-long`.
 pytestmark = [pytest.mark.e2e, pytest.mark.erp, pytest.mark.postgres, pytest.mark.long,
               pytest.mark.timeout(1800)]
 

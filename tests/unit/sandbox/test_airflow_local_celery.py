@@ -13,7 +13,6 @@ from sandbox.airflow_local import (
     AirflowLocal,
     CeleryDeployment,
     read_env_file,
-    worker_hostnames,
 )
 from sandbox.airflow_supervisor import COMPONENTS_ENV
 
@@ -71,7 +70,8 @@ def test_two_workers_beside_the_four_components_each_with_its_log_port_and_hostn
     assert [c["args"] for c in workers] == [["celery", "worker", "--celery-hostname", "worker-1@%h"],
                                             ["celery", "worker", "--celery-hostname", "worker-2@%h"]]
     assert [c["env"]["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"] for c in workers] == ["9001", "9003"]
-    assert worker_hostnames(CELERY) == ["127.0.0.1", "127.0.0.2"]
+    assert [c["env"]["ERPSYNC_WORKER_HOSTNAME"] for c in workers] == CELERY.worker_hostnames == [
+        "127.0.0.1", "127.0.0.2"]
     assert all(c["env"]["AIRFLOW__CORE__HOSTNAME_CALLABLE"] == "sandbox_worker.hostname" for c in workers)
 
 
