@@ -177,3 +177,17 @@ def test_shopper_places_orders_and_moves_stock_to_committed_reproducibly(shop: S
         [line["quantity"] for line in o["lines"]] for o in orders
     ]
     assert replay["stats"] == result["stats"]
+
+
+def test_the_admin_variants_route_lists_every_variant_with_its_status_and_availability(shop: Shop) -> None:
+    shop.admin("POST", "/orders", {"lines": [{"sku": "SHOE-40", "quantity": 2}]})
+    listed = shop.admin("GET", "/variants")["variants"]
+    assert sorted(v["sku"] for v in listed) == ["HAT-1", "POSTER-1", "SHOE-40", "SHOE-41"]
+    by_sku = {v["sku"]: v for v in listed}
+    assert {sku: v["status"] for sku, v in by_sku.items()} == {
+        "HAT-1": "ACTIVE", "POSTER-1": "ARCHIVED", "SHOE-40": "ACTIVE", "SHOE-41": "ACTIVE"}
+    assert by_sku["HAT-1"]["available"]["Main Warehouse"] == 3
+    assert sum(by_sku["SHOE-40"]["available"].values()) == 12 - 2  # the order's units are committed
+    for sku, variant in by_sku.items():  # the same figures as the per-SKU route
+        levels = shop.admin("GET", f"/inventory?sku={sku}")["levels"]
+        assert variant["available"] == {location: q["available"] for location, q in levels.items()}
