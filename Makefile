@@ -6,7 +6,7 @@ ERP_VENV := .venv-erp
 PY := $(VENV)/bin/python
 PIP_QUIET ?= -q
 
-.PHONY: demo test test-long stop audit chaos bench bench-quick bench-deps lock venv erp-venv erp-build browser
+.PHONY: demo test test-long stop audit chaos chaos-faults bench bench-quick bench-deps lock venv erp-venv erp-build browser
 
 # EXECUTOR=celery: the same on the CeleryExecutor (PostgreSQL metadata database and warehouse, Redis broker,
 # two Celery workers; the settings of docker/airflow-celery.env, which docker-compose.yaml reads too).
@@ -22,14 +22,24 @@ stop:
 audit: venv
 	$(PY) -m tests.support.audit $(AUDIT_ARGS)
 
-# The demo trading for CHAOS_MINUTES (60) under store faults and ERP outages, then audited (sandbox/chaos.py).
+# `make chaos`: first each fault alone, with its figures (sandbox/chaos_faults.py: recovery time, orders
+# missing / booked twice, inventory overwritten, per fault), then the demo trading for CHAOS_MINUTES (60)
+# under mixed store faults, ERP outages and Airflow restarts, then audited (sandbox/chaos.py). On the
+# executor of `make demo` (EXECUTOR=celery: the worker kills and the PostgreSQL restart apply too).
 # The Shopify store alone: its faults and audit are the Shopify emulator's (the demo it builds on too).
 CHAOS_MINUTES ?= 60
 CHAOS_RESTARTS ?= 3
 CHAOS_ARGS ?=
+FAULTS_ARGS ?=
 chaos: export DEMO_VENDURE = 0
 chaos: demo
+	$(PY) -m sandbox.chaos_faults $(FAULTS_ARGS)
 	$(PY) -m sandbox.chaos --minutes $(CHAOS_MINUTES) --restarts $(CHAOS_RESTARTS) $(CHAOS_ARGS)
+
+# Only the faults one at a time (some 40 minutes; FAULTS_ARGS="--faults erp_down --fault-s 60" for fewer).
+chaos-faults: export DEMO_VENDURE = 0
+chaos-faults: demo
+	$(PY) -m sandbox.chaos_faults $(FAULTS_ARGS)
 
 test: venv erp-venv browser vendure
 	$(PY) -m sandbox.tryton build

@@ -534,3 +534,28 @@ def _kill(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+def component_tree(supervisor_pid: int, marker: str) -> list[int]:
+    """Pids of the supervisor's component whose command line holds ``marker`` (e.g. ``airflow scheduler``,
+    a worker's ``--celery-hostname worker-1@``) and of all its descendants (a worker's pool processes,
+    task supervisors and tasks): what ``kill -9`` of that component, as the OOM killer would, takes down."""
+    parents: dict[int, int] = {}
+    commands: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            commands[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(
+                errors="replace")
+            parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    tree = {pid for pid, parent in parents.items()
+            if parent == supervisor_pid and marker in commands.get(pid, "")}
+    grew = True
+    while grew:
+        children = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= children
+        grew = bool(children)
+    return sorted(tree)

@@ -17,7 +17,6 @@ import os
 import re
 import signal
 import subprocess
-import urllib.error
 from pathlib import Path
 
 import pytest
@@ -25,6 +24,8 @@ import requests
 
 from tests.conftest import REPO, drop_pg_database, free_port
 from tests.support.broker import flush
+from sandbox.airflow_local import component_tree
+from sandbox.chaos_faults import place_burst
 from tests.support.demo import demo_processes, run_make
 
 # One `make demo` of the Shopify store on the CeleryExecutor and two kills (some 8 minutes): `make test-long`.
@@ -183,7 +184,7 @@ def kill_the_worker_booking_orders(env: dict[str, str], airflow_db_url: str) -> 
     from sandbox.airflow_local import wait_for
 
     home = Path(env["DEMO_HOME"])
-    placed_at = place_burst(env, BURST)
+    placed_at = place_burst(store_of(env), BURST)
     engine = create_engine(airflow_db_url)
 
     def booking() -> dict | None:
@@ -207,7 +208,7 @@ def kill_the_worker_booking_orders(env: dict[str, str], airflow_db_url: str) -> 
     try:
         ti = wait_for(booking, timeout_s=300, interval_s=0.2, what="a run booking the burst of orders")
         name = {host: name for name, host in WORKERS.items()}[ti["hostname"]]
-        killed = component_tree(home, f"--celery-hostname {name}@")
+        killed = component_tree(supervisor_of(home), f"--celery-hostname {name}@")
         assert killed, f"no process of {name}"
         for pid in killed:
             with contextlib.suppress(ProcessLookupError):
@@ -242,37 +243,13 @@ def kill_the_worker_booking_orders(env: dict[str, str], airflow_db_url: str) -> 
                                re.MULTILINE), timeout_s=120, what=f"{name} to be started again")
 
 
-def place_burst(env: dict[str, str], count: int) -> dt.datetime:
-    """Place ``count`` one-line orders in the store at once (SKUs the shopper bought: a sold-out one is
-    refused by the store, as it should, and left out); returns when the burst began."""
-    from sandbox.shopify.control import ShopifyEmulator
-
-    emulator = ShopifyEmulator(Path(env["DEMO_HOME"]) / "shopify", port=int(env["STORE_PORT"]))
-    skus = sorted({line["sku"] for order in emulator.admin("GET", "/orders?limit=500")["orders"]
-                   for line in order["lines"]})
-    placed_at = dt.datetime.now(dt.UTC)
-    placed, refused = 0, []
-    while placed < count and skus:
-        sku = skus[placed % len(skus)]
-        try:
-            emulator.admin("POST", "/orders", {"lines": [{"sku": sku, "quantity": 1}], "first_name": "Burst",
-                                               "last_name": f"B{placed}", "email": f"b{placed}@example.com"})
-        except urllib.error.HTTPError as error:
-            refused.append(f"{sku}: {error.code} {error.read()[:200]!r}")
-            skus.remove(sku)
-            continue
-        placed += 1
-    assert placed == count, f"the store took {placed} orders of the burst; refused: {refused[:5]}"
-    return placed_at
-
-
 def kill_the_scheduler_during_a_run(env: dict[str, str], airflow_db_url: str) -> None:
     from sqlalchemy import create_engine, text
 
     from sandbox.airflow_local import wait_for
 
     home = Path(env["DEMO_HOME"])
-    placed_at = place_burst(env, BURST // 3)
+    placed_at = place_burst(store_of(env), BURST // 3)
     engine = create_engine(airflow_db_url)
 
     def scalar(sql: str, **params):
@@ -284,7 +261,7 @@ def kill_the_scheduler_during_a_run(env: dict[str, str], airflow_db_url: str) ->
             "SELECT run_id FROM dag_run WHERE dag_id = 'orders_sync' AND state = 'running' "
             "AND start_date >= :placed", placed=placed_at), timeout_s=300, interval_s=0.2,
             what="an orders_sync run after the burst")
-        killed = component_tree(home, "airflow scheduler")
+        killed = component_tree(supervisor_of(home), "airflow scheduler")
         assert killed, "no scheduler process"
         for pid in killed:
             with contextlib.suppress(ProcessLookupError):
@@ -312,26 +289,11 @@ def kill_the_scheduler_during_a_run(env: dict[str, str], airflow_db_url: str) ->
     assert ended == "success", f"the run in flight during the scheduler's kill ended {ended}"
 
 
-def component_tree(home: Path, marker: str) -> list[int]:
-    """Pids of this demo's Airflow component whose command line holds ``marker`` (a child of its
-    supervisor) and of all its descendants (a worker's pool processes, task supervisors, tasks)."""
-    supervisor = int((home / "airflow" / "standalone.pid").read_text())
-    parents: dict[int, int] = {}
-    commands: dict[int, str] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            commands[int(entry)] = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(
-                errors="replace")
-            parents[int(entry)] = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-    tree = {pid for pid, parent in parents.items()
-            if parent == supervisor and marker in commands.get(pid, "")}
-    grew = True
-    while grew:
-        children = {pid for pid, parent in parents.items() if parent in tree} - tree
-        tree |= children
-        grew = bool(children)
-    return sorted(tree)
+def store_of(env: dict[str, str]):
+    from sandbox.shopify.control import ShopifyEmulator
+
+    return ShopifyEmulator(Path(env["DEMO_HOME"]) / "shopify", port=int(env["STORE_PORT"]))
+
+
+def supervisor_of(home: Path) -> int:
+    return int((home / "airflow" / "standalone.pid").read_text())

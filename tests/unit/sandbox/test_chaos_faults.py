@@ -1,0 +1,100 @@
+"""The per-fault chaos suite's own parts (sandbox/chaos_faults.py): the partition relay, on real sockets,
+and what counts as a fault survived."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import pytest
+
+from sandbox.chaos_faults import Outcome, Relay
+
+
+@pytest.fixture
+def echo_port():
+    """A TCP server on loopback that sends back whatever it receives, each connection in its own thread."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve(conn: socket.socket) -> None:
+        with conn:
+            while data := conn.recv(4096):
+                conn.sendall(data)
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield server.getsockname()[1]
+    server.close()
+
+
+def connect(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sock.settimeout(0.5)
+    return sock
+
+
+def test_the_relay_carries_holds_on_a_cut_and_delivers_what_it_held_when_healed(echo_port):
+    relay = Relay(echo_port)
+    try:
+        before = connect(relay.port)
+        before.sendall(b"one")
+        assert before.recv(16) == b"one"
+
+        relay.cut()
+        before.sendall(b"two")
+        with pytest.raises(TimeoutError):  # an open connection: nothing answers, nothing is refused
+            before.recv(16)
+        during = connect(relay.port)  # a new connection is accepted, then waits
+        during.sendall(b"three")
+        with pytest.raises(TimeoutError):
+            during.recv(16)
+
+        relay.heal()
+        before.settimeout(5)
+        during.settimeout(5)
+        assert before.recv(16) == b"two"  # what was held is delivered, as retransmissions would
+        assert during.recv(16) == b"three"
+        assert relay.held == 1
+    finally:
+        relay.close()
+
+
+def test_the_relay_refuses_when_its_target_is_down():
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        closed_port = probe.getsockname()[1]
+    relay = Relay(closed_port)
+    try:
+        sock = connect(relay.port)
+        sock.settimeout(5)
+        assert sock.recv(16) == b""  # closed by the relay: the caller sees the server gone
+    finally:
+        relay.close()
+
+
+def survived(**figures) -> Outcome:
+    base = {"fresh_orders_s": 12.0, "fresh_catalog_s": 30.0, "errors_drained_s": 5.0,
+            "missing": 0, "twice": 0, "overwritten": 0}
+    return Outcome("store_5xx", **{**base, **figures})
+
+
+@pytest.mark.parametrize(("figures", "shown"), [
+    ({"missing": 1}, "missing 1,"), ({"twice": 2}, "twice 2,"), ({"overwritten": 1}, "overwritten 1;"),
+    ({"fresh_orders_s": None}, "orders never,"), ({"fresh_catalog_s": None}, "catalog never;"),
+    ({"errors_drained_s": None}, "resolved never after"), ({"missing": None}, "missing None,")])
+def test_a_fault_is_survived_only_fresh_again_drained_and_with_three_zeros(figures, shown):
+    assert survived().ok
+    outcome = survived(**figures)
+    assert not outcome.ok
+    assert shown in outcome.line()
+
+
+def test_a_fault_that_does_not_apply_is_reported_with_why():
+    outcome = Outcome("kill_worker_booking", skipped="Celery workers only")
+    assert outcome.ok and "skipped: Celery workers only" in outcome.line()
