@@ -216,7 +216,8 @@ class AirflowLocal:
         if not path.exists():
             self.home.mkdir(parents=True, exist_ok=True)
             path.touch(mode=0o600)
-            path.write_text(secrets.token_urlsafe(32))
+            # 64 bytes: what PyJWT asks of a key for HS512 (it warns below that).
+            path.write_text(secrets.token_urlsafe(64))
         return path.read_text().strip()
 
     # -- set-up (before start) ----------------------------------------------------------------------
