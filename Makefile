@@ -31,13 +31,13 @@ CHAOS_MINUTES ?= 60
 CHAOS_RESTARTS ?= 3
 CHAOS_ARGS ?=
 FAULTS_ARGS ?=
-chaos: export DEMO_VENDURE = 0
+chaos chaos-faults: export DEMO_VENDURE = 0
+chaos chaos-faults: export DEMO_EXECUTOR := $(EXECUTOR)
 chaos: demo
 	$(PY) -m sandbox.chaos_faults $(FAULTS_ARGS)
 	$(PY) -m sandbox.chaos --minutes $(CHAOS_MINUTES) --restarts $(CHAOS_RESTARTS) $(CHAOS_ARGS)
 
 # Only the faults one at a time (some 40 minutes; FAULTS_ARGS="--faults erp_down --fault-s 60" for fewer).
-chaos-faults: export DEMO_VENDURE = 0
 chaos-faults: demo
 	$(PY) -m sandbox.chaos_faults $(FAULTS_ARGS)
 
