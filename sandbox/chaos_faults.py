@@ -52,7 +52,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from sandbox.airflow_local import component_tree, wait_for
-from sandbox.chaos import BURSTS
+from sandbox.chaos import BURSTS, reconcile
 from sandbox.demo import SHOPPER, Demo
 from sandbox.shopify.control import ShopifyEmulator
 
@@ -96,7 +96,16 @@ class Outcome:
         return (f"{self.fault:<24} fresh again: orders {secs(self.fresh_orders_s)}, catalog "
                 f"{secs(self.fresh_catalog_s)}; row errors {self.errors_opened} opened, all resolved "
                 f"{secs(self.errors_drained_s)} after the heal; missing {self.missing}, twice {self.twice}, "
-                f"overwritten {self.overwritten}; {json.dumps(self.injected, default=str)}")
+                f"overwritten {self.overwritten}{self._flows_alone()}; "
+                f"{json.dumps(self.injected, default=str)}")
+
+    def _flows_alone(self) -> str:
+        """What the live flows had left before a reconciliation, when one had to run."""
+        if "after_reconcile" not in self.audit:
+            return ""
+        alone = self.audit["flows_alone"]
+        return (f" (after a reconciliation; the flows alone had left {alone['orders_missing']} missing, "
+                f"{alone['levels_over']} levels over and {alone['levels_under']} under what the ERP allows)")
 
 
 # -- the faults -------------------------------------------------------------------------------------------
@@ -333,25 +342,37 @@ class Suite:
             engine.dispose()
 
     def audited(self, outcome: Outcome, settle_s: float) -> None:
-        from tests.support.audit import audit, demo_target
-
-        if self.audit_target is None:
-            # An app of its own, with its own cost bucket: with the flows' token the audit's reads of the
-            # whole catalog wait for points the flows keep taking (in Shopify the limit is per app and store).
-            token = self.demo.store.admin("POST", "/apps", {})["access_token"]
-            self.audit_target = dataclasses.replace(demo_target(), store_token=token)
+        """The shopper paused, the independent audit: orders missing and booked twice, and store levels off
+        what the ERP allows, split into those that offer more than the ERP has (**overwritten**: a sale could
+        oversell) and those that offer less. When the live flows left levels off (a write whose answer was
+        lost can leave the store other than we believe, until the reconciliation reads it back), one
+        reconciliation runs, as it would within its interval, and the audit reads again: the counts after it
+        are the ones that must be zero."""
         # The shopper pauses while the audit reads: a level is checked against the orders the ERP does not
         # count yet, and under a shopper buying every second most levels would be in flight in some pass.
         store = self.demo.store
         store.admin("POST", "/shopper/stop")
         try:
-            found = audit(self.audit_target, settle_s=settle_s, passes=4)
+            found = self._audit(settle_s)
+            outcome.audit = {"flows_alone": _audit_figures(found)}
+            if found.levels_off or found.orders_missing:
+                state = reconcile(self.demo, quiet_s=0, minutes=60)["reconcile"]
+                found = self._audit(settle_s)
+                outcome.audit["after_reconcile"] = {"reconcile": state, **_audit_figures(found)}
         finally:
             store.admin("POST", "/shopper/start", SHOPPER)
-        summary = found.summary()
-        outcome.missing, outcome.twice = summary["orders_missing"], summary["orders_booked_twice"]
-        outcome.overwritten = summary["levels_off"]
-        outcome.audit = {k: v for k, v in summary.items() if k not in ("passes",)}
+        figures = _audit_figures(found)
+        outcome.missing, outcome.twice = figures["orders_missing"], figures["orders_booked_twice"]
+        outcome.overwritten = figures["levels_over"]
+
+    def _audit(self, settle_s: float):
+        from tests.support.audit import audit, demo_target
+
+        if self.audit_target is None:
+            # An app of its own, with its own cost bucket (in Shopify the limit is per app and store).
+            token = self.demo.store.admin("POST", "/apps", {})["access_token"]
+            self.audit_target = dataclasses.replace(demo_target(), store_token=token)
+        return audit(self.audit_target, settle_s=settle_s, passes=4)
 
     def run(self, names: list[str], settle_s: float) -> list[Outcome]:
         outcomes = []
@@ -372,6 +393,20 @@ class Suite:
             self.audited(outcome, settle_s)
             log.info("%s", outcome.line())
         return outcomes
+
+
+def _audit_figures(found) -> dict:
+    """The audit's counts, its levels off split by direction, and a few of them as samples."""
+    over = [level for level in found.levels_off if level["store"] > level["desired"]]
+    summary = found.summary()
+    return {"orders_missing": summary["orders_missing"],
+            "orders_booked_twice": summary["orders_booked_twice"],
+            "levels_checked": summary["levels_checked"],
+            "levels_over": len(over),
+            "levels_under": len(found.levels_off) - len(over),
+            "outside_assortment": summary["outside_assortment"],
+            "samples": {"over": over[:5], "missing": found.orders_missing[:5],
+                        "twice": found.orders_booked_twice[:5]}}
 
 
 def _running_since(warehouse, flow: str, since: dt.datetime) -> bool:
@@ -480,12 +515,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sandbox.chaos_faults",
                                      description=__doc__.splitlines()[0])
     every = ["store_5xx", "store_timeouts", "store_throttle", "store_lost_answers", "erp_down",
-             "erp_partition", "kill_worker_booking", "kill_worker_publishing", "kill_scheduler", "restart_postgres"]
+             "erp_partition", "kill_worker_booking", "kill_worker_publishing", "kill_scheduler",
+             "restart_postgres"]
     parser.add_argument("--faults", default=",".join(every), help=f"comma-separated, in order; of {every}")
     parser.add_argument("--fault-s", type=float, default=120,
                         help="how long a store, ERP or network fault lasts")
     parser.add_argument("--pg-down-s", type=float, default=20, help="how long PostgreSQL stays down")
-    parser.add_argument("--settle-s", type=float, default=60, help="the audit's time for what is in flight")
+    parser.add_argument("--settle-s", type=float, default=120,
+                        help="the audit's time for what is in flight")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.faults.split(",") if n.strip()]
     if unknown := sorted(set(names) - set(every)):

@@ -98,3 +98,24 @@ def test_a_fault_is_survived_only_fresh_again_drained_and_with_three_zeros(figur
 def test_a_fault_that_does_not_apply_is_reported_with_why():
     outcome = Outcome("kill_worker_booking", skipped="Celery workers only")
     assert outcome.ok and "skipped: Celery workers only" in outcome.line()
+
+
+def test_levels_off_split_into_over_what_the_erp_allows_and_under_it():
+    from sandbox.chaos_faults import _audit_figures
+    from tests.support.audit import Report
+
+    found = Report(orders_missing=["#1"], levels_checked=4, levels_off=[
+        {"sku": "A", "location": "X", "store": 5, "desired": 3},  # offers two units the ERP does not have
+        {"sku": "B", "location": "X", "store": 1, "desired": 4},
+        {"sku": "C", "location": "Y", "store": 0, "desired": 2}])
+    figures = _audit_figures(found)
+    assert (figures["levels_over"], figures["levels_under"], figures["orders_missing"]) == (1, 2, 1)
+    assert [level["sku"] for level in figures["samples"]["over"]] == ["A"]
+
+
+def test_a_fault_that_needed_a_reconciliation_says_what_the_flows_had_left():
+    outcome = survived(audit={"flows_alone": {"orders_missing": 0, "levels_over": 3, "levels_under": 2},
+                              "after_reconcile": {"reconcile": "success"}})
+    assert outcome.ok
+    assert ("after a reconciliation; the flows alone had left 0 missing, 3 levels over and 2 under"
+            in outcome.line())
