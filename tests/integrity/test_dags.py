@@ -226,3 +226,29 @@ def test_dags_follow_the_house_policies(dagbag):
             assert any(type(cb).__name__ == "TaskFailureNotifier" for cb in task.on_failure_callback or []), (
                 f"{where}: a task failing for good must alert (DEFAULT_ARGS' on_failure_callback)")
             assert task.pool in pools() or task.pool == "default_pool", f"{where}: unknown pool {task.pool}"
+
+
+def test_retried_tasks_back_off_for_minutes_and_a_lost_one_runs_again_within_a_minute(dagbag):
+    """Airflow's own retry schedule (TaskInstance.next_retry_datetime), asked for every retried task: the
+    first retry within 20 s, so that a task lost with its worker (noticed after the 20 s heartbeat
+    timeout) runs again within a minute; all of them together at least 2 minutes, an ERP restart's time.
+    (``retry_exponential_backoff=True`` is a multiplier of 1 in Airflow 3.3: a constant delay.)"""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from airflow.models.taskinstance import TaskInstance
+
+    ended = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    for dag_id, dag in dagbag.dags.items():
+        for task in dag.tasks:
+            if task.retries < 1:
+                continue
+            delays = []
+            for try_number in range(1, task.retries + 1):
+                ti = SimpleNamespace(task=task, dag_id=dag_id, task_id=task.task_id, try_number=try_number,
+                                     end_date=ended, logical_date=ended, retry_delay_override=None)
+                delays.append((TaskInstance.next_retry_datetime(ti) - ended).total_seconds())
+            where = f"{dag_id}.{task.task_id}: retry delays {delays}"
+            assert delays[0] <= 20, where
+            assert sum(delays) >= 120, where
+            assert delays == sorted(delays) and delays[-1] >= 2 * delays[0], f"{where}: no backoff"

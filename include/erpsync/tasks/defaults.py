@@ -9,10 +9,13 @@ from erpsync.alerts.notifier import TaskFailureNotifier
 DEFAULT_ARGS = {
     "owner": "data-team",
     # Task retries are for whole-task failures (a worker lost, the ERP restarting); API calls retry
-    # inside the clients.
-    "retries": 2,
-    "retry_delay": dt.timedelta(seconds=30),
-    "retry_exponential_backoff": True,
+    # inside the clients. A first retry after 10-20 s: a task whose worker was killed is noticed after the
+    # heartbeat timeout (20 s, docker/airflow-celery.env) and runs again well within a minute; then 20-40,
+    # 40-80 and 80-160 s (exponential backoff): some 2.5-5 minutes of patience in all for an ERP restart.
+    "retries": 4,
+    "retry_delay": dt.timedelta(seconds=10),
+    # A multiplier since Airflow 3.3: True is 1, a constant delay (it was 2 before); 2.0 doubles it.
+    "retry_exponential_backoff": 2.0,
     "max_retry_delay": dt.timedelta(minutes=5),
     # A task that failed for good alerts the data team (Slack, e-mail), once per ongoing problem.
     "on_failure_callback": [TaskFailureNotifier()],
