@@ -64,7 +64,6 @@ BURST = 60  # orders placed at once before a kill or a restart, so that booking 
 RESTOCK_SKUS = 300  # SKUs restocked at once before a kill during publishing
 FRESH_TIMEOUT_S = 900  # the probes must be seen within this after the heal
 DRAIN_TIMEOUT_S = 900  # the row errors opened since the fault began must be closed within this
-WORKERS = {"worker-1": "127.0.0.1", "worker-2": "127.0.0.2"}  # a Celery worker's name -> its tasks' hostname
 
 
 @dataclass
@@ -221,7 +220,8 @@ class Suite:
 
         try:
             ti = wait_for(running, timeout_s=600, interval_s=0.1, what=f"{dag_id}.{task_id} running")
-            name = {host: worker for worker, host in WORKERS.items()}[ti["hostname"]]
+            celery = self.demo.celery
+            name = dict(zip(celery.worker_hostnames, celery.workers, strict=True))[ti["hostname"]]
             killed = self._kill(f"--celery-hostname {name}@")
             killed_at = dt.datetime.now(dt.UTC)
             wait_for(lambda: (t := try_of(ti["run_id"]))["try_number"] > ti["try_number"]
