@@ -31,7 +31,9 @@ def stage_orders(engine: Engine, *, store: str, batch_id: str, currency: str, ru
     """``share_with``: the other stores selling from the same ERP stock. The SKUs of every order staged
     here in a new version (new, changed, released from quarantine) are marked due for their inventory
     publish (in the staging transaction), as these units are held back from their availability until the
-    ERP counts the sale (availability is shared); how many is ``figures["shared_skus"]``."""
+    ERP counts the sale (availability is shared); how many is ``figures["shared_skus"]``. So are, for this
+    store itself, the SKUs of such an order taken from several locations (or from none it said): they are
+    held back at every location, including those the store did not lower."""
     with engine.connect() as conn:
         payloads = list(latest_versions(held_back(conn, SOURCE, ENTITY, store=store)
                                         + raw_batch(conn, SOURCE, ENTITY, batch_id, store=store)).values())
@@ -89,14 +91,22 @@ def _write(conn: Connection, store: str, good: list[dict[str, Any]], batch_id: s
            share_with: Sequence[str], shared: list[str]) -> int:
     orders = [_order_row(store, p, batch_id, now) for p in good]
     others = [name for name in share_with if name != store]
-    newer = _newer_versions(conn, store, orders) if others else set()
+    newer = _newer_versions(conn, store, orders)
     db.upsert(conn, stg_order, orders, unless_older="store_updated_at")
     lines = [_line_row(store, p, line, batch_id, now) for p in good for line in p["lines"]]
     db.upsert(conn, stg_order_line, lines)
-    skus = {line["sku"] for line in lines if line["sku"] and line["store_order_id"] in newer}
-    if skus:
+    fresh = [line for line in lines if line["sku"] and line["store_order_id"] in newer]
+    skus = {line["sku"] for line in fresh}
+    if skus and others:
         publish_due.mark(conn, stores=others, steps=publish_due.STOCK_STEPS, skus=skus, now=now)
         shared.extend(skus)
+    # An order taken from several locations (or from none the store said) is held back at every location
+    # until the ERP books it, in one warehouse, and the store lowered only the locations that sold: this
+    # store's other locations must come down now (and back up when it is cancelled), not minutes later
+    # when the ERP's figures change, or never while the ERP is down.
+    unplaced = {o["store_order_id"] for o in orders if o["store_location"] is None}
+    if unplaced_skus := {line["sku"] for line in fresh if line["store_order_id"] in unplaced}:
+        publish_due.mark(conn, stores=[store], steps=publish_due.STOCK_STEPS, skus=unplaced_skus, now=now)
     return len(orders)
 
 
