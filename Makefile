@@ -6,7 +6,7 @@ ERP_VENV := .venv-erp
 PY := $(VENV)/bin/python
 PIP_QUIET ?= -q
 
-.PHONY: demo test test-long stop audit chaos chaos-faults bench bench-quick bench-deps lock venv erp-venv erp-build browser
+.PHONY: demo test test-long stop audit chaos chaos-faults bench bench-quick bench-deps growth lock venv erp-venv erp-build browser
 
 # EXECUTOR=celery: the same on the CeleryExecutor (PostgreSQL metadata database and warehouse, Redis broker,
 # two Celery workers; the settings of docker/airflow-celery.env, which docker-compose.yaml reads too).
@@ -62,6 +62,12 @@ bench: venv erp-venv bench-deps
 
 bench-quick:
 	$(MAKE) bench BENCH_ARGS=--quick
+
+# The warehouse's growth under the running demo's traffic, projected to a month under the retention
+# (on PostgreSQL: make demo EXECUTOR=celery, let the shopper run 20 minutes or more). GROWTH_ARGS="--days 90".
+GROWTH_ARGS ?=
+growth: venv
+	$(PY) -m bench.growth --markdown $(GROWTH_ARGS)
 
 bench-deps: $(VENV)/.bench-installed
 

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 
 from erpsync.sync.housekeeping.policy import RetentionConfig
 from erpsync.sync.housekeeping.purge import purge
-from erpsync.warehouse.schema import order_ledger, quarantine, raw_record, row_error, stg_order, sync_run
+from erpsync.warehouse.schema import order_ledger, quarantine, raw_record, row_error, stg_order
+from erpsync.warehouse.schema import store_event, sync_run
 
 AS_OF = dt.datetime(2026, 12, 4, 3, 17, tzinfo=dt.UTC)
 NOW = AS_OF + dt.timedelta(minutes=2)
@@ -47,6 +48,10 @@ def seed(engine) -> None:
             {"flow": "orders", "dag_id": "orders_sync", "run_id": f"run-{days}-{n}", "status": "success",
              "started_at": ago(days), "finished_at": ago(days), "counts": {}, "timings": {}}
             for days, count in ((100, 4), (50, 3)) for n in range(count)])  # 4 deleted
+        conn.execute(store_event.insert(), [
+            {"store": "store_default", "event_id": f"event-{days}-{n}", "topic": "orders/create",
+             "received_at": ago(days), "outcome": "run"}
+            for days, count in ((91, 2), (89, 1), (1, 2)) for n in range(count)])  # 2 deleted
         conn.execute(row_error.insert(), [
             {"flow": "catalog", "entity": "product", "record_key": f"E-{n}", "operation": "publish_inventory",
              "status": status, "error_kind": "x", "error_message": "x", "first_failed_at": ago(100),
@@ -92,7 +97,8 @@ def test_retention_and_the_personal_data_purge_do_their_work_once_and_never_touc
     seed(warehouse)
     caplog.set_level(logging.INFO, logger="erpsync.sync.housekeeping")
     first = purge(warehouse, CONFIG, as_of=AS_OF, now=NOW).as_counts()
-    assert first == {"raw_deleted": 5, "runs_deleted": 4, "errors_deleted": 3, "quarantine_deleted": 2,
+    assert first == {"raw_deleted": 5, "runs_deleted": 4, "events_deleted": 2, "errors_deleted": 3,
+                     "quarantine_deleted": 2,
                      "raw_orders_purged": 4, "quarantined_orders_purged": 2, "staged_orders_purged": 3,
                      # 9 an order: the customer's e-mail and 2 names; the address's 2 names, street, city,
                      # zip and phone
@@ -100,6 +106,8 @@ def test_retention_and_the_personal_data_purge_do_their_work_once_and_never_touc
     assert keys(warehouse, raw_record) == sorted(["SKU-5", "SKU-6", *(f"order-{n}" for n in (10, 11, 12, 13, 20, 21))])
     with warehouse.connect() as conn:
         assert conn.execute(select(func.count()).select_from(sync_run)).scalar() == 3
+        assert sorted(conn.execute(select(store_event.c.event_id)).scalars()) == [
+            "event-1-0", "event-1-1", "event-89-0"]
         assert sorted(conn.execute(select(row_error.c.record_key)).scalars()) == ["E-3", "E-4", "E-5"]
     assert keys(warehouse, quarantine) == [f"order-{n}" for n in (32, 33, 34, 35)]
 

@@ -29,7 +29,8 @@ class RetentionConfig(BaseModel):
     # Raw rows (``raw_record``, what each extract landed) are kept this long: staging reads a batch
     # minutes after it landed; the rest is for looking into a bad day.
     raw_days: float = Field(default=14, gt=0)
-    # The run log (``sync_run``): the health page and the freshness alerts read the last runs only.
+    # The run log (``sync_run``) and the webhook inbox (``store_event``): the health page and the
+    # freshness alerts read the last runs only; an event's row only has to outlive its redeliveries.
     run_log_days: float = Field(default=90, gt=0)
     # Rows of the error queue that were resolved, and quarantine rows that were released or superseded,
     # this long after they were closed. Open ones (still waiting, still retried) are never deleted.

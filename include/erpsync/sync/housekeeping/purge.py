@@ -3,7 +3,8 @@ its own transaction, so that a flow writing to the same table never waits long o
 
 What goes (cut-offs from :mod:`.policy`, counted back from the run's data interval end):
 - ``raw_record`` rows landed before the raw cut-off;
-- ``sync_run`` rows started before the run-log cut-off;
+- ``sync_run`` rows started before the run-log cut-off, and ``store_event`` rows (the webhook inbox: an
+  event's row only has to outlive the store's redeliveries of it, two days at most) received before it;
 - ``row_error`` rows *resolved* before the closed cut-off (open and given-up rows wait for a fix or a
   person: never deleted);
 - ``quarantine`` rows *released, superseded or expired* before the closed cut-off (open ones: never);
@@ -28,7 +29,15 @@ from sqlalchemy import ColumnElement, Engine, Table, and_, bindparam, delete, ex
 
 from erpsync.sync.housekeeping.policy import RetentionConfig, cutoffs, without_personal_data
 from erpsync.sync.orders.ledger import DONE
-from erpsync.warehouse.schema import order_ledger, quarantine, raw_record, row_error, stg_order, sync_run
+from erpsync.warehouse.schema import (
+    order_ledger,
+    quarantine,
+    raw_record,
+    row_error,
+    stg_order,
+    store_event,
+    sync_run,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +48,7 @@ CLOSED_QUARANTINE = ("released", "superseded", "expired")
 class PurgeResult:
     raw_deleted: int = 0
     runs_deleted: int = 0
+    events_deleted: int = 0
     errors_deleted: int = 0
     quarantine_deleted: int = 0
     raw_orders_purged: int = 0  # rows whose personal data was blanked
@@ -58,6 +68,8 @@ def purge(engine: Engine, config: RetentionConfig, *, as_of: dt.datetime, now: d
     result = PurgeResult()
     result.raw_deleted = _delete(engine, raw_record, [raw_record.c.extracted_at < cut.raw], batch, cut.raw)
     result.runs_deleted = _delete(engine, sync_run, [sync_run.c.started_at < cut.run_log], batch, cut.run_log)
+    result.events_deleted = _delete(engine, store_event, [store_event.c.received_at < cut.run_log], batch,
+                                    cut.run_log)
     result.errors_deleted = _delete(engine, row_error, [row_error.c.status == "resolved",
                                                         row_error.c.resolved_at < cut.closed], batch, cut.closed)
     result.quarantine_deleted = _delete(engine, quarantine, [quarantine.c.status.in_(CLOSED_QUARANTINE),
