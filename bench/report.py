@@ -26,6 +26,12 @@ TARGETS = {
     "staging_vs_dlt": (">=", 10.0, "staging load rows/s ÷ dlt merge rows/s"),
     "validate_rows_per_s": (None, None, "GX validation of the catalog suite (rows/s, 1M rows)"),
     "order_ingest_ratio": (">=", 0.8, "orders/s booked by the flow ÷ the ERP's own batched rate"),
+    "order_read_per_s": (None, None, "order versions/s read from the store by the flow's paced query "
+                         "(Standard plan, steady state)"),
+    "order_read_points": (None, None, "points each order read cost (actual query cost ÷ orders)"),
+    "order_read_ratio": (">=", 0.9, "orders/s read ÷ the Standard plan's ceiling (restore rate ÷ points "
+                         "per order): the store's limit, not ours, bounds a sale event's reads"),
+    "order_stamps_ceiling_per_s": (None, None, "the same ceiling for the cheap stamps (id, updatedAt)"),
     "publish_vendure_ratio": (">=", 0.8, "Vendure stock levels/s written by VendureStore at its default pacing "
                               "(40 requests/s) ÷ the same writes sent straight to the server"),
     "publish_vendure_ratio_unpaced": (None, None, "the same with the product's pacing off (0): the pre-read's cost"),
@@ -48,7 +54,8 @@ TARGETS = {
     "dag_parse_s_max": ("<", 0.5, "slowest DAG file's parse (s)"),
 }
 QUICK_METRICS = ["noop_run_s_demo", "delta_run_s_demo", "staging_vs_copy", "staging_vs_dlt", "validate_rows_per_s",
-                 "order_ingest_ratio", "publish_vendure_ratio", "publish_vendure_ratio_unpaced", "dag_parse_s_max"]
+                 "order_ingest_ratio", "order_read_per_s", "order_read_ratio", "publish_vendure_ratio",
+                 "publish_vendure_ratio_unpaced", "dag_parse_s_max"]
 COMPARE = {">=": operator.ge, "<=": operator.le, "<": operator.lt, "==": operator.eq}
 
 
