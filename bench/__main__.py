@@ -25,8 +25,8 @@ log = logging.getLogger("bench")
 
 # Cheapest first: a broken set-up shows in seconds. Each section's run(quick) returns metric -> number,
 # plus "details".
-SECTIONS = ["parse", "warehouse", "orders", "order_reads", "vendure", "catalog", "freshness", "freshness_poll",
-            "cross_channel"]
+SECTIONS = ["parse", "warehouse", "orders", "order_reads", "vendure", "catalog", "freshness",
+            "freshness_poll", "cross_channel"]
 FULL_ONLY = {"freshness", "freshness_poll", "cross_channel"}
 
 

@@ -16,12 +16,13 @@ from bench.systems import BENCH_HOME
 from erpsync.common.window import Window
 from erpsync.shopify.settings import ShopifySettings
 from sandbox.shopify.control import ShopifyEmulator
+from sandbox.shopify.settings import PLAN_RESTORE_RATES
 from tests.conftest import STORE_LOCATIONS, free_port
 
 log = logging.getLogger("bench.order_reads")
 
 PRODUCTS = 40  # x 3 variants, stock deep enough that no order is refused
-STANDARD_RESTORE = 100.0  # points/s, the Standard plan (sandbox/shopify/settings.py)
+STANDARD_RESTORE = float(PLAN_RESTORE_RATES["STANDARD"])  # points/s
 
 
 def _seed(emulator: ShopifyEmulator) -> list[str]:
@@ -46,7 +47,8 @@ def _place(emulator: ShopifyEmulator, skus: list[str], count: int, seed: int) ->
         made["orders"] += 1
         made["lines"] += len(lines)
         if n % 10 == 3:
-            emulator.admin("POST", f"/orders/{number}/refund", {"lines": [{"sku": lines[0]["sku"], "quantity": 1}]})
+            refunded = {"lines": [{"sku": lines[0]["sku"], "quantity": 1}]}
+            emulator.admin("POST", f"/orders/{number}/refund", refunded)
             made["refunded"] += 1
         elif n % 20 == 7:
             emulator.admin("POST", f"/orders/{number}/cancel", {})
