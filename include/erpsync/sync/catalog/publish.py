@@ -49,6 +49,7 @@ from erpsync.store.records import (
 from erpsync.sync.catalog import desired as desired_state
 from erpsync.sync.catalog.cas import recompute
 from erpsync.sync.catalog.config import CatalogConfig
+from erpsync.sync.orders.restocks import restocked_lines
 from erpsync.sync.state import publish_due, reviews
 from erpsync.sync.state.row_errors import HELD, RowFailure, due_keys, record_failures, resolve
 from erpsync.warehouse import db
@@ -669,35 +670,43 @@ def _inventory_changes(run: PublishRun, skus: Sequence[str], locations: dict[str
 
 def _sold_since_write(conn: Connection, store: str, skus: Iterable[str],
                       locations: dict[str, str]) -> set[tuple[str, str]]:
-    """The levels (SKU, location id) the store may have moved since it applied our last write: a staged
-    order (not cancelled) created after that write, by the store's clock (the same whole second is in
-    doubt, so counted), takes the SKU from that location or from one the store did not say (an order
-    split over several locations).
+    """The levels (SKU, location id) the store may have moved since it applied our last write:
+    - a staged order (not cancelled) created after that write, by the store's clock (the same whole second
+      is in doubt, so counted), took the SKU from that location or from one the store did not say (an
+      order split over several locations);
+    - a refund made after that write restocked a line of the SKU of such an order (whenever the order was
+      placed): the store put the units back on its shelf, and the ERP counts a shipped unit only when it
+      receives the return, so its figure, and the desired level, may not move at all.
 
     They are written even where the desired level equals the one last written, as a compare-and-swap on
     it: the store's sale lowered the level, and when the ERP books the sale in the warehouse of another
     location (one ERP sale has one warehouse, a split order two locations), nothing else would ever
     bring it back to what its own warehouses allow. The stale compare reads the store's figure and
-    :func:`cas.recompute` keeps the sales the desired level already holds back; a level the sale did
-    not touch is written as it is, which stamps it, so it is looked at once per sale. A level the store
-    never stamped (recorded by a call that did not say when) may have moved with any sale: it is written
-    once, and stamped by that write."""
+    :func:`cas.recompute` keeps the sales the desired level already holds back, and writes a restocked
+    level back down to what the ERP allows; a level the sale did not touch is written as it is, which
+    stamps it, so it is looked at once per sale. A level the store never stamped (recorded by a call
+    that did not say when) may have moved with any sale: it is written once, and stamped by that write."""
     names = {location_id: name for name, location_id in locations.items()}
     moved: set[tuple[str, str]] = set()
     for chunk in db.chunks(sorted(set(skus))):
-        for sku, location_id, location in conn.execute(
-            select(published_inventory.c.sku, published_inventory.c.location_key, stg_order.c.store_location)
-            .distinct()
+        for sku, location_id, confirmed, line_id, location, created, refunds in conn.execute(
+            select(published_inventory.c.sku, published_inventory.c.location_key,
+                   published_inventory.c.store_confirmed_at, stg_order_line.c.store_line_id,
+                   stg_order.c.store_location, stg_order.c.store_created_at, stg_order.c.refunds)
             .join(stg_order_line, (stg_order_line.c.store == published_inventory.c.store)
                   & (stg_order_line.c.sku == published_inventory.c.sku))
             .join(stg_order, (stg_order.c.store == stg_order_line.c.store)
                   & (stg_order.c.store_order_id == stg_order_line.c.store_order_id))
             .where(published_inventory.c.store == store, published_inventory.c.sku.in_(chunk),
                    stg_order.c.cancelled_at.is_(None),
+                   # an order changed (a refund changes it) no earlier than the write; created is never later
                    or_(published_inventory.c.store_confirmed_at.is_(None),
-                       stg_order.c.store_created_at >= published_inventory.c.store_confirmed_at))
+                       stg_order.c.store_updated_at >= published_inventory.c.store_confirmed_at))
         ):
-            if location is None or location == names.get(location_id):
+            if location is not None and location != names.get(location_id):
+                continue
+            if confirmed is None or created >= confirmed \
+                    or line_id in restocked_lines(refunds, since=confirmed):
                 moved.add((sku, location_id))
     return moved
 

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from erpsync.quality.suites import order_checks
+from erpsync.sync.orders.restocks import restocked_lines
 from erpsync.sync.state import publish_due
 from erpsync.sync.staging import Dataset, StageResult, frame_of, held_back, raw_batch, stage
 from erpsync.warehouse import db
@@ -33,7 +34,8 @@ def stage_orders(engine: Engine, *, store: str, batch_id: str, currency: str, ru
     publish (in the staging transaction), as these units are held back from their availability until the
     ERP counts the sale (availability is shared); how many is ``figures["shared_skus"]``. So are, for this
     store itself, the SKUs of such an order taken from several locations (or from none it said): they are
-    held back at every location, including those the store did not lower."""
+    held back at every location, including those the store did not lower, and the SKUs of lines a refund
+    restocked (the store offers them again at once, the ERP when the return comes in)."""
     with engine.connect() as conn:
         payloads = list(latest_versions(held_back(conn, SOURCE, ENTITY, store=store)
                                         + raw_batch(conn, SOURCE, ENTITY, batch_id, store=store)).values())
@@ -104,9 +106,13 @@ def _write(conn: Connection, store: str, good: list[dict[str, Any]], batch_id: s
     # until the ERP books it, in one warehouse, and the store lowered only the locations that sold: this
     # store's other locations must come down now (and back up when it is cancelled), not minutes later
     # when the ERP's figures change, or never while the ERP is down.
+    # So are the SKUs of lines a refund restocked: the store put the units back on its shelf at once, the
+    # ERP counts a shipped one only when the return comes in, and until then it must not be offered.
     unplaced = {o["store_order_id"] for o in orders if o["store_location"] is None}
-    if unplaced_skus := {line["sku"] for line in fresh if line["store_order_id"] in unplaced}:
-        publish_due.mark(conn, stores=[store], steps=publish_due.STOCK_STEPS, skus=unplaced_skus, now=now)
+    restocked = {(o["store_order_id"], line_id) for o in orders for line_id in restocked_lines(o["refunds"])}
+    if own := {line["sku"] for line in fresh if line["store_order_id"] in unplaced
+               or (line["store_order_id"], line["store_line_id"]) in restocked}:
+        publish_due.mark(conn, stores=[store], steps=publish_due.STOCK_STEPS, skus=own, now=now)
     return len(orders)
 
 

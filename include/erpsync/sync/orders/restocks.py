@@ -1,0 +1,35 @@
+"""Which units a store's refunds put back on its shelves (pure: no I/O).
+
+A refund with restock puts the units back at once in the store. The ERP counts them only when it
+receives the return (a shipped line) or at once (an unshipped line: its sale holds back fewer), so the
+catalog flow must look at such a level again even where the ERP's figure has not moved. The refunds are
+those staged with the order (``stg_order.refunds``): ``refund_id``, ``created_at`` (ISO 8601, the
+store's clock), ``lines`` of ``line_id``, ``quantity``, ``restock``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+
+def restocked_lines(refunds: Iterable[Mapping[str, Any]] | None,
+                    since: dt.datetime | None = None) -> set[str]:
+    """The ids of the order lines whose units a refund restocked (one created at or after ``since``, by the
+    store's clock; any when ``since`` is None). A refund stamped in the same whole second as ``since`` may
+    have come before or after it, so it counts."""
+    lines: set[str] = set()
+    for refund in refunds or ():
+        created = refund.get("created_at")
+        if since is not None and created is not None \
+                and _aware(dt.datetime.fromisoformat(created)) < _aware(since):
+            continue
+        lines.update(item["line_id"] for item in refund.get("lines") or () if item.get("restock")
+                     and int(item.get("quantity") or 0) > 0)
+    return lines
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """A naive time as UTC (SQLite hands back the warehouse's times without their zone)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

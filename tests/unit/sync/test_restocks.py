@@ -1,0 +1,52 @@
+"""Which lines a store's refunds restocked since a moment, property-based: a refund counts when it was
+made at or after the moment (the same second is in doubt), only its restocked lines with units, and one
+refund's lines never hide another's."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from erpsync.sync.orders.restocks import restocked_lines
+
+EPOCH = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+seconds = st.integers(min_value=0, max_value=3_600)
+refund_lines = st.lists(st.fixed_dictionaries({
+    "line_id": st.sampled_from([f"gid://shopify/LineItem/{n}" for n in (1, 2, 3)]),
+    "quantity": st.integers(min_value=0, max_value=5), "restock": st.booleans(), "subtotal": st.just("9.99"),
+}), max_size=3)
+refunds = st.lists(st.tuples(seconds, refund_lines), max_size=4)
+
+
+def as_staged(made: list[tuple[int, list[dict]]]) -> list[dict]:
+    """The refunds as staging keeps them (``stg_order.refunds``): ISO times with the store's zone."""
+    return [{"refund_id": f"gid://shopify/Refund/{n}", "total": "9.99", "lines": lines,
+             "created_at": (EPOCH + dt.timedelta(seconds=at)).isoformat().replace("+00:00", "Z")}
+            for n, (at, lines) in enumerate(made)]
+
+
+@given(made=refunds, since=seconds)
+def test_the_lines_restocked_with_units_by_a_refund_made_no_earlier_than_the_moment(made, since):
+    expected = {line["line_id"] for at, lines in made if at >= since for line in lines
+                if line["restock"] and line["quantity"] > 0}
+    assert restocked_lines(as_staged(made), since=EPOCH + dt.timedelta(seconds=since)) == expected
+
+
+@given(made=refunds)
+def test_without_a_moment_every_restocked_line(made):
+    expected = {line["line_id"] for _at, lines in made for line in lines
+                if line["restock"] and line["quantity"] > 0}
+    assert restocked_lines(as_staged(made)) == expected
+
+
+@given(made=refunds, since=seconds)
+def test_a_moment_read_back_without_its_zone_is_the_same_moment(made, since):
+    moment = EPOCH + dt.timedelta(seconds=since)
+    assert restocked_lines(as_staged(made), since=moment.replace(tzinfo=None)) == restocked_lines(
+        as_staged(made), since=moment)
+
+
+def test_no_refunds():
+    assert restocked_lines(None) == set() == restocked_lines([], since=EPOCH)
