@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     shopper.add_argument("--steps", type=int, default=1, help="actions to run now (step)")
     shopper.add_argument("--cancel-rate", type=float, default=0.05)
     shopper.add_argument("--refund-rate", type=float, default=0.05)
+    shopper.add_argument("--pending-refund-rate", type=float, default=0.0,
+                         help="share of refunds whose transaction waits for the gateway's answer")
     args = parser.parse_args(argv)
 
     emulator = ShopifyEmulator(args.home, args.port, args.plan)
@@ -59,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             "seed": args.seed,
             "cancel_rate": args.cancel_rate,
             "refund_rate": args.refund_rate,
+            "pending_refund_rate": args.pending_refund_rate,
         }
         if args.action == "start":
             result = emulator.admin("POST", "/shopper/start", config)

@@ -105,6 +105,7 @@ class AdminApi:
             ("POST", r"/orders", self.place_order),
             ("POST", r"/orders/(\d+)/cancel", self.cancel_order),
             ("POST", r"/orders/(\d+)/refund", self.refund_order),
+            ("POST", r"/orders/(\d+)/refunds/(\d+)/settle", self.settle_refund),
             ("PUT", r"/plan", self.set_plan),
             ("GET", r"/faults", self.get_faults),
             ("PUT", r"/faults", self.set_faults),
@@ -282,7 +283,19 @@ class AdminApi:
                 )
                 for line in body.get("lines") or []
             ]
-            orders.refund_order(self.store, order, lines, bool(body.get("shipping")), body.get("note"))
+            refund = orders.refund_order(
+                self.store, order, lines, bool(body.get("shipping")), body.get("note"),
+                transaction_status=str(body.get("transaction", "SUCCESS")).upper(),
+            )
+            return {**_order_summary(order), "refund_id": gid("Refund", refund.id)}
+
+    def settle_refund(
+        self, order_id: str, refund_id: str, query: dict[str, str], body: Any
+    ) -> dict[str, Any]:
+        """The gateway answers a refund's pending transaction: body ``{"status": "SUCCESS" | "FAILURE"}``."""
+        with self.store.transaction():
+            order = self._order(order_id)
+            orders.settle_refund(self.store, order, int(refund_id), str(body.get("status", "")).upper())
             return _order_summary(order)
 
     # -- configuration ---------------------------------------------------------------------------------

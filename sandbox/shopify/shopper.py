@@ -1,6 +1,8 @@
 """The shopper simulator: places realistic orders at a configured rate and sometimes cancels or refunds
 one, through the same domain operations as everything else, so inventory moves as it does in Shopify
-(available -> committed on order; back to available on cancellation with restock)."""
+(available -> committed on order; back to available on cancellation with restock). A share of the
+refunds (``pending_refund_rate``) waits for the payment gateway: it answers ``settle_after_steps`` steps
+later, refusing ``refund_failure_rate`` of them."""
 
 from __future__ import annotations
 
@@ -66,6 +68,9 @@ class ShopperConfig:
     line_discount_rate: float = 0.1
     cancel_rate: float = 0.05
     refund_rate: float = 0.05
+    pending_refund_rate: float = 0.0  # of the refunds: their transaction pending until the gateway answers
+    settle_after_steps: int = 10
+    refund_failure_rate: float = 0.2  # of the pending ones: refused by the gateway
 
 
 class Shopper:
@@ -73,11 +78,17 @@ class Shopper:
         self.store = store
         self.config = config
         self.rng = random.Random(config.seed)
-        self.stats = {"orders": 0, "cancelled": 0, "refunded": 0, "skipped": 0}
+        self.stats = {"orders": 0, "cancelled": 0, "refunded": 0, "skipped": 0, "refunds_settled": 0,
+                      "refunds_refused": 0}
+        self.steps = 0
+        self.pending: list[tuple[int, int, int]] = []  # (step made, order id, refund id), oldest first
 
     def step(self) -> dict[str, Any]:
         """One action of a shopper (or of staff on a recent order); returns what happened."""
         with self.store.transaction():
+            self.steps += 1
+            if self.pending and self.steps - self.pending[0][0] >= self.config.settle_after_steps:
+                return self._settle(*self.pending.pop(0)[1:])
             roll = self.rng.random()
             recent = list(self.store.orders.by_id.values())[-20:]
             if recent and roll < self.config.cancel_rate:
@@ -109,9 +120,22 @@ class Shopper:
         if order.cancelled_at is not None or not lines:
             return {"action": "skipped", "reason": "nothing to refund"}
         line = self.rng.choice(lines)
-        orders.refund_order(self.store, order, [(line.id, 1, True)], note="Customer return")
+        pending = self.config.pending_refund_rate > 0 and self.rng.random() < self.config.pending_refund_rate
+        refund = orders.refund_order(self.store, order, [(line.id, 1, True)], note="Customer return",
+                                     transaction_status="PENDING" if pending else "SUCCESS")
+        if pending and refund.transactions:
+            self.pending.append((self.steps, order.id, refund.id))
         self.stats["refunded"] += 1
-        return {"action": "refund", "order_id": order.id}
+        return {"action": "refund", "order_id": order.id, "pending": pending}
+
+    def _settle(self, order_id: int, refund_id: int) -> dict[str, Any]:
+        """The gateway's answer to a pending refund."""
+        refused = self.rng.random() < self.config.refund_failure_rate
+        orders.settle_refund(
+            self.store, self.store.orders.get(order_id), refund_id, "FAILURE" if refused else "SUCCESS"
+        )
+        self.stats["refunds_refused" if refused else "refunds_settled"] += 1
+        return {"action": "refund_refused" if refused else "refund_settled", "order_id": order_id}
 
     def _sellable(self, variant_ids: list[int]) -> list[tuple[Any, int]]:
         """(variant, units the shopper may take) for a sample of variants that can be sold."""

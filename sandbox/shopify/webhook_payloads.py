@@ -104,7 +104,13 @@ def refund_body(order: Order, refund: Refund) -> dict[str, Any]:
             for r in refund.refund_line_items
         ],
         "refund_shipping_lines": [],
-        "transactions": [],
+        "transactions": [
+            {"id": t.id, "admin_graphql_api_id": gid("OrderTransaction", t.id), "order_id": order.id,
+             "kind": t.kind.lower(), "status": t.status.lower(), "amount": _money(t.amount),
+             "gateway": "manual", "created_at": timestamp(t.created_at),
+             "processed_at": timestamp(t.processed_at) if t.processed_at else None}
+            for t in refund.transactions
+        ],
         "order_adjustments": [],
     }
 

@@ -3,6 +3,7 @@ shopper simulator's effect on inventory."""
 
 from __future__ import annotations
 
+from collections import Counter
 from decimal import Decimal
 
 from tests.sandbox.conftest_shopify import *  # noqa: F403 (fixtures)
@@ -129,6 +130,68 @@ def test_refund_moves_updated_at_and_current_totals(shop: Shop) -> None:
     assert _amount(data["currentTotalPriceSet"]) == Decimal("30.00")
     assert data["lineItems"]["nodes"][0]["currentQuantity"] == 1
     assert shop.level("HAT-1") == {"available": 2, "committed": 1, "on_hand": 3}
+
+
+REFUND_TRANSACTIONS = """query($id: ID!) { order(id: $id) { updatedAt refunds { id
+  transactions(first: 5) { nodes { id kind status processedAt errorCode
+    amountSet { shopMoney { amount } } } } } } }"""
+
+
+def test_a_refund_pending_until_the_gateway_answers_moves_the_order_when_settled(shop: Shop) -> None:
+    order = shop.admin("POST", "/orders", {"lines": [{"sku": "HAT-1", "quantity": 3}]})
+    number = order["id"].rsplit("/", 1)[1]
+    shop.clock.advance(5)
+    pending = shop.admin("POST", f"/orders/{number}/refund",
+                         {"lines": [{"sku": "HAT-1", "quantity": 1}], "transaction": "pending"})
+    failing = shop.admin("POST", f"/orders/{number}/refund",
+                         {"lines": [{"sku": "HAT-1", "quantity": 1}], "transaction": "pending"})
+    data = shop.data(REFUND_TRANSACTIONS, {"id": order["id"]})["order"]
+    transactions = [r["transactions"]["nodes"] for r in data["refunds"]]
+    assert [[(t["kind"], t["status"], t["processedAt"]) for t in ts] for ts in transactions] == [
+        [("REFUND", "PENDING", None)]] * 2
+    assert _amount(transactions[0][0]["amountSet"]) == Decimal("25.00")
+    assert data["updatedAt"] == "2026-10-01T12:00:05Z"
+
+    shop.clock.advance(60)
+    for refund, status in ((pending, "SUCCESS"), (failing, "FAILURE")):
+        shop.admin("POST", f"/orders/{number}/refunds/{refund['refund_id'].rsplit('/', 1)[1]}/settle",
+                   {"status": status})
+    data = shop.data(REFUND_TRANSACTIONS, {"id": order["id"]})["order"]
+    assert data["updatedAt"] == "2026-10-01T12:01:05Z", "the gateway's answer changes the order"
+    assert [(t["status"], t["processedAt"], t["errorCode"]) for r in data["refunds"]
+            for t in r["transactions"]["nodes"]] == [("SUCCESS", "2026-10-01T12:01:05Z", None),
+                                                     ("FAILURE", "2026-10-01T12:01:05Z", "GENERIC_ERROR")]
+    again = shop.admin("POST", f"/orders/{number}/refunds/{pending['refund_id'].rsplit('/', 1)[1]}/settle",
+                       {"status": "FAILURE"}, expect=422)
+    assert "no pending transaction" in again["userErrors"][0]["message"], "answered once only"
+
+
+def test_a_refund_gives_its_money_back_in_one_successful_transaction(shop: Shop) -> None:
+    order = shop.admin("POST", "/orders", {"lines": [{"sku": "HAT-1", "quantity": 2}]})
+    shop.admin("POST", f"/orders/{order['id'].rsplit('/', 1)[1]}/refund",
+               {"lines": [{"sku": "HAT-1", "quantity": 1}]})
+    (refund,) = shop.data(REFUND_TRANSACTIONS, {"id": order["id"]})["order"]["refunds"]
+    assert [(t["status"], _amount(t["amountSet"])) for t in refund["transactions"]["nodes"]] == [
+        ("SUCCESS", Decimal("25.00"))]
+
+
+def test_the_shopper_leaves_refunds_pending_and_the_gateway_answers_them_later(shop: Shop) -> None:
+    config = {"seed": 5, "steps": 60, "cancel_rate": 0, "refund_rate": 0.4, "pending_refund_rate": 1.0,
+              "settle_after_steps": 4, "refund_failure_rate": 0.5}
+    result = shop.admin("POST", "/shopper/step", config)
+    stats = result["stats"]
+    statuses = Counter(t["status"] for order in shop.admin("GET", "/orders")["orders"]
+                       for t in _refund_transactions(shop, order["id"]))
+    assert stats["refunded"] >= 5 and stats["refunds_settled"] >= 1 and stats["refunds_refused"] >= 1, stats
+    assert statuses == Counter({"SUCCESS": stats["refunds_settled"], "FAILURE": stats["refunds_refused"],
+                                "PENDING": stats["refunded"] - stats["refunds_settled"]
+                                - stats["refunds_refused"]})
+    assert statuses["PENDING"] <= 5, "answered after 4 steps: only the last few still wait"
+
+
+def _refund_transactions(shop: Shop, order_id: str) -> list[dict]:
+    refunds = shop.data(REFUND_TRANSACTIONS, {"id": order_id})["order"]["refunds"]
+    return [t for refund in refunds for t in refund["transactions"]["nodes"]]
 
 
 def test_fulfillment_create_ships_once_with_tracking(shop: Shop) -> None:

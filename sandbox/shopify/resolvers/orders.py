@@ -32,6 +32,7 @@ from sandbox.shopify.state.records import (
     FulfillmentOrderLine,
     LineItem,
     Order,
+    OrderTransaction,
     Refund,
     RefundLineItem,
     ShippingLine,
@@ -44,6 +45,7 @@ graphql_type(Customer, "Customer")
 graphql_type(FulfillmentOrder, "FulfillmentOrder")
 graphql_type(Fulfillment, "Fulfillment")
 graphql_type(Refund, "Refund")
+graphql_type(OrderTransaction, "OrderTransaction")
 graphql_type(LineItem, "LineItem")
 graphql_type(
     DiscountApplication,
@@ -622,8 +624,23 @@ def resolve_refund_lines(refund: Refund, info: GraphQLResolveInfo, **args: Any) 
     return paginate_list(info, args, refund.refund_line_items)
 
 
+@resolver("Refund", "transactions")
+def resolve_refund_transactions(refund: Refund, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
+    return paginate_list(info, args, refund.transactions)
+
+
 for _name, _value in {"staffMember": None, "return": None, "duties": []}.items():
     resolver("Refund", _name)(lambda _r, _i, _value=_value, **_a: _value)
+
+resolver("OrderTransaction", "id")(id_resolver("OrderTransaction"))
+resolver("OrderTransaction", "amountSet")(lambda transaction, _info: money_bag(transaction.amount))
+resolver("OrderTransaction", "errorCode")(
+    lambda transaction, _info: "GENERIC_ERROR" if transaction.status == "FAILURE" else None)
+for _name, _value in {
+    "gateway": "manual", "formattedGateway": "Manual", "test": False, "parentTransaction": None,
+    "manuallyCapturable": False, "multiCapturable": False,
+}.items():
+    resolver("OrderTransaction", _name)(lambda _t, _i, _value=_value, **_a: _value)
 
 resolver("RefundLineItem", "id")(id_resolver("RefundLineItem"))
 

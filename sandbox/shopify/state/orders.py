@@ -18,6 +18,7 @@ from sandbox.shopify.state.records import (
     FulfillmentOrderLine,
     LineItem,
     Order,
+    OrderTransaction,
     Refund,
     RefundLineItem,
     ShippingLine,
@@ -27,6 +28,8 @@ from sandbox.shopify.state.store import Store
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
+# OrderTransactionStatus values a refund's transaction can be given (the others are the gateway's own).
+TRANSACTION_STATUSES = ("SUCCESS", "PENDING", "FAILURE")
 
 
 def cents(value: Decimal) -> Decimal:
@@ -379,8 +382,13 @@ def refund_order(
     lines: list[tuple[int, int, bool]],
     refund_shipping: bool = False,
     note: str | None = None,
+    transaction_status: str = "SUCCESS",
 ) -> Refund:
-    """lines: (line item id, quantity, restock)."""
+    """lines: (line item id, quantity, restock). ``transaction_status``: how the gateway answered the
+    refund's transaction (``PENDING``: it answers later, :func:`settle_refund`)."""
+    if transaction_status not in TRANSACTION_STATUSES:
+        raise UserErrors([UserError(["transactions", "0", "status"],
+                                    f"Transaction status must be one of {', '.join(TRANSACTION_STATUSES)}.")])
     by_id = {line.id: line for line in order.line_items}
     errors = []
     for index, (line_id, quantity, _restock) in enumerate(lines):
@@ -410,10 +418,31 @@ def refund_order(
             sum((t.price for s in order.shipping_lines for t in s.tax_lines), ZERO) - already["shipping_tax"]
         )
     refund = Refund(store.next_id("refund"), now, note, refund_lines, shipping, shipping_tax)
+    amount = sum((r.subtotal + r.total_tax for r in refund_lines), ZERO) + shipping + shipping_tax
+    if amount > 0:
+        refund.transactions.append(OrderTransaction(
+            store.next_id("transaction"), "REFUND", transaction_status, amount, now,
+            None if transaction_status == "PENDING" else now))
     order.refunds.append(refund)
     order.updated_at = now
     store.save(order)
     store.emit("refunds/create", refund.id)
+    return refund
+
+
+def settle_refund(store: Store, order: Order, refund_id: int, status: str) -> Refund:
+    """The gateway's late answer to a refund's pending transaction: SUCCESS (the money moved) or FAILURE.
+    The order changes (its updatedAt moves, an orders/updated goes out), as in Shopify."""
+    refund = next((r for r in order.refunds if r.id == refund_id), None)
+    pending = [t for t in refund.transactions if t.status == "PENDING"] if refund else []
+    if not pending or status not in ("SUCCESS", "FAILURE"):
+        raise UserErrors([UserError(["id"], "Refund has no pending transaction to settle as "
+                                            f"{status!r} (SUCCESS or FAILURE).")])
+    now = store.now()
+    for transaction in pending:
+        transaction.status, transaction.processed_at = status, now
+    order.updated_at = now
+    store.save(order)
     return refund
 
 

@@ -270,6 +270,16 @@ class RefundLineItem:
 
 
 @dataclass(slots=True)
+class OrderTransaction:
+    id: int
+    kind: str  # SALE | REFUND | ... (OrderTransactionKind)
+    status: str  # SUCCESS | PENDING | FAILURE | ... (OrderTransactionStatus)
+    amount: Decimal
+    created_at: datetime
+    processed_at: datetime | None = None  # when the money moved (or the gateway refused): None while pending
+
+
+@dataclass(slots=True)
 class Refund:
     id: int
     created_at: datetime
@@ -277,6 +287,8 @@ class Refund:
     refund_line_items: list[RefundLineItem]
     shipping: Decimal = Decimal("0")
     shipping_tax: Decimal = Decimal("0")
+    # The money given back: one REFUND transaction of the refund's total (none when it gives nothing back).
+    transactions: list[OrderTransaction] = field(default_factory=list)
 
 
 @dataclass(slots=True)
