@@ -23,6 +23,9 @@ from erpsync.store.records import (
     PriceChange,
     PriceOutcome,
     ProductDraft,
+    REFUND_FAILED,
+    REFUND_PENDING,
+    REFUND_SETTLED,
     ProductOutcome,
     StoreAddress,
     StoreCustomer,
@@ -375,7 +378,7 @@ def _order(node: dict[str, Any]) -> StoreOrder:
                 StoreRefundLine(item["lineItem"]["id"], int(item["quantity"]), item.get("restockType") != "NO_RESTOCK",
                                 _money(item["subtotalSet"]))
                 for item in refund["refundLineItems"]["nodes"]
-            ))
+            ), _refund_money(refund))
             for refund in node.get("refunds") or ()
         ),
         locations=tuple(dict.fromkeys(
@@ -383,6 +386,18 @@ def _order(node: dict[str, Any]) -> StoreOrder:
             if (name := (((fo.get("assignedLocation") or {}).get("location")) or {}).get("name"))
         )),
     )
+
+
+def _refund_money(refund: dict[str, Any]) -> str:
+    """Whether the refund's money moved, from its transactions: any still waiting for the gateway
+    (PENDING, AWAITING_RESPONSE, UNKNOWN) makes it pending; none that succeeded and one refused (FAILURE,
+    ERROR) makes it failed; otherwise (all succeeded, or no money to give back) settled."""
+    statuses = {t["status"] for t in ((refund.get("transactions") or {}).get("nodes") or ())}
+    if statuses & {"PENDING", "AWAITING_RESPONSE", "UNKNOWN"}:
+        return REFUND_PENDING
+    if statuses and "SUCCESS" not in statuses:
+        return REFUND_FAILED
+    return REFUND_SETTLED
 
 
 def _variant_input(option_name: str, variant) -> dict[str, Any]:

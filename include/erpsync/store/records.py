@@ -171,12 +171,18 @@ class StoreRefundLine:
     subtotal: Decimal  # what the line's refund gives back, before taxes
 
 
+# Whether a refund's money moved: the store's payment gateway gave it back (or there was none to give),
+# has not answered yet, or refused. Only a settled refund is booked in the ERP.
+REFUND_SETTLED, REFUND_PENDING, REFUND_FAILED = "settled", "pending", "failed"
+
+
 @dataclass(frozen=True, slots=True)
 class StoreRefund:
     refund_id: str
     created_at: dt.datetime
     total: Decimal  # everything refunded: lines, taxes, shipping
     lines: tuple[StoreRefundLine, ...]
+    money: str = REFUND_SETTLED  # REFUND_SETTLED | REFUND_PENDING | REFUND_FAILED
 
 
 @dataclass(frozen=True, slots=True)

@@ -537,6 +537,37 @@ def test_a_refund_restocking_a_shipped_line_leaves_the_store_at_what_the_erp_all
     assert report.clean and report.levels_checked, report.summary()
 
 
+def test_a_refund_is_booked_when_its_money_moved_never_while_pending_never_when_refused(
+        order_steps, store, shop, admin):
+    """A refund whose transaction the store's gateway has not answered gives nothing back yet: booked as a
+    return sale only when the answer is a success (which changes the order, so the next run reads it); a
+    refused one is never booked. Counted as the ERP's sales, each run twice."""
+    (sku,) = in_stock(shop, 1)
+    order = place(store, [{"sku": sku, "quantity": 3}], email="pending.refund@example.com")
+    order_steps.run()
+    body = {"lines": [{"sku": sku, "quantity": 1, "restock": False}], "transaction": "pending"}
+    paid, refused = (store.admin("POST", f"/orders/{number(order)}/refund", body)["refund_id"]
+                     for _ in range(2))
+
+    def returns() -> list[str]:
+        return sorted(row["web_id"] for row in admin.model(
+            "sale.sale", "search_read", [("web_id", "like", f"{order['id']}#refund:%")], 0, None, None,
+            ["web_id"]))
+
+    for _ in range(2):
+        changes = order_steps.run()["changes"]
+        assert (changes.refunds, changes.refunds_waiting, changes.refunds_failed) == (0, 2, 0)
+    assert returns() == [], "nothing given back yet: nothing booked"
+
+    for refund, status in ((paid, "SUCCESS"), (refused, "FAILURE")):
+        store.admin("POST", f"/orders/{number(order)}/refunds/{refund.rsplit('/', 1)[1]}/settle",
+                    {"status": status})
+    first, second = order_steps.run()["changes"], order_steps.run()["changes"]
+    assert (first.refunds, first.refunds_waiting, first.refunds_failed) == (1, 0, 1)
+    assert (second.refunds, second.refunds_waiting, second.refunds_failed) == (0, 0, 1)
+    assert returns() == [f"{order['id']}#refund:{paid}"]
+
+
 def unpromised(admin: TrytonClient, sku: str) -> bool:
     """Whether the ERP promises none of ``sku`` in the shop's warehouses (forecast = on hand): a return it
     expects then raises only its forecast, not what it allows."""

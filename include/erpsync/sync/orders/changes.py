@@ -10,6 +10,9 @@ once applied (or found impossible), it is never applied again.
   too exists once): refunded goods with negative quantities when they are restocked, a refund service
   line for the rest (goods kept, taxes and shipping refunded), so that its total is the refund's total.
   Refunds that a cancellation already covers are recorded as such.
+- A refund is booked only when its money moved: one whose payment the store's gateway has not answered
+  yet waits (``refunds_waiting``; the answer changes the order, which brings it back), one it refused is
+  never booked (``refunds_failed``, looked at again only if the store's answer changes).
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, select
 
+from erpsync.store.records import REFUND_FAILED, REFUND_PENDING, REFUND_SETTLED
 from erpsync.sync.orders import ledger
 from erpsync.sync.orders.config import OrdersConfig
 from erpsync.sync.orders.ingest import product_ids_by_sku
@@ -50,6 +55,8 @@ class ChangesResult:
     cancellations_impossible: int = 0
     refunds: int = 0
     refunds_covered: int = 0
+    refunds_waiting: int = 0  # their money has not moved yet: booked when it has
+    refunds_failed: int = 0  # their money never moved: not booked
     seconds: float = 0.0
     impossible: list[str] | None = None
     failed: list[str] | None = None  # orders whose changes wait for a retry, with the reason
@@ -109,7 +116,11 @@ def _apply(erp: TrytonClient, engine: Engine, sales: TrytonSales, store: str, co
             result.impossible.append(f"{order['order_name']}: {detail}")
             log.warning("cancellation of %s cannot be applied in the ERP: %s", order["order_name"], detail)
     undone = applied.get((order_id, "cancel", "cancel")) == "applied"
-    pending = [r for r in order["refunds"] or () if (order_id, "refund", r["refund_id"]) not in applied]
+    unapplied = [r for r in order["refunds"] or () if (order_id, "refund", r["refund_id"]) not in applied]
+    money = Counter(r.get("money", REFUND_SETTLED) for r in unapplied)  # staged before it was read: settled
+    result.refunds_waiting += money[REFUND_PENDING]
+    result.refunds_failed += money[REFUND_FAILED]
+    pending = [r for r in unapplied if r.get("money", REFUND_SETTLED) == REFUND_SETTLED]
     if not pending:
         return
     if undone:
