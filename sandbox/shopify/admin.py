@@ -252,6 +252,7 @@ class AdminApi:
                 tax_rate=Decimal(str(body.get("tax_rate", "0"))),
                 note=body.get("note"),
                 tags=body.get("tags") or [],
+                phone=body.get("phone"),
             )
             return _order_summary(orders.place_order(self.store, request))
 

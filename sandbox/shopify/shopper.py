@@ -2,7 +2,8 @@
 one, through the same domain operations as everything else, so inventory moves as it does in Shopify
 (available -> committed on order; back to available on cancellation with restock). A share of the
 refunds (``pending_refund_rate``) waits for the payment gateway: it answers ``settle_after_steps`` steps
-later, refusing ``refund_failure_rate`` of them."""
+later, refusing ``refund_failure_rate`` of them. A share of new shoppers (``phone_only_rate``) check out
+as guests with a phone number and no e-mail."""
 
 from __future__ import annotations
 
@@ -71,6 +72,7 @@ class ShopperConfig:
     pending_refund_rate: float = 0.0  # of the refunds: their transaction pending until the gateway answers
     settle_after_steps: int = 10
     refund_failure_rate: float = 0.2  # of the pending ones: refused by the gateway
+    phone_only_rate: float = 0.0  # of new shoppers: guests who give a phone number and no e-mail
 
 
 class Shopper:
@@ -183,6 +185,8 @@ class Shopper:
             address = Address(
                 first, last, f"{rng.randint(1, 999)} {rng.choice(STREETS)}", city, zip_code, country, province
             )
+            if config.phone_only_rate > 0 and rng.random() < config.phone_only_rate:
+                email, address.phone = None, f"+1 555 {rng.randint(100, 999)} {rng.randint(1000, 9999)}"
         tax_rate = next((p[4] for p in PLACES if p[0] == address.city), Decimal("0"))
         subtotal = sum(
             (v.price * line.quantity for (v, _u), line in zip(chosen, lines, strict=True)), Decimal(0)
@@ -192,6 +196,7 @@ class Shopper:
         code = rng.choice(DISCOUNT_CODES) if rng.random() < config.discount_code_rate else None
         return OrderRequest(
             email=email,
+            phone=address.phone if email is None else None,
             first_name=first,
             last_name=last,
             shipping_address=address,

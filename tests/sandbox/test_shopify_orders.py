@@ -194,6 +194,30 @@ def _refund_transactions(shop: Shop, order_id: str) -> list[dict]:
     return [t for refund in refunds for t in refund["transactions"]["nodes"]]
 
 
+def test_a_guest_with_a_phone_only_is_one_customer_and_a_guest_with_neither_has_none(shop: Shop) -> None:
+    query = ("query($id: ID!) { order(id: $id) { email "
+             "customer { id defaultEmailAddress { emailAddress } } } }")
+    by_phone = [shop.admin("POST", "/orders", {"lines": [{"sku": "HAT-1", "quantity": 1}], "email": None,
+                                               "phone": "+16135550135"}) for _ in range(2)]
+    anonymous = shop.admin("POST", "/orders", {"lines": [{"sku": "HAT-1", "quantity": 1}], "email": None})
+    first, second = (shop.data(query, {"id": order["id"]})["order"] for order in by_phone)
+    assert first["email"] is None and first["customer"]["defaultEmailAddress"] is None
+    assert first["customer"]["id"] == second["customer"]["id"]
+    assert shop.data(query, {"id": anonymous["id"]})["order"] == {"email": None, "customer": None}
+
+
+def test_the_shopper_s_phone_only_guests_come_back_as_the_same_customer(shop: Shop) -> None:
+    query = """query($id: ID!) { order(id: $id) { email shippingAddress { phone } customer { id } } }"""
+    result = shop.admin("POST", "/shopper/step", {"seed": 3, "steps": 30, "cancel_rate": 0, "refund_rate": 0,
+                                                  "phone_only_rate": 1.0, "returning_rate": 0.5})
+    placed = [shop.data(query, {"id": f"gid://shopify/Order/{a['order_id']}"})["order"]
+              for a in result["actions"] if a["action"] == "order"]
+    assert len(placed) >= 5 and all(o["email"] is None and o["shippingAddress"]["phone"] for o in placed)
+    customers = {o["customer"]["id"] for o in placed}
+    phones = {o["shippingAddress"]["phone"] for o in placed}
+    assert len(customers) == len(phones) < len(placed), "one customer per phone, and some came back"
+
+
 def test_fulfillment_create_ships_once_with_tracking(shop: Shop) -> None:
     order = shop.admin("POST", "/orders", {"lines": [{"sku": "SHOE-41", "quantity": 2}]})
     fo_id = shop.data(ORDER, {"id": order["id"]})["order"]["fulfillmentOrders"]["nodes"][0]["id"]

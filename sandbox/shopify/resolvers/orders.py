@@ -545,7 +545,9 @@ def resolve_customer_name(customer: Customer, _info: GraphQLResolveInfo) -> str:
 
 
 @resolver("Customer", "defaultEmailAddress")
-def resolve_customer_email(customer: Customer, _info: GraphQLResolveInfo) -> dict[str, Any]:
+def resolve_customer_email(customer: Customer, _info: GraphQLResolveInfo) -> dict[str, Any] | None:
+    if not customer.email:
+        return None
     return {
         "emailAddress": customer.email,
         "marketingState": "NOT_SUBSCRIBED",

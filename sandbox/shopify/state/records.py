@@ -194,7 +194,7 @@ class Customer:
     id: int
     first_name: str
     last_name: str
-    email: str
+    email: str | None  # None: a customer known by phone only
     created_at: datetime
     updated_at: datetime
     phone: str | None = None

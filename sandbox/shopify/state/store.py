@@ -89,7 +89,8 @@ class Store:
         self.items: Collection[InventoryItem] = Collection({"ID": _by_id})
         self.media: Collection[Media] = Collection({"ID": _by_id})
         self.customers: Collection[Customer] = Collection(
-            {"ID": _by_id, "UPDATED_AT": _by_updated}, {"email": lambda c: c.email.lower()}
+            {"ID": _by_id, "UPDATED_AT": _by_updated},
+            {"email": lambda c: (c.email or "").lower(), "phone": lambda c: c.phone or ""},
         )
         self.orders: Collection[Order] = Collection(
             {"ID": _by_id, "UPDATED_AT": _by_updated, "CREATED_AT": _by_created}
