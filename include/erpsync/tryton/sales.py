@@ -15,6 +15,19 @@ from erpsync.tryton.errors import ErpError
 class NewParty:
     name: str
     email: str | None
+    phone: str | None = None
+    address: AddressSpec | None = None  # created with the party, in the same call (its party_id unused)
+
+
+@dataclass(frozen=True, slots=True)
+class PartyAddress:
+    """An address of a party as the ERP has it (to match a customer by name and address)."""
+
+    party_id: int
+    party_name: str | None
+    street: str | None
+    postal_code: str | None
+    country_code: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +89,48 @@ class TrytonSales:
                 found.setdefault(row["value"].strip().lower(), row["party"])
         return found
 
+    def parties_by_phone(self, phones: Iterable[str]) -> dict[str, int]:
+        """The party of each phone number (the oldest when several share it), as the ERP records it."""
+        wanted = sorted({p for p in phones if p})
+        found: dict[str, int] = {}
+        size = self.client.page_size
+        for start in range(0, len(wanted), size):
+            for row in self.client.model(
+                "party.contact_mechanism", "search_read",
+                [("type", "in", ["phone", "mobile"]), ("value", "in", wanted[start:start + size])],
+                0, None, [("party", "ASC")], ["value", "party"],
+            ):
+                found.setdefault(row["value"], row["party"])
+        return found
+
+    def addresses_at(self, postal_codes: Iterable[str]) -> list[PartyAddress]:
+        """The parties' addresses with one of these postal codes, oldest first."""
+        wanted = sorted({p for p in postal_codes if p})
+        found: list[PartyAddress] = []
+        size = self.client.page_size
+        for start in range(0, len(wanted), size):
+            found.extend(
+                PartyAddress(row["party"], (row.get("party.") or {}).get("name"), row["street_unstructured"],
+                             row["postal_code"], (row.get("country.") or {}).get("code"))
+                for row in self.client.model(
+                    "party.address", "search_read", [("postal_code", "in", wanted[start:start + size])],
+                    0, None, [("id", "ASC")], ["party", "party.name", "street_unstructured", "postal_code",
+                                               "country.code"])
+            )
+        return found
+
     def create_parties(self, parties: Sequence[NewParty]) -> list[int]:
+        """Each party with what identifies it (e-mail, phone, address), in one call: all or none."""
         if not parties:
             return []
+        countries = self.country_ids() if any(p.address for p in parties) else {}
         return self.client.model("party.party", "create", [
-            {"name": p.name, "contact_mechanisms": [("create", [{"type": "email", "value": p.email}])] if p.email else []}
+            {"name": p.name,
+             "contact_mechanisms": [("create", mechanisms)] if (mechanisms := [
+                 {"type": kind, "value": value}
+                 for kind, value in (("email", p.email), ("phone", p.phone)) if value
+             ]) else [],
+             **({"addresses": [("create", [_address_values(p.address, countries)])]} if p.address else {})}
             for p in parties
         ])
 
@@ -106,10 +156,7 @@ class TrytonSales:
                 raise ErpError(f"countries {unknown} are not in the ERP: add them (Tryton: Countries) and the "
                                "orders are booked on the next run")
             ids = self.client.model("party.address", "create", [
-                {"party": s.party_id, "party_name": s.party_name, "street_unstructured": s.street,
-                 "postal_code": s.postal_code, "city": s.city,
-                 "country": countries.get((s.country_code or "").upper())}
-                for s in missing
+                {"party": s.party_id, **_address_values(s, countries)} for s in missing
             ])
             found.update((s.key, address_id) for s, address_id in zip(missing, ids, strict=True))
         return {s.key: found[s.key] for s in specs}
@@ -188,6 +235,12 @@ class TrytonSales:
         if invoices:
             self.client.model("account.invoice", "cancel", invoices)
         return True, "shipments and invoices cancelled"
+
+
+def _address_values(spec: AddressSpec, countries: dict[str, int]) -> dict:
+    return {"party_name": spec.party_name, "street_unstructured": spec.street,
+            "postal_code": spec.postal_code, "city": spec.city,
+            "country": countries.get((spec.country_code or "").upper())}
 
 
 def address_text(address1: str | None, address2: str | None) -> str:

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import uuid
 from collections import Counter
 from decimal import Decimal
 
@@ -142,6 +143,74 @@ ingest_orders(settings.client(), make_engine(sys.argv[2]), store=sys.argv[3], co
     assert rerun.created == 0 and rerun.found == len(orders) and rerun.confirmed == len(orders)
     assert len(erp_sales(admin, [o["id"] for o in orders])) == len(orders)
     assert set(ledger_states(warehouse).values()) == {"confirmed"}
+
+
+def test_guests_without_e_mail_are_one_erp_party_each_across_orders_and_a_killed_run(
+        order_steps, store, shop, admin, warehouse_url):
+    """The matching rule (erpsync.sync.orders.customers) against the real ERP: a guest with a phone only,
+    written differently on two orders, is one party; so is a guest with neither, by name and address
+    written differently; and a run killed (os._exit) right after the ERP created the parties, before any
+    sale, leaves no second party for the retry. Counted in the ERP, not in the product's records."""
+    (sku,) = in_stock(shop, 1, at_least=8)
+    # The ERP serves the whole session (both warehouse engines): people of this run only.
+    n = uuid.uuid4().int % 10_000
+    austin = {"address1": "1 Oak Avenue", "city": "Austin", "zip": "73301", "province_code": "TX",
+              "country_code": "US"}
+    brooklyn = {"address1": f"{n} Market Street", "city": "Brooklyn", "zip": "11201", "province_code": "NY",
+                "country_code": "US"}
+
+    def guest(first: str, last: str, address: dict) -> dict:
+        return store.admin("POST", "/orders", {"lines": [{"sku": sku, "quantity": 1}], "email": None,
+                                               "first_name": first, "last_name": last,
+                                               "shipping_address": address})
+
+    parties_before = admin.model("party.party", "search_count", [])
+    first_wave = [guest("Ada", "Jensen", {**austin, "phone": f"+1 (512) 55{n // 100:02d}-{n % 100:02d}35"}),
+                  guest("Ben", "Silva", brooklyn)]
+    assert order_steps.extract_and_stage()["staged"].staged == 2
+
+    script = """
+import json, os, sys, datetime as dt
+from erpsync.tryton.sales import TrytonSales
+from erpsync.tryton.settings import TrytonSettings
+from erpsync.warehouse.engine import make_engine
+from erpsync.sync.orders.config import OrdersConfig
+from erpsync.sync.orders.ingest import ingest_orders
+settings = TrytonSettings(**json.loads(sys.argv[1]))
+original = TrytonSales.create_parties
+def create_then_die(self, parties):
+    original(self, parties)
+    os._exit(137)
+TrytonSales.create_parties = create_then_die
+ingest_orders(settings.client(), make_engine(sys.argv[2]), store=sys.argv[3], config=OrdersConfig(),
+              run_id="killed", now=dt.datetime.now(dt.UTC))
+"""
+    erp = order_steps.erp.rpc
+    settings = {"base_url": erp.url.rsplit(f"/{erp.database}/rpc/", 1)[0], "database": erp.database,
+                "login": erp.login_name, "password": erp._password, "web_shop": catalog.WEB_SHOP_NAME}
+    killed = subprocess.run([sys.executable, "-c", script, json.dumps(settings), warehouse_url, shop.name],
+                            cwd=REPO, env=os.environ, capture_output=True, text=True, timeout=120)
+    assert killed.returncode == 137, killed.stderr[-2000:]
+    assert admin.model("party.party", "search_count", []) == parties_before + 2, "the parties exist, no sale"
+    assert erp_sales(admin, [o["id"] for o in first_wave]) == {}
+
+    rerun = order_steps.book(run_id="killed")
+    assert rerun.confirmed == 2, rerun
+    second_wave = [guest("ADA", "JENSEN", {**austin, "address1": "9 Elm Road", "phone": f"+151255{n:04d}35"}),
+                   guest("ben", "silva", {**brooklyn, "address1": f"{n}  market street."})]
+    order_steps.extract_and_stage()  # the overlap reads the first wave again too
+    assert order_steps.book(run_id="later").confirmed == 2
+
+    party_of = {web_id: sale["party"] for web_id, sale in erp_sales(
+        admin, [o["id"] for o in first_wave + second_wave]).items()}
+    assert len(party_of) == 4
+    assert party_of[first_wave[0]["id"]] == party_of[second_wave[0]["id"]], "one phone, one party"
+    assert party_of[first_wave[1]["id"]] == party_of[second_wave[1]["id"]], "one name and address, one party"
+    assert party_of[first_wave[0]["id"]] != party_of[first_wave[1]["id"]]
+    assert admin.model("party.party", "search_count", []) == parties_before + 2, "no party per retry or order"
+    phones = admin.model("party.contact_mechanism", "search_read",
+                         [("party", "=", party_of[first_wave[0]["id"]])], 0, None, None, ["type", "value"])
+    assert [(m["type"], m["value"]) for m in phones] == [("phone", f"+151255{n:04d}35")]
 
 
 def test_overlapping_runs_and_a_backfill_twice_book_each_order_once(order_steps, store, shop, admin, warehouse):

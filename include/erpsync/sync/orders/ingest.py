@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Engine, and_, or_, select
 
 from erpsync.common.progress import Progress
 from erpsync.sync.catalog.config import CatalogConfig
-from erpsync.sync.orders import ledger
+from erpsync.sync.orders import customers, ledger
 from erpsync.sync.orders.config import OrdersConfig
 from erpsync.sync.state.row_errors import RowFailure, due_keys, record_failures, resolve, waiting_keys
 from erpsync.tryton.client import TrytonClient
@@ -298,19 +298,53 @@ class _Booker:
         )
 
     def _parties(self, orders: list[dict[str, Any]]) -> dict[str, int]:
-        """The ERP party of each order: found by e-mail, else created (once per e-mail in the batch)."""
-        emails = {o["store_order_id"]: ((o["customer"] or {}).get("email") or "").strip().lower() for o in orders}
-        known = self.sales.parties_by_email(e for e in emails.values() if e)
-        new: dict[str, NewParty] = {}
+        """The ERP party of each order by the matching rule (:mod:`erpsync.sync.orders.customers`): found by
+        e-mail, phone, or name and address, else created (once per identity in the batch) with what
+        identifies it, in the same call."""
+        who = {o["store_order_id"]: customers.identity(o) for o in orders}
+        known = self._known_parties(orders, who)
+        new: dict[customers.Identity, NewParty] = {}
         for order in orders:
-            email = emails[order["store_order_id"]]
-            key = email or order["store_order_id"]  # a guest without e-mail: a party of its own
-            if email not in known and key not in new:
-                new[key] = NewParty(_customer_name(order), email or None)
+            found = who[order["store_order_id"]]
+            if found not in known and found not in new:
+                new[found] = self._new_party(order, found)
         created = dict(zip(new, self.sales.create_parties(list(new.values())), strict=True))
-        return {o["store_order_id"]: known.get(emails[o["store_order_id"]]) or created[emails[o["store_order_id"]]
-                                                                                     or o["store_order_id"]]
-                for o in orders}
+        return {order_id: known.get(found) or created[found] for order_id, found in who.items()}
+
+    def _known_parties(self, orders: list[dict[str, Any]], who: dict[str, customers.Identity]
+                       ) -> dict[customers.Identity, int]:
+        by_kind: dict[str, set[str]] = {}
+        for found in who.values():
+            by_kind.setdefault(found.kind, set()).add(found.value)
+        known = {customers.Identity(customers.EMAIL, email): party
+                 for email, party in self.sales.parties_by_email(by_kind.get(customers.EMAIL, ())).items()}
+        phones = self.sales.parties_by_phone(by_kind.get(customers.PHONE, ()))
+        known.update((customers.Identity(customers.PHONE, phone), party) for phone, party in phones.items())
+        if wanted := by_kind.get(customers.ADDRESS):
+            postal_codes = {(_address_of(o) or {}).get("zip") for o in orders
+                            if who[o["store_order_id"]].kind == customers.ADDRESS}
+            for address in self.sales.addresses_at(p for p in postal_codes if p):
+                key = customers.address_key(address.party_name, address.street, address.postal_code,
+                                            address.country_code)
+                if key in wanted:
+                    known.setdefault(customers.Identity(customers.ADDRESS, key), address.party_id)
+        return known
+
+    @staticmethod
+    def _new_party(order: dict[str, Any], found: customers.Identity) -> NewParty:
+        name = _customer_name(order)
+        if found.kind == customers.EMAIL:
+            return NewParty(name, found.value)
+        if found.kind == customers.PHONE:
+            return NewParty(name, None, phone=found.value)
+        if found.kind == customers.ADDRESS:
+            return NewParty(name, None, address=_spec(0, order, _address_of(order)))
+        return NewParty(name, None)
+
+
+def _address_of(order: dict[str, Any]) -> dict[str, Any] | None:
+    """The address a customer without e-mail or phone is known by: the shipping one, else the billing one."""
+    return order.get("shipping_address") or order.get("billing_address")
 
 
 def _service_amounts(order: dict[str, Any]) -> tuple[tuple[str, Decimal, str], ...]:
@@ -346,11 +380,8 @@ def _unbookable(order: dict[str, Any], lines: list[dict[str, Any]], products: di
 
 
 def _customer_name(order: dict[str, Any]) -> str:
-    customer = order["customer"] or {}
-    address = order.get("shipping_address") or order.get("billing_address") or {}
-    first = customer.get("first_name") or address.get("first_name") or ""
-    last = customer.get("last_name") or address.get("last_name") or ""
-    return f"{first} {last}".strip() or customer.get("email") or f"Store customer ({order['order_name']})"
+    return (customers.customer_name(order) or (order["customer"] or {}).get("email")
+            or f"Store customer ({order['order_name']})")
 
 
 def _spec(party_id: int, order: dict[str, Any], address: dict[str, Any] | None) -> AddressSpec | None:
