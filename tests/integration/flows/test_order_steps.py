@@ -110,28 +110,7 @@ def test_a_process_killed_between_erp_create_and_ledger_write_books_nothing_twic
 
     # A real process, killed (SIGKILL-like os._exit) right after the ERP created the sales, before the
     # ledger heard of them.
-    script = """
-import json, os, sys, datetime as dt
-from erpsync.tryton.client import TrytonClient
-from erpsync.tryton.settings import TrytonSettings
-from erpsync.warehouse.engine import make_engine
-from erpsync.sync.orders.config import OrdersConfig
-from erpsync.sync.orders.ingest import ingest_orders
-settings = TrytonSettings(**json.loads(sys.argv[1]))
-original = TrytonClient.create_sales
-def create_then_die(self, drafts):
-    original(self, drafts)
-    os._exit(137)
-TrytonClient.create_sales = create_then_die
-ingest_orders(settings.client(), make_engine(sys.argv[2]), store=sys.argv[3], config=OrdersConfig(), run_id="killed",
-              now=dt.datetime.now(dt.UTC))
-"""
-    erp = order_steps.erp.rpc
-    settings = {"base_url": erp.url.rsplit(f"/{erp.database}/rpc/", 1)[0], "database": erp.database,
-                "login": erp.login_name, "password": erp._password, "web_shop": catalog.WEB_SHOP_NAME}
-    killed = subprocess.run([sys.executable, "-c", script, json.dumps(settings), warehouse_url, shop.name],
-                            cwd=REPO, env=os.environ, capture_output=True, text=True, timeout=120)
-    assert killed.returncode == 137, killed.stderr[-2000:]
+    book_killed_after(order_steps, warehouse_url, shop, "erpsync.tryton.client.TrytonClient.create_sales")
     assert len(erp_sales(admin, [o["id"] for o in orders])) == len(orders), "the ERP has the sales..."
     assert set(ledger_states(warehouse).values()) == {"pending"}, "...the ledger does not know it yet"
 
@@ -169,28 +148,7 @@ def test_guests_without_e_mail_are_one_erp_party_each_across_orders_and_a_killed
                   guest("Ben", "Silva", brooklyn)]
     assert order_steps.extract_and_stage()["staged"].staged == 2
 
-    script = """
-import json, os, sys, datetime as dt
-from erpsync.tryton.sales import TrytonSales
-from erpsync.tryton.settings import TrytonSettings
-from erpsync.warehouse.engine import make_engine
-from erpsync.sync.orders.config import OrdersConfig
-from erpsync.sync.orders.ingest import ingest_orders
-settings = TrytonSettings(**json.loads(sys.argv[1]))
-original = TrytonSales.create_parties
-def create_then_die(self, parties):
-    original(self, parties)
-    os._exit(137)
-TrytonSales.create_parties = create_then_die
-ingest_orders(settings.client(), make_engine(sys.argv[2]), store=sys.argv[3], config=OrdersConfig(),
-              run_id="killed", now=dt.datetime.now(dt.UTC))
-"""
-    erp = order_steps.erp.rpc
-    settings = {"base_url": erp.url.rsplit(f"/{erp.database}/rpc/", 1)[0], "database": erp.database,
-                "login": erp.login_name, "password": erp._password, "web_shop": catalog.WEB_SHOP_NAME}
-    killed = subprocess.run([sys.executable, "-c", script, json.dumps(settings), warehouse_url, shop.name],
-                            cwd=REPO, env=os.environ, capture_output=True, text=True, timeout=120)
-    assert killed.returncode == 137, killed.stderr[-2000:]
+    book_killed_after(order_steps, warehouse_url, shop, "erpsync.tryton.sales.TrytonSales.create_parties")
     assert admin.model("party.party", "search_count", []) == parties_before + 2, "the parties exist, no sale"
     assert erp_sales(admin, [o["id"] for o in first_wave]) == {}
 
@@ -211,6 +169,36 @@ ingest_orders(settings.client(), make_engine(sys.argv[2]), store=sys.argv[3], co
     phones = admin.model("party.contact_mechanism", "search_read",
                          [("party", "=", party_of[first_wave[0]["id"]])], 0, None, None, ["type", "value"])
     assert [(m["type"], m["value"]) for m in phones] == [("phone", f"+151255{n:04d}35")]
+
+
+KILLED_BOOKING = """
+import importlib, json, os, sys, datetime as dt
+from erpsync.tryton.settings import TrytonSettings
+from erpsync.warehouse.engine import make_engine
+from erpsync.sync.orders.config import OrdersConfig
+from erpsync.sync.orders.ingest import ingest_orders
+module, owner, method = sys.argv[4].rsplit(".", 2)
+cls = getattr(importlib.import_module(module), owner)
+original = getattr(cls, method)
+def call_then_die(self, *args):
+    original(self, *args)
+    os._exit(137)
+setattr(cls, method, call_then_die)
+ingest_orders(TrytonSettings(**json.loads(sys.argv[1])).client(), make_engine(sys.argv[2]), store=sys.argv[3],
+              config=OrdersConfig(), run_id="killed", now=dt.datetime.now(dt.UTC))
+"""
+
+
+def book_killed_after(order_steps, warehouse_url: str, shop, method: str) -> None:
+    """Book the staged orders in a real process (run id "killed") that dies (os._exit, as SIGKILL) right
+    after ``method`` (module.Class.method) returned: what it wrote in the ERP is there, nothing after."""
+    erp = order_steps.erp.rpc
+    settings = {"base_url": erp.url.rsplit(f"/{erp.database}/rpc/", 1)[0], "database": erp.database,
+                "login": erp.login_name, "password": erp._password, "web_shop": catalog.WEB_SHOP_NAME}
+    killed = subprocess.run([sys.executable, "-c", KILLED_BOOKING, json.dumps(settings), warehouse_url,
+                             shop.name, method], cwd=REPO, env=os.environ, capture_output=True, text=True,
+                            timeout=120)
+    assert killed.returncode == 137, killed.stderr[-2000:]
 
 
 def test_overlapping_runs_and_a_backfill_twice_book_each_order_once(order_steps, store, shop, admin, warehouse):
