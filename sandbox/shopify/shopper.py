@@ -131,11 +131,14 @@ class Shopper:
         return {"action": "refund", "order_id": order.id, "pending": pending}
 
     def _settle(self, order_id: int, refund_id: int) -> dict[str, Any]:
-        """The gateway's answer to a pending refund."""
+        """The gateway's answer to a pending refund (skipped when someone answered it already)."""
         refused = self.rng.random() < self.config.refund_failure_rate
-        orders.settle_refund(
-            self.store, self.store.orders.get(order_id), refund_id, "FAILURE" if refused else "SUCCESS"
-        )
+        try:
+            orders.settle_refund(
+                self.store, self.store.orders.get(order_id), refund_id, "FAILURE" if refused else "SUCCESS"
+            )
+        except UserErrors:
+            return {"action": "skipped", "reason": "refund answered already"}
         self.stats["refunds_refused" if refused else "refunds_settled"] += 1
         return {"action": "refund_refused" if refused else "refund_settled", "order_id": order_id}
 

@@ -206,6 +206,21 @@ def test_a_guest_with_a_phone_only_is_one_customer_and_a_guest_with_neither_has_
     assert shop.data(query, {"id": anonymous["id"]})["order"] == {"email": None, "customer": None}
 
 
+def test_the_shopper_skips_a_pending_refund_someone_answered_before_it(shop: Shop) -> None:
+    from sandbox.shopify.shopper import Shopper, ShopperConfig
+
+    order = shop.admin("POST", "/orders", {"lines": [{"sku": "HAT-1", "quantity": 2}]})
+    number = order["id"].rsplit("/", 1)[1]
+    refund = shop.admin("POST", f"/orders/{number}/refund",
+                        {"lines": [{"sku": "HAT-1", "quantity": 1}], "transaction": "pending"})["refund_id"]
+    refund_id = int(refund.rsplit("/", 1)[1])
+    shop.admin("POST", f"/orders/{number}/refunds/{refund_id}/settle", {"status": "SUCCESS"})
+    shopper = Shopper(shop.app.store, ShopperConfig(settle_after_steps=1))
+    shopper.pending.append((0, int(number), refund_id))
+    assert shopper.step() == {"action": "skipped", "reason": "refund answered already"}
+    assert shopper.pending == [] and shopper.stats["refunds_settled"] == shopper.stats["refunds_refused"] == 0
+
+
 def test_the_shopper_s_phone_only_guests_come_back_as_the_same_customer(shop: Shop) -> None:
     query = """query($id: ID!) { order(id: $id) { email shippingAddress { phone } customer { id } } }"""
     result = shop.admin("POST", "/shopper/step", {"seed": 3, "steps": 30, "cancel_rate": 0, "refund_rate": 0,
