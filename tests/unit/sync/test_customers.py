@@ -9,7 +9,8 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from erpsync.sync.orders.customers import ADDRESS, EMAIL, ORDER, PHONE, Identity, identity, normal_phone
+from erpsync.sync.orders.customers import (ADDRESS, EMAIL, ORDER, PHONE, Identity, identifying_address,
+                                          identity, normal_phone)
 
 digits = st.text("0123456789", min_size=7, max_size=15)
 separators = st.lists(st.sampled_from(["", " ", "-", ".", "(", ")"]), min_size=16, max_size=16)
@@ -65,6 +66,15 @@ def test_a_guest_with_neither_is_matched_by_name_and_address_written_differently
     assert one == two and one.kind == ADDRESS
     moved = identity(order("gid://shopify/Order/3", first=first, last=last, address1=street, zip_code="10115"))
     assert moved != one, "another postal code is another address"
+
+
+def test_the_address_a_guest_is_known_by_is_the_one_with_a_street_shipping_first():
+    shipped = order(address1="1 Oak Avenue")
+    streetless = {**shipped, "shipping_address": {**shipped["shipping_address"], "address1": None},
+                  "billing_address": {**shipped["billing_address"], "address1": "7 Elm Road", "zip": "10115"}}
+    assert identifying_address(shipped) is shipped["shipping_address"]
+    assert identifying_address(streetless) is streetless["billing_address"]
+    assert identity(streetless).value.endswith("7elmroad|10115|us"), "keyed on the address it is known by"
 
 
 def test_a_guest_with_no_contact_and_nothing_shipped_is_the_order_alone():

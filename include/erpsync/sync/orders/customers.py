@@ -45,11 +45,19 @@ def identity(order: dict[str, Any]) -> Identity:
         if phone := normal_phone(address.get("phone")):
             return Identity(PHONE, phone)
     name = customer_name(order)
-    for address in addresses:
-        if name and address.get("address1") and (address.get("zip") or address.get("city")):
-            return Identity(ADDRESS, address_key(name, address_text(address.get("address1"), address.get("address2")),
-                                                 address.get("zip"), address.get("country_code")))
+    if name and (address := identifying_address(order)):
+        street = address_text(address.get("address1"), address.get("address2"))
+        return Identity(ADDRESS, address_key(name, street, address.get("zip"), address.get("country_code")))
     return Identity(ORDER, order["store_order_id"])
+
+
+def identifying_address(order: dict[str, Any]) -> dict[str, Any] | None:
+    """The address a customer without e-mail or phone is known by: the shipping one, else the billing one,
+    whichever has a street and a postal code or city (the one the party is created with and found by)."""
+    for address in (order.get("shipping_address"), order.get("billing_address")):
+        if address and address.get("address1") and (address.get("zip") or address.get("city")):
+            return address
+    return None
 
 
 def normal_phone(raw: str | None) -> str | None:
@@ -63,7 +71,8 @@ def normal_phone(raw: str | None) -> str | None:
     return ("+" if text.startswith("+") else "") + digits
 
 
-def address_key(name: str | None, street: str | None, postal_code: str | None, country_code: str | None) -> str:
+def address_key(name: str | None, street: str | None, postal_code: str | None,
+                country_code: str | None) -> str:
     """A name with an address, compared without case, spaces or punctuation."""
     return "|".join(_bare(part) for part in (name, street, postal_code, country_code))
 

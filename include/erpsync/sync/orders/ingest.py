@@ -321,7 +321,7 @@ class _Booker:
         phones = self.sales.parties_by_phone(by_kind.get(customers.PHONE, ()))
         known.update((customers.Identity(customers.PHONE, phone), party) for phone, party in phones.items())
         if wanted := by_kind.get(customers.ADDRESS):
-            postal_codes = {(_address_of(o) or {}).get("zip") for o in orders
+            postal_codes = {(customers.identifying_address(o) or {}).get("zip") for o in orders
                             if who[o["store_order_id"]].kind == customers.ADDRESS}
             for address in self.sales.addresses_at(p for p in postal_codes if p):
                 key = customers.address_key(address.party_name, address.street, address.postal_code,
@@ -338,13 +338,8 @@ class _Booker:
         if found.kind == customers.PHONE:
             return NewParty(name, None, phone=found.value)
         if found.kind == customers.ADDRESS:
-            return NewParty(name, None, address=_spec(0, order, _address_of(order)))
+            return NewParty(name, None, address=_spec(0, order, customers.identifying_address(order)))
         return NewParty(name, None)
-
-
-def _address_of(order: dict[str, Any]) -> dict[str, Any] | None:
-    """The address a customer without e-mail or phone is known by: the shipping one, else the billing one."""
-    return order.get("shipping_address") or order.get("billing_address")
 
 
 def _service_amounts(order: dict[str, Any]) -> tuple[tuple[str, Decimal, str], ...]:
