@@ -41,7 +41,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parents[1]
 # Modules to activate; trytond-admin adds their dependencies (account_invoice, web_user, ...).
 MODULES = ["product", "stock", "sale", "product_price_list", "sale_price_list", "web_shop", "account",
-           "company", "currency", "party", "country", "product_image"]
+           "company", "currency", "party", "country", "product_image", "sale_amendment"]
 # A change to any of these files makes an existing snapshot stale: build then rebuilds from scratch.
 FINGERPRINT_FILES = ["catalog.py", "seed.py", "requirements.txt"]
 START_TIMEOUT = 90.0  # the server loads all modules before it listens: ~2 s here, more on a busy machine

@@ -334,7 +334,8 @@ def _create_integration_user(company, password: str):
     Products, price lists, locations, web shops and parties are readable (parties also writable) by every
     user; Sales (group_sale) adds sale create/quote/confirm/cancel and read access to moves, shipments and
     invoices; Stock and Accounting let it cancel the shipment and invoice of a confirmed sale the store
-    cancelled (Tryton cancels a confirmed sale that way). The company must be the user's current company:
+    cancelled (Tryton cancels a confirmed sale that way); Sale Amendment lets it change a confirmed sale's
+    lines when the store's order is edited. The company must be the user's current company:
     sale_price_list asserts it when computing prices.
     """
     User = Pool().get("res.user")
@@ -342,7 +343,8 @@ def _create_integration_user(company, password: str):
         "name": "Integration (erpsync)", "login": catalog.INTEGRATION_LOGIN, "password": password,
         "email": "integration@example.com",
         "groups": [("add", [_model_id("sale", "group_sale"), _model_id("stock", "group_stock"),
-                            _model_id("account", "group_account")])],
+                            _model_id("account", "group_account"),
+                            _model_id("sale_amendment", "group_sale_amendment")])],
         "companies": [("add", [company.id])], "company": company.id,
     }])
     return user
