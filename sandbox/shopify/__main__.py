@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     shopper.add_argument("--refund-rate", type=float, default=0.05)
     shopper.add_argument("--pending-refund-rate", type=float, default=0.0,
                          help="share of refunds whose transaction waits for the gateway's answer")
+    shopper.add_argument("--edit-rate", type=float, default=0.0,
+                         help="share of steps that edit an open, unfulfilled order")
     args = parser.parse_args(argv)
 
     emulator = ShopifyEmulator(args.home, args.port, args.plan)
@@ -62,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             "cancel_rate": args.cancel_rate,
             "refund_rate": args.refund_rate,
             "pending_refund_rate": args.pending_refund_rate,
+            "edit_rate": args.edit_rate,
         }
         if args.action == "start":
             result = emulator.admin("POST", "/shopper/start", config)

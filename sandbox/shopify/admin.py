@@ -14,7 +14,7 @@ from sandbox.shopify.errors import UserErrors
 from sandbox.shopify.ids import gid
 from sandbox.shopify.settings import ADMIN_PREFIX, Plan
 from sandbox.shopify.shopper import Shopper, ShopperConfig
-from sandbox.shopify.state import catalog, orders
+from sandbox.shopify.state import catalog, edits, orders
 from sandbox.shopify.state.records import Address, Order, WebhookSubscription
 
 if TYPE_CHECKING:
@@ -77,6 +77,11 @@ def _subscription_summary(subscription: WebhookSubscription) -> dict[str, Any]:
     }
 
 
+def _numeric(value: Any) -> int:
+    """A numeric id, or the number at the end of a gid."""
+    return int(str(value).rsplit("/", 1)[-1])
+
+
 def _address(data: dict[str, Any], first: str, last: str) -> Address:
     return Address(
         data.get("first_name", first),
@@ -105,6 +110,7 @@ class AdminApi:
             ("POST", r"/orders", self.place_order),
             ("POST", r"/orders/(\d+)/cancel", self.cancel_order),
             ("POST", r"/orders/(\d+)/refund", self.refund_order),
+            ("POST", r"/orders/(\d+)/edit", self.edit_order),
             ("POST", r"/orders/(\d+)/refunds/(\d+)/settle", self.settle_refund),
             ("PUT", r"/plan", self.set_plan),
             ("GET", r"/faults", self.get_faults),
@@ -289,6 +295,41 @@ class AdminApi:
                 transaction_status=str(body.get("transaction", "SUCCESS")).upper(),
             )
             return {**_order_summary(order), "refund_id": gid("Refund", refund.id)}
+
+    def edit_order(self, order_id: str, query: dict[str, str], body: Any) -> dict[str, Any]:
+        """An order edit in one go (orderEditBegin, the staged changes, orderEditCommit): body
+        ``{"add": [{"variant_id" | "sku", "quantity", "location_id"?, "allow_duplicates"?}],
+        "set": [{"line_item_id", "quantity", "restock"?}], "notify_customer"?, "staff_note"?}``."""
+        with self.store.transaction():
+            self._order(order_id)
+            request = edits.EditRequest(
+                additions=[
+                    (
+                        self._variants_by_sku(entry["sku"])[0].id if "sku" in entry
+                        else _numeric(entry["variant_id"]),
+                        int(entry["quantity"]),
+                        _numeric(entry["location_id"]) if entry.get("location_id") is not None else None,
+                        bool(entry.get("allow_duplicates", False)),
+                    )
+                    for entry in body.get("add") or []
+                ],
+                quantities=[
+                    (
+                        _numeric(entry["line_item_id"]),
+                        int(entry["quantity"]),
+                        bool(entry.get("restock", True)),
+                    )
+                    for entry in body.get("set") or []
+                ],
+                notify_customer=bool(body.get("notify_customer", False)),
+                staff_note=body.get("staff_note"),
+            )
+            order, agreement, added = edits.edit_order(self.store, int(order_id), request)
+            return {
+                **_order_summary(order),
+                "agreement_id": gid("SalesAgreement", agreement.id) if agreement else None,
+                "line_item_ids": [gid("LineItem", line_id) for line_id in added],
+            }
 
     def settle_refund(
         self, order_id: str, refund_id: str, query: dict[str, str], body: Any

@@ -3,7 +3,8 @@ one, through the same domain operations as everything else, so inventory moves a
 (available -> committed on order; back to available on cancellation with restock). A share of the
 refunds (``pending_refund_rate``) waits for the payment gateway: it answers ``settle_after_steps`` steps
 later, refusing ``refund_failure_rate`` of them. A share of new shoppers (``phone_only_rate``) check out
-as guests with a phone number and no e-mail."""
+as guests with a phone number and no e-mail. A share of the steps (``edit_rate``) edits an open,
+unfulfilled order as staff would with Shopify's order editing: adds a variant or takes a unit off a line."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.shopify.errors import UserErrors
-from sandbox.shopify.state import orders
+from sandbox.shopify.state import edits, orders
 from sandbox.shopify.state.orders import LineRequest, OrderRequest
 from sandbox.shopify.state.records import Address
 from sandbox.shopify.state.store import Store
@@ -73,6 +74,7 @@ class ShopperConfig:
     settle_after_steps: int = 10
     refund_failure_rate: float = 0.2  # of the pending ones: refused by the gateway
     phone_only_rate: float = 0.0  # of new shoppers: guests who give a phone number and no e-mail
+    edit_rate: float = 0.0  # of the steps: an order edit (add a variant, or one unit less of a line)
 
 
 class Shopper:
@@ -81,7 +83,7 @@ class Shopper:
         self.config = config
         self.rng = random.Random(config.seed)
         self.stats = {"orders": 0, "cancelled": 0, "refunded": 0, "skipped": 0, "refunds_settled": 0,
-                      "refunds_refused": 0}
+                      "refunds_refused": 0, "edited": 0}
         self.steps = 0
         self.pending: list[tuple[int, int, int]] = []  # (step made, order id, refund id), oldest first
 
@@ -97,6 +99,8 @@ class Shopper:
                 return self._cancel(self.rng.choice(recent))
             if recent and roll < self.config.cancel_rate + self.config.refund_rate:
                 return self._refund(self.rng.choice(recent))
+            if recent and roll < self.config.cancel_rate + self.config.refund_rate + self.config.edit_rate:
+                return self._edit(recent)
             request = self.random_order()
             if request is None:
                 self.stats["skipped"] += 1
@@ -129,6 +133,39 @@ class Shopper:
             self.pending.append((self.steps, order.id, refund.id))
         self.stats["refunded"] += 1
         return {"action": "refund", "order_id": order.id, "pending": pending}
+
+    def _edit(self, recent: list[Any]) -> dict[str, Any]:
+        """Edit an open order with nothing fulfilled: add a sellable variant (1-2 units) or take one unit
+        off a line (restocked), through the same code as orderEdit* mutations."""
+        editable = [
+            o for o in recent
+            if o.cancelled_at is None and o.closed_at is None
+            and not any(line.fulfilled_quantity for line in o.line_items)
+        ]
+        if not editable:
+            return {"action": "skipped", "reason": "nothing to edit"}
+        order = self.rng.choice(editable)
+        lowerable = [line for line in order.line_items if line.current_quantity > 0]
+        request = edits.EditRequest(staff_note="Customer asked for a change")
+        if self.rng.random() < 0.5 or not lowerable:
+            on_order = {line.variant_id for line in order.line_items if line.current_quantity > 0}
+            sellable = self._sellable(list(self.store.variants.by_id))
+            candidates = [(v, units) for v, units in sellable if v.id not in on_order]
+            if candidates:
+                variant, units = candidates[0]
+                request.additions.append((variant.id, self.rng.randint(1, min(2, units)), None, False))
+        if not request.additions:
+            if not lowerable:
+                return {"action": "skipped", "reason": "nothing to edit"}
+            line = self.rng.choice(lowerable)
+            request.quantities.append((line.id, line.current_quantity - 1, True))
+        try:
+            edits.edit_order(self.store, order.id, request)
+        except UserErrors:
+            return {"action": "skipped", "reason": "edit refused"}
+        self.stats["edited"] += 1
+        return {"action": "edit", "order_id": order.id,
+                "change": "added" if request.additions else "lowered"}
 
     def _settle(self, order_id: int, refund_id: int) -> dict[str, Any]:
         """The gateway's answer to a pending refund (skipped when someone answered it already)."""

@@ -173,6 +173,7 @@ def order_body(store: Store, order: Order) -> dict[str, Any]:
         "current_subtotal_price": _money(amounts["current_subtotal"]),
         "current_total_tax": _money(amounts["current_tax"]),
         "current_total_price": _money(amounts["current_total"]),
+        "total_outstanding": _money(amounts["outstanding"]),
         "discount_codes": [{"code": code, "type": "percentage"} for code in order.discount_codes],
         "customer": None
         if customer is None
@@ -281,6 +282,35 @@ def _order(store: Store, order_id: int) -> dict[str, Any] | None:
     return order_body(store, order) if order else None
 
 
+def order_edit_body(store: Store, session_id: int) -> dict[str, Any] | None:
+    """orders/edited: not the order but what the edit changed, line by line (`delta`: units added to or
+    removed from the line; a variant added by the edit is an addition to its new line)."""
+    session = store.order_edits.get(session_id)
+    order = store.orders.get(session.order_id) if session else None
+    agreement = (
+        next((a for a in order.agreements if a.id == session.agreement_id), None) if order else None
+    )
+    if agreement is None:
+        return None
+    changes = {"ORDER": [], "RETURN": []}
+    for sale in agreement.sales:
+        changes[sale.action_type].append({"id": sale.line_item_id, "delta": sale.quantity})
+    return {
+        "order_edit": {
+            "id": session.id,
+            "app_id": None,
+            "created_at": timestamp(session.committed_at),
+            "notify_customer": session.notify_customer,
+            "order_id": order.id,
+            "staff_note": session.staff_note or "",
+            "user_id": None,
+            "line_items": {"additions": changes["ORDER"], "removals": changes["RETURN"]},
+            "discounts": {"additions": [], "removals": []},
+            "shipping_lines": {"additions": [], "removals": []},
+        }
+    }
+
+
 def _product(store: Store, product_id: int) -> dict[str, Any] | None:
     product = store.products.get(product_id)
     return product_body(store, product) if product else None
@@ -298,6 +328,7 @@ BUILDERS: dict[str, Callable[[Store, Any], dict[str, Any] | None]] = {
     "orders/cancelled": _order,
     "orders/fulfilled": _order,
     "orders/partially_fulfilled": _order,
+    "orders/edited": order_edit_body,
     "refunds/create": _refund,
     "fulfillments/create": _fulfillment,
     "inventory_levels/update": _level,

@@ -72,6 +72,8 @@ class Received:
         body = self.payload
         if self.topic == "inventory_levels/update":
             return (body["inventory_item_id"], body["location_id"])
+        if self.topic == "orders/edited":
+            return body["order_edit"]["id"]
         return body["id"]
 
 
@@ -402,6 +404,39 @@ def test_fulfillment_create_fires_fulfillments_create_and_orders_fulfilled(
     assert (fulfillment["order_id"], fulfillment["status"]) == (order_id, "success")
     assert fulfillment["created_at"] == "2026-10-01T12:00:00+00:00"
     assert receiver.received[2].payload["fulfillment_status"] == "fulfilled"
+
+
+def test_an_order_edit_fires_orders_edited_with_its_line_changes_then_orders_updated(
+    shop: Shop, receiver: Receiver
+) -> None:
+    for topic in ("ORDERS_EDITED", "ORDERS_UPDATED"):
+        assert subscribe(shop, topic, receiver.uri(f"/{topic.lower()}"))["userErrors"] == []
+    order = shop.admin("POST", "/orders", {"lines": [{"sku": "SHOE-40", "quantity": 2}]})
+    order_id, shoe_line = int(order["id"].rsplit("/", 1)[1]), int(order["lines"][0]["id"].rsplit("/", 1)[1])
+    flush(shop)
+    receiver.received.clear()
+    shop.clock.advance(90)
+    edited = shop.admin("POST", f"/orders/{order_id}/edit", {
+        "add": [{"sku": "HAT-1", "quantity": 2}], "set": [{"line_item_id": shoe_line, "quantity": 1}],
+        "staff_note": "Swapped a shoe for hats"})
+    hat_line = int(edited["line_item_ids"][0].rsplit("/", 1)[1])
+    flush(shop)
+    assert [t for t, _s in receiver.topics()] == ["orders/edited", "orders/updated"]
+    edit, updated = receiver.received
+    assert edit.path == "/orders_edited"
+    assert edit.payload == {"order_edit": {
+        "id": edit.subject, "app_id": None, "created_at": "2026-10-01T12:01:30+00:00",
+        "notify_customer": False, "order_id": order_id, "staff_note": "Swapped a shoe for hats",
+        "user_id": None,
+        "line_items": {"additions": [{"id": hat_line, "delta": 2}],
+                       "removals": [{"id": shoe_line, "delta": 1}]},
+        "discounts": {"additions": [], "removals": []}, "shipping_lines": {"additions": [], "removals": []}}}
+    body = updated.payload
+    assert body["id"] == order_id and body["updated_at"] == "2026-10-01T12:01:30+00:00"
+    assert [(li["id"], li["quantity"], li["current_quantity"]) for li in body["line_items"]] == [
+        (shoe_line, 2, 1), (hat_line, 2, 2)]
+    # 179.80 paid; 89.90 off, 50.00 on: 39.90 owed back.
+    assert (body["current_total_price"], body["total_outstanding"]) == ("139.90", "-39.90")
 
 
 def test_inventory_mutation_fires_inventory_levels_update(subscribed: Shop, receiver: Receiver) -> None:

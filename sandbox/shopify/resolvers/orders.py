@@ -186,9 +186,23 @@ _TOTALS = {
     "currentTotalTaxSet": "current_tax",
     "currentTotalDiscountsSet": "current_discounts",
     "currentShippingPriceSet": "current_shipping",
+    "totalOutstandingSet": "outstanding",
+    "totalReceivedSet": "received",
+    "netPaymentSet": "net_payment",
 }
 for _field, _key in _TOTALS.items():
     resolver("Order", _field)(lambda order, _info, _key=_key, **_a: money_bag(domain.totals(order)[_key]))
+
+
+@resolver("Order", "currentSubtotalLineItemsQuantity")
+def resolve_current_quantity(order: Order, _info: GraphQLResolveInfo) -> int:
+    return sum(line.current_quantity for line in order.line_items)
+
+
+@resolver("Order", "subtotalLineItemsQuantity")
+def resolve_subtotal_quantity(order: Order, _info: GraphQLResolveInfo) -> int:
+    """Before returns: ordered units less the ones order edits removed."""
+    return sum(line.quantity - line.removed_quantity for line in order.line_items)
 
 
 @resolver("Order", "displayFinancialStatus")
@@ -266,7 +280,8 @@ def resolve_order_refunds(order: Order, _info: GraphQLResolveInfo, first: int | 
 def _aggregate_taxes(order: Order, current: bool) -> list[TaxLine]:
     sums: dict[tuple[str, float], Decimal] = {}
     for line in order.line_items:
-        share = Decimal(line.current_quantity) / line.quantity if current else Decimal(1)
+        kept = line.current_quantity if current else line.quantity - line.removed_quantity
+        share = Decimal(kept) / line.quantity
         for tax in line.tax_lines:
             sums[(tax.title, tax.rate)] = sums.get((tax.title, tax.rate), Decimal(0)) + domain.cents(
                 tax.price * share

@@ -21,6 +21,8 @@ from sandbox.shopify.state.records import (
     OrderTransaction,
     Refund,
     RefundLineItem,
+    Sale,
+    SalesAgreement,
     ShippingLine,
     TaxLine,
 )
@@ -92,14 +94,34 @@ def refunded(order: Order) -> dict[str, Decimal]:
     }
 
 
+def removed_by_edits(order: Order) -> dict[str, Decimal]:
+    """What order edits took off the order (positive amounts): the RETURN sales of its edit agreements."""
+    sales = [
+        sale
+        for agreement in order.agreements
+        if agreement.reason == "ORDER_EDIT"
+        for sale in agreement.sales
+        if sale.action_type == "RETURN"
+    ]
+    return {
+        "subtotal": -sum((sale.subtotal for sale in sales), ZERO),
+        "tax": -sum((sale.tax for sale in sales), ZERO),
+        "discount": -sum((sale.discount for sale in sales), ZERO),
+    }
+
+
 def totals(order: Order) -> dict[str, Decimal]:
-    """Original and current (after refunds and removals) amounts, all in the shop currency."""
+    """Original (after edits, before refunds) and current (after refunds and edits) amounts, all in the
+    shop currency. Line totals count every ordered unit, removed ones too (as LineItem's do in Shopify);
+    what edits removed comes off the order's totals."""
     original = sum((line_original_total(line) for line in order.line_items), ZERO)
-    discounts = sum((line_discount_total(line) for line in order.line_items), ZERO)
-    line_tax = sum((line_tax_total(line) for line in order.line_items), ZERO)
+    removed = removed_by_edits(order)
+    line_discounts = sum((line_discount_total(line) for line in order.line_items), ZERO)
+    discounts = line_discounts - removed["discount"]
+    line_tax = sum((line_tax_total(line) for line in order.line_items), ZERO) - removed["tax"]
     shipping = sum((s.price for s in order.shipping_lines), ZERO)
     shipping_tax = sum((t.price for s in order.shipping_lines for t in s.tax_lines), ZERO)
-    subtotal = original - discounts
+    subtotal = original - line_discounts - removed["subtotal"]
     tax = line_tax + shipping_tax
     back = refunded(order)
     current_subtotal = subtotal - back["subtotal"]
@@ -112,26 +134,34 @@ def totals(order: Order) -> dict[str, Decimal]:
         ),
         ZERO,
     )
+    total = subtotal + tax + shipping
+    current_total = current_subtotal + current_tax + current_shipping
+    paid = total if order.paid is None else order.paid
     return {
         "subtotal": subtotal,
         "discounts": discounts,
         "tax": tax,
         "shipping": shipping,
-        "total": subtotal + tax + shipping,
+        "total": total,
         "refunded": back["total"],
         "refunded_shipping": back["shipping"],
         "current_subtotal": current_subtotal,
         "current_tax": current_tax,
         "current_shipping": current_shipping,
         "current_discounts": current_discounts,
-        "current_total": current_subtotal + current_tax + current_shipping,
+        "current_total": current_total,
+        "received": paid,
+        "net_payment": paid - back["total"],
+        # Positive: the customer owes (items added by an edit); negative: the merchant owes (items removed).
+        "outstanding": current_total - (paid - back["total"]),
     }
 
 
 def financial_status(order: Order) -> str:
     amounts = totals(order)
     if amounts["refunded"] <= 0:
-        return order.financial_status
+        # An edit that adds items leaves a balance to collect: Shopify shows the order partially paid.
+        return "PARTIALLY_PAID" if amounts["outstanding"] > 0 else order.financial_status
     return "REFUNDED" if amounts["refunded"] >= amounts["total"] else "PARTIALLY_REFUNDED"
 
 
@@ -143,6 +173,49 @@ def fulfillment_status(order: Order) -> str:
     if fulfilled:
         return "PARTIALLY_FULFILLED"
     return "UNFULFILLED"
+
+
+# -- sales agreements ----------------------------------------------------------------------------------
+
+
+def line_share(line: LineItem, units: int) -> tuple[Decimal, Decimal, Decimal]:
+    """(subtotal after discounts, tax, discount) of `units` of a line, pro rata of its ordered units."""
+    share = Decimal(units) / line.quantity
+    return (
+        cents((line_original_total(line) - line_discount_total(line)) * share),
+        cents(line_tax_total(line) * share),
+        cents(line_discount_total(line) * share),
+    )
+
+
+def product_sale(store: Store, line: LineItem, units: int, action: str) -> Sale:
+    """A ProductSale of `units` of a line: ORDER with positive amounts, RETURN with negative ones."""
+    subtotal, tax, discount = line_share(line, units)
+    sign = 1 if action == "ORDER" else -1
+    return Sale(
+        store.next_id("sale"), action, "PRODUCT", units, sign * subtotal, sign * tax, sign * discount, line.id
+    )
+
+
+def add_agreement(
+    store: Store, order: Order, reason: str, sales: list[Sale], refund_id: int | None = None
+) -> SalesAgreement:
+    agreement = SalesAgreement(
+        store.next_id("sales_agreement"), order.id, reason, store.now(), sales, refund_id
+    )
+    order.agreements.append(agreement)
+    return agreement
+
+
+def _order_agreement(store: Store, order: Order) -> SalesAgreement:
+    """The agreement of the order's placement: a sale per line and per shipping line."""
+    sales = [product_sale(store, line, line.quantity, "ORDER") for line in order.line_items]
+    for shipping in order.shipping_lines:
+        tax = sum((t.price for t in shipping.tax_lines), ZERO)
+        sales.append(
+            Sale(store.next_id("sale"), "ORDER", "SHIPPING", 1, shipping.price, tax, ZERO, None, shipping.id)
+        )
+    return add_agreement(store, order, "ORDER", sales)
 
 
 # -- placing -----------------------------------------------------------------------------------------
@@ -313,6 +386,8 @@ def place_order(store: Store, request: OrderRequest) -> Order:
         tags=list(request.tags),
         fulfillment_orders=fulfillment_orders,
     )
+    order.paid = totals(order)["total"]  # paid at checkout
+    _order_agreement(store, order)
     if customer is not None:
         customer.order_ids.append(order.id)
         store.save(customer)
@@ -432,10 +507,36 @@ def refund_order(
             store.next_id("transaction"), "REFUND", transaction_status, amount, now,
             None if transaction_status == "PENDING" else now))
     order.refunds.append(refund)
+    _refund_agreement(store, order, refund)
     order.updated_at = now
     store.save(order)
     store.emit("refunds/create", refund.id)
     return refund
+
+
+def _refund_agreement(store: Store, order: Order, refund: Refund) -> SalesAgreement:
+    """A refund's agreement: a RETURN sale per refund line (and one for refunded shipping)."""
+    lines = {line.id: line for line in order.line_items}
+    sales = [
+        Sale(
+            store.next_id("sale"),
+            "RETURN",
+            "PRODUCT",
+            r.quantity,
+            -r.subtotal,
+            -r.total_tax,
+            -line_share(lines[r.line_item_id], r.quantity)[2],
+            r.line_item_id,
+        )
+        for r in refund.refund_line_items
+    ]
+    if refund.shipping or refund.shipping_tax:
+        shipping_line = order.shipping_lines[0].id if order.shipping_lines else None
+        sales.append(Sale(
+            store.next_id("sale"), "RETURN", "SHIPPING", 1, -refund.shipping, -refund.shipping_tax, ZERO,
+            None, shipping_line,
+        ))
+    return add_agreement(store, order, "REFUND", sales, refund.id)
 
 
 def settle_refund(store: Store, order: Order, refund_id: int, status: str) -> Refund:

@@ -243,10 +243,12 @@ class LineItem:
     tax_lines: list[TaxLine] = field(default_factory=list)
     refunded_quantity: int = 0
     fulfilled_quantity: int = 0
+    removed_quantity: int = 0  # units taken off by order edits (still counted in `quantity`, as in Shopify)
 
     @property
     def current_quantity(self) -> int:
-        return self.quantity - self.refunded_quantity
+        """Shopify's currentQuantity: ordered units less refunded and removed ones."""
+        return self.quantity - self.refunded_quantity - self.removed_quantity
 
 
 @dataclass(slots=True)
@@ -323,6 +325,78 @@ class Fulfillment:
 
 
 @dataclass(slots=True)
+class Sale:
+    """One sale of a sales agreement: a line's units ordered (ORDER) or taken back (RETURN). Amounts are
+    signed (negative for RETURN): `subtotal` after discounts and before tax, `discount` before taxes."""
+
+    id: int
+    action_type: str  # SaleActionType: ORDER | RETURN
+    line_type: str  # SaleLineType: PRODUCT | SHIPPING
+    quantity: int | None
+    subtotal: Decimal
+    tax: Decimal
+    discount: Decimal = Decimal("0.00")
+    line_item_id: int | None = None
+    shipping_line_id: int | None = None
+
+
+@dataclass(slots=True)
+class SalesAgreement:
+    """Shopify's record of what an order's placement (ORDER), an edit (ORDER_EDIT) or a refund (REFUND)
+    agreed with the customer, itemized as sales."""
+
+    id: int
+    order_id: int
+    reason: str  # OrderActionType
+    happened_at: datetime
+    sales: list[Sale]
+    refund_id: int | None = None
+
+
+@dataclass(slots=True)
+class StagedAddition:
+    """A variant added in an edit session; `id` is its CalculatedLineItem id and, once committed, the
+    id of its LineItem."""
+
+    id: int
+    variant_id: int
+    quantity: int
+    location_id: int
+
+
+@dataclass(slots=True)
+class StagedQuantity:
+    """orderEditSetQuantity on a line that was on the order when the edit began."""
+
+    line_item_id: int
+    quantity: int  # the line's new current quantity
+    restock: bool
+    location_id: int | None = None
+
+
+@dataclass(slots=True)
+class OrderEditSession:
+    """An order edit between orderEditBegin and orderEditCommit; its id is both the CalculatedOrder's and
+    the OrderEditSession's."""
+
+    KIND = "order_edit"
+    id: int
+    order_id: int
+    created_at: datetime
+    updated_at: datetime
+    additions: list[StagedAddition] = field(default_factory=list)
+    quantities: list[StagedQuantity] = field(default_factory=list)
+    committed_at: datetime | None = None
+    agreement_id: int | None = None  # the OrderEditAgreement of the commit (None: nothing changed)
+    notify_customer: bool = False
+    staff_note: str | None = None
+
+    @property
+    def key(self) -> str:
+        return str(self.id)
+
+
+@dataclass(slots=True)
 class Order:
     KIND = "order"
     id: int
@@ -348,6 +422,10 @@ class Order:
     refunds: list[Refund] = field(default_factory=list)
     fulfillment_orders: list[FulfillmentOrder] = field(default_factory=list)
     fulfillments: list[Fulfillment] = field(default_factory=list)
+    agreements: list[SalesAgreement] = field(default_factory=list)
+    # What the customer paid at checkout (orders are paid at creation); None for orders stored before it
+    # was kept: their total before any edit.
+    paid: Decimal | None = None
 
     @property
     def key(self) -> str:

@@ -31,6 +31,7 @@ from sandbox.shopify.state.records import (
     Location,
     Media,
     Order,
+    OrderEditSession,
     Product,
     Variant,
     WebhookSubscription,
@@ -96,6 +97,8 @@ class Store:
             {"ID": _by_id, "UPDATED_AT": _by_updated, "CREATED_AT": _by_created}
         )
         self.adjustment_groups: Collection[AdjustmentGroup] = Collection()
+        # Order edit sessions (CalculatedOrder), open or committed.
+        self.order_edits: Collection[OrderEditSession] = Collection({"ID": _by_id})
         self.webhook_subscriptions: Collection[WebhookSubscription] = Collection(
             {"ID": _by_id, "CREATED_AT": _by_created}
         )
@@ -154,6 +157,7 @@ class Store:
             Customer: self.customers,
             Order: self.orders,
             AdjustmentGroup: self.adjustment_groups,
+            OrderEditSession: self.order_edits,
             WebhookSubscription: self.webhook_subscriptions,
         }.get(type(record))
 
@@ -280,6 +284,7 @@ class Store:
                 self.customers,
                 self.orders,
                 self.adjustment_groups,
+                self.order_edits,
             ):
                 collection.clear()
             # Webhook subscriptions are the app's configuration, not store content: kept, like the plan.

@@ -17,6 +17,7 @@ TOPICS = {
     "ORDERS_CANCELLED": "orders/cancelled",
     "ORDERS_FULFILLED": "orders/fulfilled",
     "ORDERS_PARTIALLY_FULFILLED": "orders/partially_fulfilled",
+    "ORDERS_EDITED": "orders/edited",
     "REFUNDS_CREATE": "refunds/create",
     "FULFILLMENTS_CREATE": "fulfillments/create",
     "INVENTORY_LEVELS_UPDATE": "inventory_levels/update",
