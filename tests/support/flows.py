@@ -4,6 +4,10 @@ two steps (a sale between extract and publish) or to look inside one."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -137,3 +141,37 @@ class OrderSteps:
     def run(self, **options) -> dict:
         staged = self.extract_and_stage(**options)
         return {**staged, "ingest": self.book(staged["run_id"]), "changes": self.changes(), "fulfill": self.fulfill()}
+
+
+KILLED_STEP = """
+import importlib, json, os, sys, datetime as dt
+from erpsync.tryton.settings import TrytonSettings
+from erpsync.warehouse.engine import make_engine
+from erpsync.sync.orders.config import OrdersConfig
+module, owner, method = sys.argv[4].rsplit(".", 2)
+cls = getattr(importlib.import_module(module), owner)
+original = getattr(cls, method)
+def call_then_die(self, *args):
+    original(self, *args)
+    os._exit(137)
+setattr(cls, method, call_then_die)
+step_module, step = sys.argv[5].rsplit(".", 1)
+getattr(importlib.import_module(step_module), step)(
+    TrytonSettings(**json.loads(sys.argv[1])).client(), make_engine(sys.argv[2]), store=sys.argv[3],
+    config=OrdersConfig(), run_id="killed", now=dt.datetime.now(dt.UTC))
+"""
+
+
+def run_killed_after(order_steps: OrderSteps, warehouse_url: str, store_name: str, method: str, step: str) -> None:
+    """Run an order step (``step``: module.function, e.g. erpsync.sync.orders.ingest.ingest_orders) on the
+    staged orders in a real process (run id "killed") that dies (os._exit, as SIGKILL) right after
+    ``method`` (module.Class.method) returned: what it wrote in the ERP is there, nothing after."""
+    from sandbox.tryton import catalog
+    from tests.conftest import REPO
+
+    erp = order_steps.erp.rpc
+    settings = {"base_url": erp.url.rsplit(f"/{erp.database}/rpc/", 1)[0], "database": erp.database,
+                "login": erp.login_name, "password": erp._password, "web_shop": catalog.WEB_SHOP_NAME}
+    killed = subprocess.run([sys.executable, "-c", KILLED_STEP, json.dumps(settings), warehouse_url, store_name,
+                             method, step], cwd=REPO, env=os.environ, capture_output=True, text=True, timeout=120)
+    assert killed.returncode == 137, killed.stderr[-2000:]

@@ -25,6 +25,8 @@ class AlertConfig(BaseModel):
     # attempts, drift is what the live flows should have prevented), or any order is missing in the ERP.
     max_catalog_drift: int = Field(default=10, ge=0)
     max_order_gaps: int = Field(default=0, ge=0)
+    # Order changes the ERP could not follow (goods already left) are alerted for this many hours.
+    not_applied_hours: float = Field(default=24, gt=0)
     # A problem still going on is sent again after this many hours.
     renotify_hours: float = Field(default=6, gt=0)
     # The channels the team relies on ("slack", "email"): one whose Connection is missing or cannot be read

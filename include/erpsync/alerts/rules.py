@@ -8,7 +8,9 @@
 - rows of the error queue are stuck past their retry budget (``sync_watch``);
 - reconciliation found drift above its threshold (``reconcile``);
 - a store's webhooks went silent while its orders kept changing (``sync_watch``); clears when an event
-  arrives again.
+  arrives again;
+- a change of a booked order (a cancellation, an edit) the ERP can no longer follow (``sync_watch``);
+  clears once none was recorded for a while.
 """
 
 from __future__ import annotations
@@ -289,3 +291,45 @@ def check_webhooks(book: AlertBook, engine: Engine, *, silence_minutes: float,
         book.fire(Alert(key, "stale", f"STALE webhooks of {store}: silent while its orders change", details,
                         store=store), now)
     return silent
+
+
+def check_not_applied(book: AlertBook, engine: Engine, *, within_hours: float,
+                      now: dt.datetime) -> dict[str, int]:
+    """*NOT APPLIED* per store: changes of booked orders (a cancellation, an edit) the ERP can no longer
+    follow because goods already left, recorded in the last ``within_hours``: a person must settle them in
+    the ERP (a return, a new sale). Clears once that long passed without another. Returns the count per
+    store."""
+    from erpsync.warehouse.schema import order_adjustment, stg_order
+
+    since = now - dt.timedelta(hours=within_hours)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(order_adjustment.c.store, order_adjustment.c.kind, order_adjustment.c.detail,
+                   stg_order.c.order_name)
+            .outerjoin(stg_order, (stg_order.c.store == order_adjustment.c.store)
+                       & (stg_order.c.store_order_id == order_adjustment.c.store_order_id))
+            .where(order_adjustment.c.state == "not_possible", order_adjustment.c.updated_at >= since)
+            .order_by(order_adjustment.c.store, order_adjustment.c.updated_at)).all()
+        stores = set(conn.execute(select(order_adjustment.c.store).distinct()).scalars())
+    found: dict[str, list[Any]] = {}
+    for row in rows:
+        found.setdefault(row.store, []).append(row)
+    for store in sorted(stores | set(found)):
+        key = store_key(store, "orders/not_applied")
+        changes = found.get(store)
+        if not changes:
+            book.clear(key, now)
+            continue
+        kinds: dict[str, int] = {}
+        for row in changes:
+            kinds[row.kind] = kinds.get(row.kind, 0) + 1
+        where = f" in {store}" if store else ""
+        title = f"NOT APPLIED orders{where}: {len(changes)} order change(s) the ERP cannot follow"
+        book.fire(Alert(key, "not_applied", title, [
+            "Kinds: " + ", ".join(f"{kind}: {n}" for kind, n in sorted(kinds.items())),
+            *(f"{row.order_name or '?'} {row.kind}: {row.detail}" for row in changes[:QUARANTINE_SAMPLE]),
+            f"Recorded in the last {within_hours:g} h (table order_adjustment, state not_possible): the "
+            "goods already left the warehouse, so the ERP's sale must be settled by hand (a return, a new "
+            "sale).",
+        ], store=store), now)
+    return {store: len(changes) for store, changes in found.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import re
@@ -29,9 +30,11 @@ from erpsync.store.records import (
     ProductOutcome,
     StoreAddress,
     StoreCustomer,
+    StoreEditLine,
     StoredVariant,
     StoreLocation,
     StoreOrder,
+    StoreOrderEdit,
     StoreOrderLine,
     StoreRefund,
     StoreRefundLine,
@@ -259,7 +262,28 @@ class ShopifyStore:
         for query in queries:
             for nodes in self.client.paginate(operations.load("Orders"), {"first": ORDER_PAGE, "query": query},
                                               "orders"):
-                yield [_order(node) for node in nodes]
+                edits = self._edits([node["id"] for node in nodes if node.get("edited")])
+                yield [dataclasses.replace(order, edits=edits.get(order.order_id, ()))
+                       for order in map(_order, nodes)]
+
+    def _edits(self, order_ids: Sequence[str]) -> dict[str, tuple[StoreOrderEdit, ...]]:
+        """The committed edits of edited orders, from their sales agreements (all their pages)."""
+        found: dict[str, tuple[StoreOrderEdit, ...]] = {}
+        for order_id in order_ids:
+            agreements: list[dict[str, Any]] = []
+            after = None
+            while True:
+                order = self.client.execute(operations.load("OrderAgreements"),
+                                            {"id": order_id, "after": after})["order"]
+                if not order:
+                    break  # gone since the page was read: the next read of the order says what happened
+                agreements.extend(order["agreements"]["nodes"])
+                page = order["agreements"]["pageInfo"]
+                if not page["hasNextPage"]:
+                    found[order_id] = order_edits(agreements)
+                    break
+                after = page["endCursor"]
+        return found
 
     def order_stamps(self, window: Window) -> Iterator[list[OrderStamp]]:
         for nodes in self.client.paginate(operations.load("OrderStamps"),
@@ -386,6 +410,28 @@ def _order(node: dict[str, Any]) -> StoreOrder:
             if (name := (((fo.get("assignedLocation") or {}).get("location")) or {}).get("name"))
         )),
     )
+
+
+def order_edits(agreements: list[dict[str, Any]]) -> tuple[StoreOrderEdit, ...]:
+    """The order's edits from its sales agreements: per edit, the units each line item gained or lost,
+    and whether the edit put the line on the order (no earlier agreement sold any of it)."""
+    seen: set[str] = set()
+    edits = []
+    for agreement in sorted(agreements, key=lambda a: (_when(a["happenedAt"]), a["id"])):
+        units: dict[str, int] = {}
+        for sale in agreement["sales"]["nodes"]:
+            line_id = (sale.get("lineItem") or {}).get("id")
+            moves = sale["lineType"] == "PRODUCT" and sale["actionType"] in {"ORDER", "RETURN"}
+            if line_id is None or not moves:
+                continue  # shipping, taxes, an UPDATE of a price: no units move
+            sign = 1 if sale["actionType"] == "ORDER" else -1
+            units[line_id] = units.get(line_id, 0) + sign * int(sale.get("quantity") or 0)
+        if agreement["reason"] == "ORDER_EDIT":
+            edits.append(StoreOrderEdit(agreement["id"], _when(agreement["happenedAt"]), tuple(
+                StoreEditLine(line_id, quantity, added=line_id not in seen)
+                for line_id, quantity in units.items() if quantity)))
+        seen.update(units)
+    return tuple(edits)
 
 
 def _refund_money(refund: dict[str, Any]) -> str:

@@ -186,6 +186,22 @@ class StoreRefund:
 
 
 @dataclass(frozen=True, slots=True)
+class StoreEditLine:
+    line_id: str
+    quantity: int  # units added (> 0) or removed (< 0) by the edit
+    added: bool  # the edit put this line on the order (it was on none of the order's earlier versions)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreOrderEdit:
+    """A change of the order's lines after it was placed (the store's order editing), as one agreement."""
+
+    edit_id: str
+    happened_at: dt.datetime
+    lines: tuple[StoreEditLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class StoreOrder:
     order_id: str
     name: str
@@ -210,6 +226,7 @@ class StoreOrder:
     # The store locations the goods are taken from (names, as the catalog maps them to ERP warehouses),
     # first the one of the order's first fulfillment order; empty when the store does not say.
     locations: tuple[str, ...] = ()
+    edits: tuple[StoreOrderEdit, ...] = ()  # oldest first; empty where the store has no order editing
 
     @property
     def requires_shipping(self) -> bool:

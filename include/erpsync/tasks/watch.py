@@ -12,8 +12,8 @@ from airflow.sdk import task
 @task(retries=0)
 def check_sync_health(**context: Any) -> dict[str, Any]:
     """Alert when a step of a flow did not succeed within its freshness window, rows of the error queue
-    failed past their retry budget, or a store's webhooks went silent while its orders changed; clear
-    those alerts when it is no longer so."""
+    failed past their retry budget, a store's webhooks went silent while its orders changed, or changes of
+    booked orders could not be applied in the ERP; clear those alerts when it is no longer so."""
     from erpsync.alerts import channels, rules
     from erpsync.alerts.book import AlertBook
     from erpsync.alerts.config import AlertConfig
@@ -32,8 +32,9 @@ def check_sync_health(**context: Any) -> dict[str, Any]:
                                  freshness_minutes=config.freshness_minutes, now=now)
     stuck = rules.check_stuck_rows(book, engine, max_attempts=config.stuck_after_attempts, now=now)
     silent = rules.check_webhooks(book, engine, silence_minutes=config.webhook_silence_minutes, now=now)
+    not_applied = rules.check_not_applied(book, engine, within_hours=config.not_applied_hours, now=now)
     book.raise_undelivered()
     return {"data_age_s": {flow: {step: round(age, 1) if age is not None else None for step, age in by_step.items()}
                            for flow, by_step in ages.items()},
-            "stuck_rows": stuck, "webhooks_silent_min": silent,
+            "stuck_rows": stuck, "webhooks_silent_min": silent, "orders_not_applied": not_applied,
             "firing": [a["alert_key"] for a in book.firing()]}

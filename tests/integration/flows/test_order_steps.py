@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
 import threading
 import uuid
 from collections import Counter
@@ -18,10 +15,8 @@ from sqlalchemy import func, select
 from erpsync.tryton.client import TrytonClient
 from erpsync.warehouse.schema import order_adjustment, order_ledger, quarantine, stg_order
 from sandbox.airflow_local import wait_for
-from sandbox.tryton import catalog
-from tests.conftest import REPO
 from tests.support.erp import sales_per_order
-from tests.support.flows import CatalogSteps
+from tests.support.flows import CatalogSteps, run_killed_after
 
 pytestmark = pytest.mark.erp
 
@@ -171,34 +166,9 @@ def test_guests_without_e_mail_are_one_erp_party_each_across_orders_and_a_killed
     assert [(m["type"], m["value"]) for m in phones] == [("phone", f"+151255{n:04d}35")]
 
 
-KILLED_BOOKING = """
-import importlib, json, os, sys, datetime as dt
-from erpsync.tryton.settings import TrytonSettings
-from erpsync.warehouse.engine import make_engine
-from erpsync.sync.orders.config import OrdersConfig
-from erpsync.sync.orders.ingest import ingest_orders
-module, owner, method = sys.argv[4].rsplit(".", 2)
-cls = getattr(importlib.import_module(module), owner)
-original = getattr(cls, method)
-def call_then_die(self, *args):
-    original(self, *args)
-    os._exit(137)
-setattr(cls, method, call_then_die)
-ingest_orders(TrytonSettings(**json.loads(sys.argv[1])).client(), make_engine(sys.argv[2]), store=sys.argv[3],
-              config=OrdersConfig(), run_id="killed", now=dt.datetime.now(dt.UTC))
-"""
-
-
 def book_killed_after(order_steps, warehouse_url: str, shop, method: str) -> None:
-    """Book the staged orders in a real process (run id "killed") that dies (os._exit, as SIGKILL) right
-    after ``method`` (module.Class.method) returned: what it wrote in the ERP is there, nothing after."""
-    erp = order_steps.erp.rpc
-    settings = {"base_url": erp.url.rsplit(f"/{erp.database}/rpc/", 1)[0], "database": erp.database,
-                "login": erp.login_name, "password": erp._password, "web_shop": catalog.WEB_SHOP_NAME}
-    killed = subprocess.run([sys.executable, "-c", KILLED_BOOKING, json.dumps(settings), warehouse_url,
-                             shop.name, method], cwd=REPO, env=os.environ, capture_output=True, text=True,
-                            timeout=120)
-    assert killed.returncode == 137, killed.stderr[-2000:]
+    """Book the staged orders in a real process that dies (os._exit, as SIGKILL) right after ``method``."""
+    run_killed_after(order_steps, warehouse_url, shop.name, method, "erpsync.sync.orders.ingest.ingest_orders")
 
 
 def test_overlapping_runs_and_a_backfill_twice_book_each_order_once(order_steps, store, shop, admin, warehouse):

@@ -13,11 +13,10 @@ import time
 from decimal import Decimal
 
 from alembic.script import ScriptDirectory
-from sqlalchemy import JSON, Boolean, DateTime, Integer, MetaData, Numeric, String, Text, func, select
+from sqlalchemy import JSON, Boolean, DateTime, Integer, MetaData, Numeric, String, Table, Text, func, select
 
 from erpsync.warehouse import migrate
 from erpsync.warehouse.engine import make_engine
-from erpsync.warehouse.schema import metadata as declared
 
 T0 = dt.datetime(2026, 11, 1, 8, 0, tzinfo=dt.UTC)
 ROWS = {"raw_record": 20_000}
@@ -29,16 +28,19 @@ def previous_revision() -> str:
     return script.get_revision(script.get_current_head()).down_revision
 
 
-def allowed(table: str, column: str) -> list[str] | None:
-    """The values a check constraint of the declared table allows in ``column`` (e.g. a status)."""
-    for constraint in getattr(declared.tables.get(table), "constraints", ()):
+def allowed(table: Table, column: str) -> list[str] | None:
+    """The values a check constraint of the table as the previous release made it allows in ``column`` (e.g.
+    a status): the declared, newer one may allow values the previous release did not."""
+    for constraint in table.constraints:
         text = str(getattr(constraint, "sqltext", ""))
-        if re.match(rf"\s*{column}\s+IN\s*\(", text):
+        # SQLite gives it back as written ("status IN ('a', 'b')"), PostgreSQL as
+        # "((status)::text = ANY ((ARRAY['a'::character varying, ...])::text[]))".
+        if re.match(rf"[\s(]*{column}\)?(::\w+)?\s*(IN\s*\(|=\s*ANY)", text):
             return re.findall(r"'([^']*)'", text)
     return None
 
 
-def value(table: str, column, i: int):
+def value(table: Table, column, i: int):
     choices = allowed(table, column.name)
     if choices:
         return choices[i % len(choices)]
@@ -56,7 +58,7 @@ def value(table: str, column, i: int):
     if isinstance(kind, String | Text):
         text = f"{column.name[:8]}-{i}"
         return text[-kind.length:] if getattr(kind, "length", None) else text
-    raise AssertionError(f"{table}.{column.name}: no test value for {kind!r}")
+    raise AssertionError(f"{table.name}.{column.name}: no test value for {kind!r}")
 
 
 def contents(engine, tables) -> dict[str, list[tuple]]:
@@ -74,7 +76,7 @@ def test_an_upgrade_from_the_previous_release_keeps_every_row_of_every_table(emp
     tables = [t for name, t in sorted(before.tables.items()) if name != "alembic_version"]
     with engine.begin() as conn:
         for table in tables:
-            rows = [{c.name: value(table.name, c, i) for c in table.columns}
+            rows = [{c.name: value(table, c, i) for c in table.columns}
                     for i in range(ROWS.get(table.name, DEFAULT_ROWS))]
             conn.execute(table.insert(), rows)
     kept = contents(engine, tables)

@@ -10,6 +10,10 @@ once applied (or found impossible), it is never applied again.
   too exists once): refunded goods with negative quantities when they are restocked, a refund service
   line for the rest (goods kept, taxes and shipping refunded), so that its total is the refund's total.
   Refunds that a cancellation already covers are recorded as such.
+- An edit of the order's lines (the store's order editing) is applied as ``edits`` says: the edit's new
+  lines as a sale of its own, changed quantities through an amendment of the sale holding the line.
+  Edits of an order the store then cancelled are covered by the cancellation, which undoes the edits'
+  sales with the order's.
 - A refund is booked only when its money moved: one whose payment the store's gateway has not answered
   yet waits (``refunds_waiting``; the answer changes the order, which brings it back), one it refused is
   never booked (``refunds_failed``, looked at again only if the store's answer changes).
@@ -29,6 +33,7 @@ from sqlalchemy import Connection, Engine, and_, select
 
 from erpsync.store.records import REFUND_FAILED, REFUND_PENDING, REFUND_SETTLED
 from erpsync.sync.orders import ledger
+from erpsync.sync.orders.edits import EditApplier, EditNotPossibleYet
 from erpsync.sync.orders.config import OrdersConfig
 from erpsync.sync.orders.ingest import product_ids_by_sku
 from erpsync.sync.state.row_errors import RowFailure, record_failures, resolve, waiting_keys
@@ -57,6 +62,9 @@ class ChangesResult:
     refunds_covered: int = 0
     refunds_waiting: int = 0  # their money has not moved yet: booked when it has
     refunds_failed: int = 0  # their money never moved: not booked
+    edits: int = 0
+    edits_impossible: int = 0  # goods already picked or shipped: recorded, and in ``impossible``
+    edits_covered: int = 0  # the order was cancelled: nothing of them to apply
     seconds: float = 0.0
     impossible: list[str] | None = None
     failed: list[str] | None = None  # orders whose changes wait for a retry, with the reason
@@ -80,7 +88,7 @@ def apply_changes(erp: TrytonClient, engine: Engine, *, store: str, config: Orde
         # the others go on.
         try:
             _apply(erp, engine, sales, store, config, order, applied, result, now)
-        except (ErpUserError, ErpServerError, ChangeNotPossibleYet) as error:
+        except (ErpUserError, ErpServerError, ChangeNotPossibleYet, EditNotPossibleYet) as error:
             failure = RowFailure(order["store_order_id"], type(error).__name__,
                                  f"changes of order {order['order_name']} ({order['store_order_id']}): {error}")
             with engine.begin() as conn:
@@ -98,24 +106,27 @@ def apply_changes(erp: TrytonClient, engine: Engine, *, store: str, config: Orde
 
 
 def _apply(erp: TrytonClient, engine: Engine, sales: TrytonSales, store: str, config: OrdersConfig,
-           order: dict[str, Any], applied: dict[tuple[str, str, str], str], result: ChangesResult,
+           order: dict[str, Any], applied: dict[tuple[str, str, str], tuple[str, int | None]], result: ChangesResult,
            now: dt.datetime) -> None:
-    """Apply the order's cancellation and refunds that are not applied yet."""
+    """Apply the order's edits, cancellation and refunds that are not applied yet."""
     order_id = order["store_order_id"]
+    edit_sales = {ref: sale_id for (o, kind, ref), (_state, sale_id) in applied.items()
+                  if o == order_id and kind == "edit"}
     if order["cancelled_at"] is not None and (order_id, "cancel", "cancel") not in applied:
-        done, detail = sales.undo_sale(order["erp_sale_id"])
+        done, detail = _undo(sales, order["erp_sale_id"], [s for s in edit_sales.values() if s])
         with engine.begin() as conn:
             _record(conn, store, order_id, "cancel", "cancel", "applied" if done else "not_possible", detail, None, now)
             ledger.move(conn, store=store, order_id=order_id, to="cancelled" if done else "cancel_failed",
                         last_error=None if done else detail)
-        applied[(order_id, "cancel", "cancel")] = "applied" if done else "not_possible"
+        applied[(order_id, "cancel", "cancel")] = ("applied" if done else "not_possible", None)
         if done:
             result.cancellations += 1
         else:
             result.cancellations_impossible += 1
             result.impossible.append(f"{order['order_name']}: {detail}")
             log.warning("cancellation of %s cannot be applied in the ERP: %s", order["order_name"], detail)
-    undone = applied.get((order_id, "cancel", "cancel")) == "applied"
+    undone = applied.get((order_id, "cancel", "cancel"), (None,))[0] == "applied"
+    _apply_edits(erp, engine, store, order, applied, edit_sales, undone, result, now)
     unapplied = [r for r in order["refunds"] or () if (order_id, "refund", r["refund_id"]) not in applied]
     money = Counter(r.get("money", REFUND_SETTLED) for r in unapplied)  # staged before it was read: settled
     result.refunds_waiting += money[REFUND_PENDING]
@@ -131,6 +142,45 @@ def _apply(erp: TrytonClient, engine: Engine, sales: TrytonSales, store: str, co
         result.refunds_covered += len(pending)
         return
     _book_refunds(erp, sales, engine, store, config, order, pending, result, now)
+
+
+def _undo(sales: TrytonSales, sale_id: int, edit_sale_ids: list[int]) -> tuple[bool, str]:
+    """Undo the order's sale and the sales of its edits: all of them, or (goods left) none."""
+    shipped = [why for s in [sale_id, *edit_sale_ids] if (why := _shipped(sales, s))]
+    if shipped:
+        return False, "; ".join(shipped)
+    outcomes = [sales.undo_sale(s) for s in [sale_id, *edit_sale_ids]]
+    return all(done for done, _ in outcomes), outcomes[0][1]
+
+
+def _shipped(sales: TrytonSales, sale_id: int) -> str | None:
+    (shipping,) = sales.shipping([sale_id])
+    done = [s.number or str(s.shipment_id) for s in shipping.shipments if s.state == "done"]
+    return f"already shipped (shipment {', '.join(done)})" if done else None
+
+
+def _apply_edits(erp: TrytonClient, engine: Engine, store: str, order: dict[str, Any],
+                 applied: dict[tuple[str, str, str], tuple[str, int | None]], edit_sales: dict[str, int | None],
+                 undone: bool, result: ChangesResult, now: dt.datetime) -> None:
+    order_id = order["store_order_id"]
+    pending = [e for e in order["edits"] or () if (order_id, "edit", e["edit_id"]) not in applied]
+    if not pending:
+        return
+
+    def record(edit_id: str, state: str, detail: str, sale_id: int | None) -> None:
+        with engine.begin() as conn:
+            _record(conn, store, order_id, "edit", edit_id, state, detail, sale_id, now)
+        applied[(order_id, "edit", edit_id)] = (state, sale_id)
+
+    if undone:
+        for edit in pending:
+            record(edit["edit_id"], "applied", "covered by the cancellation of the sale", None)
+        result.edits_covered += len(pending)
+        return
+    done, impossible = EditApplier(erp, engine, store, order, edit_sales, record).apply()
+    result.edits += done
+    result.edits_impossible += len(impossible)
+    result.impossible.extend(impossible)
 
 
 def _book_refunds(erp: TrytonClient, sales: TrytonSales, engine: Engine, store: str, config: OrdersConfig,
@@ -191,6 +241,7 @@ def _booked_with_changes(conn: Connection, store: str) -> list[dict[str, Any]]:
     """Booked orders the store cancelled or refunded (whether or not those changes are applied yet)."""
     rows = conn.execute(
         select(stg_order.c.store_order_id, stg_order.c.order_name, stg_order.c.cancelled_at, stg_order.c.refunds,
+               stg_order.c.edits,
                order_ledger.c.erp_sale_id, order_ledger.c.state)
         .join(order_ledger, and_(order_ledger.c.store == stg_order.c.store,
                                  order_ledger.c.store_order_id == stg_order.c.store_order_id))
@@ -198,15 +249,17 @@ def _booked_with_changes(conn: Connection, store: str) -> list[dict[str, Any]]:
                order_ledger.c.state.in_((*ledger.BOOKED, "cancel_failed")))
         .order_by(stg_order.c.store_updated_at)
     ).mappings().all()
-    return [dict(r) for r in rows if r["cancelled_at"] is not None or r["refunds"]]
+    return [dict(r) for r in rows if r["cancelled_at"] is not None or r["refunds"] or r["edits"]]
 
 
-def _adjustments(conn: Connection, store: str, order_ids: list[str]) -> dict[tuple[str, str, str], str]:
-    found: dict[tuple[str, str, str], str] = {}
+def _adjustments(conn: Connection, store: str, order_ids: list[str]
+                 ) -> dict[tuple[str, str, str], tuple[str, int | None]]:
+    """What is done of each order's changes: (order, kind, store ref) -> (state, the ERP sale it made)."""
+    found: dict[tuple[str, str, str], tuple[str, int | None]] = {}
     for chunk in db.chunks(order_ids):
-        found.update(((o, k, r), state) for o, k, r, state in conn.execute(
+        found.update(((o, k, r), (state, sale_id)) for o, k, r, state, sale_id in conn.execute(
             select(order_adjustment.c.store_order_id, order_adjustment.c.kind, order_adjustment.c.store_ref,
-                   order_adjustment.c.state)
+                   order_adjustment.c.state, order_adjustment.c.erp_sale_id)
             .where(order_adjustment.c.store == store, order_adjustment.c.store_order_id.in_(chunk),
                    order_adjustment.c.state.in_(("applied", "not_possible")))))
     return found

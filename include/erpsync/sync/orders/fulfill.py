@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from erpsync.store.errors import StoreError
 from erpsync.store.interface import Store
@@ -26,12 +26,14 @@ from erpsync.sync.orders.config import OrdersConfig
 from erpsync.sync.state.row_errors import RowFailure, record_failures, resolve, waiting_keys
 from erpsync.tryton.client import TrytonClient
 from erpsync.tryton.sales import TrytonSales
-from erpsync.warehouse.schema import order_ledger
+from erpsync.warehouse import db
+from erpsync.warehouse.schema import order_adjustment, order_ledger
 
 log = logging.getLogger(__name__)
 
 FLOW = "orders"
 DONE = ("CLOSED", "CANCELLED", "INCOMPLETE")
+EDIT_SHIPPED = ("sent", "none")  # none: an edit's sale whose lines a later edit removed again
 
 
 @dataclass
@@ -57,7 +59,14 @@ def push_fulfillments(erp: TrytonClient, store: Store, engine: Engine, *, config
                 order_ledger.c.erp_sale_id.is_not(None)))}
         waiting = waiting_keys(conn, store=store.name, flow=FLOW, entity="order", operation="fulfill", now=now)
     open_orders = {sale_id: order_id for sale_id, order_id in open_orders.items() if order_id not in waiting}
-    shipped = [s for s in TrytonSales(erp).shipping(sorted(open_orders)) if s.shipment_state == "sent"]
+    # An order's edits may have put lines in sales of their own: it is shipped when all of them are.
+    with engine.connect() as conn:
+        edit_sales = _edit_sales(conn, store.name, list(open_orders.values()))
+    edit_shipping = {s.sale_id: s for s in TrytonSales(erp).shipping(sorted({s for ids in edit_sales.values()
+                                                                             for s in ids}))}
+    shipped = [s for s in TrytonSales(erp).shipping(sorted(open_orders)) if s.shipment_state == "sent"
+               and all(edit_shipping[e].shipment_state in EDIT_SHIPPED or edit_shipping[e].sale_state == "cancelled"
+                       for e in edit_sales.get(open_orders[s.sale_id], ()))]
     result.shipped = len(shipped)
     if shipped:
         fulfillment_orders = store.fulfillment_orders([open_orders[s.sale_id] for s in shipped])
@@ -95,3 +104,16 @@ def push_fulfillments(erp: TrytonClient, store: Store, engine: Engine, *, config
     result.seconds = time.monotonic() - started
     log.info("fulfillments: %s", result.as_counts())
     return result
+
+
+def _edit_sales(conn: Connection, store: str, order_ids: list[str]) -> dict[str, list[int]]:
+    """The ERP sales that orders' applied edits created (their new lines), per order."""
+    found: dict[str, list[int]] = {}
+    for chunk in db.chunks(sorted(order_ids)):
+        for order_id, sale_id in conn.execute(
+                select(order_adjustment.c.store_order_id, order_adjustment.c.erp_sale_id).where(
+                    order_adjustment.c.store == store, order_adjustment.c.kind == "edit",
+                    order_adjustment.c.state == "applied", order_adjustment.c.erp_sale_id.is_not(None),
+                    order_adjustment.c.store_order_id.in_(chunk))):
+            found.setdefault(order_id, []).append(sale_id)
+    return found

@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Engine, and_, or_, select
 
 from erpsync.common.progress import Progress
 from erpsync.sync.catalog.config import CatalogConfig
-from erpsync.sync.orders import customers, ledger
+from erpsync.sync.orders import customers, edit_plan, ledger
 from erpsync.sync.orders.config import OrdersConfig
 from erpsync.sync.state.row_errors import RowFailure, due_keys, record_failures, resolve, waiting_keys
 from erpsync.tryton.client import TrytonClient
@@ -240,6 +240,12 @@ class _Booker:
         one that cannot (a product, a service product or a country the ERP lacks)."""
         with self.engine.connect() as conn:
             lines = _lines(conn, self.store, [o["store_order_id"] for o in orders])
+            # The sale is booked as the order was placed; its edits follow, each once (changes.py).
+            for order in orders:
+                placed = edit_plan.placed_quantities(lines[order["store_order_id"]], order.get("edits") or ())
+                lines[order["store_order_id"]] = [{**line, "quantity": Decimal(placed[line["store_line_id"]])}
+                                                  for line in lines[order["store_order_id"]]
+                                                  if placed[line["store_line_id"]] > 0]
             products = product_ids_by_sku(conn, {line["sku"] for ls in lines.values() for line in ls})
         services, missing_services = self.services()
         countries = self.sales.country_ids()

@@ -9,6 +9,7 @@ the order itself to change.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -74,7 +75,11 @@ def _order_frame(payloads: list[dict[str, Any]], known: set[str]):
     rows = []
     for p in payloads:
         lines = p["lines"]
-        goods = sum(Decimal(line["unit_price"]) * line["quantity"] for line in lines)
+        # A line's quantity counts the units edits removed; the order's totals do not.
+        removed = Counter()
+        for edit in p.get("edits") or ():
+            removed.update({line["line_id"]: -line["quantity"] for line in edit["lines"] if line["quantity"] < 0})
+        goods = sum(Decimal(line["unit_price"]) * (line["quantity"] - removed[line["line_id"]]) for line in lines)
         expected = goods - Decimal(p["discount_total"]) + Decimal(p["shipping_total"]) + Decimal(p["tax_total"])
         address = p.get("shipping_address") or {}
         ships = any(line["requires_shipping"] for line in lines)
@@ -142,6 +147,7 @@ def _order_row(store: str, p: dict[str, Any], batch_id: str, now: dt.datetime) -
         "subtotal": Decimal(p["subtotal"]), "discount_total": Decimal(p["discount_total"]),
         "shipping_total": Decimal(p["shipping_total"]), "tax_total": Decimal(p["tax_total"]),
         "total": Decimal(p["total"]), "refunded_total": Decimal(p["refunded_total"]), "refunds": p.get("refunds") or [],
+        "edits": p.get("edits") or [],
         "requires_shipping": any(line["requires_shipping"] for line in p["lines"]),
         # One location: the ERP books the sale there and only it holds the units back. Split over several
         # (or not said): unknown, held back everywhere, booked in the web shop's first warehouse.

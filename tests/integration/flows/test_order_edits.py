@@ -1,0 +1,111 @@
+"""Order edits after booking, against the real ERP (with Tryton's sale_amendment), the store emulator's
+order editing and both warehouse engines: each edit once, a killed run finds what it did, an edit after
+the goods left is recorded as not possible, and the order is fulfilled only when all its sales shipped.
+Expected quantities are worked out here from what the test placed and edited."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from erpsync.tryton.client import TrytonClient
+from erpsync.warehouse.schema import order_adjustment, order_ledger
+from tests.integration.flows.test_order_steps import in_stock, number, place, ship
+from tests.support.flows import run_killed_after
+
+pytestmark = pytest.mark.erp
+
+
+def sales_of(admin: TrytonClient, order_id: str) -> list[dict]:
+    """Every ERP sale of the order (its own and its edits'), as a list: one booked twice shows twice."""
+    return admin.model("sale.sale", "search_read", ["OR", ("web_id", "=", order_id),
+                                                     ("web_id", "like", f"{order_id}#edit:%")],
+                       0, None, [("id", "ASC")], ["web_id", "state", "lines"])
+
+
+def goods(admin: TrytonClient, sale: dict) -> dict[str, float]:
+    """The goods lines of a sale (not its discount, shipping or tax lines), units per SKU."""
+    found: dict[str, float] = {}
+    for line in admin.model("sale.line", "read", sale["lines"], ["product.code", "product.type", "quantity"]):
+        product = line.get("product.") or {}
+        if product.get("type") == "goods":
+            found[product["code"]] = found.get(product["code"], 0) + line["quantity"]
+    return found
+
+
+def amendments(admin: TrytonClient, sale_id: int) -> list[dict]:
+    return admin.model("sale.amendment", "search_read", [("sale", "=", sale_id)], 0, None, None,
+                       ["description", "state"])
+
+
+def edit(store, order: dict, *, add=(), lower=()) -> dict:
+    """Edit the order in the store (begin, stage, commit): ``add`` [(sku, units)], ``lower`` [(sku, to)]."""
+    lines = {line["sku"]: line["id"] for line in order["lines"]}
+    return store.admin("POST", f"/orders/{number(order)}/edit", {
+        "add": [{"sku": sku, "quantity": units} for sku, units in add],
+        "set": [{"line_item_id": lines[sku], "quantity": to, "restock": True} for sku, to in lower],
+    })
+
+
+def adjustments(warehouse, order_id: str) -> list[tuple[str, str]]:
+    with warehouse.connect() as conn:
+        return sorted(conn.execute(select(order_adjustment.c.kind, order_adjustment.c.state).where(
+            order_adjustment.c.store_order_id == order_id)).all())
+
+
+def test_an_edit_after_booking_is_applied_once_even_by_a_run_killed_half_way(
+        order_steps, store, shop, admin, warehouse, warehouse_url):
+    a, b, c = in_stock(shop, 3)
+    order = place(store, [{"sku": a, "quantity": 3}, {"sku": b, "quantity": 2}], email="edits@example.com")
+    order_steps.run()
+    (main,) = sales_of(admin, order["id"])
+    assert goods(admin, main) == {a: 3, b: 2}
+
+    edited = edit(store, order, add=[(c, 2)], lower=[(a, 1)])
+    edit_id = edited["agreement_id"]
+    order_steps.extract_and_stage()
+    # Killed right after the amendment of the order's sale was validated: its retry must not lower a again.
+    run_killed_after(order_steps, warehouse_url, shop.name, "erpsync.sync.orders.edits.EditApplier._amend",
+                     "erpsync.sync.orders.changes.apply_changes")
+    first, second = order_steps.run()["changes"], order_steps.run()["changes"]
+    assert (first.edits, first.edits_impossible, second.edits) == (1, 0, 0)
+
+    sales = sales_of(admin, order["id"])
+    assert [s["web_id"] for s in sales] == [order["id"], f"{order['id']}#edit:{edit_id}"], "one sale per edit"
+    assert goods(admin, sales[0]) == {a: 1, b: 2}, "the order's sale follows: a lowered from 3 to 1"
+    assert goods(admin, sales[1]) == {c: 2}, "the added line is the edit's own sale"
+    assert [s["state"] for s in sales] == ["processing", "processing"]
+    assert [(m["description"], m["state"]) for m in amendments(admin, main["id"])] == [
+        (f"{order['id']}#edit:{edit_id}", "validated")], "one amendment, though the first run died after it"
+    assert adjustments(warehouse, order["id"]) == [("edit", "applied")]
+
+    # The order is fulfilled in the store only once both sales shipped.
+    ship(admin, sales[0]["id"], tracking="EDIT-1")
+    assert order_steps.run()["fulfill"].fulfilled == 0, "the edit's goods have not left"
+    ship(admin, sales[1]["id"], tracking="EDIT-2")
+    assert order_steps.run()["fulfill"].fulfilled == 1
+    with warehouse.connect() as conn:
+        assert conn.execute(select(order_ledger.c.state).where(
+            order_ledger.c.store_order_id == order["id"])).scalar_one() == "fulfilled"
+
+
+def test_an_edit_of_shipped_goods_is_not_possible_and_one_before_booking_is_booked_as_placed(
+        order_steps, store, shop, admin, warehouse):
+    a, b = in_stock(shop, 2)
+    early = place(store, [{"sku": a, "quantity": 2}], email="edits.early@example.com")
+    edit(store, early, add=[(b, 1)], lower=[(a, 1)])  # before the flow ever saw the order
+    shipped = place(store, [{"sku": a, "quantity": 2}, {"sku": b, "quantity": 1}],
+                    email="edits.late@example.com")
+    order_steps.run()
+    sales = sales_of(admin, early["id"])
+    assert [goods(admin, s) for s in sales] == [{a: 1}, {b: 1}], "booked as placed (a 2), then the edit"
+
+    (sale,) = sales_of(admin, shipped["id"])
+    ship(admin, sale["id"], tracking="GONE-1")
+    lowered = edit(store, shipped, lower=[(b, 0)])
+    assert lowered["fulfillment_status"] in ("UNFULFILLED", "PARTIALLY_FULFILLED", "FULFILLED")
+    first, second = order_steps.run()["changes"], order_steps.run()["changes"]
+    assert (first.edits, first.edits_impossible, second.edits_impossible) == (0, 1, 0)
+    assert any(shipped["name"] in text and "already shipped" in text for text in first.impossible)
+    assert goods(admin, sales_of(admin, shipped["id"])[0]) == {a: 2, b: 1}, "the shipped sale is left as is"
+    assert adjustments(warehouse, shipped["id"]) == [("edit", "not_possible")]
