@@ -109,3 +109,21 @@ def test_an_edit_of_shipped_goods_is_not_possible_and_one_before_booking_is_book
     assert any(shipped["name"] in text and "already shipped" in text for text in first.impossible)
     assert goods(admin, sales_of(admin, shipped["id"])[0]) == {a: 2, b: 1}, "the shipped sale is left as is"
     assert adjustments(warehouse, shipped["id"]) == [("edit", "not_possible")]
+
+
+def test_an_order_whose_edit_the_erp_has_not_followed_yet_is_not_fulfilled(order_steps, store, shop, admin):
+    """The ERP shipped the order's sale, then the store added a line: the order must not be fulfilled in the
+    store before the ERP has the added line in a sale of its own and has shipped it too."""
+    a, b = in_stock(shop, 2)
+    order = place(store, [{"sku": a, "quantity": 1}], email="edits.ship@example.com")
+    order_steps.run()
+    (main,) = sales_of(admin, order["id"])
+    ship(admin, main["id"], tracking="FIRST-1")
+    edit(store, order, add=[(b, 1)])
+    order_steps.extract_and_stage()
+    assert order_steps.fulfill().fulfilled == 0, "the edit is not in the ERP yet"
+    assert order_steps.run()["fulfill"].fulfilled == 0, "the edit's sale has not shipped"
+    main, added = sales_of(admin, order["id"])
+    assert goods(admin, added) == {b: 1}
+    ship(admin, added["id"], tracking="SECOND-1")
+    assert order_steps.run()["fulfill"].fulfilled == 1

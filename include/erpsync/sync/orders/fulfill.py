@@ -27,7 +27,7 @@ from erpsync.sync.state.row_errors import RowFailure, record_failures, resolve, 
 from erpsync.tryton.client import TrytonClient
 from erpsync.tryton.sales import TrytonSales
 from erpsync.warehouse import db
-from erpsync.warehouse.schema import order_adjustment, order_ledger
+from erpsync.warehouse.schema import order_adjustment, order_ledger, stg_order
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +59,12 @@ def push_fulfillments(erp: TrytonClient, store: Store, engine: Engine, *, config
                 order_ledger.c.erp_sale_id.is_not(None)))}
         waiting = waiting_keys(conn, store=store.name, flow=FLOW, entity="order", operation="fulfill", now=now)
     open_orders = {sale_id: order_id for sale_id, order_id in open_orders.items() if order_id not in waiting}
-    # An order's edits may have put lines in sales of their own: it is shipped when all of them are.
+    # An order's edits may have put lines in sales of their own: it is shipped when all of them are. One
+    # with an edit not applied yet waits for it: the store would count the edit's lines as shipped.
     with engine.connect() as conn:
         edit_sales = _edit_sales(conn, store.name, list(open_orders.values()))
+        unapplied = _with_unapplied_edits(conn, store.name, list(open_orders.values()))
+    open_orders = {sale_id: order_id for sale_id, order_id in open_orders.items() if order_id not in unapplied}
     edit_shipping = {s.sale_id: s for s in TrytonSales(erp).shipping(sorted({s for ids in edit_sales.values()
                                                                              for s in ids}))}
     shipped = [s for s in TrytonSales(erp).shipping(sorted(open_orders)) if s.shipment_state == "sent"
@@ -116,4 +119,24 @@ def _edit_sales(conn: Connection, store: str, order_ids: list[str]) -> dict[str,
                     order_adjustment.c.state == "applied", order_adjustment.c.erp_sale_id.is_not(None),
                     order_adjustment.c.store_order_id.in_(chunk))):
             found.setdefault(order_id, []).append(sale_id)
+    return found
+
+
+def _with_unapplied_edits(conn: Connection, store: str, order_ids: list[str]) -> set[str]:
+    """The orders with a staged edit that the ERP has not followed (or found impossible) yet."""
+    found: set[str] = set()
+    for chunk in db.chunks(sorted(order_ids)):
+        edits = {order_id: {e["edit_id"] for e in edits} for order_id, edits in conn.execute(
+            select(stg_order.c.store_order_id, stg_order.c.edits).where(
+                stg_order.c.store == store, stg_order.c.store_order_id.in_(chunk))) if edits}
+        if not edits:
+            continue
+        done: dict[str, set[str]] = {}
+        for order_id, ref in conn.execute(
+                select(order_adjustment.c.store_order_id, order_adjustment.c.store_ref).where(
+                    order_adjustment.c.store == store, order_adjustment.c.kind == "edit",
+                    order_adjustment.c.state.in_(("applied", "not_possible")),
+                    order_adjustment.c.store_order_id.in_(list(edits)))):
+            done.setdefault(order_id, set()).add(ref)
+        found.update(order_id for order_id, ids in edits.items() if ids - done.get(order_id, set()))
     return found
