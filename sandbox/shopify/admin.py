@@ -95,6 +95,32 @@ def _address(data: dict[str, Any], first: str, last: str) -> Address:
     )
 
 
+def _tax_lines(entries: list[dict[str, Any]]) -> list[tuple[str, Decimal]]:
+    """`"tax_lines": [{"title": "State tax", "rate": "0.0625"}, ...]`: each taxable line (and the shipping)
+    gets one tax line per entry."""
+    if not isinstance(entries, list):
+        raise BadRequest("tax_lines must be a list of {\"title\", \"rate\"}")
+    result = []
+    for entry in entries:
+        rate = Decimal(str(entry["rate"]))
+        if rate < 0:
+            raise BadRequest(f"tax rate {rate} is negative")
+        result.append((str(entry.get("title") or "Sales Tax"), rate))
+    return result
+
+
+def _shipping_discount(data: dict[str, Any]) -> orders.ShippingDiscount:
+    """`{"code": "FREESHIP", "percentage": "100"}` or `{"title": ..., "amount": "2.00"}` (a code or a
+    title; a percentage or an amount)."""
+    percentage = Decimal(str(data["percentage"])) if data.get("percentage") is not None else None
+    amount = Decimal(str(data["amount"])) if data.get("amount") is not None else None
+    if (percentage is None) == (amount is None):
+        raise BadRequest("shipping_discount needs either \"percentage\" or \"amount\"")
+    if (percentage is not None and not 0 <= percentage <= 100) or (amount is not None and amount < 0):
+        raise BadRequest("shipping_discount: percentage from 0 to 100, amount not negative")
+    return orders.ShippingDiscount(data.get("code"), data.get("title"), percentage, amount)
+
+
 class AdminApi:
     def __init__(self, app: EmulatorApp) -> None:
         self.app = app
@@ -259,6 +285,11 @@ class AdminApi:
                 note=body.get("note"),
                 tags=body.get("tags") or [],
                 phone=body.get("phone"),
+                tax_lines=_tax_lines(body["tax_lines"]) if body.get("tax_lines") is not None else None,
+                taxes_included=bool(body.get("taxes_included", False)),
+                shipping_discount=_shipping_discount(body["shipping_discount"])
+                if body.get("shipping_discount")
+                else None,
             )
             return _order_summary(orders.place_order(self.store, request))
 

@@ -16,12 +16,14 @@ from sandbox.shopify.state import orders as domain
 from sandbox.shopify.state.inventory import total_available
 from sandbox.shopify.state.records import (
     Address,
+    DiscountApplication,
     Fulfillment,
     InventoryLevel,
     LineItem,
     Order,
     Product,
     Refund,
+    TaxLine,
 )
 from sandbox.shopify.state.store import FIRST_ORDER_NUMBER, Event, Store
 
@@ -74,10 +76,67 @@ def _line_item(line: LineItem) -> dict[str, Any]:
         "total_discount": _money(domain.line_discount_total(line)),
         "taxable": line.taxable,
         "requires_shipping": line.requires_shipping,
-        "tax_lines": [
-            {"title": tax.title, "rate": tax.rate, "price": _money(tax.price)} for tax in line.tax_lines
-        ],
+        "tax_lines": _tax_lines(line.tax_lines),
+        "discount_allocations": _allocations(line.discount_allocations),
     }
+
+
+def _tax_lines(tax_lines: list[TaxLine]) -> list[dict[str, Any]]:
+    return [
+        {"title": tax.title, "rate": tax.rate, "price": _money(tax.price), "price_set": _money_set(tax.price)}
+        for tax in tax_lines
+    ]
+
+
+def _allocations(allocations: list[list[Any]]) -> list[dict[str, Any]]:
+    return [{"amount": _money(Decimal(amount)), "amount_set": _money_set(Decimal(amount)),
+             "discount_application_index": index} for index, amount in allocations]
+
+
+def _money_set(amount: Decimal) -> dict[str, Any]:
+    """REST's `*_set`: the amount in shop and presentment currencies (the same here)."""
+    money = {"amount": _money(amount), "currency_code": SHOP_CURRENCY}
+    return {"shop_money": money, "presentment_money": dict(money)}
+
+
+def _discount_code_type(application: DiscountApplication) -> str:
+    """REST's discount_codes[].type: `shipping` for a shipping code, else `percentage` or `fixed_amount`."""
+    if application.target_type == "SHIPPING_LINE":
+        return "shipping"
+    return "percentage" if application.value_type == "percentage" else "fixed_amount"
+
+
+def _discount_codes(order: Order) -> list[dict[str, Any]]:
+    codes = []
+    for code in order.discount_codes:
+        application = next(
+            (a for a in order.discount_applications if a.kind == "code" and a.title == code), None
+        )
+        if application is None:  # a code that gave nothing (no percentage): as the emulator always sent it
+            codes.append({"code": code, "amount": _money(Decimal(0)), "type": "percentage"})
+            continue
+        allocated = sum(
+            (Decimal(amount) for part in (*order.line_items, *order.shipping_lines)
+             for index, amount in part.discount_allocations if index == application.index),
+            Decimal(0),
+        )
+        codes.append({"code": code, "amount": _money(allocated), "type": _discount_code_type(application)})
+    return codes
+
+
+def _discount_applications(order: Order) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": {"code": "discount_code", "manual": "manual"}.get(a.kind, "automatic"),
+            **({"code": a.title} if a.kind == "code" else {"title": a.title, "description": a.description}),
+            "value": f"{a.value:f}",
+            "value_type": "percentage" if a.value_type == "percentage" else "fixed_amount",
+            "allocation_method": a.allocation_method.lower(),
+            "target_selection": a.target_selection.lower(),
+            "target_type": a.target_type.lower(),
+        }
+        for a in order.discount_applications
+    ]
 
 
 def refund_body(order: Order, refund: Refund) -> dict[str, Any]:
@@ -141,6 +200,15 @@ def fulfillment_body(order: Order, fulfillment: Fulfillment) -> dict[str, Any]:
     }
 
 
+def _order_tax_lines(order: Order) -> list[TaxLine]:
+    """The order's tax lines: each title and rate once, with the amounts of its lines and shipping."""
+    sums: dict[tuple[str, float], Decimal] = {}
+    for part in (*order.line_items, *order.shipping_lines):
+        for tax in part.tax_lines:
+            sums[(tax.title, tax.rate)] = sums.get((tax.title, tax.rate), Decimal(0)) + tax.price
+    return [TaxLine(title, rate, amount) for (title, rate), amount in sums.items()]
+
+
 def order_body(store: Store, order: Order) -> dict[str, Any]:
     amounts = domain.totals(order)
     customer = store.customers.get(order.customer_id)
@@ -166,15 +234,23 @@ def order_body(store: Store, order: Order) -> dict[str, Any]:
         "test": False,
         "note": order.note,
         "tags": ", ".join(order.tags),
+        "taxes_included": order.taxes_included,
+        "total_line_items_price": _money(sum(
+            (domain.line_original_total(line) for line in order.line_items), Decimal(0))),
         "subtotal_price": _money(amounts["subtotal"]),
         "total_discounts": _money(amounts["discounts"]),
+        "total_shipping_price_set": _money_set(amounts["shipping"]),
         "total_tax": _money(amounts["tax"]),
         "total_price": _money(amounts["total"]),
         "current_subtotal_price": _money(amounts["current_subtotal"]),
+        "current_total_discounts": _money(amounts["current_discounts"]),
+        "current_shipping_price_set": _money_set(amounts["current_shipping"]),
         "current_total_tax": _money(amounts["current_tax"]),
         "current_total_price": _money(amounts["current_total"]),
         "total_outstanding": _money(amounts["outstanding"]),
-        "discount_codes": [{"code": code, "type": "percentage"} for code in order.discount_codes],
+        "tax_lines": _tax_lines(_order_tax_lines(order)),
+        "discount_codes": _discount_codes(order),
+        "discount_applications": _discount_applications(order),
         "customer": None
         if customer is None
         else {
@@ -188,7 +264,10 @@ def order_body(store: Store, order: Order) -> dict[str, Any]:
         "billing_address": _address(order.billing_address),
         "line_items": [_line_item(line) for line in order.line_items],
         "shipping_lines": [
-            {"id": s.id, "title": s.title, "code": s.code, "price": _money(s.price)}
+            {"id": s.id, "title": s.title, "code": s.code, "price": _money(s.price),
+             "discounted_price": _money(domain.shipping_discounted(s)),
+             "tax_lines": _tax_lines(s.tax_lines),
+             "discount_allocations": _allocations(s.discount_allocations)}
             for s in order.shipping_lines
         ],
         "fulfillments": [fulfillment_body(order, f) for f in order.fulfillments],

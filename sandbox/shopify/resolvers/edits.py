@@ -3,6 +3,7 @@ CalculatedOrder) and the order's sales agreements (Order.agreements, Order.edite
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from graphql import GraphQLResolveInfo
@@ -218,11 +219,13 @@ def resolve_agreement_refund(agreement: SalesAgreement, info: GraphQLResolveInfo
 
 
 def _sale_total(sale: Sale, _info: GraphQLResolveInfo) -> dict[str, Any]:
-    return money_bag(sale.subtotal + sale.tax)
+    """After discounts and taxes: the tax is already in the amount when the order's taxes are included."""
+    return money_bag(sale.subtotal if sale.taxes_included else sale.subtotal + sale.tax)
 
 
 def _sale_taxes(sale: Sale, info: GraphQLResolveInfo) -> list[dict[str, Any]]:
-    """One SaleTax per tax line of the sold line (one rate per order here)."""
+    """One SaleTax per tax line of the sold line, the sale's tax split in proportion to those lines'
+    amounts (the last one takes the rounding, so they add up to the sale's totalTaxAmount)."""
     if not sale.tax:
         return []
     store = store_of(info)
@@ -231,9 +234,15 @@ def _sale_taxes(sale: Sale, info: GraphQLResolveInfo) -> list[dict[str, Any]]:
         store, store.order_of_shipping_line, sale.shipping_line_id, "shipping_lines"
     )
     tax_lines = line.tax_lines if line is not None else shipping.tax_lines if shipping is not None else []
+    whole = sum((tax.price for tax in tax_lines), Decimal(0))
+    if not tax_lines or not whole:
+        return []
+    amounts = [domain.cents(sale.tax * tax.price / whole) for tax in tax_lines]
+    amounts[-1] = sale.tax - sum(amounts[:-1], Decimal(0))
     return [
-        {"id": gid("SaleTax", sale.id), "amount": money_bag(sale.tax), "taxLine": tax}
-        for tax in tax_lines[:1]
+        # The first keeps the sale's number; further ones are set apart by a multiple of 10^12.
+        {"id": gid("SaleTax", sale.id + index * 10**12), "amount": money_bag(amount), "taxLine": tax}
+        for index, (tax, amount) in enumerate(zip(tax_lines, amounts, strict=True))
     ]
 
 

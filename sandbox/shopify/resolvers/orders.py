@@ -302,6 +302,11 @@ def resolve_current_tax_lines(order: Order, _info: GraphQLResolveInfo) -> list[T
     return _aggregate_taxes(order, current=True)
 
 
+@resolver("Order", "taxesIncluded")
+def resolve_taxes_included(order: Order, _info: GraphQLResolveInfo) -> bool:
+    return order.taxes_included
+
+
 @resolver("Order", "cancellation")
 def resolve_cancellation(order: Order, _info: GraphQLResolveInfo) -> dict[str, Any] | None:
     return {"staffNote": None} if order.cancelled_at else None
@@ -324,7 +329,6 @@ for _name, _value in {
     "paymentGatewayNames": ["bogus"],
     "test": False,
     "confirmed": True,
-    "taxesIncluded": False,
     "sourceName": "web",
     "refundDiscrepancySet": money_bag(Decimal(0)),
     "productNetwork": False,
@@ -461,20 +465,45 @@ resolver("DiscountCodeApplication", "code")(lambda application, _info: applicati
 resolver("ShippingLine", "id")(id_resolver("ShippingLine"))
 
 
-@resolver("ShippingLine", "originalPriceSet", "discountedPriceSet")
+def _order_of_shipping(store: Store, shipping: ShippingLine) -> Order | None:
+    return store.orders.get(store.order_of_shipping_line.get(shipping.id))
+
+
+@resolver("ShippingLine", "originalPriceSet")
 def resolve_shipping_price(shipping: ShippingLine, _info: GraphQLResolveInfo) -> dict[str, Any]:
     return money_bag(shipping.price)
 
 
+@resolver("ShippingLine", "discountedPriceSet")
+def resolve_discounted_shipping(shipping: ShippingLine, _info: GraphQLResolveInfo) -> dict[str, Any]:
+    return money_bag(domain.shipping_discounted(shipping))
+
+
 @resolver("ShippingLine", "currentDiscountedPriceSet")
 def resolve_current_shipping(shipping: ShippingLine, info: GraphQLResolveInfo) -> dict[str, Any]:
-    store = store_of(info)
-    order = store.orders.get(store.order_of_shipping_line.get(shipping.id))
-    return money_bag(shipping.price - (domain.refunded(order)["shipping"] if order else 0))
+    order = _order_of_shipping(store_of(info), shipping)
+    back = domain.refunded(order)["shipping"] if order else 0
+    return money_bag(domain.shipping_discounted(shipping) - back)
+
+
+@resolver("ShippingLine", "discountAllocations")
+def resolve_shipping_allocations(shipping: ShippingLine, info: GraphQLResolveInfo) -> list[dict[str, Any]]:
+    order = _order_of_shipping(store_of(info), shipping)
+    return [
+        {
+            "allocatedAmountSet": money_bag(Decimal(amount)),
+            "discountApplication": order.discount_applications[index],
+        }
+        for index, amount in shipping.discount_allocations
+    ]
+
+
+@resolver("ShippingLine", "taxLines")
+def resolve_shipping_taxes(shipping: ShippingLine, _info: GraphQLResolveInfo) -> list[TaxLine]:
+    return shipping.tax_lines
 
 
 for _name, _value in {
-    "discountAllocations": [],
     "custom": False,
     "source": "shopify",
     "carrierIdentifier": None,
@@ -631,9 +660,9 @@ def resolve_refund_order(refund: Refund, info: GraphQLResolveInfo) -> Order:
 
 
 @resolver("Refund", "totalRefundedSet")
-def resolve_refund_total(refund: Refund, _info: GraphQLResolveInfo) -> dict[str, Any]:
-    lines = sum((r.subtotal + r.total_tax for r in refund.refund_line_items), Decimal(0))
-    return money_bag(lines + refund.shipping + refund.shipping_tax)
+def resolve_refund_total(refund: Refund, info: GraphQLResolveInfo) -> dict[str, Any]:
+    store = store_of(info)
+    return money_bag(domain.refund_total(store.orders.get(store.order_of_refund[refund.id]), refund))
 
 
 @resolver("Refund", "refundLineItems")

@@ -2,7 +2,7 @@
 over the order), orderEditAddVariant and orderEditSetQuantity stage changes on it, and orderEditCommit
 applies them to the order in one go, recording an OrderEditAgreement whose sales itemize the change.
 
-On commit an added variant becomes a new line item (the variant's price, the order's tax rate, its units
+On commit an added variant becomes a new line item (the variant's price, the order's taxes, its units
 committed at the chosen location and put on an open fulfillment order there, or a new one); a lowered
 quantity counts as removed units of the line (`quantity` keeps them, `currentQuantity` drops them), comes
 off the line's fulfillment order and out of committed (back to available with restock; out of on_hand
@@ -23,7 +23,9 @@ from sandbox.shopify.state.orders import (
     add_agreement,
     cents,
     line_share,
+    added_tax,
     product_sale,
+    tax_amounts,
     totals,
 )
 from sandbox.shopify.state.records import (
@@ -98,25 +100,30 @@ class CalculatedOrder:
         return [c for line in (*self.line_items, *self.added_line_items) for c in line.changes]
 
 
-def _order_tax(order: Order) -> TaxLine | None:
-    """The order's tax (title and rate): one rate per order in the emulator."""
+def _order_taxes(order: Order) -> list[TaxLine]:
+    """The order's taxes (titles and rates): those of its first taxed line, else of its shipping."""
     for line in order.line_items:
-        for tax in line.tax_lines:
-            return tax
+        if line.tax_lines:
+            return line.tax_lines
     for shipping in order.shipping_lines:
-        for tax in shipping.tax_lines:
-            return tax
-    return None
+        if shipping.tax_lines:
+            return shipping.tax_lines
+    return []
+
+
+def _taxes_on(order: Order, taxes: list[TaxLine], amount: Decimal) -> list[Decimal]:
+    """Each tax's amount on more of a line's price: added to it, or the part of it that is tax when the
+    order's taxes are included (as at checkout, each rounded on its own)."""
+    return tax_amounts(amount, [Decimal(str(tax.rate)) for tax in taxes], order.taxes_included)
 
 
 def _tax_for(order: Order, amount: Decimal, taxable: bool) -> Decimal:
-    tax = _order_tax(order)
-    return cents(amount * Decimal(str(tax.rate))) if tax is not None and taxable else ZERO
+    return sum(_taxes_on(order, _order_taxes(order), amount), ZERO) if taxable else ZERO
 
 
-def _line_tax(line: LineItem, amount: Decimal) -> Decimal:
+def _line_tax(order: Order, line: LineItem, amount: Decimal) -> Decimal:
     """Tax on more units of a line: at the rates of its own tax lines."""
-    return sum((cents(amount * Decimal(str(tax.rate))) for tax in line.tax_lines), ZERO)
+    return sum(_taxes_on(order, line.tax_lines, amount), ZERO)
 
 
 def _staged(session: OrderEditSession, line_id: int) -> StagedQuantity | None:
@@ -147,12 +154,12 @@ def calculate(store: Store, session: OrderEditSession) -> CalculatedOrder:
         units = quantity - line.current_quantity
         if units < 0:
             subtotal, tax, _discount = line_share(line, -units)
-            delta -= subtotal + tax
+            delta -= subtotal + added_tax(order, tax)
             calc.changes.append({"__typename": "OrderStagedChangeDecrementItem", "delta": -units,
                                  "lineItem": line, "restock": calc.restocking, "key": line.id})
         elif units > 0:
             added = cents(line.unit_price * units)
-            delta += added + _line_tax(line, added)
+            delta += added + added_tax(order, _line_tax(order, line, added))
             calc.changes.append({"__typename": "OrderStagedChangeIncrementItem", "delta": units,
                                  "lineItem": line, "key": line.id})
         lines.append(calc)
@@ -167,7 +174,7 @@ def calculate(store: Store, session: OrderEditSession) -> CalculatedOrder:
             addition.quantity, 0, 0, variant.price, variant.price, False, _restockable(store, variant.id),
         )
         added = cents(variant.price * addition.quantity)
-        delta += added + _tax_for(order, added, variant.taxable)
+        delta += added + added_tax(order, _tax_for(order, added, variant.taxable))
         calc.changes.append({"__typename": "OrderStagedChangeAddVariant", "quantity": addition.quantity,
                              "variant": variant, "key": addition.id})
         added_lines.append(calc)
@@ -390,7 +397,7 @@ def _commit_units(store: Store, variant_id: int | None, location_id: int, units:
 
 
 def _remove(store: Store, order: Order, line: LineItem, units: int, staged: StagedQuantity) -> Sale:
-    sale = product_sale(store, line, units, "RETURN")
+    sale = product_sale(store, line, units, "RETURN", order.taxes_included)
     level = _level(store, line.variant_id, line.location_id)
     if level is not None:
         restock_at = staged.location_id or line.location_id
@@ -409,13 +416,14 @@ def _remove(store: Store, order: Order, line: LineItem, units: int, staged: Stag
 
 def _increment(store: Store, order: Order, line: LineItem, units: int) -> Sale:
     added = cents(line.unit_price * units)
-    tax = _line_tax(line, added)
-    for tax_line in line.tax_lines:
-        tax_line.price += cents(added * Decimal(str(tax_line.rate)))
+    amounts = _taxes_on(order, line.tax_lines, added)
+    for tax_line, amount in zip(line.tax_lines, amounts, strict=True):
+        tax_line.price += amount
     line.quantity += units
     _commit_units(store, line.variant_id, line.location_id, units)
     _place_units(store, order, line.id, line.location_id, units)
-    return Sale(store.next_id("sale"), "ORDER", "PRODUCT", units, added, tax, ZERO, line.id)
+    return Sale(store.next_id("sale"), "ORDER", "PRODUCT", units, added, sum(amounts, ZERO), ZERO, line.id,
+                taxes_included=order.taxes_included)
 
 
 def _add(store: Store, order: Order, addition: StagedAddition) -> Sale:
@@ -426,14 +434,16 @@ def _add(store: Store, order: Order, addition: StagedAddition) -> Sale:
         addition.id, variant.id, product.id, product.title, _variant_title(variant), variant.sku,
         addition.quantity, variant.price, variant.taxable, item.requires_shipping, addition.location_id,
     )
-    order_tax = _order_tax(order)
-    if order_tax is not None and variant.taxable:
-        amount = cents(variant.price * addition.quantity)
-        line.tax_lines.append(TaxLine(order_tax.title, order_tax.rate, _tax_for(order, amount, True)))
+    taxes = _order_taxes(order)
+    if taxes and variant.taxable:
+        amounts = _taxes_on(order, taxes, cents(variant.price * addition.quantity))
+        line.tax_lines = [
+            TaxLine(tax.title, tax.rate, amount) for tax, amount in zip(taxes, amounts, strict=True)
+        ]
     order.line_items.append(line)
     _commit_units(store, variant.id, addition.location_id, addition.quantity)
     _place_units(store, order, line.id, addition.location_id, addition.quantity)
-    return product_sale(store, line, addition.quantity, "ORDER")
+    return product_sale(store, line, addition.quantity, "ORDER", order.taxes_included)
 
 
 def commit_edit(

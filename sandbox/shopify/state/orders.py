@@ -47,6 +47,17 @@ class LineRequest:
 
 
 @dataclass(slots=True)
+class ShippingDiscount:
+    """A discount on the order's shipping line: a code (e.g. a free-shipping code, 100 percent) or a manual
+    discount with a title; a percentage of the shipping price or a fixed amount off it."""
+
+    code: str | None = None
+    title: str | None = None
+    percentage: Decimal | None = None
+    amount: Decimal | None = None
+
+
+@dataclass(slots=True)
 class OrderRequest:
     email: str | None  # None: a guest checking out with a phone number, or with no contact at all
     first_name: str
@@ -63,6 +74,16 @@ class OrderRequest:
     tax_title: str = "Sales Tax"
     note: str | None = None
     tags: list[str] = field(default_factory=list)
+    # Several taxes on each taxable line (and the shipping), e.g. a state tax and a county tax: (title, rate).
+    # None: the single `tax_title`/`tax_rate` (no tax when the rate is 0).
+    tax_lines: list[tuple[str, Decimal]] | None = None
+    taxes_included: bool = False  # prices (lines and shipping) include the taxes
+    shipping_discount: ShippingDiscount | None = None
+
+    def taxes(self) -> list[tuple[str, Decimal]]:
+        if self.tax_lines is not None:
+            return [(title, Decimal(rate)) for title, rate in self.tax_lines]
+        return [(self.tax_title, self.tax_rate)] if self.tax_rate else []
 
 
 # -- money -------------------------------------------------------------------------------------------
@@ -80,6 +101,41 @@ def line_tax_total(line: LineItem) -> Decimal:
     return sum((tax.price for tax in line.tax_lines), ZERO)
 
 
+def tax_amounts(amount: Decimal, rates: list[Decimal], included: bool) -> list[Decimal]:
+    """The tax of each rate on an amount (a line's discounted price, a shipping price), each rounded to the
+    cent on its own. Added taxes: amount x rate. Included taxes: the part of the amount that is that tax,
+    Shopify's Tax = (Tax Rate x Price) / (1 + Tax Rate) with the rates together in the divisor when there
+    are several (the net price is amount / (1 + all rates); each tax is its rate of that net price)."""
+    if not included:
+        return [cents(amount * rate) for rate in rates]
+    divisor = 1 + sum(rates, ZERO)
+    return [cents(amount * rate / divisor) for rate in rates]
+
+
+def shipping_discount_total(shipping: ShippingLine) -> Decimal:
+    return sum((Decimal(amount) for _index, amount in shipping.discount_allocations), ZERO)
+
+
+def shipping_discounted(shipping: ShippingLine) -> Decimal:
+    """The shipping price after its discounts (what the customer pays for it, with its tax if included)."""
+    return shipping.price - shipping_discount_total(shipping)
+
+
+def shipping_tax_total(shipping: ShippingLine) -> Decimal:
+    return sum((tax.price for tax in shipping.tax_lines), ZERO)
+
+
+def added_tax(order: Order, tax: Decimal) -> Decimal:
+    """What a tax adds to a price: all of it, or nothing when the order's prices include it."""
+    return ZERO if order.taxes_included else tax
+
+
+def refund_total(order: Order, refund: Refund) -> Decimal:
+    """The money a refund gives back: its lines and shipping, plus their taxes unless these are in them."""
+    lines = sum((r.subtotal + added_tax(order, r.total_tax) for r in refund.refund_line_items), ZERO)
+    return lines + refund.shipping + added_tax(order, refund.shipping_tax)
+
+
 def refunded(order: Order) -> dict[str, Decimal]:
     subtotal = sum((r.subtotal for refund in order.refunds for r in refund.refund_line_items), ZERO)
     tax = sum((r.total_tax for refund in order.refunds for r in refund.refund_line_items), ZERO)
@@ -90,7 +146,7 @@ def refunded(order: Order) -> dict[str, Decimal]:
         "tax": tax,
         "shipping": shipping,
         "shipping_tax": shipping_tax,
-        "total": subtotal + tax + shipping + shipping_tax,
+        "total": sum((refund_total(order, refund) for refund in order.refunds), ZERO),
     }
 
 
@@ -113,29 +169,36 @@ def removed_by_edits(order: Order) -> dict[str, Decimal]:
 def totals(order: Order) -> dict[str, Decimal]:
     """Original (after edits, before refunds) and current (after refunds and edits) amounts, all in the
     shop currency. Line totals count every ordered unit, removed ones too (as LineItem's do in Shopify);
-    what edits removed comes off the order's totals."""
+    what edits removed comes off the order's totals.
+
+    As Shopify reports them: the subtotal is the lines after their discounts (with their tax when the
+    order's taxes are included); the shipping (totalShippingPriceSet) is before its discounts, the current
+    shipping after them; the discounts count line and shipping discounts; the total is subtotal +
+    discounted shipping + tax, the tax only when it is not already in the prices."""
     original = sum((line_original_total(line) for line in order.line_items), ZERO)
     removed = removed_by_edits(order)
     line_discounts = sum((line_discount_total(line) for line in order.line_items), ZERO)
-    discounts = line_discounts - removed["discount"]
+    shipping_discounts = sum((shipping_discount_total(s) for s in order.shipping_lines), ZERO)
+    discounts = line_discounts + shipping_discounts - removed["discount"]
     line_tax = sum((line_tax_total(line) for line in order.line_items), ZERO) - removed["tax"]
     shipping = sum((s.price for s in order.shipping_lines), ZERO)
-    shipping_tax = sum((t.price for s in order.shipping_lines for t in s.tax_lines), ZERO)
+    shipping_paid = shipping - shipping_discounts
+    shipping_tax = sum((shipping_tax_total(s) for s in order.shipping_lines), ZERO)
     subtotal = original - line_discounts - removed["subtotal"]
     tax = line_tax + shipping_tax
     back = refunded(order)
     current_subtotal = subtotal - back["subtotal"]
     current_tax = tax - back["tax"] - back["shipping_tax"]
-    current_shipping = shipping - back["shipping"]
+    current_shipping = shipping_paid - back["shipping"]
     current_discounts = sum(
         (
             cents(line_discount_total(line) * line.current_quantity / line.quantity)
             for line in order.line_items
         ),
         ZERO,
-    )
-    total = subtotal + tax + shipping
-    current_total = current_subtotal + current_tax + current_shipping
+    ) + shipping_discounts
+    total = subtotal + shipping_paid + added_tax(order, tax)
+    current_total = current_subtotal + current_shipping + added_tax(order, current_tax)
     paid = total if order.paid is None else order.paid
     return {
         "subtotal": subtotal,
@@ -188,12 +251,13 @@ def line_share(line: LineItem, units: int) -> tuple[Decimal, Decimal, Decimal]:
     )
 
 
-def product_sale(store: Store, line: LineItem, units: int, action: str) -> Sale:
+def product_sale(store: Store, line: LineItem, units: int, action: str, taxes_included: bool = False) -> Sale:
     """A ProductSale of `units` of a line: ORDER with positive amounts, RETURN with negative ones."""
     subtotal, tax, discount = line_share(line, units)
     sign = 1 if action == "ORDER" else -1
     return Sale(
-        store.next_id("sale"), action, "PRODUCT", units, sign * subtotal, sign * tax, sign * discount, line.id
+        store.next_id("sale"), action, "PRODUCT", units, sign * subtotal, sign * tax, sign * discount,
+        line.id, taxes_included=taxes_included,
     )
 
 
@@ -209,12 +273,13 @@ def add_agreement(
 
 def _order_agreement(store: Store, order: Order) -> SalesAgreement:
     """The agreement of the order's placement: a sale per line and per shipping line."""
-    sales = [product_sale(store, line, line.quantity, "ORDER") for line in order.line_items]
+    included = order.taxes_included
+    sales = [product_sale(store, line, line.quantity, "ORDER", included) for line in order.line_items]
     for shipping in order.shipping_lines:
-        tax = sum((t.price for t in shipping.tax_lines), ZERO)
-        sales.append(
-            Sale(store.next_id("sale"), "ORDER", "SHIPPING", 1, shipping.price, tax, ZERO, None, shipping.id)
-        )
+        sales.append(Sale(
+            store.next_id("sale"), "ORDER", "SHIPPING", 1, shipping_discounted(shipping),
+            shipping_tax_total(shipping), shipping_discount_total(shipping), None, shipping.id, included,
+        ))
     return add_agreement(store, order, "ORDER", sales)
 
 
@@ -258,6 +323,21 @@ def _customer(store: Store, request: OrderRequest) -> Customer | None:
         )
     customer.updated_at = now
     return customer
+
+
+def _shipping_application(index: int, discount: ShippingDiscount) -> DiscountApplication:
+    """A shipping discount's application: targetType SHIPPING_LINE, allocated to each shipping line (a code,
+    such as a free-shipping code, targets them all; a manual discount the one it was put on)."""
+    kind, title = (
+        ("code", discount.code) if discount.code else ("manual", discount.title or "Shipping discount")
+    )
+    value_type, value = (
+        ("percentage", discount.percentage) if discount.percentage else ("fixed", discount.amount)
+    )
+    return DiscountApplication(
+        index, kind, title, value_type, value, "EACH", "ALL" if kind == "code" else "EXPLICIT",
+        "SHIPPING_LINE",
+    )
 
 
 def place_order(store: Store, request: OrderRequest) -> Order:
@@ -329,34 +409,39 @@ def place_order(store: Store, request: OrderRequest) -> Order:
             line_item.discount_allocations.append(
                 [application.index, cents(base * request.discount_percentage / 100)]
             )
+    taxes = request.taxes()
+    rates = [rate for _title, rate in taxes]
     for line_item in line_items:
-        if line_item.taxable and request.tax_rate:
+        if line_item.taxable and taxes:
             base = line_original_total(line_item) - line_discount_total(line_item)
-            line_item.tax_lines.append(
-                TaxLine(request.tax_title, float(request.tax_rate), cents(base * request.tax_rate))
+            line_item.tax_lines.extend(
+                TaxLine(title, float(rate), amount)
+                for (title, rate), amount in zip(taxes, tax_amounts(base, rates, request.taxes_included))
             )
     shipping_lines = []
     if any(li.requires_shipping for li in line_items):
-        taxes = (
-            [
-                TaxLine(
-                    request.tax_title,
-                    float(request.tax_rate),
-                    cents(request.shipping_price * request.tax_rate),
-                )
-            ]
-            if request.tax_rate and request.shipping_price
-            else []
+        shipping = ShippingLine(
+            store.next_id("shipping_line"), request.shipping_title, request.shipping_title,
+            request.shipping_price,
         )
-        shipping_lines.append(
-            ShippingLine(
-                store.next_id("shipping_line"),
-                request.shipping_title,
-                request.shipping_title,
-                request.shipping_price,
-                taxes,
+        discount = request.shipping_discount
+        if discount is not None and request.shipping_price > 0 and (discount.percentage or discount.amount):
+            application = _shipping_application(len(applications), discount)
+            applications.append(application)
+            off = (
+                cents(request.shipping_price * discount.percentage / 100)
+                if discount.percentage
+                else cents(discount.amount)
             )
-        )
+            shipping.discount_allocations.append([application.index, min(off, request.shipping_price)])
+        if taxes and request.shipping_price:
+            # The tax on the shipping after its discounts (a TaxLine is "after discounts"): none to pay on
+            # free shipping, its tax lines then at 0.00.
+            amounts = tax_amounts(shipping_discounted(shipping), rates, request.taxes_included)
+            shipping.tax_lines = [
+                TaxLine(title, float(rate), amount) for (title, rate), amount in zip(taxes, amounts)
+            ]
+        shipping_lines.append(shipping)
     fulfillment_orders = []
     for location_id in dict.fromkeys(li.location_id for li in line_items):
         lines = [
@@ -381,10 +466,14 @@ def place_order(store: Store, request: OrderRequest) -> Order:
         line_items,
         shipping_lines,
         applications,
-        [request.discount_code] if request.discount_code else [],
+        list(dict.fromkeys(
+            ([request.discount_code] if request.discount_code else [])
+            + [a.title for a in applications if a.kind == "code" and a.target_type == "SHIPPING_LINE"]
+        )),
         note=request.note,
         tags=list(request.tags),
         fulfillment_orders=fulfillment_orders,
+        taxes_included=request.taxes_included,
     )
     order.paid = totals(order)["total"]  # paid at checkout
     _order_agreement(store, order)
@@ -404,7 +493,9 @@ def _refund_line(
     store: Store, order: Order, line: LineItem, quantity: int, restock: bool
 ) -> list[RefundLineItem]:
     """Take `quantity` off a line: unfulfilled units first (restock type CANCEL), then fulfilled ones
-    (RETURN); with restock, the units go back to available at the line's location."""
+    (RETURN); with restock, the units go back to available at the line's location. A refund line's
+    subtotal is its share of the line's discounted price (with the tax in it when the order's taxes are
+    included), its total tax its share of the line's tax."""
     unfulfilled = line.current_quantity - line.fulfilled_quantity
     from_unfulfilled = min(quantity, unfulfilled)
     from_fulfilled = quantity - from_unfulfilled
@@ -496,12 +587,13 @@ def refund_order(
     shipping = shipping_tax = ZERO
     if refund_shipping:
         already = refunded(order)
-        shipping = sum((s.price for s in order.shipping_lines), ZERO) - already["shipping"]
+        # What the customer paid for shipping: after its discounts (nothing back on free shipping).
+        shipping = sum((shipping_discounted(s) for s in order.shipping_lines), ZERO) - already["shipping"]
         shipping_tax = (
-            sum((t.price for s in order.shipping_lines for t in s.tax_lines), ZERO) - already["shipping_tax"]
+            sum((shipping_tax_total(s) for s in order.shipping_lines), ZERO) - already["shipping_tax"]
         )
     refund = Refund(store.next_id("refund"), now, note, refund_lines, shipping, shipping_tax)
-    amount = sum((r.subtotal + r.total_tax for r in refund_lines), ZERO) + shipping + shipping_tax
+    amount = refund_total(order, refund)
     if amount > 0:
         refund.transactions.append(OrderTransaction(
             store.next_id("transaction"), "REFUND", transaction_status, amount, now,
@@ -527,6 +619,7 @@ def _refund_agreement(store: Store, order: Order, refund: Refund) -> SalesAgreem
             -r.total_tax,
             -line_share(lines[r.line_item_id], r.quantity)[2],
             r.line_item_id,
+            taxes_included=order.taxes_included,
         )
         for r in refund.refund_line_items
     ]
@@ -534,7 +627,7 @@ def _refund_agreement(store: Store, order: Order, refund: Refund) -> SalesAgreem
         shipping_line = order.shipping_lines[0].id if order.shipping_lines else None
         sales.append(Sale(
             store.next_id("sale"), "RETURN", "SHIPPING", 1, -refund.shipping, -refund.shipping_tax, ZERO,
-            None, shipping_line,
+            None, shipping_line, order.taxes_included,
         ))
     return add_agreement(store, order, "REFUND", sales, refund.id)
 

@@ -256,8 +256,9 @@ class ShippingLine:
     id: int
     title: str
     code: str
-    price: Decimal
-    tax_lines: list[TaxLine] = field(default_factory=list)
+    price: Decimal  # before discounts; with its tax when the order's taxes are included
+    tax_lines: list[TaxLine] = field(default_factory=list)  # on the discounted price
+    discount_allocations: list[list[Any]] = field(default_factory=list)  # [[application index, amount]]
 
 
 @dataclass(slots=True)
@@ -338,6 +339,8 @@ class Sale:
     discount: Decimal = Decimal("0.00")
     line_item_id: int | None = None
     shipping_line_id: int | None = None
+    # The order's prices include its taxes: `subtotal` holds `tax` too (totalAmount is `subtotal` then).
+    taxes_included: bool = False
 
 
 @dataclass(slots=True)
@@ -426,6 +429,9 @@ class Order:
     # What the customer paid at checkout (orders are paid at creation); None for orders stored before it
     # was kept: their total before any edit.
     paid: Decimal | None = None
+    # Shopify's taxesIncluded: line and shipping prices hold the tax, whose tax lines say how much of them
+    # is tax (the shop's tax-inclusive pricing, chosen per order here).
+    taxes_included: bool = False
 
     @property
     def key(self) -> str:
