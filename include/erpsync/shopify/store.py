@@ -391,6 +391,7 @@ def _order(node: dict[str, Any]) -> StoreOrder:
         subtotal=_money(node["subtotalPriceSet"]), discount_total=_money(node["totalDiscountsSet"]),
         shipping_total=_money(node["totalShippingPriceSet"]), tax_total=_money(node["totalTaxSet"]),
         total=_money(node["totalPriceSet"]), refunded_total=_money(node.get("totalRefundedSet")),
+        taxes_included=bool(node.get("taxesIncluded")),
         lines=tuple(
             StoreOrderLine(line["id"], line.get("sku"), line.get("title"), int(line["quantity"]),
                            int(line["currentQuantity"]), _money(line["originalUnitPriceSet"]),

@@ -227,6 +227,9 @@ class StoreOrder:
     # first the one of the order's first fulfillment order; empty when the store does not say.
     locations: tuple[str, ...] = ()
     edits: tuple[StoreOrderEdit, ...] = ()  # oldest first; empty where the store has no order editing
+    # Prices include the tax (a tax-inclusive shop or channel): line, discount and shipping amounts hold
+    # it, ``tax_total`` is the part of them that is tax, and ``total`` adds nothing for it.
+    taxes_included: bool = False
 
     @property
     def requires_shipping(self) -> bool:

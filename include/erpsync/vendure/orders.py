@@ -212,6 +212,7 @@ class VendureOrders:
             discount_total=sum((line.discount_total for line in lines), Decimal(0)),
             shipping_total=figures["shipping"], tax_total=figures["tax"],
             total=total, refunded_total=refunded, lines=lines, refunds=refunds,
+            taxes_included=tax and not cancelled,  # a cancelled order's figures are without tax (_as_placed)
         )
 
     def _refund_subtotal(self, node: dict[str, Any], refund_line: dict[str, Any]) -> Decimal:

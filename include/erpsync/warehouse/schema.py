@@ -39,6 +39,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -184,6 +185,8 @@ stg_order = Table(
     Column("refunds", Json, nullable=True, comment="the store's refunds: id, lines (line id, quantity, restock)"),
     Column("edits", Json, nullable=True,
            comment="the store's edits of the order: id, when, lines (line id, units added or removed)"),
+    Column("taxes_included", Boolean, nullable=False, server_default=false(),
+           comment="prices include the tax: tax_total is part of the lines, discounts and shipping"),
     Column("requires_shipping", Boolean, nullable=False),
     Column("store_location", String(128), nullable=True,
            comment="the one store location the goods are taken from (its name); null: several, or not said"),

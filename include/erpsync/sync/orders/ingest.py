@@ -11,7 +11,8 @@ in the ERP (:meth:`TrytonClient.create_sales`): a crash between "created in the 
 a retried task, a cleared run, two overlapping runs or a backfill find the sale instead of creating a
 second one. Customers are matched by e-mail (a returning customer gets no second party), addresses by
 their text; the sale's lines are the goods at their original prices plus service lines for the
-discounts, shipping and taxes, so that the ERP's total equals the store's to the cent.
+discounts, shipping and taxes, so that the ERP's total equals the store's to the cent (with prices that
+include the tax, no tax line: the others hold it).
 """
 
 from __future__ import annotations
@@ -290,7 +291,9 @@ class _Booker:
                 # The warehouse of the location the store took the goods from; unknown or unmapped: the
                 # web shop's first warehouse (the client's default).
                 warehouse_id=self.warehouses.get(order.get("store_location") or ""),
-                comment=f"Store order {order['order_name']} ({order_id})",
+                comment=f"Store order {order['order_name']} ({order_id})" + (
+                    f"; prices include taxes of {order['tax_total']:.2f}" if order.get("taxes_included")
+                    else ""),
             )
         return drafts, unbookable
 
@@ -349,9 +352,12 @@ class _Booker:
 
 
 def _service_amounts(order: dict[str, Any]) -> tuple[tuple[str, Decimal, str], ...]:
-    """The service lines an order's sale carries besides its goods: (kind, amount, label)."""
+    """The service lines an order's sale carries besides its goods: (kind, amount, label). With prices that
+    include the tax, the goods, discount and shipping lines hold it already: no tax line comes on top (the
+    sale's comment says how much of it is tax)."""
+    tax = Decimal(0) if order.get("taxes_included") else order["tax_total"]
     return (("discount", -order["discount_total"], "Discounts"), ("shipping", order["shipping_total"], "Shipping"),
-            ("tax", order["tax_total"], "Taxes"))
+            ("tax", tax, "Taxes"))
 
 
 def _unbookable(order: dict[str, Any], lines: list[dict[str, Any]], products: dict[str, int],

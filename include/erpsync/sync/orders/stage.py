@@ -80,7 +80,9 @@ def _order_frame(payloads: list[dict[str, Any]], known: set[str]):
         for edit in p.get("edits") or ():
             removed.update({line["line_id"]: -line["quantity"] for line in edit["lines"] if line["quantity"] < 0})
         goods = sum(Decimal(line["unit_price"]) * (line["quantity"] - removed[line["line_id"]]) for line in lines)
-        expected = goods - Decimal(p["discount_total"]) + Decimal(p["shipping_total"]) + Decimal(p["tax_total"])
+        # Tax-inclusive prices hold the tax already; otherwise it comes on top.
+        tax = Decimal(0) if p.get("taxes_included") else Decimal(p["tax_total"])
+        expected = goods - Decimal(p["discount_total"]) + Decimal(p["shipping_total"]) + tax
         address = p.get("shipping_address") or {}
         ships = any(line["requires_shipping"] for line in lines)
         rows.append({
@@ -148,6 +150,7 @@ def _order_row(store: str, p: dict[str, Any], batch_id: str, now: dt.datetime) -
         "shipping_total": Decimal(p["shipping_total"]), "tax_total": Decimal(p["tax_total"]),
         "total": Decimal(p["total"]), "refunded_total": Decimal(p["refunded_total"]), "refunds": p.get("refunds") or [],
         "edits": p.get("edits") or [],
+        "taxes_included": bool(p.get("taxes_included")),
         "requires_shipping": any(line["requires_shipping"] for line in p["lines"]),
         # One location: the ERP books the sale there and only it holds the units back. Split over several
         # (or not said): unknown, held back everywhere, booked in the web shop's first warehouse.
