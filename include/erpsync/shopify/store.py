@@ -420,6 +420,7 @@ def order_edits(agreements: list[dict[str, Any]]) -> tuple[StoreOrderEdit, ...]:
     edits = []
     for agreement in sorted(agreements, key=lambda a: (_when(a["happenedAt"]), a["id"])):
         units: dict[str, int] = {}
+        money: dict[str, list[Decimal]] = {}
         for sale in agreement["sales"]["nodes"]:
             line_id = (sale.get("lineItem") or {}).get("id")
             moves = sale["lineType"] == "PRODUCT" and sale["actionType"] in {"ORDER", "RETURN"}
@@ -427,9 +428,14 @@ def order_edits(agreements: list[dict[str, Any]]) -> tuple[StoreOrderEdit, ...]:
                 continue  # shipping, taxes, an UPDATE of a price: no units move
             sign = 1 if sale["actionType"] == "ORDER" else -1
             units[line_id] = units.get(line_id, 0) + sign * int(sale.get("quantity") or 0)
+            # A removal's amounts come negative: what it takes off the order's discounts and taxes.
+            discount, tax = money.setdefault(line_id, [Decimal(0), Decimal(0)])
+            money[line_id] = [discount + _money(sale.get("totalDiscountAmountBeforeTaxes")),
+                              tax + _money(sale.get("totalTaxAmount"))]
         if agreement["reason"] == "ORDER_EDIT":
             edits.append(StoreOrderEdit(agreement["id"], _when(agreement["happenedAt"]), tuple(
-                StoreEditLine(line_id, quantity, added=line_id not in seen)
+                StoreEditLine(line_id, quantity, added=line_id not in seen, discount=money[line_id][0],
+                              tax=money[line_id][1])
                 for line_id, quantity in units.items() if quantity)))
         seen.update(units)
     return tuple(edits)

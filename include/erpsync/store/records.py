@@ -190,6 +190,10 @@ class StoreEditLine:
     line_id: str
     quantity: int  # units added (> 0) or removed (< 0) by the edit
     added: bool  # the edit put this line on the order (it was on none of the order's earlier versions)
+    # What the change adds to the order's discounts and taxes (negative for units removed): the ERP's
+    # discount and tax lines follow, so that its total stays the store's.
+    discount: Decimal = Decimal(0)
+    tax: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)

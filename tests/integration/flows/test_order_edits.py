@@ -5,6 +5,8 @@ Expected quantities are worked out here from what the test placed and edited."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import select
 
@@ -20,7 +22,11 @@ def sales_of(admin: TrytonClient, order_id: str) -> list[dict]:
     """Every ERP sale of the order (its own and its edits'), as a list: one booked twice shows twice."""
     return admin.model("sale.sale", "search_read", ["OR", ("web_id", "=", order_id),
                                                      ("web_id", "like", f"{order_id}#edit:%")],
-                       0, None, [("id", "ASC")], ["web_id", "state", "lines"])
+                       0, None, [("id", "ASC")], ["web_id", "state", "lines", "total_amount"])
+
+
+def erp_total(admin: TrytonClient, order_id: str) -> Decimal:
+    return sum((sale["total_amount"] for sale in sales_of(admin, order_id)), Decimal(0))
 
 
 def goods(admin: TrytonClient, sale: dict) -> dict[str, float]:
@@ -56,10 +62,13 @@ def adjustments(warehouse, order_id: str) -> list[tuple[str, str]]:
 def test_an_edit_after_booking_is_applied_once_even_by_a_run_killed_half_way(
         order_steps, store, shop, admin, warehouse, warehouse_url):
     a, b, c = in_stock(shop, 3)
-    order = place(store, [{"sku": a, "quantity": 3}, {"sku": b, "quantity": 2}], email="edits@example.com")
+    # A code and a tax: the edit moves the order's discounts and taxes too.
+    order = place(store, [{"sku": a, "quantity": 3}, {"sku": b, "quantity": 2}], email="edits@example.com",
+                  discount_code="TEN", discount_percentage="10", tax_rate="0.08", shipping_price="4.00")
     order_steps.run()
     (main,) = sales_of(admin, order["id"])
     assert goods(admin, main) == {a: 3, b: 2}
+    assert erp_total(admin, order["id"]) == Decimal(order["total"])
 
     edited = edit(store, order, add=[(c, 2)], lower=[(a, 1)])
     edit_id = edited["agreement_id"]
@@ -78,6 +87,8 @@ def test_an_edit_after_booking_is_applied_once_even_by_a_run_killed_half_way(
     assert [(m["description"], m["state"]) for m in amendments(admin, main["id"])] == [
         (f"{order['id']}#edit:{edit_id}", "validated")], "one amendment, though the first run died after it"
     assert adjustments(warehouse, order["id"]) == [("edit", "applied")]
+    assert Decimal(edited["total"]) != Decimal(order["total"])
+    assert erp_total(admin, order["id"]) == Decimal(edited["total"]), "all its sales total the store's"
 
     # The order is fulfilled in the store only once both sales shipped.
     ship(admin, sales[0]["id"], tracking="EDIT-1")
@@ -92,13 +103,15 @@ def test_an_edit_after_booking_is_applied_once_even_by_a_run_killed_half_way(
 def test_an_edit_of_shipped_goods_is_not_possible_and_one_before_booking_is_booked_as_placed(
         order_steps, store, shop, admin, warehouse):
     a, b = in_stock(shop, 2)
-    early = place(store, [{"sku": a, "quantity": 2}], email="edits.early@example.com")
-    edit(store, early, add=[(b, 1)], lower=[(a, 1)])  # before the flow ever saw the order
+    early = place(store, [{"sku": a, "quantity": 2}], email="edits.early@example.com", tax_rate="0.07",
+                  discount_code="FIVE", discount_percentage="5")
+    edited = edit(store, early, add=[(b, 1)], lower=[(a, 1)])  # before the flow ever saw the order
     shipped = place(store, [{"sku": a, "quantity": 2}, {"sku": b, "quantity": 1}],
                     email="edits.late@example.com")
     order_steps.run()
     sales = sales_of(admin, early["id"])
     assert [goods(admin, s) for s in sales] == [{a: 1}, {b: 1}], "booked as placed (a 2), then the edit"
+    assert erp_total(admin, early["id"]) == Decimal(edited["total"]), "placed money, then the edit's"
 
     (sale,) = sales_of(admin, shipped["id"])
     ship(admin, sale["id"], tracking="GONE-1")

@@ -7,6 +7,7 @@ from the product's code."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from collections import defaultdict
 
 from hypothesis import given
@@ -108,3 +109,20 @@ def test_a_sale_follows_edits_only_until_goods_are_picked():
         assert "already shipped or picked" in edit_plan.why_not("processing", ["waiting", moving])
     assert edit_plan.why_not("done", []) == "the ERP sale is done"
     assert edit_plan.why_not("cancelled", []) == "the ERP sale is cancelled"
+
+
+def test_an_edit_moves_the_orders_discounts_and_taxes_and_the_sale_is_booked_with_those_it_was_placed_with():
+    # Placed: discounts 6.95, taxes 2.18. The edit took a unit off L1 (its 1.50 discount share and 0.68 of
+    # tax with it) and added 2 units of L3 (no discount, 1.60 of tax): the store now says 5.45 and 3.10.
+    edit = {"edit_id": "E1", "lines": [
+        {"line_id": "L1", "quantity": -1, "added": False, "discount": "-1.50", "tax": "-0.68"},
+        {"line_id": "L3", "quantity": 2, "added": True, "discount": "0.00", "tax": "1.60"}]}
+    order = {"discount_total": "5.45", "tax_total": "3.10", "edits": [edit]}
+    assert edit_plan.placed_money(order) == (Decimal("6.95"), Decimal("2.18"))
+    plan = edit_plan.plan(edit, edit_plan.homes([edit]))
+    assert (plan.discount, plan.tax, plan.own_sale) == (Decimal("-1.50"), Decimal("0.92"), True)
+    assert plan.new_lines == (("L3", 2),) and plan.changes == {edit_plan.MAIN: (("L1", -1),)}
+    # A unit off a line without discount or tax needs no sale of the edit's own: the amendment is all.
+    bare = {"edit_id": "E2", "lines": [{"line_id": "L1", "quantity": -1, "added": False}]}
+    assert edit_plan.plan(bare, {}).own_sale is False
+    assert edit_plan.placed_money({"discount_total": "0", "tax_total": "0", "edits": [bare]}) == (0, 0)

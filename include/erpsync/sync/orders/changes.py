@@ -126,7 +126,7 @@ def _apply(erp: TrytonClient, engine: Engine, sales: TrytonSales, store: str, co
             result.impossible.append(f"{order['order_name']}: {detail}")
             log.warning("cancellation of %s cannot be applied in the ERP: %s", order["order_name"], detail)
     undone = applied.get((order_id, "cancel", "cancel"), (None,))[0] == "applied"
-    _apply_edits(erp, engine, store, order, applied, edit_sales, undone, result, now)
+    _apply_edits(erp, engine, store, config, order, applied, edit_sales, undone, result, now)
     unapplied = [r for r in order["refunds"] or () if (order_id, "refund", r["refund_id"]) not in applied]
     money = Counter(r.get("money", REFUND_SETTLED) for r in unapplied)  # staged before it was read: settled
     result.refunds_waiting += money[REFUND_PENDING]
@@ -159,7 +159,7 @@ def _shipped(sales: TrytonSales, sale_id: int) -> str | None:
     return f"already shipped (shipment {', '.join(done)})" if done else None
 
 
-def _apply_edits(erp: TrytonClient, engine: Engine, store: str, order: dict[str, Any],
+def _apply_edits(erp: TrytonClient, engine: Engine, store: str, config: OrdersConfig, order: dict[str, Any],
                  applied: dict[tuple[str, str, str], tuple[str, int | None]], edit_sales: dict[str, int | None],
                  undone: bool, result: ChangesResult, now: dt.datetime) -> None:
     order_id = order["store_order_id"]
@@ -177,7 +177,7 @@ def _apply_edits(erp: TrytonClient, engine: Engine, store: str, order: dict[str,
             record(edit["edit_id"], "applied", "covered by the cancellation of the sale", None)
         result.edits_covered += len(pending)
         return
-    done, impossible = EditApplier(erp, engine, store, order, edit_sales, record).apply()
+    done, impossible = EditApplier(erp, engine, store, order, edit_sales, record, config).apply()
     result.edits += done
     result.edits_impossible += len(impossible)
     result.impossible.extend(impossible)
@@ -241,7 +241,7 @@ def _booked_with_changes(conn: Connection, store: str) -> list[dict[str, Any]]:
     """Booked orders the store cancelled or refunded (whether or not those changes are applied yet)."""
     rows = conn.execute(
         select(stg_order.c.store_order_id, stg_order.c.order_name, stg_order.c.cancelled_at, stg_order.c.refunds,
-               stg_order.c.edits,
+               stg_order.c.edits, stg_order.c.taxes_included,
                order_ledger.c.erp_sale_id, order_ledger.c.state)
         .join(order_ledger, and_(order_ledger.c.store == stg_order.c.store,
                                  order_ledger.c.store_order_id == stg_order.c.store_order_id))

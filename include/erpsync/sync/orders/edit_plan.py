@@ -5,7 +5,10 @@ The order's sale is booked as the order was placed; each edit then changes the E
   because Tryton adds no line to a confirmed sale;
 - units added to or removed from a line already booked change that line, in the sale that holds it
   (the order's sale, or the sale of the edit that added the line): through an amendment of Tryton's
-  ``sale_amendment`` on a confirmed sale, directly on a draft.
+  ``sale_amendment`` on a confirmed sale;
+- what the edit adds to (or, removing units, takes off) the order's discounts and taxes goes into the
+  edit's own sale as discount and tax lines, so that all the order's sales together total the store's.
+  The order's sale is booked with the discounts and taxes it was placed with (:func:`placed_money`).
 
 An edit is applied whole or not at all. It is not possible once goods of a sale it changes left the
 warehouse (or were picked for it), or when it would take a line below zero.
@@ -16,6 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 MAIN = ""  # the home of a line booked with the order's own sale
@@ -26,6 +30,13 @@ class EditPlan:
     edit_id: str
     new_lines: tuple[tuple[str, int], ...]  # (line id, units) for the edit's own sale
     changes: dict[str, tuple[tuple[str, int], ...]]  # home (MAIN or an edit id) -> (line id, units +/-)
+    discount: Decimal = Decimal(0)  # what the edit adds to the order's discounts (negative: takes off)
+    tax: Decimal = Decimal(0)  # and to its taxes
+
+    @property
+    def own_sale(self) -> bool:
+        """Whether the edit needs a sale of its own: new lines, or money the changed lines move."""
+        return bool(self.new_lines or self.discount or self.tax)
 
 
 def homes(edits: Iterable[Mapping[str, Any]]) -> dict[str, str]:
@@ -65,7 +76,18 @@ def plan(edit: Mapping[str, Any], line_homes: Mapping[str, str]) -> EditPlan:
                 new_lines.append((line["line_id"], line["quantity"]))
         elif line["quantity"]:
             changes[home].append((line["line_id"], line["quantity"]))
-    return EditPlan(edit["edit_id"], tuple(new_lines), {home: tuple(c) for home, c in changes.items()})
+    def total(field: str) -> Decimal:
+        return sum((Decimal(str(line.get(field) or 0)) for line in edit["lines"]), Decimal(0))
+
+    return EditPlan(edit["edit_id"], tuple(new_lines), {home: tuple(c) for home, c in changes.items()},
+                    discount=total("discount"), tax=total("tax"))
+
+
+def placed_money(order: Mapping[str, Any]) -> tuple[Decimal, Decimal]:
+    """The discounts and taxes the order was placed with: the store's totals count its edits' too."""
+    edits = [plan(edit, {}) for edit in order.get("edits") or ()]
+    return (Decimal(order["discount_total"]) - sum((e.discount for e in edits), Decimal(0)),
+            Decimal(order["tax_total"]) - sum((e.tax for e in edits), Decimal(0)))
 
 
 def amended(current: Mapping[str, float],

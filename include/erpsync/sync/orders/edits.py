@@ -19,6 +19,7 @@ from typing import Any, Callable
 from sqlalchemy import Engine, select
 
 from erpsync.sync.orders import edit_plan
+from erpsync.sync.orders.config import OrdersConfig
 from erpsync.sync.orders.ingest import product_ids_by_sku
 from erpsync.tryton.client import TrytonClient
 from erpsync.tryton.records import SaleDraft, SaleLineDraft
@@ -43,8 +44,9 @@ class EditApplier:
     writes the adjustment; ``applied`` maps an edit id already done to its ERP sale id (or None)."""
 
     def __init__(self, erp: TrytonClient, engine: Engine, store: str, order: dict[str, Any],
-                 applied: dict[str, int | None], record: Callable[[str, str, str, int | None], None]):
-        self.erp, self.engine, self.store, self.order = erp, engine, store, order
+                 applied: dict[str, int | None], record: Callable[[str, str, str, int | None], None],
+                 config: OrdersConfig):
+        self.erp, self.engine, self.store, self.order, self.config = erp, engine, store, order, config
         self.sales = TrytonSales(erp)
         self.applied = applied
         self.record = record
@@ -104,7 +106,7 @@ class EditApplier:
         if targets and not self._has_amendments():
             raise EditNotPossibleYet("the ERP cannot change a confirmed sale's lines: activate Tryton's "
                                      "sale_amendment module")
-        sale_id = self._book_new_lines(edit, plan, main, key) if plan.new_lines else None
+        sale_id = self._book_own_sale(edit, plan, main, key) if plan.own_sale else None
         when = dt.date.fromisoformat(str(edit["happened_at"])[:10])
         for sale, erp_lines, new in targets.values():
             self._amend(sale["id"], key, when, {erp_lines[line_id]["id"]: (erp_lines[line_id], quantity)
@@ -147,10 +149,11 @@ class EditApplier:
                 found[line_id] = by_product[product].pop(0)
         return found
 
-    def _book_new_lines(self, edit: dict[str, Any], plan: edit_plan.EditPlan, main: dict[str, Any],
-                        key: str) -> int:
-        """The edit's own sale of the lines it put on the order, in line id order (as ``_erp_lines`` reads
-        them back), confirmed; found again (``web_id``), never doubled, on a retry."""
+    def _book_own_sale(self, edit: dict[str, Any], plan: edit_plan.EditPlan, main: dict[str, Any],
+                       key: str) -> int:
+        """The edit's own sale: the lines it put on the order, in line id order (as ``_erp_lines`` reads
+        them back), and what it moves of the order's discounts and taxes; confirmed; found again
+        (``web_id``), never doubled, on a retry."""
         lines = self._store_lines()
         new_lines = sorted(plan.new_lines)
         missing = [line_id for line_id, _ in new_lines
@@ -160,7 +163,11 @@ class EditApplier:
                                      "product the ERP has: the next read of the order, or the product's "
                                      "creation, brings them")
         products = [self._products[lines[line_id]["sku"]] for line_id, _ in new_lines]
-        units = self.sales.units(products)
+        tax = Decimal(0) if self.order.get("taxes_included") else plan.tax  # included: in the prices
+        money = [(kind, amount, label) for kind, amount, label in (
+            ("discount", -plan.discount, "Discounts"), ("tax", tax, "Taxes")) if amount]
+        services = self._services([kind for kind, _, _ in money])
+        units = self.sales.units([*products, *services.values()])
         draft = SaleDraft(
             web_id=key, party_id=main["party"], invoice_address_id=main["invoice_address"],
             shipment_address_id=main["shipment_address"], warehouse_id=main["warehouse"],
@@ -169,7 +176,9 @@ class EditApplier:
                                                                   f"{self.order['order_name']}",
             lines=tuple(SaleLineDraft(product, Decimal(quantity), Decimal(lines[line_id]["unit_price"]),
                                       units[product], lines[line_id]["title"])
-                        for (line_id, quantity), product in zip(new_lines, products, strict=True)),
+                        for (line_id, quantity), product in zip(new_lines, products, strict=True))
+            + tuple(SaleLineDraft(services[kind], Decimal(1), amount, units[services[kind]],
+                                  f"{label} (edit)") for kind, amount, label in money),
         )
         (outcome,) = self.erp.create_sales([draft])
         if not outcome.sale_id:
@@ -180,6 +189,15 @@ class EditApplier:
             raise EditNotPossibleYet(f"the sale of the edit ({outcome.sale_id}) was not confirmed: "
                                      f"{refused[outcome.sale_id]}")
         return outcome.sale_id
+
+    def _services(self, kinds: list[str]) -> dict[str, int]:
+        codes = {kind: self.config.service_codes[kind] for kind in kinds}
+        found = self.sales.products_by_code(codes.values())
+        if missing := sorted(code for code in codes.values() if code not in found):
+            raise EditNotPossibleYet(f"the service product(s) {', '.join(missing)} are not in the ERP: "
+                                     "create them, or set their codes in the Variable erpsync_orders "
+                                     "(discount_product, tax_product)")
+        return {kind: found[code] for kind, code in codes.items()}
 
     def _has_amendments(self) -> bool:
         if self._amendments is None:

@@ -354,10 +354,11 @@ class _Booker:
 def _service_amounts(order: dict[str, Any]) -> tuple[tuple[str, Decimal, str], ...]:
     """The service lines an order's sale carries besides its goods: (kind, amount, label). With prices that
     include the tax, the goods, discount and shipping lines hold it already: no tax line comes on top (the
-    sale's comment says how much of it is tax)."""
-    tax = Decimal(0) if order.get("taxes_included") else order["tax_total"]
-    return (("discount", -order["discount_total"], "Discounts"), ("shipping", order["shipping_total"], "Shipping"),
-            ("tax", tax, "Taxes"))
+    sale's comment says how much of it is tax). The discounts and taxes are those the order was placed with:
+    its edits book theirs in sales of their own."""
+    discount, tax = edit_plan.placed_money(order)
+    return (("discount", -discount, "Discounts"), ("shipping", order["shipping_total"], "Shipping"),
+            ("tax", Decimal(0) if order.get("taxes_included") else tax, "Taxes"))
 
 
 def _unbookable(order: dict[str, Any], lines: list[dict[str, Any]], products: dict[str, int],
