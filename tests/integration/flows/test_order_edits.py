@@ -140,3 +140,39 @@ def test_an_order_whose_edit_the_erp_has_not_followed_yet_is_not_fulfilled(order
     assert goods(admin, added) == {b: 1}
     ship(admin, added["id"], tracking="SECOND-1")
     assert order_steps.run()["fulfill"].fulfilled == 1
+
+
+def test_an_edit_taking_back_a_unit_the_erp_shipped_leaves_the_store_at_what_the_erp_allows(
+        order_steps, store, shop, admin, erp_settings, warehouse, target):
+    """The ERP shipped the order, the store did not know yet and an edit took a unit off it, restocked: the
+    store puts the unit back on its shelf, the ERP cannot follow (the unit left) and allows what it did.
+    The store must come back down to that, not sell a unit that is gone. The SKU is one the ERP promises
+    nothing of, so what it allows is what it has."""
+    from tests.integration.flows.test_order_steps import (
+        book_and_wait_until_counted, erp_allows, past_last_write, stocked_mostly_at, unpromised)
+    from tests.support.audit import audit
+    from tests.support.flows import CatalogSteps
+    from tests.support.offers import offered_at
+
+    def catalog_run() -> None:
+        CatalogSteps(erp=erp_settings.client(), store=shop, engine=warehouse).run()
+
+    sku = next(sku for sku in stocked_mostly_at(shop, 0, elsewhere=2) if unpromised(admin, sku))
+    past_last_write(warehouse)
+    order = place(store, [{"sku": sku, "quantity": 2}], email="edits.gone@example.com")
+    book_and_wait_until_counted(order_steps, warehouse)
+    (sale,) = sales_of(admin, order["id"])
+    ship(admin, sale["id"], tracking="GONE-2")
+    catalog_run()
+    booked, allowed = offered_at(shop, sku), erp_allows(admin, sku)
+
+    past_last_write(warehouse)
+    edit(store, order, lower=[(sku, 1)])
+    assert sum(offered_at(shop, sku).values()) == sum(booked.values()) + 1, "the store put the unit back"
+    changes = order_steps.run()["changes"]
+    assert (changes.edits, changes.edits_impossible) == (0, 1)
+    assert erp_allows(admin, sku) == allowed, "the unit left the ERP's warehouse: nothing comes back"
+    catalog_run()
+    assert offered_at(shop, sku) == booked
+    report = audit(target, passes=1, grace_s=0)
+    assert report.clean and report.levels_checked, report.summary()

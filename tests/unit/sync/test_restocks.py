@@ -9,7 +9,7 @@ import datetime as dt
 from hypothesis import given
 from hypothesis import strategies as st
 
-from erpsync.sync.orders.restocks import restocked_lines
+from erpsync.sync.orders.restocks import edited_lines, restocked_lines
 
 EPOCH = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
 seconds = st.integers(min_value=0, max_value=3_600)
@@ -50,3 +50,15 @@ def test_a_moment_read_back_without_its_zone_is_the_same_moment(made, since):
 
 def test_no_refunds():
     assert restocked_lines(None) == set() == restocked_lines([], since=EPOCH)
+
+
+def test_the_lines_an_edit_changed_since_a_moment_count_whether_units_came_or_went():
+    at = (EPOCH + dt.timedelta(seconds=10)).isoformat().replace("+00:00", "Z")
+    edits = [{"edit_id": "E1", "happened_at": at, "lines": [
+        {"line_id": "L1", "quantity": -1, "added": False}, {"line_id": "L2", "quantity": 2, "added": True},
+        {"line_id": "L3", "quantity": 0, "added": False}]}]
+    assert edited_lines(edits) == {"L1", "L2"}
+    same_second = EPOCH + dt.timedelta(seconds=10)
+    assert edited_lines(edits, since=same_second) == {"L1", "L2"}, "the same second counts"
+    assert edited_lines(edits, since=EPOCH + dt.timedelta(seconds=11)) == set()
+    assert edited_lines(None) == set()

@@ -1,4 +1,4 @@
-"""Which units a store's refunds put back on its shelves (pure: no I/O).
+"""Which units a store's refunds and order edits put back on (or took off) its shelves (pure: no I/O).
 
 A refund with restock puts the units back at once in the store. The ERP counts them only when it
 receives the return (a shipped line) or at once (an unshipped line: its sale holds back fewer), so the
@@ -27,6 +27,21 @@ def restocked_lines(refunds: Iterable[Mapping[str, Any]] | None,
             continue
         lines.update(item["line_id"] for item in refund.get("lines") or () if item.get("restock")
                      and int(item.get("quantity") or 0) > 0)
+    return lines
+
+
+def edited_lines(edits: Iterable[Mapping[str, Any]] | None, since: dt.datetime | None = None) -> set[str]:
+    """The ids of the order lines an order edit (one made at or after ``since``, by the store's clock; any
+    when ``since`` is None) added units to or removed units from: the store moved their levels at once
+    (committed the added units, put removed ones back), the ERP when it follows the edit, or never (goods
+    it already shipped). The edits are those staged with the order (``stg_order.edits``)."""
+    lines: set[str] = set()
+    for edit in edits or ():
+        happened = edit.get("happened_at")
+        if since is not None and happened is not None \
+                and _aware(dt.datetime.fromisoformat(happened)) < _aware(since):
+            continue
+        lines.update(line["line_id"] for line in edit.get("lines") or () if int(line.get("quantity") or 0))
     return lines
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from erpsync.quality.suites import order_checks
-from erpsync.sync.orders.restocks import restocked_lines
+from erpsync.sync.orders.restocks import edited_lines, restocked_lines
 from erpsync.sync.state import publish_due
 from erpsync.sync.staging import Dataset, StageResult, frame_of, held_back, raw_batch, stage
 from erpsync.warehouse import db
@@ -114,9 +114,12 @@ def _write(conn: Connection, store: str, good: list[dict[str, Any]], batch_id: s
     # store's other locations must come down now (and back up when it is cancelled), not minutes later
     # when the ERP's figures change, or never while the ERP is down.
     # So are the SKUs of lines a refund restocked: the store put the units back on its shelf at once, the
-    # ERP counts a shipped one only when the return comes in, and until then it must not be offered.
+    # ERP counts a shipped one only when the return comes in, and until then it must not be offered. And
+    # those of lines an order edit changed: the store moved the level at once, the ERP only when it follows
+    # the edit, or never (an edit of goods it already shipped: the store's restocked unit is not there).
     unplaced = {o["store_order_id"] for o in orders if o["store_location"] is None}
-    restocked = {(o["store_order_id"], line_id) for o in orders for line_id in restocked_lines(o["refunds"])}
+    restocked = {(o["store_order_id"], line_id) for o in orders
+                 for line_id in restocked_lines(o["refunds"]) | edited_lines(o["edits"])}
     if own := {line["sku"] for line in fresh if line["store_order_id"] in unplaced
                or (line["store_order_id"], line["store_line_id"]) in restocked}:
         publish_due.mark(conn, stores=[store], steps=publish_due.STOCK_STEPS, skus=own, now=now)
