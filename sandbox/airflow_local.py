@@ -65,6 +65,8 @@ REST_RETRY = Retry(total=6, connect=6, read=3, status=6, backoff_factor=1.0, bac
                    status_forcelist=(500, 502, 503, 504), allowed_methods=None, raise_on_status=False)
 
 
+UNPAUSE_READ_TIMEOUT_S = 120
+
 # `[workers] min_heartbeat_interval`: see AirflowLocal.env (the CeleryExecutor's is in CELERY_SETTINGS).
 MIN_HEARTBEAT_INTERVAL_S = "1"
 # The CeleryExecutor deployment's settings, shared with docker-compose.yaml (its env_file).
@@ -385,7 +387,11 @@ class AirflowLocal:
                  timeout_s=timeout_s, what=f"DAG {dag_id} to be parsed", interval_s=2)
 
     def unpause(self, http: requests.Session, dag_id: str) -> None:
-        http.patch(f"{self.url}/api/v2/dags/{dag_id}", json={"is_paused": False}, timeout=30).raise_for_status()
+        # Idempotent, so waited for longer than other calls: on a loaded two-core machine (CI running the
+        # Celery demo beside this one) the API server answered no unpause for 2.5 minutes, its SQLite
+        # metadata database busy with the scheduler's and the DAG processor's first writes.
+        http.patch(f"{self.url}/api/v2/dags/{dag_id}", json={"is_paused": False},
+                   timeout=(10, UNPAUSE_READ_TIMEOUT_S)).raise_for_status()
 
     def trigger(self, http: requests.Session, dag_id: str, conf: dict[str, Any] | None = None) -> str:
         """Start a manual run. The run's id is ours, so a retried call whose first answer was lost (the
