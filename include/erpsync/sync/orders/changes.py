@@ -145,18 +145,15 @@ def _apply(erp: TrytonClient, engine: Engine, sales: TrytonSales, store: str, co
 
 
 def _undo(sales: TrytonSales, sale_id: int, edit_sale_ids: list[int]) -> tuple[bool, str]:
-    """Undo the order's sale and the sales of its edits: all of them, or (goods left) none."""
-    shipped = [why for s in [sale_id, *edit_sale_ids] if (why := _shipped(sales, s))]
+    """Undo the order's sale and the sales of its edits: all of them, or (goods left) none. One read of
+    their shipments decides; ``undo_sale`` then undoes each (and says why not, were it to find out)."""
+    ids = [sale_id, *edit_sale_ids]
+    shipped = [s.number or str(s.shipment_id) for sale in sales.shipping(ids) for s in sale.shipments
+               if s.state == "done"]
     if shipped:
-        return False, "; ".join(shipped)
-    outcomes = [sales.undo_sale(s) for s in [sale_id, *edit_sale_ids]]
+        return False, f"already shipped (shipment {', '.join(shipped)})"
+    outcomes = [sales.undo_sale(s) for s in ids]
     return all(done for done, _ in outcomes), outcomes[0][1]
-
-
-def _shipped(sales: TrytonSales, sale_id: int) -> str | None:
-    (shipping,) = sales.shipping([sale_id])
-    done = [s.number or str(s.shipment_id) for s in shipping.shipments if s.state == "done"]
-    return f"already shipped (shipment {', '.join(done)})" if done else None
 
 
 def _apply_edits(erp: TrytonClient, engine: Engine, store: str, config: OrdersConfig, order: dict[str, Any],
