@@ -131,14 +131,20 @@ def added_tax(order: Order, tax: Decimal) -> Decimal:
 
 
 def refund_total(order: Order, refund: Refund) -> Decimal:
-    """The money a refund gives back: its lines and shipping, plus their taxes unless these are in them."""
+    """The money a refund gives back: its lines and shipping, plus their taxes unless these are in them; a
+    return's refund gives back the amount its transactions were asked for."""
+    if refund.amount is not None:
+        return refund.amount
     lines = sum((r.subtotal + added_tax(order, r.total_tax) for r in refund.refund_line_items), ZERO)
     return lines + refund.shipping + added_tax(order, refund.shipping_tax)
 
 
 def refunded(order: Order) -> dict[str, Decimal]:
-    subtotal = sum((r.subtotal for refund in order.refunds for r in refund.refund_line_items), ZERO)
-    tax = sum((r.total_tax for refund in order.refunds for r in refund.refund_line_items), ZERO)
+    """What refunds took off the order. A return's refund lines are left out: the return's agreement takes
+    the returned units off (see :func:`returned_by_returns`); its money and shipping count."""
+    lines = [r for refund in order.refunds if refund.return_id is None for r in refund.refund_line_items]
+    subtotal = sum((r.subtotal for r in lines), ZERO)
+    tax = sum((r.total_tax for r in lines), ZERO)
     shipping = sum((refund.shipping for refund in order.refunds), ZERO)
     shipping_tax = sum((refund.shipping_tax for refund in order.refunds), ZERO)
     return {
@@ -166,10 +172,27 @@ def removed_by_edits(order: Order) -> dict[str, Decimal]:
     }
 
 
+def returned_by_returns(order: Order) -> dict[str, Decimal]:
+    """What processed returns took back (positive amounts): the RETURN sales of the ReturnAgreements. Their
+    exchange items are line items of the order, counted with the others."""
+    sales = [
+        sale
+        for agreement in order.agreements
+        if agreement.reason == "RETURN"
+        for sale in agreement.sales
+        if sale.action_type == "RETURN"
+    ]
+    return {
+        "subtotal": -sum((sale.subtotal for sale in sales), ZERO),
+        "tax": -sum((sale.tax for sale in sales), ZERO),
+    }
+
+
 def totals(order: Order) -> dict[str, Decimal]:
-    """Original (after edits, before refunds) and current (after refunds and edits) amounts, all in the
-    shop currency. Line totals count every ordered unit, removed ones too (as LineItem's do in Shopify);
-    what edits removed comes off the order's totals.
+    """Original (after edits, before refunds and returns) and current (after refunds, edits and returns)
+    amounts, all in the shop currency. Line totals count every ordered unit, removed ones too (as
+    LineItem's do in Shopify); what edits removed comes off the order's totals, what returns took back off
+    its current totals (their exchange items are line items like any other).
 
     As Shopify reports them: the subtotal is the lines after their discounts (with their tax when the
     order's taxes are included); the shipping (totalShippingPriceSet) is before its discounts, the current
@@ -187,8 +210,9 @@ def totals(order: Order) -> dict[str, Decimal]:
     subtotal = original - line_discounts - removed["subtotal"]
     tax = line_tax + shipping_tax
     back = refunded(order)
-    current_subtotal = subtotal - back["subtotal"]
-    current_tax = tax - back["tax"] - back["shipping_tax"]
+    returned = returned_by_returns(order)
+    current_subtotal = subtotal - back["subtotal"] - returned["subtotal"]
+    current_tax = tax - back["tax"] - back["shipping_tax"] - returned["tax"]
     current_shipping = shipping_paid - back["shipping"]
     current_discounts = sum(
         (
@@ -758,6 +782,7 @@ def create_fulfillment(
         list(dict.fromkeys(fo.id for _o, fo, _l, _q in picked)),
         [[line_id, qty] for line_id, qty in fulfilled.items()],
         tracking,
+        [store.next_id("fulfillment_line_item") for _line in fulfilled],
     )
     order.fulfillments.append(fulfillment)
     order.updated_at = now

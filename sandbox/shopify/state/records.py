@@ -244,11 +244,12 @@ class LineItem:
     refunded_quantity: int = 0
     fulfilled_quantity: int = 0
     removed_quantity: int = 0  # units taken off by order edits (still counted in `quantity`, as in Shopify)
+    returned_quantity: int = 0  # units taken back by processed returns (returnProcess)
 
     @property
     def current_quantity(self) -> int:
-        """Shopify's currentQuantity: ordered units less refunded and removed ones."""
-        return self.quantity - self.refunded_quantity - self.removed_quantity
+        """Shopify's currentQuantity: ordered units less refunded, removed and returned ones."""
+        return self.quantity - self.refunded_quantity - self.removed_quantity - self.returned_quantity
 
 
 @dataclass(slots=True)
@@ -292,6 +293,11 @@ class Refund:
     shipping_tax: Decimal = Decimal("0")
     # The money given back: one REFUND transaction of the refund's total (none when it gives nothing back).
     transactions: list[OrderTransaction] = field(default_factory=list)
+    # A return's refund (returnProcess with issueRefund): its Return, and the money it gives back (the
+    # transaction amounts asked for); its lines list the returned units, whose value the return's
+    # ReturnAgreement takes off the order (not the refund's lines, which would count them twice).
+    return_id: int | None = None
+    amount: Decimal | None = None
 
 
 @dataclass(slots=True)
@@ -323,6 +329,15 @@ class Fulfillment:
     fulfillment_order_ids: list[int]
     line_items: list[list[int]]  # [[line item id, quantity]]
     tracking: list[list[str | None]]  # [[company, number, url]]
+    # The FulfillmentLineItem ids, one per entry of line_items (empty for fulfillments stored before they
+    # were kept: their ids are then derived, see resolvers.orders.fulfillment_line_ids).
+    line_item_ids: list[int] = field(default_factory=list)
+
+    def fulfillment_line_item_ids(self) -> list[int]:
+        """The ids of its FulfillmentLineItems, in line_items order (derived for old records)."""
+        if len(self.line_item_ids) == len(self.line_items):
+            return list(self.line_item_ids)
+        return [self.id * 1000 + line_id % 1000 for line_id, _quantity in self.line_items]
 
 
 @dataclass(slots=True)
@@ -354,6 +369,93 @@ class SalesAgreement:
     happened_at: datetime
     sales: list[Sale]
     refund_id: int | None = None
+    return_id: int | None = None  # a ReturnAgreement's Return
+
+
+@dataclass(slots=True)
+class ReturnLine:
+    """A ReturnLineItem: units of a fulfillment line item the customer sends back."""
+
+    id: int
+    fulfillment_line_item_id: int
+    line_item_id: int
+    quantity: int
+    processed_quantity: int = 0
+    return_reason_note: str = ""
+    return_reason_definition_id: int | None = None
+
+    @property
+    def unprocessed_quantity(self) -> int:
+        return self.quantity - self.processed_quantity
+
+
+@dataclass(slots=True)
+class ExchangeLine:
+    """An ExchangeLineItem: a variant the customer gets instead; processed units become line items."""
+
+    id: int
+    variant_id: int
+    product_id: int | None
+    title: str | None
+    variant_title: str | None
+    variant_sku: str | None
+    quantity: int
+    processed_quantity: int = 0
+    line_item_ids: list[int] = field(default_factory=list)
+
+    @property
+    def unprocessed_quantity(self) -> int:
+        return self.quantity - self.processed_quantity
+
+
+@dataclass(slots=True)
+class Disposition:
+    """A ReverseFulfillmentOrderDisposition: what became of returned units (RESTOCKED, ...)."""
+
+    id: int
+    created_at: datetime
+    quantity: int
+    type: str  # ReverseFulfillmentOrderDispositionType
+    location_id: int | None
+
+
+@dataclass(slots=True)
+class ReverseFulfillmentOrderLine:
+    id: int
+    return_line_item_id: int
+    fulfillment_line_item_id: int
+    line_item_id: int
+    total_quantity: int
+    dispositions: list[Disposition] = field(default_factory=list)
+
+    @property
+    def disposed_quantity(self) -> int:
+        return sum(d.quantity for d in self.dispositions)
+
+
+@dataclass(slots=True)
+class ReverseFulfillmentOrder:
+    id: int
+    status: str  # ReverseFulfillmentOrderStatus: OPEN | CLOSED | CANCELED
+    line_items: list[ReverseFulfillmentOrderLine]
+
+
+@dataclass(slots=True)
+class Return:
+    """A Return (returnCreate): returned units, exchange items, the reverse fulfillment order that brings the
+    units back, and what processing it recorded (refunds, ReturnAgreements)."""
+
+    id: int
+    name: str
+    status: str  # ReturnStatus: OPEN | CLOSED | CANCELED (REQUESTED, DECLINED not modelled)
+    created_at: datetime
+    return_line_items: list[ReturnLine]
+    exchange_line_items: list[ExchangeLine] = field(default_factory=list)
+    reverse_fulfillment_orders: list[ReverseFulfillmentOrder] = field(default_factory=list)
+    requested_at: datetime | None = None
+    closed_at: datetime | None = None
+    refund_ids: list[int] = field(default_factory=list)
+    agreement_ids: list[int] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -426,6 +528,7 @@ class Order:
     fulfillment_orders: list[FulfillmentOrder] = field(default_factory=list)
     fulfillments: list[Fulfillment] = field(default_factory=list)
     agreements: list[SalesAgreement] = field(default_factory=list)
+    returns: list[Return] = field(default_factory=list)
     # What the customer paid at checkout (orders are paid at creation); None for orders stored before it
     # was kept: their total before any edit.
     paid: Decimal | None = None

@@ -113,6 +113,13 @@ class Store:
         self.order_of_line_item: dict[int, int] = {}
         self.order_of_refund: dict[int, int] = {}
         self.order_of_shipping_line: dict[int, int] = {}
+        self.order_of_fulfillment_line_item: dict[int, int] = {}
+        # Returns and their parts (returnProcess, reverseFulfillmentOrderDispose, node(id:)).
+        self.order_of_return: dict[int, int] = {}
+        self.order_of_return_line_item: dict[int, int] = {}
+        self.order_of_exchange_line_item: dict[int, int] = {}
+        self.order_of_reverse_fulfillment_order: dict[int, int] = {}
+        self.order_of_reverse_fulfillment_order_line: dict[int, int] = {}
         self.counters: dict[str, int] = {}
         self.meta: dict[str, Any] = {}
         self._dirty: dict[tuple[str, str], Any] = {}
@@ -228,6 +235,19 @@ class Store:
             self.order_of_refund[refund.id] = order.id
         for shipping_line in order.shipping_lines:
             self.order_of_shipping_line[shipping_line.id] = order.id
+        for fulfillment in order.fulfillments:
+            for line_id in fulfillment.fulfillment_line_item_ids():
+                self.order_of_fulfillment_line_item[line_id] = order.id
+        for return_ in order.returns:
+            self.order_of_return[return_.id] = order.id
+            for return_line in return_.return_line_items:
+                self.order_of_return_line_item[return_line.id] = order.id
+            for exchange_line in return_.exchange_line_items:
+                self.order_of_exchange_line_item[exchange_line.id] = order.id
+            for reverse in return_.reverse_fulfillment_orders:
+                self.order_of_reverse_fulfillment_order[reverse.id] = order.id
+                for reverse_line in reverse.line_items:
+                    self.order_of_reverse_fulfillment_order_line[reverse_line.id] = order.id
 
     def commit(self) -> None:
         if self._db is not None and (self._dirty or self._deleted or self._dirty_meta):
@@ -298,6 +318,12 @@ class Store:
                 self.order_of_line_item,
                 self.order_of_refund,
                 self.order_of_shipping_line,
+                self.order_of_fulfillment_line_item,
+                self.order_of_return,
+                self.order_of_return_line_item,
+                self.order_of_exchange_line_item,
+                self.order_of_reverse_fulfillment_order,
+                self.order_of_reverse_fulfillment_order_line,
                 self.meta,
             ):
                 mapping.clear()
