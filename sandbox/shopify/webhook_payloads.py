@@ -400,6 +400,63 @@ def _level(store: Store, pair: tuple[int, int]) -> dict[str, Any] | None:
     return inventory_level_body(level) if level else None
 
 
+def _return(store: Store, return_id: int) -> dict[str, Any] | None:
+    """returns/approve, returns/process, returns/close, returns/cancel: the return as it stands."""
+    order = store.orders.get(store.order_of_return.get(return_id))
+    return_ = next((r for r in order.returns if r.id == return_id), None) if order else None
+    if return_ is None:
+        return None
+    return {
+        "id": return_.id,
+        "admin_graphql_api_id": gid("Return", return_.id),
+        "order_id": order.id,
+        "name": return_.name,
+        "status": return_.status.lower(),
+        "created_at": timestamp(return_.created_at),
+        "closed_at": timestamp(return_.closed_at),
+        "return_line_items": [
+            {"id": rl.id, "admin_graphql_api_id": gid("ReturnLineItem", rl.id),
+             "fulfillment_line_item_id": rl.fulfillment_line_item_id, "line_item_id": rl.line_item_id,
+             "quantity": rl.quantity, "processed_quantity": rl.processed_quantity,
+             "return_reason_note": rl.return_reason_note}
+            for rl in return_.return_line_items
+        ],
+        "exchange_line_items": [
+            {"id": e.id, "admin_graphql_api_id": gid("ExchangeLineItem", e.id), "variant_id": e.variant_id,
+             "sku": e.variant_sku, "quantity": e.quantity, "processed_quantity": e.processed_quantity,
+             "line_item_ids": list(e.line_item_ids)}
+            for e in return_.exchange_line_items
+        ],
+        "refund_ids": list(return_.refund_ids),
+    }
+
+
+def _reverse_fulfillment_order(store: Store, reverse_id: int) -> dict[str, Any] | None:
+    """reverse_fulfillment_orders/dispose: the reverse fulfillment order and all its dispositions."""
+    order = store.orders.get(store.order_of_reverse_fulfillment_order.get(reverse_id))
+    pairs = [(r, rfo) for r in (order.returns if order else []) for rfo in r.reverse_fulfillment_orders]
+    return_, reverse = next(((r, rfo) for r, rfo in pairs if rfo.id == reverse_id), (None, None))
+    if reverse is None:
+        return None
+    dispositions = [
+        {"id": d.id, "type": d.type.lower(), "quantity": d.quantity, "location_id": d.location_id,
+         "created_at": timestamp(d.created_at),
+         "reverse_fulfillment_order_line_item": {
+             "id": line.id, "admin_graphql_api_id": gid("ReverseFulfillmentOrderLineItem", line.id),
+             "line_item_id": line.line_item_id}}
+        for line in reverse.line_items for d in line.dispositions
+    ]
+    return {
+        "id": reverse.id,
+        "admin_graphql_api_id": gid("ReverseFulfillmentOrder", reverse.id),
+        "order_id": order.id,
+        "return_id": return_.id,
+        "status": reverse.status.lower(),
+        "total_dispositions": len(dispositions),
+        "dispositions": dispositions,
+    }
+
+
 BUILDERS: dict[str, Callable[[Store, Any], dict[str, Any] | None]] = {
     "orders/create": _order,
     "orders/updated": _order,
@@ -409,6 +466,11 @@ BUILDERS: dict[str, Callable[[Store, Any], dict[str, Any] | None]] = {
     "orders/partially_fulfilled": _order,
     "orders/edited": order_edit_body,
     "refunds/create": _refund,
+    "returns/approve": _return,
+    "returns/process": _return,
+    "returns/close": _return,
+    "returns/cancel": _return,
+    "reverse_fulfillment_orders/dispose": _reverse_fulfillment_order,
     "fulfillments/create": _fulfillment,
     "inventory_levels/update": _level,
     "products/create": _product,

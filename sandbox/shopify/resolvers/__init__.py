@@ -9,6 +9,7 @@ from sandbox.shopify.resolvers import (  # noqa: F401 (registration)
     edits,
     inventory,
     orders,
+    returns,
     shop,
     webhooks,
 )

@@ -17,7 +17,10 @@ from sandbox.shopify.state import edits as domain
 from sandbox.shopify.state.edits import CalculatedLine, CalculatedOrder
 from sandbox.shopify.state.records import Order, OrderEditSession, Sale, SalesAgreement
 
-AGREEMENT_TYPES = {"ORDER": "OrderAgreement", "ORDER_EDIT": "OrderEditAgreement", "REFUND": "RefundAgreement"}
+AGREEMENT_TYPES = {
+    "ORDER": "OrderAgreement", "ORDER_EDIT": "OrderEditAgreement", "REFUND": "RefundAgreement",
+    "RETURN": "ReturnAgreement",
+}
 graphql_type(SalesAgreement, lambda agreement: AGREEMENT_TYPES[agreement.reason])
 graphql_type(Sale, lambda sale: "ProductSale" if sale.line_type == "PRODUCT" else "ShippingLineSale")
 graphql_type(CalculatedOrder, "CalculatedOrder")

@@ -675,7 +675,7 @@ def resolve_refund_transactions(refund: Refund, info: GraphQLResolveInfo, **args
     return paginate_list(info, args, refund.transactions)
 
 
-for _name, _value in {"staffMember": None, "return": None, "duties": []}.items():
+for _name, _value in {"staffMember": None, "duties": []}.items():
     resolver("Refund", _name)(lambda _r, _i, _value=_value, **_a: _value)
 
 resolver("OrderTransaction", "id")(id_resolver("OrderTransaction"))
@@ -898,22 +898,27 @@ def resolve_fulfillment_lines(
 ) -> dict[str, Any]:
     store = store_of(info)
     order = store.orders.get(store.order_of_fulfillment[fulfillment.id])
-    lines = {li.id: li for li in order.line_items}
-    items = []
-    for line_id, quantity in fulfillment.line_items:
-        line = lines[line_id]
-        amount = domain.cents(line.unit_price * quantity)
-        items.append(
-            {
-                "id": gid("FulfillmentLineItem", fulfillment.id * 1000 + line_id % 1000),
-                "key": line_id,
-                "lineItem": line,
-                "quantity": quantity,
-                "originalTotalSet": money_bag(amount),
-                "discountedTotalSet": money_bag(amount),
-            }
-        )
+    items = [
+        fulfillment_line_item(order, fulfillment, index) for index in range(len(fulfillment.line_items))
+    ]
     return paginate_list(info, args, items, key=lambda i: i["key"], ident=lambda i: i["key"])
+
+
+def fulfillment_line_item(order: Order, fulfillment: Fulfillment, index: int) -> dict[str, Any]:
+    """A FulfillmentLineItem: the units of one line item a fulfillment shipped."""
+    line_id, quantity = fulfillment.line_items[index]
+    line = next(li for li in order.line_items if li.id == line_id)
+    amount = domain.cents(line.unit_price * quantity)
+    return {
+        "id": gid("FulfillmentLineItem", fulfillment.fulfillment_line_item_ids()[index]),
+        "key": line_id,
+        "lineItem": line,
+        "quantity": quantity,
+        "originalTotalSet": money_bag(amount),
+        "discountedTotalSet": money_bag(amount),
+        "originalTotal": money(amount),
+        "discountedTotal": money(amount),
+    }
 
 
 @resolver("Fulfillment", "fulfillmentOrders")

@@ -10,6 +10,7 @@ from graphql import GraphQLResolveInfo
 from sandbox.shopify.ids import gid, gid_type, parse_gid, parse_inventory_level_gid
 from sandbox.shopify.resolvers.base import resolver, store_of
 from sandbox.shopify.resolvers.orders import order_part
+from sandbox.shopify.resolvers.returns import find_return, find_reverse_fulfillment_order
 from sandbox.shopify.state.edits import calculate
 from sandbox.shopify.settings import SHOP_CURRENCY, SHOP_DOMAIN, SHOP_NAME
 from sandbox.shopify.state.store import Store
@@ -32,6 +33,8 @@ _NODES: dict[str, Callable[[Store, int], Any]] = {
         calculate(store, store.order_edits.get(i)) if store.order_edits.get(i) else None
     ),
     "OrderEditSession": lambda store, i: store.order_edits.get(i),
+    "Return": find_return,
+    "ReverseFulfillmentOrder": find_reverse_fulfillment_order,
 }
 
 
