@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
                          help="share of refunds whose transaction waits for the gateway's answer")
     shopper.add_argument("--edit-rate", type=float, default=0.0,
                          help="share of steps that edit an open, unfulfilled order")
+    shopper.add_argument("--return-rate", type=float, default=0.0,
+                         help="share of steps that return a fulfilled unit (half of them exchanged)")
     args = parser.parse_args(argv)
 
     emulator = ShopifyEmulator(args.home, args.port, args.plan)
@@ -65,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             "refund_rate": args.refund_rate,
             "pending_refund_rate": args.pending_refund_rate,
             "edit_rate": args.edit_rate,
+            "return_rate": args.return_rate,
         }
         if args.action == "start":
             result = emulator.admin("POST", "/shopper/start", config)

@@ -14,7 +14,7 @@ from sandbox.shopify.errors import UserErrors
 from sandbox.shopify.ids import gid
 from sandbox.shopify.settings import ADMIN_PREFIX, Plan
 from sandbox.shopify.shopper import Shopper, ShopperConfig
-from sandbox.shopify.state import catalog, edits, orders
+from sandbox.shopify.state import catalog, edits, orders, returns
 from sandbox.shopify.state.records import Address, Order, WebhookSubscription
 
 if TYPE_CHECKING:
@@ -137,6 +137,7 @@ class AdminApi:
             ("POST", r"/orders/(\d+)/cancel", self.cancel_order),
             ("POST", r"/orders/(\d+)/refund", self.refund_order),
             ("POST", r"/orders/(\d+)/edit", self.edit_order),
+            ("POST", r"/orders/(\d+)/return", self.return_order),
             ("POST", r"/orders/(\d+)/refunds/(\d+)/settle", self.settle_refund),
             ("PUT", r"/plan", self.set_plan),
             ("GET", r"/faults", self.get_faults),
@@ -360,6 +361,50 @@ class AdminApi:
                 **_order_summary(order),
                 "agreement_id": gid("SalesAgreement", agreement.id) if agreement else None,
                 "line_item_ids": [gid("LineItem", line_id) for line_id in added],
+            }
+
+    def return_order(self, order_id: str, query: dict[str, str], body: Any) -> dict[str, Any]:
+        """A return in one go (returnCreate, returnProcess, reverseFulfillmentOrderDispose, returnClose):
+        body ``{"lines": [{"line_item_id", "quantity"}], "exchange": [{"sku" | "variant_id", "quantity"}],
+        "refund": true, "dispose": "RESTOCKED" | "NOT_RESTOCKED" | "MISSING" | "PROCESSING_REQUIRED" | null,
+        "location_id": null, "close": true}``."""
+        with self.store.transaction():
+            self._order(order_id)
+            if not isinstance(body.get("lines"), list) or not body["lines"]:
+                raise BadRequest("lines must be a non-empty list of {\"line_item_id\", \"quantity\"}")
+            if not isinstance(body.get("exchange") or [], list):
+                raise BadRequest("exchange must be a list of {\"sku\" or \"variant_id\", \"quantity\"}")
+            for entry in body.get("exchange") or []:
+                if "sku" not in entry and "variant_id" not in entry:
+                    raise BadRequest("each exchange item needs \"sku\" or \"variant_id\"")
+            dispose = body.get("dispose", "RESTOCKED")
+            if dispose is not None and dispose not in returns.DISPOSITION_TYPES:
+                raise BadRequest(f"dispose must be one of {', '.join(returns.DISPOSITION_TYPES)} or null")
+            request = returns.ReturnRequest(
+                lines=[(_numeric(e["line_item_id"]), int(e["quantity"])) for e in body["lines"]],
+                exchanges=[
+                    (
+                        self._variants_by_sku(e["sku"])[0].id if "sku" in e else _numeric(e["variant_id"]),
+                        int(e.get("quantity", 1)),
+                    )
+                    for e in body.get("exchange") or []
+                ],
+                refund=bool(body.get("refund", True)),
+                dispose=dispose,
+                location_id=_numeric(body["location_id"]) if body.get("location_id") is not None else None,
+                close=bool(body.get("close", True)),
+            )
+            outcome = returns.return_order(self.store, int(order_id), request)
+            return {
+                **_order_summary(outcome.order),
+                "return_id": gid("Return", outcome.return_.id),
+                "return_number": outcome.return_.id,
+                "return_name": outcome.return_.name,
+                "return_status": outcome.return_.status,
+                "return_status_of_order": returns.order_return_status(outcome.order),
+                "agreement_id": gid("SalesAgreement", outcome.agreement.id),
+                "refund_id": gid("Refund", outcome.refund.id) if outcome.refund else None,
+                "line_item_ids": [gid("LineItem", line_id) for line_id in outcome.line_item_ids],
             }
 
     def settle_refund(

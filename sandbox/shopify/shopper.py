@@ -4,7 +4,9 @@ one, through the same domain operations as everything else, so inventory moves a
 refunds (``pending_refund_rate``) waits for the payment gateway: it answers ``settle_after_steps`` steps
 later, refusing ``refund_failure_rate`` of them. A share of new shoppers (``phone_only_rate``) check out
 as guests with a phone number and no e-mail. A share of the steps (``edit_rate``) edits an open,
-unfulfilled order as staff would with Shopify's order editing: adds a variant or takes a unit off a line."""
+unfulfilled order as staff would with Shopify's order editing: adds a variant or takes a unit off a line. A
+share (``return_rate``) returns one fulfilled unit with Shopify's Returns API, half the time exchanging it
+for another sellable variant: refunded, restocked where it was fulfilled from, and closed."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.shopify.errors import UserErrors
-from sandbox.shopify.state import edits, orders
+from sandbox.shopify.state import edits, orders, returns
 from sandbox.shopify.state.orders import LineRequest, OrderRequest
 from sandbox.shopify.state.records import Address
 from sandbox.shopify.state.store import Store
@@ -75,6 +77,7 @@ class ShopperConfig:
     refund_failure_rate: float = 0.2  # of the pending ones: refused by the gateway
     phone_only_rate: float = 0.0  # of new shoppers: guests who give a phone number and no e-mail
     edit_rate: float = 0.0  # of the steps: an order edit (add a variant, or one unit less of a line)
+    return_rate: float = 0.0  # of the steps: a return of one fulfilled unit (half of them exchanged)
 
 
 class Shopper:
@@ -83,7 +86,7 @@ class Shopper:
         self.config = config
         self.rng = random.Random(config.seed)
         self.stats = {"orders": 0, "cancelled": 0, "refunded": 0, "skipped": 0, "refunds_settled": 0,
-                      "refunds_refused": 0, "edited": 0}
+                      "refunds_refused": 0, "edited": 0, "returned": 0, "exchanged": 0}
         self.steps = 0
         self.pending: list[tuple[int, int, int]] = []  # (step made, order id, refund id), oldest first
 
@@ -101,6 +104,9 @@ class Shopper:
                 return self._refund(self.rng.choice(recent))
             if recent and roll < self.config.cancel_rate + self.config.refund_rate + self.config.edit_rate:
                 return self._edit(recent)
+            if recent and roll < (self.config.cancel_rate + self.config.refund_rate + self.config.edit_rate
+                                  + self.config.return_rate):
+                return self._return()
             request = self.random_order()
             if request is None:
                 self.stats["skipped"] += 1
@@ -166,6 +172,36 @@ class Shopper:
         self.stats["edited"] += 1
         return {"action": "edit", "order_id": order.id,
                 "change": "added" if request.additions else "lowered"}
+
+    def _return(self) -> dict[str, Any]:
+        """Return one fulfilled unit of a recent order (the latest 200), half the time for another
+        sellable variant: refunded, restocked at the location it was fulfilled from, closed."""
+        candidates = []
+        for order in list(self.store.orders.by_id.values())[-200:]:
+            if order.cancelled_at is not None:
+                continue
+            for fulfillment in order.fulfillments:
+                for index, (line_id, _units) in enumerate(fulfillment.line_items):
+                    if returns.returnable_quantity(order, fulfillment, index) > 0:
+                        candidates.append((order, line_id))
+        if not candidates:
+            return {"action": "skipped", "reason": "nothing to return"}
+        order, line_id = self.rng.choice(candidates)
+        request = returns.ReturnRequest([(line_id, 1)])
+        if self.rng.random() < 0.5:
+            variant_id = next(li.variant_id for li in order.line_items if li.id == line_id)
+            others = [(v, units) for v, units in self._sellable(list(self.store.variants.by_id))
+                      if v.id != variant_id]
+            if others:
+                request.exchanges.append((others[0][0].id, 1))
+        try:
+            outcome = returns.return_order(self.store, order.id, request)
+        except UserErrors:
+            return {"action": "skipped", "reason": "return refused"}
+        self.stats["returned"] += 1
+        self.stats["exchanged"] += bool(request.exchanges)
+        return {"action": "return", "order_id": order.id, "return_id": outcome.return_.id,
+                "exchanged": bool(request.exchanges)}
 
     def _settle(self, order_id: int, refund_id: int) -> dict[str, Any]:
         """The gateway's answer to a pending refund (skipped when someone answered it already)."""
