@@ -72,7 +72,8 @@ REALTIME_SCHEDULER_IDLE_SLEEP_S = 0.25
 # payment gateway's answer (ten actions later, one in five refused) and are booked once their money moved;
 # one new shopper in ten checks out as a guest with a phone number and no e-mail; one action in twenty
 # edits an open order (a variant added, or a unit less), which the ERP's sales follow.
-SHOPPER = {"rate": 0.5, "seed": 7, "pending_refund_rate": 0.3, "phone_only_rate": 0.1, "edit_rate": 0.05}
+SHOPPER = {"rate": 0.5, "seed": 7, "pending_refund_rate": 0.3, "phone_only_rate": 0.1, "edit_rate": 0.05,
+           "return_rate": 0.03}
 SHIPPER = {"every_s": 10, "after_s": 15}  # the ERP's warehouse ships what was sold 15-25 s earlier
 
 
