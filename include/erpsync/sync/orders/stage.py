@@ -9,6 +9,7 @@ the order itself to change.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
@@ -126,14 +127,38 @@ def _write(conn: Connection, store: str, good: list[dict[str, Any]], batch_id: s
     return len(orders)
 
 
+# What a new version of an order can change that moves stock: read from staging to tell a version apart
+# from the one staged when the store stamped both in the same second.
+_MOVES = ("cancelled_at", "refunds", "edits", "store_location")
+
+
 def _newer_versions(conn: Connection, store: str, orders: list[dict[str, Any]]) -> set[str]:
-    """The ids of ``orders`` that staging lacks in this version (new, or changed since)."""
-    staged: dict[str, dt.datetime] = {}
+    """The ids of ``orders`` that staging lacks in this version (new, or changed since). The store stamps
+    whole seconds: a version stamped in the second of the staged one (an order cancelled the second it was
+    placed) is newer when what it says about stock differs."""
+    staged: dict[str, dict[str, Any]] = {}
     for chunk in db.chunks(sorted(o["store_order_id"] for o in orders)):
-        staged.update(conn.execute(select(stg_order.c.store_order_id, stg_order.c.store_updated_at).where(
-            stg_order.c.store == store, stg_order.c.store_order_id.in_(chunk))).all())
+        staged.update((row["store_order_id"], row) for row in conn.execute(
+            select(stg_order.c.store_order_id, stg_order.c.store_updated_at, *(stg_order.c[c] for c in _MOVES))
+            .where(stg_order.c.store == store, stg_order.c.store_order_id.in_(chunk))).mappings())
     return {o["store_order_id"] for o in orders
-            if o["store_order_id"] not in staged or o["store_updated_at"] > staged[o["store_order_id"]]}
+            if (old := staged.get(o["store_order_id"])) is None or _aware(o["store_updated_at"]) > _aware(
+                old["store_updated_at"]) or (_aware(o["store_updated_at"]) == _aware(old["store_updated_at"])
+                                             and any(_same(o[c]) != _same(old[c]) for c in _MOVES))}
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """A naive time as UTC (SQLite hands back the warehouse's times without their zone)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _same(value: Any) -> Any:
+    """A staged value as it compares: times in UTC, JSON documents as text, empty as None."""
+    if isinstance(value, dt.datetime):
+        return _aware(value)
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, sort_keys=True, default=str) if value else None
+    return value
 
 
 def _when(value: str | None) -> dt.datetime | None:
