@@ -418,7 +418,7 @@ def order_edits(agreements: list[dict[str, Any]]) -> tuple[StoreOrderEdit, ...]:
     and whether the edit put the line on the order (no earlier agreement sold any of it)."""
     seen: set[str] = set()
     edits = []
-    for agreement in sorted(agreements, key=lambda a: (_when(a["happenedAt"]), a["id"])):
+    for agreement in sorted(agreements, key=_agreement_order):
         units: dict[str, int] = {}
         money: dict[str, list[Decimal]] = {}
         for sale in agreement["sales"]["nodes"]:
@@ -439,6 +439,14 @@ def order_edits(agreements: list[dict[str, Any]]) -> tuple[StoreOrderEdit, ...]:
                 for line_id, quantity in units.items() if quantity)))
         seen.update(units)
     return tuple(edits)
+
+
+def _agreement_order(agreement: dict[str, Any]) -> tuple:
+    """Agreements in the order they happened: by time (whole seconds), the order's own placement first
+    within its second, then by id as a number (as text, "SalesAgreement/10" would sort before ".../9")."""
+    number = agreement["id"].rsplit("/", 1)[-1]
+    return (_when(agreement["happenedAt"]), agreement.get("reason") != "ORDER",
+            int(number) if number.isdigit() else 0, agreement["id"])
 
 
 def _refund_money(refund: dict[str, Any]) -> str:

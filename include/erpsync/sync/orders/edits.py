@@ -50,7 +50,9 @@ class EditApplier:
         self.sales = TrytonSales(erp)
         self.applied = applied
         self.record = record
-        self.edits = sorted(order["edits"] or (), key=lambda e: (e["happened_at"], e["edit_id"]))
+        # Staged in the order they happened (the store's); two in one second keep it (a stable sort: their
+        # ids as text would put ".../10" before ".../9").
+        self.edits = sorted(order["edits"] or (), key=lambda e: e["happened_at"])
         self.homes = edit_plan.homes(self.edits)
         self._lines: dict[str, dict[str, Any]] | None = None
         self._products: dict[str, int] = {}
