@@ -266,13 +266,12 @@ def fulfillment_status(order: Order) -> str:
 
 
 def line_share(line: LineItem, units: int) -> tuple[Decimal, Decimal, Decimal]:
-    """(subtotal after discounts, tax, discount) of `units` of a line, pro rata of its ordered units."""
+    """(subtotal after discounts, tax, discount) of `units` of a line, pro rata of its ordered units. The
+    discount is what takes the units' price to their subtotal (each rounded on its own, the two could be a
+    cent apart, and the order's totals would not add up)."""
     share = Decimal(units) / line.quantity
-    return (
-        cents((line_original_total(line) - line_discount_total(line)) * share),
-        cents(line_tax_total(line) * share),
-        cents(line_discount_total(line) * share),
-    )
+    subtotal = cents((line_original_total(line) - line_discount_total(line)) * share)
+    return subtotal, cents(line_tax_total(line) * share), cents(line_original_total(line) * share) - subtotal
 
 
 def product_sale(store: Store, line: LineItem, units: int, action: str, taxes_included: bool = False) -> Sale:
