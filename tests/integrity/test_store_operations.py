@@ -36,3 +36,24 @@ def test_an_invalid_document_is_rejected(schema):
 def test_there_is_one_operation_per_file_named_after_it():
     names = [op.name for op in operations.all_operations()]
     assert len(names) == len(set(names)) >= 6
+
+
+# The page sizes the product asks for, where an operation takes them as a variable.
+PAGES = {"ProductVariants": "VARIANT_PAGE", "Orders": "ORDER_PAGE", "OrderStamps": "STAMP_PAGE"}
+
+
+@pytest.mark.parametrize("operation", [op for op in operations.all_operations() if op.document.lstrip("# \n")
+                                       and "query " in op.document], ids=lambda op: op.name)
+def test_every_query_costs_less_than_shopify_refuses(schema, operation):
+    """Shopify refuses a query whose requested cost is over 1,000 points (MAX_COST_EXCEEDED), whatever
+    the data: worked out with the store emulator's calculator of Shopify's published rules."""
+    from graphql import FragmentDefinitionNode, OperationDefinitionNode
+
+    from erpsync.shopify import store
+    from sandbox.shopify.cost import QueryCost
+
+    document = parse(operation.document)
+    (query,) = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    variables = {"first": getattr(store, PAGES[operation.name])} if operation.name in PAGES else {"first": 250}
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    assert QueryCost(schema, fragments, variables).requested(query) <= 1000

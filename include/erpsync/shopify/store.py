@@ -31,6 +31,7 @@ from erpsync.store.records import (
     StoreAddress,
     StoreCustomer,
     StoreEditLine,
+    StoreExchangeLine,
     StoredVariant,
     StoreLocation,
     StoreOrder,
@@ -38,6 +39,8 @@ from erpsync.store.records import (
     StoreOrderLine,
     StoreRefund,
     StoreRefundLine,
+    StoreReturn,
+    StoreReturnLine,
     StoreVariant,
     WebhookSubscriptions,
 )
@@ -262,14 +265,38 @@ class ShopifyStore:
         for query in queries:
             for nodes in self.client.paginate(operations.load("Orders"), {"first": ORDER_PAGE, "query": query},
                                               "orders"):
-                edits = self._edits([node["id"] for node in nodes if node.get("edited")])
-                yield [dataclasses.replace(order, edits=edits.get(order.order_id, ()))
+                returned = [node["id"] for node in nodes
+                            if node.get("returnStatus") not in (None, "NO_RETURN")]
+                agreements = self._agreements([node["id"] for node in nodes if node.get("edited")] + returned)
+                prices = {node["id"]: ({line["id"]: _money(line["originalUnitPriceSet"])
+                                        for line in node["lineItems"]["nodes"]},
+                                       bool(node.get("taxesIncluded")))
+                          for node in nodes}
+                returns = {order_id: order_returns(agreements.get(order_id, []), self._returns(order_id),
+                                                   *prices[order_id])
+                           for order_id in returned if order_id in agreements}
+                yield [dataclasses.replace(order, edits=order_edits(agreements.get(order.order_id, [])),
+                                           returns=returns.get(order.order_id, ()))
                        for order in map(_order, nodes)]
 
-    def _edits(self, order_ids: Sequence[str]) -> dict[str, tuple[StoreOrderEdit, ...]]:
-        """The committed edits of edited orders, from their sales agreements (all their pages)."""
-        found: dict[str, tuple[StoreOrderEdit, ...]] = {}
-        for order_id in order_ids:
+    def _returns(self, order_id: str) -> list[dict[str, Any]]:
+        """The order's returns: what each still has to process and what became of its goods."""
+        found: list[dict[str, Any]] = []
+        after = None
+        while True:
+            order = self.client.execute(operations.load("OrderReturns"),
+                                        {"id": order_id, "after": after})["order"]
+            if not order:
+                return found  # gone since the page was read: the next read of the order says what happened
+            found.extend(order["returns"]["nodes"])
+            if not order["returns"]["pageInfo"]["hasNextPage"]:
+                return found
+            after = order["returns"]["pageInfo"]["endCursor"]
+
+    def _agreements(self, order_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """The sales agreements of orders (all their pages): the order's own, its edits', its returns'."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        for order_id in dict.fromkeys(order_ids):
             agreements: list[dict[str, Any]] = []
             after = None
             while True:
@@ -280,7 +307,7 @@ class ShopifyStore:
                 agreements.extend(order["agreements"]["nodes"])
                 page = order["agreements"]["pageInfo"]
                 if not page["hasNextPage"]:
-                    found[order_id] = order_edits(agreements)
+                    found[order_id] = agreements
                     break
                 after = page["endCursor"]
         return found
@@ -403,7 +430,7 @@ def _order(node: dict[str, Any]) -> StoreOrder:
                 StoreRefundLine(item["lineItem"]["id"], int(item["quantity"]), item.get("restockType") != "NO_RESTOCK",
                                 _money(item["subtotalSet"]))
                 for item in refund["refundLineItems"]["nodes"]
-            ), _refund_money(refund))
+            ), _refund_money(refund), ((refund.get("return") or {}).get("id")))
             for refund in node.get("refunds") or ()
         ),
         locations=tuple(dict.fromkeys(
@@ -432,7 +459,7 @@ def order_edits(agreements: list[dict[str, Any]]) -> tuple[StoreOrderEdit, ...]:
             discount, tax = money.setdefault(line_id, [Decimal(0), Decimal(0)])
             money[line_id] = [discount + _money(sale.get("totalDiscountAmountBeforeTaxes")),
                               tax + _money(sale.get("totalTaxAmount"))]
-        if agreement["reason"] == "ORDER_EDIT":
+        if agreement["reason"] == "ORDER_EDIT" and not agreement.get("return"):
             edits.append(StoreOrderEdit(agreement["id"], _when(agreement["happenedAt"]), tuple(
                 StoreEditLine(line_id, quantity, added=line_id not in seen, discount=money[line_id][0],
                               tax=money[line_id][1])
@@ -441,12 +468,81 @@ def order_edits(agreements: list[dict[str, Any]]) -> tuple[StoreOrderEdit, ...]:
     return tuple(edits)
 
 
+def order_returns(agreements: list[dict[str, Any]], returns: list[dict[str, Any]],
+                  prices: dict[str, Decimal] | None = None,
+                  taxes_included: bool = False) -> tuple[StoreReturn, ...]:
+    """The order's processed returns: per return, the units each line gave back and the lines given in
+    exchange (from the sales of its ReturnAgreements, with the discount and tax they move), where the
+    store restocked the returned units (its reverse fulfillment orders' dispositions), and whether it is
+    settled (nothing left to process or dispose of, or closed). A return not processed yet moved nothing.
+
+    The discount a sale moves is what makes its units at the line's unit price (``prices``) come to the
+    sale's own amount (``totalAmount``, before its tax unless ``taxes_included``): the store takes that
+    amount off (or puts it on) the order, and its discount, rounded on its own, can be a cent away."""
+    found = []
+    for ret in returns:
+        processings = sorted((a for a in agreements if (a.get("return") or {}).get("id") == ret["id"]),
+                             key=_agreement_order)
+        if not processings or ret["status"] in ("CANCELED", "DECLINED"):
+            continue
+        moved: dict[str, list] = {}  # line id -> [units, discount, tax], returned (negative) or exchanged
+        for agreement in processings:
+            for sale in agreement["sales"]["nodes"]:
+                line_id = (sale.get("lineItem") or {}).get("id")
+                moves = sale["lineType"] == "PRODUCT" and sale["actionType"] in {"ORDER", "RETURN"}
+                if line_id is None or not moves:
+                    continue
+                signed = (1 if sale["actionType"] == "ORDER" else -1) * abs(int(sale.get("quantity") or 0))
+                tax_amount = _money(sale.get("totalTaxAmount"))
+                if (prices or {}).get(line_id) is not None and sale.get("totalAmount"):
+                    before_tax = _money(sale["totalAmount"]) - (Decimal(0) if taxes_included else tax_amount)
+                    discount_amount = signed * prices[line_id] - before_tax
+                else:
+                    discount_amount = _money(sale.get("totalDiscountAmountBeforeTaxes"))
+                units, discount, tax = moved.setdefault(line_id, [0, Decimal(0), Decimal(0)])
+                moved[line_id] = [units + signed, discount + discount_amount, tax + tax_amount]
+        restocked: dict[str, dict[str, int]] = {}
+        disposed = True
+        for rfo in ret["reverseFulfillmentOrders"]["nodes"]:
+            for item in rfo["lineItems"]["nodes"]:
+                line_id = ((item.get("fulfillmentLineItem") or {}).get("lineItem") or {}).get("id")
+                dispositions = item.get("dispositions") or ()
+                disposed &= sum(int(d["quantity"]) for d in dispositions) >= int(item["totalQuantity"])
+                for d in dispositions:
+                    if d["type"] == "RESTOCKED" and line_id:
+                        where = restocked.setdefault(line_id, {})
+                        name = (d.get("location") or {}).get("name") or ""
+                        where[name] = where.get(name, 0) + int(d["quantity"])
+        unprocessed = any(int(item.get("unprocessedQuantity") or 0)
+                          for kind in ("returnLineItems", "exchangeLineItems") for item in ret[kind]["nodes"])
+        found.append(StoreReturn(
+            ret["id"], _when(processings[-1]["happenedAt"]),
+            returned=tuple(StoreReturnLine(line_id, -units, discount, tax,
+                                           _restocked(restocked.get(line_id), -units))
+                           for line_id, (units, discount, tax) in moved.items() if units < 0),
+            exchanged=tuple(StoreExchangeLine(line_id, units, discount, tax)
+                            for line_id, (units, discount, tax) in moved.items() if units > 0),
+            settled=ret["status"] == "CLOSED" or (disposed and not unprocessed)))
+    return tuple(found)
+
+
 def _agreement_order(agreement: dict[str, Any]) -> tuple:
     """Agreements in the order they happened: by time (whole seconds), the order's own placement first
     within its second, then by id as a number (as text, "SalesAgreement/10" would sort before ".../9")."""
     number = agreement["id"].rsplit("/", 1)[-1]
     return (_when(agreement["happenedAt"]), agreement.get("reason") != "ORDER",
             int(number) if number.isdigit() else 0, agreement["id"])
+
+
+def _restocked(where: dict[str, int] | None, units: int) -> tuple[tuple[str, int], ...]:
+    """Where the store put back ``units`` returned units: most at the first location, at most ``units``."""
+    found = []
+    for name, count in sorted((where or {}).items(), key=lambda item: (-item[1], item[0])):
+        if units <= 0:
+            break
+        found.append((name, min(count, units)))
+        units -= count
+    return tuple(found)
 
 
 def _refund_money(refund: dict[str, Any]) -> str:

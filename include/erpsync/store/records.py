@@ -183,6 +183,9 @@ class StoreRefund:
     total: Decimal  # everything refunded: lines, taxes, shipping
     lines: tuple[StoreRefundLine, ...]
     money: str = REFUND_SETTLED  # REFUND_SETTLED | REFUND_PENDING | REFUND_FAILED
+    # The return whose processing gave this money back (Shopify's Refund.return): its goods are booked with
+    # the return (``StoreReturn``), the refund only for what it gives back beyond them.
+    return_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +206,45 @@ class StoreOrderEdit:
     edit_id: str
     happened_at: dt.datetime
     lines: tuple[StoreEditLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreReturnLine:
+    """Units of an order line the customer sent back, as the return's processing took them off the order."""
+
+    line_id: str
+    quantity: int  # units returned (> 0)
+    # What taking them back moves of the order's discounts and taxes (negative: the discount and tax they
+    # carried come off), as with an edit's removed units.
+    discount: Decimal = Decimal(0)
+    tax: Decimal = Decimal(0)
+    # Where the store put them back on its shelves: (location name, units); units not listed were not
+    # restocked (damaged, missing, kept for inspection).
+    restocked: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StoreExchangeLine:
+    """An item the customer got in exchange: a new line of the order, added when the return was processed."""
+
+    line_id: str
+    quantity: int
+    discount: Decimal = Decimal(0)  # what it adds to the order's discounts
+    tax: Decimal = Decimal(0)  # and to its taxes
+
+
+@dataclass(frozen=True, slots=True)
+class StoreReturn:
+    """A return of goods from a fulfilled order, with the items given in exchange (Shopify's Returns API).
+
+    Booked once it is ``settled``: every unit processed (taken off the order, or exchanged) and every
+    returned unit disposed of (restocked or not), or the return closed; until then it may still change."""
+
+    return_id: str
+    happened_at: dt.datetime  # when its last processing happened, by the store's clock
+    returned: tuple[StoreReturnLine, ...]
+    exchanged: tuple[StoreExchangeLine, ...] = ()
+    settled: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +273,7 @@ class StoreOrder:
     # first the one of the order's first fulfillment order; empty when the store does not say.
     locations: tuple[str, ...] = ()
     edits: tuple[StoreOrderEdit, ...] = ()  # oldest first; empty where the store has no order editing
+    returns: tuple[StoreReturn, ...] = ()  # processed returns; empty where the store has no returns
     # Prices include the tax (a tax-inclusive shop or channel): line, discount and shipping amounts hold
     # it, ``tax_total`` is the part of them that is tax, and ``total`` adds nothing for it.
     taxes_included: bool = False

@@ -93,7 +93,7 @@ def ingest_orders(store_conn: str = DEFAULT_CONN_ID, **context: Any) -> dict[str
 
 @task(pool="erp_api")
 def apply_order_changes(store_conn: str = DEFAULT_CONN_ID, **context: Any) -> dict[str, Any]:
-    """Apply the store's cancellations and refunds to the ERP's sales, each once."""
+    """Apply the store's cancellations, edits, returns and refunds to the ERP's sales, each once."""
     from erpsync.store.hook import erp_hook
     from erpsync.sync.orders.changes import apply_changes
     from erpsync.warehouse.hook import WarehouseHook
@@ -101,7 +101,7 @@ def apply_order_changes(store_conn: str = DEFAULT_CONN_ID, **context: Any) -> di
     run = RunInfo.from_context(context)
     store = context["ti"].xcom_pull(task_ids="stage_orders")["store"]
     return apply_changes(erp_hook(store_conn).client, WarehouseHook().get_conn(), store=store, config=_config(),
-                         now=_now(), run_id=run.run_id).as_counts()
+                         now=_now(), run_id=run.run_id, catalog=catalog_config()).as_counts()
 
 
 @task(pool="store_api")

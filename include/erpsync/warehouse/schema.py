@@ -185,6 +185,9 @@ stg_order = Table(
     Column("refunds", Json, nullable=True, comment="the store's refunds: id, lines (line id, quantity, restock)"),
     Column("edits", Json, nullable=True,
            comment="the store's edits of the order: id, when, lines (line id, units added or removed)"),
+    Column("returns", Json, nullable=True,
+           comment="the store's processed returns: id, when, lines returned (restocked where), lines given "
+                   "in exchange"),
     Column("taxes_included", Boolean, nullable=False, server_default=false(),
            comment="prices include the tax: tax_total is part of the lines, discounts and shipping"),
     Column("requires_shipping", Boolean, nullable=False),
@@ -326,16 +329,18 @@ order_adjustment = Table(
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("store", String(64), nullable=False),
     Column("store_order_id", String(128), nullable=False),
-    Column("kind", String(16), nullable=False, comment="refund | cancel | edit"),
-    Column("store_ref", String(128), nullable=False, comment="the store's refund id; 'cancel' for a cancellation"),
+    Column("kind", String(16), nullable=False, comment="refund | cancel | edit | return | exchange"),
+    Column("store_ref", String(128), nullable=False,
+           comment="the store's refund, edit or return id; 'cancel' for a cancellation"),
     Column("state", String(16), nullable=False),
     Column("erp_sale_id", Integer, nullable=True, comment="the return sale that books a refund"),
     Column("detail", Text, nullable=True, comment="why it could not be applied, for people"),
     ts("created_at", nullable=False),
     ts("updated_at", nullable=False),
     UniqueConstraint("store", "store_order_id", "kind", "store_ref"),
-    CheckConstraint("kind IN ('refund', 'cancel', 'edit')", name="kind"),
-    CheckConstraint("state IN ('pending', 'applied', 'not_possible', 'failed')", name="state"),
+    CheckConstraint("kind IN ('refund', 'cancel', 'edit', 'return', 'exchange')", name="kind"),
+    # fulfilled: an exchange whose sale the ERP shipped and the store was told of
+    CheckConstraint("state IN ('pending', 'applied', 'not_possible', 'failed', 'fulfilled')", name="state"),
     Index(None, "state", "updated_at"),
 )
 

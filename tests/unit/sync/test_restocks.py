@@ -62,3 +62,17 @@ def test_the_lines_an_edit_changed_since_a_moment_count_whether_units_came_or_we
     assert edited_lines(edits, since=same_second) == {"L1", "L2"}, "the same second counts"
     assert edited_lines(edits, since=EPOCH + dt.timedelta(seconds=11)) == set()
     assert edited_lines(None) == set()
+
+
+def test_the_lines_a_return_restocked_or_gave_in_exchange_since_a_moment():
+    from erpsync.sync.orders.restocks import returned_lines
+
+    at = (EPOCH + dt.timedelta(seconds=10)).isoformat()
+    returns = [{"return_id": "R1", "happened_at": at, "returned": [
+        {"line_id": "L1", "quantity": 1, "restocked": [["Central", 1]]},
+        {"line_id": "L2", "quantity": 1, "restocked": []}],  # damaged: nothing came back to the shelf
+        "exchanged": [{"line_id": "X1", "quantity": 1}]}]
+    assert returned_lines(returns) == {"L1", "X1"}
+    assert returned_lines(returns, since=EPOCH + dt.timedelta(seconds=10)) == {"L1", "X1"}
+    assert returned_lines(returns, since=EPOCH + dt.timedelta(seconds=11)) == set()
+    assert returned_lines(None) == set()

@@ -49,7 +49,7 @@ from erpsync.store.records import (
 from erpsync.sync.catalog import desired as desired_state
 from erpsync.sync.catalog.cas import recompute
 from erpsync.sync.catalog.config import CatalogConfig
-from erpsync.sync.orders.restocks import edited_lines, restocked_lines
+from erpsync.sync.orders.restocks import edited_lines, restocked_lines, returned_lines
 from erpsync.sync.state import publish_due, reviews
 from erpsync.sync.state.row_errors import HELD, RowFailure, due_keys, record_failures, resolve
 from erpsync.warehouse import db
@@ -679,7 +679,9 @@ def _sold_since_write(conn: Connection, store: str, skus: Iterable[str],
       receives the return, so its figure, and the desired level, may not move at all;
     - an order edit made after that write added units of the SKU to such an order (committed at once in
       the store, not held back by the desired level of an order the ERP counts) or removed some (put back
-      in the store at once; never in the ERP when it had shipped them).
+      in the store at once; never in the ERP when it had shipped them);
+    - a return processed after that write restocked units of such an order's line (at whichever location
+      the store took them back) or gave the SKU in exchange.
 
     They are written even where the desired level equals the one last written, as a compare-and-swap on
     it: the store's sale lowered the level, and when the ERP books the sale in the warehouse of another
@@ -692,11 +694,11 @@ def _sold_since_write(conn: Connection, store: str, skus: Iterable[str],
     names = {location_id: name for name, location_id in locations.items()}
     moved: set[tuple[str, str]] = set()
     for chunk in db.chunks(sorted(set(skus))):
-        for sku, location_id, confirmed, line_id, location, created, refunds, edits in conn.execute(
+        for sku, location_id, confirmed, line_id, location, created, refunds, edits, returns in conn.execute(
             select(published_inventory.c.sku, published_inventory.c.location_key,
                    published_inventory.c.store_confirmed_at, stg_order_line.c.store_line_id,
                    stg_order.c.store_location, stg_order.c.store_created_at, stg_order.c.refunds,
-                   stg_order.c.edits)
+                   stg_order.c.edits, stg_order.c.returns)
             .join(stg_order_line, (stg_order_line.c.store == published_inventory.c.store)
                   & (stg_order_line.c.sku == published_inventory.c.sku))
             .join(stg_order, (stg_order.c.store == stg_order_line.c.store)
@@ -707,6 +709,9 @@ def _sold_since_write(conn: Connection, store: str, skus: Iterable[str],
                    or_(published_inventory.c.store_confirmed_at.is_(None),
                        stg_order.c.store_updated_at >= published_inventory.c.store_confirmed_at))
         ):
+            if confirmed is not None and line_id in returned_lines(returns, since=confirmed):
+                moved.add((sku, location_id))  # restocked where the store took it back, not where it sold
+                continue
             if location is not None and location != names.get(location_id):
                 continue
             if confirmed is None or created >= confirmed \

@@ -1,4 +1,4 @@
-"""Follow what happens to booked orders in the store: cancellations and refunds, each applied once.
+"""Follow what happens to booked orders in the store: cancellations, edits, returns and refunds, each once.
 
 Every change is a row of ``order_adjustment`` keyed by (store, order, kind, the store's reference):
 once applied (or found impossible), it is never applied again.
@@ -14,6 +14,9 @@ once applied (or found impossible), it is never applied again.
   lines as a sale of its own, changed quantities through an amendment of the sale holding the line.
   Edits of an order the store then cancelled are covered by the cancellation, which undoes the edits'
   sales with the order's.
+- A return (the store's Returns API) is booked once settled, as ``returns`` says: the restocked goods
+  back into the warehouse the store restocked them at, the items given in exchange as a sale of their
+  own; a refund given with the return books only what it gives back beyond the return's value.
 - A refund is booked only when its money moved: one whose payment the store's gateway has not answered
   yet waits (``refunds_waiting``; the answer changes the order, which brings it back), one it refused is
   never booked (``refunds_failed``, looked at again only if the store's answer changes).
@@ -25,6 +28,7 @@ import datetime as dt
 import logging
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -35,7 +39,9 @@ from erpsync.store.records import REFUND_FAILED, REFUND_PENDING, REFUND_SETTLED
 from erpsync.sync.orders import ledger
 from erpsync.sync.orders.edits import EditApplier, EditNotPossibleYet
 from erpsync.sync.orders.config import OrdersConfig
-from erpsync.sync.orders.ingest import product_ids_by_sku
+from erpsync.sync.catalog.config import CatalogConfig
+from erpsync.sync.orders.ingest import product_ids_by_sku, sale_warehouses
+from erpsync.sync.orders.returns import ReturnBooker, ReturnNotPossibleYet, refund_beyond
 from erpsync.sync.state.row_errors import RowFailure, record_failures, resolve, waiting_keys
 from erpsync.tryton.client import TrytonClient
 from erpsync.tryton.errors import ErpServerError, ErpUserError
@@ -62,6 +68,9 @@ class ChangesResult:
     refunds_covered: int = 0
     refunds_waiting: int = 0  # their money has not moved yet: booked when it has
     refunds_failed: int = 0  # their money never moved: not booked
+    returns: int = 0  # returns booked (their goods back, their exchange items sold)
+    exchanges: int = 0  # of them, with items given in exchange
+    returns_waiting: int = 0  # processed in the store, not settled yet (units to process or dispose of)
     edits: int = 0
     edits_impossible: int = 0  # goods already picked or shipped: recorded, and in ``impossible``
     edits_covered: int = 0  # the order was cancelled: nothing of them to apply
@@ -75,10 +84,13 @@ class ChangesResult:
 
 
 def apply_changes(erp: TrytonClient, engine: Engine, *, store: str, config: OrdersConfig, now: dt.datetime,
-                  run_id: str | None = None) -> ChangesResult:
+                  run_id: str | None = None, catalog: CatalogConfig | None = None) -> ChangesResult:
+    """``catalog`` maps store locations to ERP warehouses (default: same names): a return is booked in the
+    warehouse of the location the store restocked its goods at."""
     started = time.monotonic()
     result = ChangesResult(impossible=[], failed=[])
     sales = TrytonSales(erp)
+    warehouses = _Warehouses(erp, catalog or CatalogConfig())
     with engine.connect() as conn:
         waiting = waiting_keys(conn, store=store, flow=FLOW, entity="order", operation=OPERATION, now=now)
         orders = [o for o in _booked_with_changes(conn, store) if o["store_order_id"] not in waiting]
@@ -87,8 +99,9 @@ def apply_changes(erp: TrytonClient, engine: Engine, *, store: str, config: Orde
         # Each order's changes are its own outcome: one the ERP refuses (or fails on) waits for its retry,
         # the others go on.
         try:
-            _apply(erp, engine, sales, store, config, order, applied, result, now)
-        except (ErpUserError, ErpServerError, ChangeNotPossibleYet, EditNotPossibleYet) as error:
+            _apply(erp, engine, sales, store, config, order, applied, result, now, warehouses)
+        except (ErpUserError, ErpServerError, ChangeNotPossibleYet, EditNotPossibleYet,
+                ReturnNotPossibleYet) as error:
             failure = RowFailure(order["store_order_id"], type(error).__name__,
                                  f"changes of order {order['order_name']} ({order['store_order_id']}): {error}")
             with engine.begin() as conn:
@@ -107,8 +120,8 @@ def apply_changes(erp: TrytonClient, engine: Engine, *, store: str, config: Orde
 
 def _apply(erp: TrytonClient, engine: Engine, sales: TrytonSales, store: str, config: OrdersConfig,
            order: dict[str, Any], applied: dict[tuple[str, str, str], tuple[str, int | None]], result: ChangesResult,
-           now: dt.datetime) -> None:
-    """Apply the order's edits, cancellation and refunds that are not applied yet."""
+           now: dt.datetime, warehouses: _Warehouses) -> None:
+    """Apply the order's edits, cancellation, returns and refunds that are not applied yet."""
     order_id = order["store_order_id"]
     edit_sales = {ref: sale_id for (o, kind, ref), (_state, sale_id) in applied.items()
                   if o == order_id and kind == "edit"}
@@ -127,6 +140,9 @@ def _apply(erp: TrytonClient, engine: Engine, sales: TrytonSales, store: str, co
             log.warning("cancellation of %s cannot be applied in the ERP: %s", order["order_name"], detail)
     undone = applied.get((order_id, "cancel", "cancel"), (None,))[0] == "applied"
     _apply_edits(erp, engine, store, config, order, applied, edit_sales, undone, result, now)
+    returns = ReturnBooker(erp, engine, store, order, config, warehouses)
+    if not undone:
+        _apply_returns(engine, store, order, applied, returns, result, now)
     unapplied = [r for r in order["refunds"] or () if (order_id, "refund", r["refund_id"]) not in applied]
     money = Counter(r.get("money", REFUND_SETTLED) for r in unapplied)  # staged before it was read: settled
     result.refunds_waiting += money[REFUND_PENDING]
@@ -141,7 +157,9 @@ def _apply(erp: TrytonClient, engine: Engine, sales: TrytonSales, store: str, co
                         "covered by the cancellation of the sale", None, now)
         result.refunds_covered += len(pending)
         return
-    _book_refunds(erp, sales, engine, store, config, order, pending, result, now)
+    pending = _beyond_returns(engine, store, order, pending, applied, returns, result, now)
+    if pending:
+        _book_refunds(erp, sales, engine, store, config, order, pending, result, now)
 
 
 def _undo(sales: TrytonSales, sale_id: int, edit_sale_ids: list[int]) -> tuple[bool, str]:
@@ -178,6 +196,78 @@ def _apply_edits(erp: TrytonClient, engine: Engine, store: str, config: OrdersCo
     result.edits += done
     result.edits_impossible += len(impossible)
     result.impossible.extend(impossible)
+
+
+def _apply_returns(engine: Engine, store: str, order: dict[str, Any],
+                   applied: dict[tuple[str, str, str], tuple[str, int | None]], booker: ReturnBooker,
+                   result: ChangesResult, now: dt.datetime) -> None:
+    """Book the order's settled returns not booked yet, each once (``returns``); one the store still
+    processes waits for the order's next change."""
+    order_id = order["store_order_id"]
+    for ret in order.get("returns") or ():
+        if (order_id, "return", ret["return_id"]) in applied:
+            continue
+        if not ret.get("settled", True):
+            result.returns_waiting += 1
+            continue
+        return_sale, exchange_sale = booker.book(ret)
+        location = booker.booking(ret).location
+        detail = f"restocked at {location}" if location else "nothing restocked"
+        with engine.begin() as conn:
+            _record(conn, store, order_id, "return", ret["return_id"], "applied", detail, return_sale, now)
+            if exchange_sale is not None:
+                _record(conn, store, order_id, "exchange", ret["return_id"], "applied", "booked", exchange_sale,
+                        now)
+        applied[(order_id, "return", ret["return_id"])] = ("applied", return_sale)
+        result.returns += 1
+        result.exchanges += exchange_sale is not None
+
+
+def _beyond_returns(engine: Engine, store: str, order: dict[str, Any], refunds: list[dict[str, Any]],
+                    applied: dict[tuple[str, str, str], tuple[str, int | None]], booker: ReturnBooker,
+                    result: ChangesResult, now: dt.datetime) -> list[dict[str, Any]]:
+    """The refunds to book as refunds: those of no return as they are; one given with a return, once the
+    return is booked, for what it gives back beyond the return's value only (nothing when that is all:
+    recorded as covered). One of a return not booked yet waits for it."""
+    order_id = order["store_order_id"]
+    returns = {ret["return_id"]: ret for ret in order.get("returns") or ()}
+    plain = []
+    for refund in refunds:
+        return_id = refund.get("return_id")
+        if return_id is None:
+            plain.append(refund)
+        elif (order_id, "return", return_id) in applied and return_id in returns:
+            beyond = refund_beyond(Decimal(refund["total"]), booker.booking(returns[return_id]))
+            if beyond:
+                plain.append({**refund, "lines": [], "total": str(beyond)})
+            else:
+                with engine.begin() as conn:
+                    _record(conn, store, order_id, "refund", refund["refund_id"], "applied",
+                            f"covered by return {return_id}", None, now)
+                result.refunds_covered += 1
+    return plain
+
+
+class _Warehouses(Mapping[str, int]):
+    """Store location name -> the ERP warehouse of its sales, read from the ERP when first needed."""
+
+    def __init__(self, erp: TrytonClient, catalog: CatalogConfig):
+        self.erp, self.catalog = erp, catalog
+        self._found: dict[str, int] | None = None
+
+    def _map(self) -> dict[str, int]:
+        if self._found is None:
+            self._found = sale_warehouses(self.erp.web_shop.warehouses, self.catalog)
+        return self._found
+
+    def __getitem__(self, name: str) -> int:
+        return self._map()[name]
+
+    def __iter__(self):
+        return iter(self._map())
+
+    def __len__(self) -> int:
+        return len(self._map())
 
 
 def _book_refunds(erp: TrytonClient, sales: TrytonSales, engine: Engine, store: str, config: OrdersConfig,
@@ -238,7 +328,7 @@ def _booked_with_changes(conn: Connection, store: str) -> list[dict[str, Any]]:
     """Booked orders the store cancelled or refunded (whether or not those changes are applied yet)."""
     rows = conn.execute(
         select(stg_order.c.store_order_id, stg_order.c.order_name, stg_order.c.cancelled_at, stg_order.c.refunds,
-               stg_order.c.edits, stg_order.c.taxes_included,
+               stg_order.c.edits, stg_order.c.returns, stg_order.c.taxes_included,
                order_ledger.c.erp_sale_id, order_ledger.c.state)
         .join(order_ledger, and_(order_ledger.c.store == stg_order.c.store,
                                  order_ledger.c.store_order_id == stg_order.c.store_order_id))
@@ -246,7 +336,8 @@ def _booked_with_changes(conn: Connection, store: str) -> list[dict[str, Any]]:
                order_ledger.c.state.in_((*ledger.BOOKED, "cancel_failed")))
         .order_by(stg_order.c.store_updated_at)
     ).mappings().all()
-    return [dict(r) for r in rows if r["cancelled_at"] is not None or r["refunds"] or r["edits"]]
+    return [dict(r) for r in rows
+            if r["cancelled_at"] is not None or r["refunds"] or r["edits"] or r["returns"]]
 
 
 def _adjustments(conn: Connection, store: str, order_ids: list[str]

@@ -49,19 +49,20 @@ def homes(edits: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     return found
 
 
-def placed_quantities(lines: Iterable[Mapping[str, Any]],
-                      edits: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+def placed_quantities(lines: Iterable[Mapping[str, Any]], edits: Iterable[Mapping[str, Any]],
+                      returns: Iterable[Mapping[str, Any]] = ()) -> dict[str, int]:
     """How many units of each line the order was placed with: its ``quantity`` counts every unit ever
     ordered (removed ones too, as Shopify counts), so the units edits added come off; a line an edit put
-    on the order was not placed with it (0)."""
+    on the order, or a return gave in exchange, was not placed with it (0)."""
     edits = list(edits)
+    exchanged = {item["line_id"] for ret in returns for item in ret.get("exchanged") or ()}
     added: dict[str, int] = defaultdict(int)
     for edit in edits:
         for line in edit["lines"]:
             if line["quantity"] > 0:
                 added[line["line_id"]] += line["quantity"]
     new = homes(edits)
-    return {line["store_line_id"]: 0 if line["store_line_id"] in new
+    return {line["store_line_id"]: 0 if line["store_line_id"] in new or line["store_line_id"] in exchanged
             else max(int(line["quantity"]) - added[line["store_line_id"]], 0) for line in lines}
 
 

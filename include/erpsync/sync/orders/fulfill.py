@@ -104,18 +104,73 @@ def push_fulfillments(erp: TrytonClient, store: Store, engine: Engine, *, config
                             store_fulfillment_ids=fulfillments)
                 resolve(conn, store=store.name, flow=FLOW, entity="order", operation="fulfill", keys=[order_id],
                         now=now)
+    _push_exchanges(erp, store, engine, config, run_id, now, result, waiting)
     result.seconds = time.monotonic() - started
     log.info("fulfillments: %s", result.as_counts())
     return result
 
 
+def _push_exchanges(erp: TrytonClient, store: Store, engine: Engine, config: OrdersConfig, run_id: str | None,
+                    now: dt.datetime, result: FulfillResult, waiting: set[str]) -> None:
+    """Fulfil the items a return gave in exchange once the ERP shipped the exchange's sale: the order was
+    fulfilled before (a return takes back shipped goods), so its open fulfillment orders are the
+    exchange's. Each exchange once: its adjustment moves to ``fulfilled``."""
+    with engine.connect() as conn:
+        exchanges = {sale_id: (order_id, ref) for order_id, ref, sale_id in conn.execute(
+            select(order_adjustment.c.store_order_id, order_adjustment.c.store_ref,
+                   order_adjustment.c.erp_sale_id)
+            .join(order_ledger, (order_ledger.c.store == order_adjustment.c.store)
+                  & (order_ledger.c.store_order_id == order_adjustment.c.store_order_id))
+            .where(order_adjustment.c.store == store.name, order_adjustment.c.kind == "exchange",
+                   order_adjustment.c.state == "applied", order_adjustment.c.erp_sale_id.is_not(None),
+                   order_ledger.c.state == "fulfilled"))
+            if order_id not in waiting}
+    shipped = [s for s in TrytonSales(erp).shipping(sorted(exchanges)) if s.shipment_state == "sent"]
+    if not shipped:
+        return
+    result.shipped += len(shipped)
+    fulfillment_orders = store.fulfillment_orders(sorted({exchanges[s.sale_id][0] for s in shipped}))
+    for sale in shipped:
+        order_id, ref = exchanges[sale.sale_id]
+        todo: dict[str | None, list[FulfillmentOrder]] = {}
+        for f in fulfillment_orders.get(order_id, []):
+            if f.status not in DONE and f.fulfillable:
+                todo.setdefault(f.location_id, []).append(f)
+        tracking = next((s.reference or s.number for s in sale.shipments if s.state == "done"), None)
+        made = []
+        try:
+            for _location, there in sorted(todo.items(), key=lambda item: str(item[0])):
+                made.append(store.create_fulfillment(there, tracking_number=tracking,
+                                                     tracking_company=config.tracking_company))
+        except StoreError as error:
+            with engine.begin() as conn:
+                record_failures(conn, store=store.name, flow=FLOW, entity="order", operation="fulfill",
+                                run_id=run_id, now=now, failures=[RowFailure(
+                                    order_id, type(error).__name__, f"exchange of return {ref}: {error}")])
+            result.failed += 1
+            continue
+        if made:
+            result.fulfilled += 1
+        else:
+            result.already += 1
+        with engine.begin() as conn:
+            conn.execute(order_adjustment.update().where(
+                order_adjustment.c.store == store.name, order_adjustment.c.store_order_id == order_id,
+                order_adjustment.c.kind == "exchange", order_adjustment.c.store_ref == ref,
+            ).values(state="fulfilled", detail=f"fulfilled: {', '.join(made) or 'found fulfilled'}",
+                     updated_at=now))
+            resolve(conn, store=store.name, flow=FLOW, entity="order", operation="fulfill", keys=[order_id],
+                    now=now)
+
+
 def _edit_sales(conn: Connection, store: str, order_ids: list[str]) -> dict[str, list[int]]:
-    """The ERP sales that orders' applied edits created (their new lines), per order."""
+    """The ERP sales that orders' applied edits created (their new lines), and those of items a return
+    gave in exchange before the order was fulfilled, per order."""
     found: dict[str, list[int]] = {}
     for chunk in db.chunks(sorted(order_ids)):
         for order_id, sale_id in conn.execute(
                 select(order_adjustment.c.store_order_id, order_adjustment.c.erp_sale_id).where(
-                    order_adjustment.c.store == store, order_adjustment.c.kind == "edit",
+                    order_adjustment.c.store == store, order_adjustment.c.kind.in_(("edit", "exchange")),
                     order_adjustment.c.state == "applied", order_adjustment.c.erp_sale_id.is_not(None),
                     order_adjustment.c.store_order_id.in_(chunk))):
             found.setdefault(order_id, []).append(sale_id)

@@ -241,9 +241,11 @@ class _Booker:
         one that cannot (a product, a service product or a country the ERP lacks)."""
         with self.engine.connect() as conn:
             lines = _lines(conn, self.store, [o["store_order_id"] for o in orders])
-            # The sale is booked as the order was placed; its edits follow, each once (changes.py).
+            # The sale is booked as the order was placed; its edits and returns follow, each once
+            # (changes.py).
             for order in orders:
-                placed = edit_plan.placed_quantities(lines[order["store_order_id"]], order.get("edits") or ())
+                placed = edit_plan.placed_quantities(lines[order["store_order_id"]], order.get("edits") or (),
+                                                     order.get("returns") or ())
                 lines[order["store_order_id"]] = [{**line, "quantity": Decimal(placed[line["store_line_id"]])}
                                                   for line in lines[order["store_order_id"]]
                                                   if placed[line["store_line_id"]] > 0]

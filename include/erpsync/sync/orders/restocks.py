@@ -1,4 +1,4 @@
-"""Which units a store's refunds and order edits put back on (or took off) its shelves (pure: no I/O).
+"""Which units a store's refunds, order edits and returns put back on (or took off) its shelves (pure).
 
 A refund with restock puts the units back at once in the store. The ERP counts them only when it
 receives the return (a shipped line) or at once (an unshipped line: its sale holds back fewer), so the
@@ -10,7 +10,7 @@ store's clock), ``lines`` of ``line_id``, ``quantity``, ``restock``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 
@@ -20,11 +20,7 @@ def restocked_lines(refunds: Iterable[Mapping[str, Any]] | None,
     store's clock; any when ``since`` is None). A refund stamped in the same whole second as ``since`` may
     have come before or after it, so it counts."""
     lines: set[str] = set()
-    for refund in refunds or ():
-        created = refund.get("created_at")
-        if since is not None and created is not None \
-                and _aware(dt.datetime.fromisoformat(created)) < _aware(since):
-            continue
+    for refund in _since(refunds, "created_at", since):
         lines.update(item["line_id"] for item in refund.get("lines") or () if item.get("restock")
                      and int(item.get("quantity") or 0) > 0)
     return lines
@@ -36,13 +32,30 @@ def edited_lines(edits: Iterable[Mapping[str, Any]] | None, since: dt.datetime |
     (committed the added units, put removed ones back), the ERP when it follows the edit, or never (goods
     it already shipped). The edits are those staged with the order (``stg_order.edits``)."""
     lines: set[str] = set()
-    for edit in edits or ():
-        happened = edit.get("happened_at")
-        if since is not None and happened is not None \
-                and _aware(dt.datetime.fromisoformat(happened)) < _aware(since):
-            continue
+    for edit in _since(edits, "happened_at", since):
         lines.update(line["line_id"] for line in edit.get("lines") or () if int(line.get("quantity") or 0))
     return lines
+
+
+def returned_lines(returns: Iterable[Mapping[str, Any]] | None, since: dt.datetime | None = None) -> set[str]:
+    """The ids of the order lines a return (one processed at or after ``since``, by the store's clock; any
+    when ``since`` is None) restocked units of, or gave in exchange: the store moved their levels at once,
+    the ERP when it books the return. The returns are those staged with the order (``stg_order.returns``)."""
+    lines: set[str] = set()
+    for ret in _since(returns, "happened_at", since):
+        lines.update(line["line_id"] for line in ret.get("returned") or () if line.get("restocked"))
+        lines.update(line["line_id"] for line in ret.get("exchanged") or ())
+    return lines
+
+
+def _since(changes: Iterable[Mapping[str, Any]] | None, stamp: str,
+           since: dt.datetime | None) -> Iterator[Mapping[str, Any]]:
+    """The staged changes stamped (``stamp``: an ISO 8601 time by the store's clock) at or after ``since``
+    (all of them when it is None; an unstamped one counts)."""
+    for change in changes or ():
+        when = change.get(stamp)
+        if since is None or when is None or _aware(dt.datetime.fromisoformat(when)) >= _aware(since):
+            yield change
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

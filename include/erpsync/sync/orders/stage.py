@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from erpsync.quality.suites import order_checks
-from erpsync.sync.orders.restocks import edited_lines, restocked_lines
+from erpsync.sync.orders.restocks import edited_lines, restocked_lines, returned_lines
 from erpsync.sync.state import publish_due
 from erpsync.sync.staging import Dataset, StageResult, frame_of, held_back, raw_batch, stage
 from erpsync.warehouse import db
@@ -118,9 +118,12 @@ def _write(conn: Connection, store: str, good: list[dict[str, Any]], batch_id: s
     # ERP counts a shipped one only when the return comes in, and until then it must not be offered. And
     # those of lines an order edit changed: the store moved the level at once, the ERP only when it follows
     # the edit, or never (an edit of goods it already shipped: the store's restocked unit is not there).
+    # And those of a return's lines: units the store restocked (the ERP counts them when the return comes
+    # in) and the items given in exchange (committed in the store, held in the ERP once it books them).
     unplaced = {o["store_order_id"] for o in orders if o["store_location"] is None}
     restocked = {(o["store_order_id"], line_id) for o in orders
-                 for line_id in restocked_lines(o["refunds"]) | edited_lines(o["edits"])}
+                 for line_id in restocked_lines(o["refunds"]) | edited_lines(o["edits"])
+                 | returned_lines(o["returns"])}
     if own := {line["sku"] for line in fresh if line["store_order_id"] in unplaced
                or (line["store_order_id"], line["store_line_id"]) in restocked}:
         publish_due.mark(conn, stores=[store], steps=publish_due.STOCK_STEPS, skus=own, now=now)
@@ -129,7 +132,7 @@ def _write(conn: Connection, store: str, good: list[dict[str, Any]], batch_id: s
 
 # What a new version of an order can change that moves stock: read from staging to tell a version apart
 # from the one staged when the store stamped both in the same second.
-_MOVES = ("cancelled_at", "refunds", "edits", "store_location")
+_MOVES = ("cancelled_at", "refunds", "edits", "returns", "store_location")
 
 
 def _newer_versions(conn: Connection, store: str, orders: list[dict[str, Any]]) -> set[str]:
@@ -178,6 +181,7 @@ def _order_row(store: str, p: dict[str, Any], batch_id: str, now: dt.datetime) -
         "shipping_total": Decimal(p["shipping_total"]), "tax_total": Decimal(p["tax_total"]),
         "total": Decimal(p["total"]), "refunded_total": Decimal(p["refunded_total"]), "refunds": p.get("refunds") or [],
         "edits": p.get("edits") or [],
+        "returns": p.get("returns") or [],
         "taxes_included": bool(p.get("taxes_included")),
         "requires_shipping": any(line["requires_shipping"] for line in p["lines"]),
         # One location: the ERP books the sale there and only it holds the units back. Split over several
