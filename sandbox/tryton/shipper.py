@@ -1,6 +1,8 @@
 """The sandbox ERP's warehouse worker: ships what was sold, so that the demo shows shipments flowing back
 to the store. Every few seconds it takes the outgoing shipments waiting longer than a delay and does
-what a warehouse does in Tryton (assign, pick, pack, done), with a carrier tracking number.
+what a warehouse does in Tryton (assign, pick, pack, done), with a carrier tracking number; and it
+receives the goods customers sent back (customer return shipments: receive, done), which puts them back
+into the warehouse's stock.
 
 ``python -m sandbox.tryton.shipper --every 20 --after 30`` (the demo starts it in the background);
 ``ErpShipper(home)`` starts and stops it by pid file, like the other sandbox processes.
@@ -59,6 +61,20 @@ def ship_waiting(client: TrytonClient, older_than: dt.timedelta) -> int:
     return len(waiting)
 
 
+def receive_waiting(client: TrytonClient, older_than: dt.timedelta) -> int:
+    """Receive the customer returns (of refunds and returns booked in the ERP) waiting longer than that."""
+    before = dt.datetime.now(dt.UTC) - older_than
+    waiting = client.model("stock.shipment.out.return", "search",
+                           [("state", "in", ["draft", "received"]), ("create_date", "<", before)],
+                           0, 50, [("id", "ASC")])
+    drafts = client.model("stock.shipment.out.return", "search", [("id", "in", waiting), ("state", "=", "draft")])
+    if drafts:
+        confirming(client, "stock.shipment.out.return", "receive", drafts)
+    if waiting:
+        confirming(client, "stock.shipment.out.return", "do", waiting)
+    return len(waiting)
+
+
 def admin_client(erp: ErpSandbox) -> TrytonClient:
     rpc = TrytonRpc(erp.url, erp.db_name, "admin", erp.admin_password_file.read_text().strip())
     return TrytonClient(rpc, web_shop=catalog.WEB_SHOP_NAME)
@@ -97,8 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     while not stopping:
         try:
             shipped = ship_waiting(client, dt.timedelta(seconds=args.after))
-            if shipped:
-                log.info("shipped %d shipment(s)", shipped)
+            received = receive_waiting(client, dt.timedelta(seconds=args.after))
+            if shipped or received:
+                log.info("shipped %d shipment(s), received %d return(s)", shipped, received)
         except ErpError as error:  # the ERP restarting, a lock: try again next round
             log.warning("round failed: %s", error)
         deadline = time.monotonic() + args.every
