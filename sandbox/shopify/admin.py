@@ -63,6 +63,24 @@ def _order_summary(order: Order) -> dict[str, Any]:
             }
             for fo in order.fulfillment_orders
         ],
+        # The money each refund gives back and whether it moved (its transactions' status: SUCCESS, or
+        # PENDING / FAILURE at the gateway; none when it gives nothing back), and the order's returns and
+        # edits: what an audit of a day of trading counts.
+        "refunds": [
+            {
+                "id": gid("Refund", refund.id),
+                "total": str(orders.refund_total(order, refund)),
+                "status": refund.transactions[-1].status if refund.transactions else "SUCCESS",
+                "return_id": gid("Return", refund.return_id) if refund.return_id else None,
+            }
+            for refund in order.refunds
+        ],
+        "returns": [
+            {"id": gid("Return", r.id), "status": r.status,
+             "exchanged": sum(x.processed_quantity for x in r.exchange_line_items)}
+            for r in order.returns
+        ],
+        "edits": sum(1 for a in order.agreements if a.reason == "ORDER_EDIT"),
     }
 
 

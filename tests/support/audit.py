@@ -12,7 +12,16 @@ the store should hold from the ERP's figures with its own arithmetic, and report
   them from, minus the safety stock, floored at 0 (and 0 for the last units another store sells, when
   several stores sell the same stock: their documented rule, worked out here on its own);
 - assortment: variants the store sells (product ACTIVE) that the web shop does not sell (not listed, not
-  active, not salable, unknown), and variants the web shop sells that the store does not have.
+  active, not salable, unknown), and variants the web shop sells that the store does not have;
+- money (a day of trading): per live store order not changed within the grace period, the total of all
+  its ERP sales that are not cancelled (its own, and those of its edits, returns, exchanges and refunds:
+  web ids "<order id>#...") against what the store says the order is worth now (its current total, after
+  edits, returns and refunds, with refunds whose money did not move added back: they are not booked);
+  and what was traded, counted on each side (store: orders, cancellations, edits, refunds by whether
+  their money moved, returns, exchanges; ERP: sales per kind, cancelled ones apart). A difference is
+  listed in ``money_off`` but does not make the report unclean: a change the ERP can no longer follow
+  (an edit or a cancellation after the goods left) leaves one on purpose, recorded and alerted by the
+  product, and the caller decides which are expected.
 
 A live system always has something in flight (a sale the catalog flow has not yet seen, a stock move
 not yet extracted). So the audit reads ``passes`` times over ``settle_s`` seconds and reports only what
@@ -72,6 +81,9 @@ class Report:
     outside_assortment: list[str] = field(default_factory=list)  # SKUs
     missing_in_store: list[str] = field(default_factory=list)  # SKUs the web shop sells, not in the store
     passes: int = 0
+    money_checked: int = 0
+    money_off: list[dict[str, Any]] = field(default_factory=list)  # {"order", "name", "erp", "store"}
+    traded: dict[str, int] = field(default_factory=dict)  # what each side counts (see the module's doc)
 
     @property
     def clean(self) -> bool:
@@ -83,9 +95,10 @@ class Report:
                 "orders_booked_twice": len(self.orders_booked_twice), "levels_checked": self.levels_checked,
                 "levels_off": len(self.levels_off), "outside_assortment": len(self.outside_assortment),
                 "missing_in_store": len(self.missing_in_store), "passes": self.passes,
+                "money_checked": self.money_checked, "money_off": len(self.money_off), "traded": self.traded,
                 "samples": {"orders_missing": self.orders_missing[:5], "orders_booked_twice": self.orders_booked_twice[:5],
                             "levels_off": self.levels_off[:5], "outside_assortment": self.outside_assortment[:5],
-                            "missing_in_store": self.missing_in_store[:5]}}
+                            "missing_in_store": self.missing_in_store[:5], "money_off": self.money_off[:5]}}
 
 
 class _Erp:
@@ -225,7 +238,53 @@ def _one_pass(erp: _Erp, store: _Store, target: Target, grace_s: float) -> Repor
             if have != desired[key]:
                 report.levels_off.append({"sku": key[0], "location": key[1], "store": have, "desired": desired[key]})
     report.missing_in_store = sorted(sold - in_store)
+    _money(erp, shop["id"], orders, [s for s in by_id.values() if s["web_id"] in order_ids], report, now, grace_s)
     return report
+
+
+SALE_KINDS = ("edit", "return", "exchange", "refund")
+
+
+def _money(erp: _Erp, shop_id: int, orders: list[dict], own: list[dict], report: Report, now: float,
+           grace_s: float) -> None:
+    """The day of trading's money and counts (see the module's doc)."""
+    totals: dict[str, Decimal] = {}
+    traded: Counter[str] = Counter()
+    ids = {o["id"] for o in orders}
+    related = erp.call("sale.sale", "search_read", [("web_shop", "=", shop_id), ("web_id", "like", "%#%")], 0, None,
+                       None, ["web_id", "state"])
+    sales = own + related
+    amounts = {row["id"]: row["total_amount"] for start in range(0, len(sales), 500)
+               for row in erp.call("sale.sale", "read", [s["id"] for s in sales[start:start + 500]], ["total_amount"])}
+    for sale in sales:
+        order_id, _, rest = sale["web_id"].partition("#")
+        if order_id not in ids:
+            continue
+        kind = rest.split(":", 1)[0] if rest else "order"
+        traded[f"erp_{kind}_sales" if sale["state"] != "cancelled" else f"erp_{kind}_sales_cancelled"] += 1
+        if sale["state"] != "cancelled":
+            totals[order_id] = totals.get(order_id, Decimal(0)) + Decimal(amounts[sale["id"]])
+    for order in orders:
+        traded["store_orders"] += 1
+        traded["store_cancelled"] += order["cancelled_at"] is not None
+        traded["store_edits"] += int(order.get("edits") or 0)
+        for refund in order.get("refunds") or ():
+            status = {"SUCCESS": "settled", "PENDING": "pending"}.get(refund["status"], "failed")
+            traded[f"store_refunds_{status}" if not refund.get("return_id") else "store_return_refunds"] += 1
+        for ret in order.get("returns") or ():
+            traded[f"store_returns_{ret['status'].lower()}"] += 1
+            traded["store_exchanges"] += bool(ret.get("exchanged"))
+        if order["cancelled_at"] is not None or order["id"] not in totals \
+                or now - _epoch(order["updated_at"]) <= grace_s:
+            continue
+        unmoved = sum((Decimal(r["total"]) for r in order.get("refunds") or ()
+                       if r["status"] != "SUCCESS" and not r.get("return_id")), Decimal(0))
+        worth = Decimal(order["current_total"]) + unmoved
+        report.money_checked += 1
+        if totals[order["id"]] != worth:
+            report.money_off.append({"order": order["id"], "name": order["name"], "erp": str(totals[order["id"]]),
+                                     "store": str(worth)})
+    report.traded = dict(sorted(traded.items()))
 
 
 def _epoch(iso: str) -> float:
@@ -255,7 +314,8 @@ def audit(target: Target, *, settle_s: float = 120, passes: int = 4, grace_s: fl
         orders_booked_twice=everywhere("orders_booked_twice"), levels_checked=last.levels_checked,
         levels_off=everywhere("levels_off", lambda lvl: (lvl["sku"], lvl["location"])),
         outside_assortment=everywhere("outside_assortment"), missing_in_store=everywhere("missing_in_store"),
-        passes=len(reports),
+        passes=len(reports), money_checked=last.money_checked,
+        money_off=everywhere("money_off", lambda off: off["order"]), traded=last.traded,
     )
 
 
