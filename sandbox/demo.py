@@ -71,7 +71,9 @@ REALTIME_SCHEDULER_IDLE_SLEEP_S = 0.25
 # An action every two seconds: orders, now and then a cancel or refund; a third of the refunds wait for the
 # payment gateway's answer (ten actions later, one in five refused) and are booked once their money moved;
 # one new shopper in ten checks out as a guest with a phone number and no e-mail; one action in twenty
-# edits an open order (a variant added, or a unit less), which the ERP's sales follow.
+# edits an open order (a variant added, or a unit less), which the ERP's sales follow; three in a hundred
+# return a shipped unit (half of them exchanged for another item), which the ERP books as a return (and a
+# sale of the exchange) and its warehouse receives.
 SHOPPER = {"rate": 0.5, "seed": 7, "pending_refund_rate": 0.3, "phone_only_rate": 0.1, "edit_rate": 0.05,
            "return_rate": 0.03}
 SHIPPER = {"every_s": 10, "after_s": 15}  # the ERP's warehouse ships what was sold 15-25 s earlier
