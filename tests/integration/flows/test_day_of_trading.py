@@ -42,6 +42,7 @@ def test_a_day_of_trading_ends_with_the_erp_matching_the_store(order_steps, stor
         order_steps.run()
         warehouse_work()
         order_steps.run()
+    every_kind(store, shop)  # whatever the dice gave, the day has one of each kind of change
     for _ in range(2):  # what the last round changed: booked, shipped, received, told
         warehouse_work()
         order_steps.run()
@@ -72,6 +73,43 @@ def test_a_day_of_trading_ends_with_the_erp_matching_the_store(order_steps, stor
     assert traded.get("erp_return_sales", 0) == traded["store_returns_closed"]
     assert traded.get("erp_exchange_sales", 0) == traded["store_exchanges"]
     assert traded.get("erp_edit_sales", 0) + traded.get("erp_edit_sales_cancelled", 0) <= traded["store_edits"]
+
+
+def every_kind(store, shop) -> None:
+    """One of each kind of change, as staff or customers make them, on orders the day left: a refund left
+    pending at the gateway, one the gateway refuses, a return with an exchange of a fulfilled order, an
+    order edited and one cancelled before the flow saw them. The shopper's dice at these rates make each
+    kind likely, not certain (which orders are fulfilled, and what is in stock, follows the ERP's state)."""
+    import urllib.error
+
+    from tests.integration.flows.test_order_steps import in_stock, number, place
+
+    def admin_call(method: str, path: str, body: dict) -> dict:
+        try:
+            return store.admin(method, path, body)
+        except urllib.error.HTTPError as error:
+            raise AssertionError(f"{method} {path} {body}: {error.code} {error.read().decode()[:500]}") from error
+
+    orders = [o for o in store.admin("GET", "/orders?limit=1000")["orders"] if o["cancelled_at"] is None]
+    open_lines = [(o, line) for o in orders for line in o["lines"] if line["current_quantity"] > 0]
+    (waiting_order, waiting_line), (refused_order, refused_line) = open_lines[0], next(
+        (o, line) for o, line in open_lines if o["id"] != open_lines[0][0]["id"])
+    admin_call("POST", f"/orders/{number(waiting_order)}/refund", {
+        "lines": [{"line_item_id": waiting_line["id"], "quantity": 1}], "transaction": "PENDING"})
+    refused = admin_call("POST", f"/orders/{number(refused_order)}/refund", {
+        "lines": [{"line_item_id": refused_line["id"], "quantity": 1}], "transaction": "PENDING"})
+    admin_call("POST", f"/orders/{number(refused_order)}/refunds/{number({'id': refused['refund_id']})}/settle",
+                {"status": "FAILURE"})
+    shipped, line = next((o, line) for o in orders if not o.get("returns") for line in o["lines"]
+                         if line["fulfilled_quantity"] > 0 and line["current_quantity"] > 0)
+    a, b = in_stock(shop, 2)
+    admin_call("POST", f"/orders/{number(shipped)}/return", {
+        "lines": [{"line_item_id": line["id"], "quantity": 1}], "exchange": [{"sku": a, "quantity": 1}],
+        "refund": True, "dispose": "RESTOCKED", "close": True})
+    edited = place(store, [{"sku": a, "quantity": 2}], email="day.edit@example.com")
+    admin_call("POST", f"/orders/{number(edited)}/edit", {"add": [{"sku": b, "quantity": 1}]})
+    cancelled = place(store, [{"sku": b, "quantity": 1}], email="day.cancel@example.com")
+    admin_call("POST", f"/orders/{number(cancelled)}/cancel", {"reason": "CUSTOMER", "restock": True})
 
 
 def explain(admin, store, warehouse, off: dict) -> str:
