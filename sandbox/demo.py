@@ -76,7 +76,9 @@ REALTIME_SCHEDULER_IDLE_SLEEP_S = 0.25
 # sale of the exchange) and its warehouse receives.
 SHOPPER = {"rate": 0.5, "seed": 7, "pending_refund_rate": 0.3, "phone_only_rate": 0.1, "edit_rate": 0.05,
            "return_rate": 0.03}
-SHIPPER = {"every_s": 10, "after_s": 15}  # the ERP's warehouse ships what was sold 15-25 s earlier
+# The ERP's warehouse ships what was sold 15-25 s earlier; every 3rd shipment with several units of a
+# product ships half of them first, and the rest on a later round (fulfilled in the store in two parts).
+SHIPPER = {"every_s": 10, "after_s": 15, "partial_every": 3}
 
 
 @dataclass
@@ -203,7 +205,7 @@ class Demo:
         step("ERP: build (seconds from its pristine snapshot; minutes the first time)", erp.build)
         step("ERP: start", erp.start)
         step("ERP: start the warehouse worker (ships sold goods)",
-             lambda: ErpShipper(erp).start(every_s=SHIPPER["every_s"], after_s=SHIPPER["after_s"]))
+             lambda: ErpShipper(erp).start(**SHIPPER))
         step("store: start the emulator", self.store.start)
         step("store: seed from the ERP catalog (first run only) and start the shopper", self.prepare_store)
         if self.with_vendure:

@@ -16,6 +16,7 @@ import logging
 import signal
 import sys
 import time
+from collections.abc import Mapping
 
 from erpsync.tryton.client import TrytonClient
 from erpsync.tryton.errors import ErpError, ErpUserError
@@ -51,13 +52,45 @@ def ship(client: TrytonClient, shipment_ids: list[int]) -> None:
         confirming(client, "stock.shipment.out", step, shipment_ids)
 
 
-def ship_waiting(client: TrytonClient, older_than: dt.timedelta) -> int:
+def ship_part(client: TrytonClient, shipment_id: int, units: Mapping[str, int]) -> None:
+    """Ship only ``units`` of a waiting shipment (product code -> units; a product not named ships none),
+    as a warehouse that has only part of the goods does: it picks less than asked, and Tryton's sale makes
+    a new shipment for the rest."""
+    (shipment,) = client.model("stock.shipment.out", "read", [shipment_id],
+                               ["state", "inventory_moves.quantity", "inventory_moves.product.code"])
+    if shipment["state"] != "waiting":
+        raise ErpError(f"shipment {shipment_id} is {shipment['state']}: only a waiting one is shipped in part")
+    left = dict(units)
+    for move in shipment["inventory_moves."]:
+        code = move["product."]["code"]
+        quantity = min(move["quantity"], left.get(code, 0))
+        left[code] = left.get(code, 0) - quantity
+        if quantity != move["quantity"]:
+            client.model("stock.move", "write", [move["id"]], {"quantity": quantity})
+    ship(client, [shipment_id])
+
+
+def ship_waiting(client: TrytonClient, older_than: dt.timedelta, *, partial_every: int = 0) -> int:
+    """Ship the shipments waiting longer than ``older_than``. With ``partial_every`` N, every Nth shipment
+    (by id) holding more than one unit of a product ships half of those units first (the warehouse is
+    short); the sale's new shipment for the rest is shipped on a later round."""
     before = dt.datetime.now(dt.UTC) - older_than
     waiting = client.model("stock.shipment.out", "search",
                            [("state", "in", ["waiting", "assigned", "picked", "packed"]), ("create_date", "<", before)],
                            0, 50, [("id", "ASC")])
-    if waiting:
-        ship(client, waiting)
+    whole = []
+    for shipment in client.model("stock.shipment.out", "read", waiting,
+                                 ["state", "inventory_moves.quantity", "inventory_moves.product.code"]):
+        halves = {m["product."]["code"]: m["quantity"] // 2 if m["quantity"] > 1 else m["quantity"]
+                  for m in shipment.get("inventory_moves.") or ()}
+        if partial_every and shipment["id"] % partial_every == 0 and shipment["state"] == "waiting" and any(
+                m["quantity"] > 1 for m in shipment.get("inventory_moves.") or ()):
+            ship_part(client, shipment["id"], halves)
+            log.info("shipment %s shipped in part: %s", shipment["id"], halves)
+        else:
+            whole.append(shipment["id"])
+    if whole:
+        ship(client, whole)
     return len(waiting)
 
 
@@ -88,14 +121,15 @@ class ErpShipper:
         self.pid_file = erp.home / "shipper.pid"
         self.log_file = erp.home / "logs" / "shipper.log"
 
-    def _process(self, every_s: int = 20, after_s: int = 30) -> BackgroundModule:
+    def _process(self, every_s: int = 20, after_s: int = 30, partial_every: int = 0) -> BackgroundModule:
         return BackgroundModule(
-            "sandbox.tryton.shipper", ["--every", str(every_s), "--after", str(after_s)], self.pid_file,
+            "sandbox.tryton.shipper", ["--every", str(every_s), "--after", str(after_s),
+                                       "--partial-every", str(partial_every)], self.pid_file,
             self.log_file, env={"ERP_HOME": str(self.erp.home), "ERP_PORT": str(self.erp.port),
                                 "ERP_DB_NAME": self.erp.db_name})
 
-    def start(self, every_s: int = 20, after_s: int = 30) -> None:
-        self._process(every_s, after_s).start()
+    def start(self, every_s: int = 20, after_s: int = 30, partial_every: int = 0) -> None:
+        self._process(every_s, after_s, partial_every).start()
 
     def stop(self) -> None:
         self._process().stop()
@@ -105,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--every", type=float, default=20, help="seconds between two rounds")
     parser.add_argument("--after", type=float, default=30, help="ship what waits longer than this (seconds)")
+    parser.add_argument("--partial-every", type=int, default=0,
+                        help="every Nth shipment with several units of a product ships half of them first")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     stopping = []
@@ -112,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     client = admin_client(ErpSandbox.from_env())
     while not stopping:
         try:
-            shipped = ship_waiting(client, dt.timedelta(seconds=args.after))
+            shipped = ship_waiting(client, dt.timedelta(seconds=args.after), partial_every=args.partial_every)
             received = receive_waiting(client, dt.timedelta(seconds=args.after))
             if shipped or received:
                 log.info("shipped %d shipment(s), received %d return(s)", shipped, received)

@@ -21,7 +21,12 @@ the store should hold from the ERP's figures with its own arithmetic, and report
   their money moved, returns, exchanges; ERP: sales per kind, cancelled ones apart). A difference is
   listed in ``money_off`` but does not make the report unclean: a change the ERP can no longer follow
   (an edit or a cancellation after the goods left) leaves one on purpose, recorded and alerted by the
-  product, and the caller decides which are expected.
+  product, and the caller decides which are expected;
+- shipping: per live store order and SKU, the units the store has fulfilled against the units the ERP's
+  done customer shipments of the order's own, edit and exchange sales carried. The store fulfilling more
+  than the ERP shipped (``fulfilled_beyond_erp``), or fulfilling less than the ERP shipped by more than
+  the units the store took off the order's lines since (refunded, returned: ``shipped_not_told``), makes
+  the report unclean; the units taken off after they left are counted (``traded["shipped_then_taken_off"]``).
 
 A live system always has something in flight (a sale the catalog flow has not yet seen, a stock move
 not yet extracted). So the audit reads ``passes`` times over ``settle_s`` seconds and reports only what
@@ -84,11 +89,14 @@ class Report:
     money_checked: int = 0
     money_off: list[dict[str, Any]] = field(default_factory=list)  # {"order", "name", "erp", "store"}
     traded: dict[str, int] = field(default_factory=dict)  # what each side counts (see the module's doc)
+    shipped_checked: int = 0  # (order, SKU) pairs
+    fulfilled_beyond_erp: list[dict[str, Any]] = field(default_factory=list)  # {"order", "sku", "erp", "store"}
+    shipped_not_told: list[dict[str, Any]] = field(default_factory=list)  # the same
 
     @property
     def clean(self) -> bool:
         return not (self.orders_missing or self.orders_booked_twice or self.levels_off or self.outside_assortment
-                    or self.missing_in_store)
+                    or self.missing_in_store or self.fulfilled_beyond_erp or self.shipped_not_told)
 
     def summary(self) -> dict[str, Any]:
         return {"orders_in_store": self.orders_in_store, "orders_missing": len(self.orders_missing),
@@ -96,9 +104,13 @@ class Report:
                 "levels_off": len(self.levels_off), "outside_assortment": len(self.outside_assortment),
                 "missing_in_store": len(self.missing_in_store), "passes": self.passes,
                 "money_checked": self.money_checked, "money_off": len(self.money_off), "traded": self.traded,
+                "shipped_checked": self.shipped_checked, "fulfilled_beyond_erp": len(self.fulfilled_beyond_erp),
+                "shipped_not_told": len(self.shipped_not_told),
                 "samples": {"orders_missing": self.orders_missing[:5], "orders_booked_twice": self.orders_booked_twice[:5],
                             "levels_off": self.levels_off[:5], "outside_assortment": self.outside_assortment[:5],
-                            "missing_in_store": self.missing_in_store[:5], "money_off": self.money_off[:5]}}
+                            "missing_in_store": self.missing_in_store[:5], "money_off": self.money_off[:5],
+                            "fulfilled_beyond_erp": self.fulfilled_beyond_erp[:5],
+                            "shipped_not_told": self.shipped_not_told[:5]}}
 
 
 class _Erp:
@@ -284,7 +296,51 @@ def _money(erp: _Erp, shop_id: int, orders: list[dict], own: list[dict], report:
         if totals[order["id"]] != worth:
             report.money_off.append({"order": order["id"], "name": order["name"], "erp": str(totals[order["id"]]),
                                      "store": str(worth)})
+    _shipping(erp, orders, sales, report, traded)
     report.traded = dict(sorted(traded.items()))
+
+
+def _shipping(erp: _Erp, orders: list[dict], sales: list[dict], report: Report, traded: Counter[str]) -> None:
+    """Units fulfilled in the store against units the ERP shipped, per live order and SKU."""
+    live = {o["id"] for o in orders if o["cancelled_at"] is None}
+    order_of: dict[int, str] = {}
+    for sale in sales:
+        order_id, _, rest = sale["web_id"].partition("#")
+        if order_id in live and rest.split(":", 1)[0] in ("", "edit", "exchange"):
+            order_of[sale["id"]] = order_id
+    shipped: Counter[tuple[str, str]] = Counter()
+    ids = list(order_of)
+    for start in range(0, len(ids), 500):
+        rows = erp.call("sale.sale", "read", ids[start:start + 500], ["shipments"])
+        shipment_order = {shipment: order_of[row["id"]] for row in rows for shipment in row["shipments"]}
+        for shipment in erp.call("stock.shipment.out", "read", list(shipment_order),
+                                 ["state", "outgoing_moves.quantity", "outgoing_moves.state",
+                                  "outgoing_moves.product.code"]):
+            if shipment["state"] != "done":
+                continue
+            for move in shipment["outgoing_moves."]:
+                if move["state"] == "done":
+                    shipped[(shipment_order[shipment["id"]], move["product."]["code"])] += int(move["quantity"])
+    fulfilled: Counter[tuple[str, str]] = Counter()
+    taken_off: Counter[tuple[str, str]] = Counter()
+    for order in orders:
+        if order["id"] in live:
+            for line in order["lines"]:
+                fulfilled[(order["id"], line["sku"])] += line["fulfilled_quantity"]
+                taken_off[(order["id"], line["sku"])] += line["quantity"] - line["current_quantity"]
+    for key in sorted(set(shipped) | {k for k, units in fulfilled.items() if units}):
+        report.shipped_checked += 1
+        traded["erp_units_shipped"] += shipped[key]
+        traded["store_units_fulfilled"] += fulfilled[key]
+        if fulfilled[key] > shipped[key]:
+            report.fulfilled_beyond_erp.append({"order": key[0], "sku": key[1], "erp": shipped[key],
+                                                "store": fulfilled[key]})
+        elif shipped[key] > fulfilled[key]:
+            gap = shipped[key] - fulfilled[key]
+            traded["shipped_then_taken_off"] += min(gap, taken_off[key])
+            if gap > taken_off[key]:
+                report.shipped_not_told.append({"order": key[0], "sku": key[1], "erp": shipped[key],
+                                                "store": fulfilled[key]})
 
 
 def _epoch(iso: str) -> float:
@@ -316,6 +372,9 @@ def audit(target: Target, *, settle_s: float = 120, passes: int = 4, grace_s: fl
         outside_assortment=everywhere("outside_assortment"), missing_in_store=everywhere("missing_in_store"),
         passes=len(reports), money_checked=last.money_checked,
         money_off=everywhere("money_off", lambda off: off["order"]), traded=last.traded,
+        shipped_checked=last.shipped_checked,
+        fulfilled_beyond_erp=everywhere("fulfilled_beyond_erp", lambda off: (off["order"], off["sku"])),
+        shipped_not_told=everywhere("shipped_not_told", lambda off: (off["order"], off["sku"])),
     )
 
 

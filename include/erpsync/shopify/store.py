@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import functools
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -329,6 +329,10 @@ class ShopifyStore:
                         FulfillmentOrder(fo["id"], fo["status"], tuple(f["id"] for f in fo["fulfillments"]["nodes"]),
                                          ((fo.get("assignedLocation") or {}).get("location") or {}).get("id"),
                                          tuple((line["id"], line["remainingQuantity"])
+                                               for line in fo["lineItems"]["nodes"]),
+                                         tuple((line["id"], line["sku"]) for line in fo["lineItems"]["nodes"]),
+                                         # A refund or edit takes units off both quantities.
+                                         tuple((line["id"], line["totalQuantity"] - line["remainingQuantity"])
                                                for line in fo["lineItems"]["nodes"]))
                         for fo in order["fulfillmentOrders"]["nodes"]
                     ]
@@ -355,18 +359,20 @@ class ShopifyStore:
                                     created=tuple(created), failed=tuple(failed))
 
     def create_fulfillment(self, fulfillment_orders: Sequence[FulfillmentOrder], *, tracking_number: str | None,
-                           tracking_company: str | None) -> str:
-        """Fulfil the remaining quantities of fulfillment orders of one order at one location (Shopify's
-        rule for a fulfillment), each line item by its quantity; returns the fulfillment's id. Not
-        repeated after it may have been applied: the caller checks the fulfillment orders' status before
+                           tracking_company: str | None, units: Mapping[str, int] | None = None) -> str:
+        """Fulfil fulfillment orders of one order at one location (Shopify's rule for a fulfillment):
+        ``units`` of their line items, or all that remains of each; returns the fulfillment's id. Not
+        repeated after it may have been applied: the caller reads the fulfillment orders again before
         asking again."""
         tracking = {"number": tracking_number, "company": tracking_company} if tracking_number else None
+        wanted = [(fo, list(fo.fulfillable) if units is None else
+                   [(line_id, units[line_id]) for line_id, _ in fo.remaining if units.get(line_id, 0) > 0])
+                  for fo in fulfillment_orders]
         data = self.client.execute(operations.load("CreateFulfillment"), {"fulfillment": {
             "lineItemsByFulfillmentOrder": [
                 {"fulfillmentOrderId": fo.fulfillment_order_id,
-                 "fulfillmentOrderLineItems": [{"id": line_id, "quantity": quantity}
-                                               for line_id, quantity in fo.fulfillable]}
-                for fo in fulfillment_orders],
+                 "fulfillmentOrderLineItems": [{"id": line_id, "quantity": quantity} for line_id, quantity in lines]}
+                for fo, lines in wanted if lines],
             "trackingInfo": tracking, "notifyCustomer": False,
         }}, idempotent=False)
         payload = data["fulfillmentCreate"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Protocol
 
 from erpsync.common.window import Window
@@ -72,9 +72,10 @@ class Store(Protocol):
         """Each order's fulfillment orders, with the fulfillments already made."""
 
     def create_fulfillment(self, fulfillment_orders: Sequence[FulfillmentOrder], *, tracking_number: str | None,
-                           tracking_company: str | None) -> str:
-        """Fulfil what is still fulfillable of these fulfillment orders (one order, one location), with
-        tracking; returns the fulfillment's id."""
+                           tracking_company: str | None, units: Mapping[str, int] | None = None) -> str:
+        """Fulfil these fulfillment orders (one order, one location), with tracking: ``units`` of their
+        line items (fulfillment order line item id -> units), or, without it, all that is still
+        fulfillable; returns the fulfillment's id."""
 
 
     def subscribe_webhooks(self, uri: str) -> WebhookSubscriptions:

@@ -302,6 +302,10 @@ class FulfillmentOrder:
     # (fulfillment order line item id, quantity still to fulfil): what was refunded, cancelled or already
     # shipped is not in it, and a store refuses a fulfillment that asks for more.
     remaining: tuple[tuple[str, int], ...] = ()
+    # (fulfillment order line item id, SKU) and (line item id, units of it fulfilled already): to tell the
+    # store exactly what the ERP shipped, a part at a time.
+    skus: tuple[tuple[str, str | None], ...] = ()
+    fulfilled: tuple[tuple[str, int], ...] = ()
 
     @property
     def fulfillable(self) -> tuple[tuple[str, int], ...]:

@@ -57,6 +57,13 @@ class ShipmentInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class ShipmentMove:
+    sku: str | None  # the product's code
+    quantity: float
+    state: str  # draft | assigned | done | cancelled ...
+
+
+@dataclass(frozen=True, slots=True)
 class SaleShipping:
     sale_id: int
     sale_state: str
@@ -210,6 +217,18 @@ class TrytonSales:
                 for s in row.get("shipments.") or ()))
             for row in rows
         ]
+
+    def shipment_moves(self, shipment_ids: Sequence[int]) -> dict[int, tuple[ShipmentMove, ...]]:
+        """The goods each customer shipment carries to the customer (its outgoing moves), by SKU."""
+        found: dict[int, tuple[ShipmentMove, ...]] = {}
+        for start in range(0, len(shipment_ids), self.client.page_size):
+            for row in self.client.model(
+                    "stock.shipment.out", "read", list(shipment_ids[start:start + self.client.page_size]),
+                    ["outgoing_moves.quantity", "outgoing_moves.state", "outgoing_moves.product.code"]):
+                found[row["id"]] = tuple(
+                    ShipmentMove((move.get("product.") or {}).get("code"), move["quantity"], move["state"])
+                    for move in row.get("outgoing_moves.") or ())
+        return found
 
     def undo_sale(self, sale_id: int) -> tuple[bool, str]:
         """Cancel a sale whatever its state, if nothing left the warehouse; return (done, why not).

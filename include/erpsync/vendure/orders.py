@@ -21,7 +21,7 @@ code) and moved to Shipped.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -132,9 +132,11 @@ class VendureOrders:
     def fulfillment_orders(self, order_ids: Sequence[str]) -> dict[str, list[FulfillmentOrder]]:
         result: dict[str, list[FulfillmentOrder]] = {}
         for order_id, node in self.whole(order_ids).items():
+            # A fulfillment left Pending by an attempt whose answer was lost is not shipped: its units
+            # stay to fulfil, and fulfilling them ships it (create_fulfillment) instead of a second one.
             shipped: dict[str, int] = {}
             for fulfillment in node["fulfillments"] or ():
-                if fulfillment["state"] != "Cancelled":
+                if fulfillment["state"] not in ("Cancelled", "Pending"):
                     for line in fulfillment["lines"]:
                         shipped[line["orderLineId"]] = shipped.get(line["orderLineId"], 0) + line["quantity"]
             remaining = tuple((line["id"], max(0, line["quantity"] - shipped.get(line["id"], 0)))
@@ -147,16 +149,21 @@ class VendureOrders:
                 status = "CLOSED"
             else:
                 status = "OPEN"
-            result[order_id] = [FulfillmentOrder(order_id, status, ids, None, remaining)]
+            result[order_id] = [FulfillmentOrder(
+                order_id, status, ids, None, remaining,
+                tuple((line["id"], line["productVariant"]["sku"]) for line in node["lines"]),
+                tuple((line["id"], min(line["quantity"], shipped.get(line["id"], 0))) for line in node["lines"]))]
         return result
 
     def create_fulfillment(self, fulfillment_orders: Sequence[FulfillmentOrder], *, tracking_number: str | None,
-                           tracking_company: str | None) -> str:
-        """Fulfil what is still to ship of the order, with tracking, and mark it Shipped. A fulfillment of
-        an earlier attempt still Pending (its answer lost before it was shipped) is shipped instead of
-        making a second one."""
+                           tracking_company: str | None, units: Mapping[str, int] | None = None) -> str:
+        """Fulfil ``units`` of the order's lines (all still to ship without it), with tracking, and mark
+        it Shipped. A fulfillment of an earlier attempt still Pending (its answer lost before it was
+        shipped) is shipped instead of making a second one; what it lacks is asked for on the next run."""
         (order,) = fulfillment_orders
-        lines = [{"orderLineId": line_id, "quantity": quantity} for line_id, quantity in order.fulfillable]
+        wanted = order.fulfillable if units is None else [(line_id, quantity) for line_id, quantity in units.items()
+                                                          if quantity > 0]
+        lines = [{"orderLineId": line_id, "quantity": quantity} for line_id, quantity in wanted]
         pending = [f for f in self.whole([order.fulfillment_order_id]).get(order.fulfillment_order_id, {})
                    .get("fulfillments") or () if f["state"] == "Pending"]
         if pending:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -200,9 +200,9 @@ class VendureStore:
         raise StoreRequestError(f"store {self.name}: Vendure sends no webhooks; its orders are polled")
 
     def create_fulfillment(self, fulfillment_orders: Sequence[FulfillmentOrder], *, tracking_number: str | None,
-                           tracking_company: str | None) -> str:
+                           tracking_company: str | None, units: Mapping[str, int] | None = None) -> str:
         return self._orders.create_fulfillment(fulfillment_orders, tracking_number=tracking_number,
-                                               tracking_company=tracking_company)
+                                               tracking_company=tracking_company, units=units)
 
 
 def to_minor(amount: Decimal) -> int:

@@ -90,3 +90,26 @@ def test_fulfilment_ships_what_is_left_once_and_closes_the_order(seeded, store):
     node = seeded.admin().data("query($id: ID!) { order(id: $id) { state fulfillments { state trackingCode } } }",
                                {"id": placed["id"]})["order"]
     assert node == {"state": "Shipped", "fulfillments": [{"state": "Shipped", "trackingCode": "1Z999"}]}
+
+
+def test_fulfilment_of_part_of_a_line_ships_that_part_and_the_rest_later(seeded, store):
+    """The ERP shipped 1 of 2: Vendure gets a fulfillment of exactly 1 (the order PartiallyShipped), then
+    one of the other; what each says is fulfilled is Vendure's own count of shipped units."""
+    shoe = _by_sku(store)
+    placed = guest_checkout(seeded.shop(), [(shoe["SHOE-41"].variant_id, 2)], GUEST)
+    (open_order,) = store.fulfillment_orders([placed["id"]])[placed["id"]]
+    ((line_id, sku),) = open_order.skus
+    assert (sku, open_order.fulfilled, open_order.fulfillable) == ("SHOE-41", ((line_id, 0),), ((line_id, 2),))
+    first = store.create_fulfillment([open_order], tracking_number="PART-1", tracking_company="UPS",
+                                     units={line_id: 1})
+    (part,) = store.fulfillment_orders([placed["id"]])[placed["id"]]
+    assert (part.status, part.fulfilled, part.fulfillable) == ("OPEN", ((line_id, 1),), ((line_id, 1),))
+    second = store.create_fulfillment([part], tracking_number="PART-2", tracking_company="UPS", units={line_id: 1})
+    (closed,) = store.fulfillment_orders([placed["id"]])[placed["id"]]
+    assert (closed.status, closed.fulfillment_ids, closed.fulfilled) == ("CLOSED", (first, second), ((line_id, 2),))
+    node = seeded.admin().data(
+        "query($id: ID!) { order(id: $id) { state fulfillments { state trackingCode lines { quantity } } } }",
+        {"id": placed["id"]})["order"]
+    assert node["state"] == "Shipped"
+    assert sorted((f["trackingCode"], [line["quantity"] for line in f["lines"]]) for f in node["fulfillments"]) == [
+        ("PART-1", [1]), ("PART-2", [1])]

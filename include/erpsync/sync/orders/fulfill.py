@@ -1,11 +1,14 @@
-"""Tell the store when the ERP has shipped an order: fulfillments with the carrier's tracking number, one
-per store location the order's fulfillment orders ship from (a fulfillment may not span locations).
+"""Tell the store what the ERP has shipped: fulfillments with the carrier's tracking number, for exactly
+the units each ERP shipment carried, one per store location (a fulfillment may not span locations).
 
-A booked order whose ERP sale is fully shipped gets its store fulfillment orders fulfilled. Before
-creating anything the store is read: fulfillment orders already closed (an earlier attempt whose answer
-was lost, a person in the store's admin) are recorded, not fulfilled again, and of the open ones only
-what is still fulfillable is asked for (a refunded or cancelled line is not). An order the store
-refused waits for its retry in the error queue (with backoff) and gives up there after its last attempt.
+An order's ERP sales are its own, its applied edits' and its exchanges'. Each ERP shipment done becomes
+its own fulfillments (:mod:`fulfill_plan`): the warehouse shipping part of a sale fulfils that part, a
+later shipment the rest. Before creating anything the store is read, and what it has fulfilled already
+(an earlier attempt whose answer was lost, a person in the store's admin) counts against the ERP's
+shipments, so nothing is fulfilled twice; of the open lines only what is still fulfillable is asked for
+(a refunded or cancelled line is not). When the ERP has shipped all of an order, the order moves to
+``fulfilled`` (and its exchanges too). An order the store refused waits for its retry in the error queue
+(with backoff) and gives up there after its last attempt.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
@@ -23,24 +26,30 @@ from erpsync.store.interface import Store
 from erpsync.store.records import FulfillmentOrder
 from erpsync.sync.orders import ledger
 from erpsync.sync.orders.config import OrdersConfig
+from erpsync.sync.orders.fulfill_plan import DONE, Fulfilment, Shipped, plan
 from erpsync.sync.state.row_errors import RowFailure, record_failures, resolve, waiting_keys
 from erpsync.tryton.client import TrytonClient
-from erpsync.tryton.sales import TrytonSales
+from erpsync.tryton.sales import SaleShipping, TrytonSales
 from erpsync.warehouse import db
 from erpsync.warehouse.schema import order_adjustment, order_ledger, stg_order
 
 log = logging.getLogger(__name__)
 
 FLOW = "orders"
-DONE = ("CLOSED", "CANCELLED", "INCOMPLETE")
 EDIT_SHIPPED = ("sent", "none")  # none: an edit's sale whose lines a later edit removed again
+OPEN = ("confirmed", "cancel_failed")
 
 
 @dataclass
 class FulfillResult:
-    shipped: int = 0  # booked orders the ERP has fully shipped
-    fulfilled: int = 0  # fulfillments created in the store by this run
-    already: int = 0  # found fulfilled in the store (recorded, not repeated)
+    shipped: int = 0  # orders (and exchanges) the ERP has wholly shipped
+    fulfilled: int = 0  # of those, fulfilled in the store by this run
+    already: int = 0  # of those, found fulfilled in the store (recorded, not repeated)
+    partly: int = 0  # orders the ERP has shipped a part of, that part fulfilled by this run
+    # Units left to fulfil in the store of orders the ERP has wholly shipped: sold there, never shipped
+    # by the ERP (a line the ERP could not follow): the store's admin shows them unfulfilled.
+    unshipped: int = 0
+    fulfillments: int = 0  # fulfillments created in the store by this run
     failed: int = 0
     seconds: float = 0.0
 
@@ -48,133 +57,137 @@ class FulfillResult:
         return {**self.__dict__, "seconds": round(self.seconds, 3)}
 
 
+@dataclass
+class _Order:
+    """An order to look at: its ERP sales (its own first) and its exchanges not yet fulfilled."""
+
+    order_id: str
+    state: str
+    sales: list[int]
+    exchanges: dict[int, str] = field(default_factory=dict)  # ERP sale -> return's id
+
+
 def push_fulfillments(erp: TrytonClient, store: Store, engine: Engine, *, config: OrdersConfig,
                       run_id: str | None, now: dt.datetime) -> FulfillResult:
     started = time.monotonic()
     result = FulfillResult()
     with engine.connect() as conn:
-        open_orders = {sale_id: order_id for order_id, sale_id in conn.execute(
-            select(order_ledger.c.store_order_id, order_ledger.c.erp_sale_id).where(
-                order_ledger.c.store == store.name, order_ledger.c.state.in_(("confirmed", "cancel_failed")),
-                order_ledger.c.erp_sale_id.is_not(None)))}
         waiting = waiting_keys(conn, store=store.name, flow=FLOW, entity="order", operation="fulfill", now=now)
-    open_orders = {sale_id: order_id for sale_id, order_id in open_orders.items() if order_id not in waiting}
-    # An order's edits may have put lines in sales of their own: it is shipped when all of them are. One
-    # with an edit not applied yet waits for it: the store would count the edit's lines as shipped.
-    with engine.connect() as conn:
-        edit_sales = _edit_sales(conn, store.name, list(open_orders.values()))
-        unapplied = _with_unapplied_edits(conn, store.name, list(open_orders.values()))
-    open_orders = {sale_id: order_id for sale_id, order_id in open_orders.items() if order_id not in unapplied}
-    edit_shipping = {s.sale_id: s for s in TrytonSales(erp).shipping(sorted({s for ids in edit_sales.values()
-                                                                             for s in ids}))}
-    shipped = [s for s in TrytonSales(erp).shipping(sorted(open_orders)) if s.shipment_state == "sent"
-               and all(edit_shipping[e].shipment_state in EDIT_SHIPPED or edit_shipping[e].sale_state == "cancelled"
-                       for e in edit_sales.get(open_orders[s.sale_id], ()))]
-    result.shipped = len(shipped)
-    if shipped:
-        fulfillment_orders = store.fulfillment_orders([open_orders[s.sale_id] for s in shipped])
-        for sale in shipped:
-            order_id = open_orders[sale.sale_id]
-            orders = fulfillment_orders.get(order_id, [])
-            done = [f for f in orders if f.status in DONE]
-            todo: dict[str | None, list[FulfillmentOrder]] = {}
-            for f in orders:
-                if f.status not in DONE and f.fulfillable:
-                    todo.setdefault(f.location_id, []).append(f)
-            tracking = next((s.reference or s.number for s in sale.shipments if s.state == "done"), None)
-            fulfillments = [fid for f in done for fid in f.fulfillment_ids]
-            try:
-                # A failure half way leaves the rest open: the next run finds the first ones closed.
-                for _location, fulfillment_orders_there in sorted(todo.items(), key=lambda item: str(item[0])):
-                    fulfillments.append(store.create_fulfillment(fulfillment_orders_there, tracking_number=tracking,
-                                                                 tracking_company=config.tracking_company))
-                if todo:
-                    result.fulfilled += 1
-                else:
-                    result.already += 1
-            except StoreError as error:
-                with engine.begin() as conn:
-                    record_failures(conn, store=store.name, flow=FLOW, entity="order", operation="fulfill",
-                                    run_id=run_id, now=now,
-                                    failures=[RowFailure(order_id, type(error).__name__, str(error))])
-                result.failed += 1
-                continue
+        orders = [o for o in _orders(conn, store.name) if o.order_id not in waiting]
+        unapplied = _with_unapplied_edits(conn, store.name, [o.order_id for o in orders])
+    sales = TrytonSales(erp)
+    shipping = {s.sale_id: s for s in sales.shipping(sorted({sale for o in orders for sale in o.sales}))}
+    # Nothing to tell the store of an order until the ERP has shipped something of it.
+    orders = [o for o in orders if any(sh.state == "done" for sale in o.sales if sale in shipping
+                                       for sh in shipping[sale].shipments)]
+    moves = sales.shipment_moves(sorted({sh.shipment_id for o in orders for sale in o.sales
+                                         for sh in shipping[sale].shipments if sh.state != "cancelled"}))
+    fulfillment_orders = store.fulfillment_orders([o.order_id for o in orders]) if orders else {}
+    for order in orders:
+        complete = order.order_id not in unapplied and _shipped_all(order, shipping)
+        done = [sh for sale in order.sales for sh in shipping[sale].shipments if sh.state == "done"]
+        shipped = [Shipped(sh.shipment_id, sh.reference or sh.number, _units(moves.get(sh.shipment_id, ())))
+                   for sh in done]
+        # SKUs the ERP sold but never ships (services): fulfilled with the rest once it shipped all.
+        moved = {m.sku for sale in order.sales for sh in shipping[sale].shipments for m in moves.get(sh.shipment_id, ())}
+        there = fulfillment_orders.get(order.order_id, [])
+        unshipped = frozenset(sku for fo in there for _, sku in fo.skus if sku and sku not in moved)
+        todo = plan(shipped, there, complete=complete, unshipped_skus=unshipped)
+        try:
+            made = _create(store, config, there, todo)
+        except StoreError as error:
             with engine.begin() as conn:
-                ledger.move(conn, store=store.name, order_id=order_id, to="fulfilled",
-                            store_fulfillment_ids=fulfillments)
-                resolve(conn, store=store.name, flow=FLOW, entity="order", operation="fulfill", keys=[order_id],
-                        now=now)
-    _push_exchanges(erp, store, engine, config, run_id, now, result, waiting)
+                record_failures(conn, store=store.name, flow=FLOW, entity="order", operation="fulfill",
+                                run_id=run_id, now=now,
+                                failures=[RowFailure(order.order_id, type(error).__name__, str(error))])
+            result.failed += 1
+            continue
+        result.fulfillments += len(made)
+        exchanges = [ref for sale, ref in order.exchanges.items() if _sale_shipped(shipping[sale])]
+        wholly = complete and order.state in OPEN
+        result.shipped += int(wholly) + len(exchanges)
+        if wholly:
+            result.unshipped += (sum(q for fo in there if fo.status not in DONE for _, q in fo.fulfillable)
+                                 - sum(f.units for f in todo))
+        if wholly or exchanges:
+            if made:
+                result.fulfilled += int(wholly) + len(exchanges)
+            else:
+                result.already += int(wholly) + len(exchanges)
+        elif made:
+            result.partly += 1
+        fulfillment_ids = [fid for fo in there for fid in fo.fulfillment_ids] + made
+        with engine.begin() as conn:
+            if wholly:
+                ledger.move(conn, store=store.name, order_id=order.order_id, to="fulfilled",
+                            store_fulfillment_ids=fulfillment_ids)
+            elif made:
+                conn.execute(order_ledger.update().where(
+                    order_ledger.c.store == store.name, order_ledger.c.store_order_id == order.order_id,
+                ).values(store_fulfillment_ids=fulfillment_ids, updated_at=now))
+            for ref in exchanges:
+                conn.execute(order_adjustment.update().where(
+                    order_adjustment.c.store == store.name, order_adjustment.c.store_order_id == order.order_id,
+                    order_adjustment.c.kind == "exchange", order_adjustment.c.store_ref == ref,
+                ).values(state="fulfilled", detail=f"fulfilled: {', '.join(made) or 'found fulfilled'}",
+                         updated_at=now))
+            resolve(conn, store=store.name, flow=FLOW, entity="order", operation="fulfill", keys=[order.order_id],
+                    now=now)
     result.seconds = time.monotonic() - started
     log.info("fulfillments: %s", result.as_counts())
     return result
 
 
-def _push_exchanges(erp: TrytonClient, store: Store, engine: Engine, config: OrdersConfig, run_id: str | None,
-                    now: dt.datetime, result: FulfillResult, waiting: set[str]) -> None:
-    """Fulfil the items a return gave in exchange once the ERP shipped the exchange's sale: the order was
-    fulfilled before (a return takes back shipped goods), so its open fulfillment orders are the
-    exchange's. Each exchange once: its adjustment moves to ``fulfilled``."""
-    with engine.connect() as conn:
-        exchanges = {sale_id: (order_id, ref) for order_id, ref, sale_id in conn.execute(
-            select(order_adjustment.c.store_order_id, order_adjustment.c.store_ref,
-                   order_adjustment.c.erp_sale_id)
-            .join(order_ledger, (order_ledger.c.store == order_adjustment.c.store)
-                  & (order_ledger.c.store_order_id == order_adjustment.c.store_order_id))
-            .where(order_adjustment.c.store == store.name, order_adjustment.c.kind == "exchange",
-                   order_adjustment.c.state == "applied", order_adjustment.c.erp_sale_id.is_not(None),
-                   order_ledger.c.state == "fulfilled"))
-            if order_id not in waiting}
-    shipped = [s for s in TrytonSales(erp).shipping(sorted(exchanges)) if s.shipment_state == "sent"]
-    if not shipped:
-        return
-    result.shipped += len(shipped)
-    fulfillment_orders = store.fulfillment_orders(sorted({exchanges[s.sale_id][0] for s in shipped}))
-    for sale in shipped:
-        order_id, ref = exchanges[sale.sale_id]
-        todo: dict[str | None, list[FulfillmentOrder]] = {}
-        for f in fulfillment_orders.get(order_id, []):
-            if f.status not in DONE and f.fulfillable:
-                todo.setdefault(f.location_id, []).append(f)
-        tracking = next((s.reference or s.number for s in sale.shipments if s.state == "done"), None)
-        made = []
-        try:
-            for _location, there in sorted(todo.items(), key=lambda item: str(item[0])):
-                made.append(store.create_fulfillment(there, tracking_number=tracking,
-                                                     tracking_company=config.tracking_company))
-        except StoreError as error:
-            with engine.begin() as conn:
-                record_failures(conn, store=store.name, flow=FLOW, entity="order", operation="fulfill",
-                                run_id=run_id, now=now, failures=[RowFailure(
-                                    order_id, type(error).__name__, f"exchange of return {ref}: {error}")])
-            result.failed += 1
-            continue
-        if made:
-            result.fulfilled += 1
-        else:
-            result.already += 1
-        with engine.begin() as conn:
-            conn.execute(order_adjustment.update().where(
-                order_adjustment.c.store == store.name, order_adjustment.c.store_order_id == order_id,
-                order_adjustment.c.kind == "exchange", order_adjustment.c.store_ref == ref,
-            ).values(state="fulfilled", detail=f"fulfilled: {', '.join(made) or 'found fulfilled'}",
-                     updated_at=now))
-            resolve(conn, store=store.name, flow=FLOW, entity="order", operation="fulfill", keys=[order_id],
-                    now=now)
+def _create(store: Store, config: OrdersConfig, there: list[FulfillmentOrder], todo: list[Fulfilment]) -> list[str]:
+    """Create the planned fulfillments, in the ERP's order of shipments. A failure half way leaves the rest:
+    the next run reads what the store has fulfilled and plans only what is still missing."""
+    by_id = {fo.fulfillment_order_id: fo for fo in there}
+    made = []
+    for fulfilment in todo:
+        fos = [by_id[fo_id] for fo_id in dict.fromkeys(fo_id for fo_id, _, _ in fulfilment.lines)]
+        made.append(store.create_fulfillment(fos, tracking_number=fulfilment.tracking,
+                                             tracking_company=config.tracking_company,
+                                             units={line_id: units for _, line_id, units in fulfilment.lines}))
+    return made
 
 
-def _edit_sales(conn: Connection, store: str, order_ids: list[str]) -> dict[str, list[int]]:
-    """The ERP sales that orders' applied edits created (their new lines), and those of items a return
-    gave in exchange before the order was fulfilled, per order."""
-    found: dict[str, list[int]] = {}
-    for chunk in db.chunks(sorted(order_ids)):
-        for order_id, sale_id in conn.execute(
-                select(order_adjustment.c.store_order_id, order_adjustment.c.erp_sale_id).where(
-                    order_adjustment.c.store == store, order_adjustment.c.kind.in_(("edit", "exchange")),
-                    order_adjustment.c.state == "applied", order_adjustment.c.erp_sale_id.is_not(None),
-                    order_adjustment.c.store_order_id.in_(chunk))):
-            found.setdefault(order_id, []).append(sale_id)
-    return found
+def _orders(conn: Connection, store: str) -> list[_Order]:
+    """Booked orders not fulfilled yet, and fulfilled ones with an exchange the ERP has to ship; each with
+    all its ERP sales (its own, its edits' and its exchanges')."""
+    orders = {order_id: _Order(order_id, state, [sale_id]) for order_id, sale_id, state in conn.execute(
+        select(order_ledger.c.store_order_id, order_ledger.c.erp_sale_id, order_ledger.c.state).where(
+            order_ledger.c.store == store, order_ledger.c.state.in_((*OPEN, "fulfilled")),
+            order_ledger.c.erp_sale_id.is_not(None)))}
+    with_exchange: set[str] = set()
+    for order_id, kind, ref, state, sale_id in conn.execute(
+            select(order_adjustment.c.store_order_id, order_adjustment.c.kind, order_adjustment.c.store_ref,
+                   order_adjustment.c.state, order_adjustment.c.erp_sale_id).where(
+                order_adjustment.c.store == store, order_adjustment.c.kind.in_(("edit", "exchange")),
+                order_adjustment.c.state.in_(("applied", "fulfilled")), order_adjustment.c.erp_sale_id.is_not(None))
+            .order_by(order_adjustment.c.erp_sale_id)):
+        if order_id in orders:
+            orders[order_id].sales.append(sale_id)
+            if kind == "exchange" and state == "applied":
+                orders[order_id].exchanges[sale_id] = ref
+                with_exchange.add(order_id)
+    return [o for o in orders.values() if o.state in OPEN or o.order_id in with_exchange]
+
+
+def _shipped_all(order: _Order, shipping: dict[int, SaleShipping]) -> bool:
+    main, *extra = order.sales
+    return shipping[main].shipment_state == "sent" and all(_sale_shipped(shipping[sale]) for sale in extra)
+
+
+def _sale_shipped(sale: SaleShipping) -> bool:
+    return sale.shipment_state in EDIT_SHIPPED or sale.sale_state == "cancelled"
+
+
+def _units(moves) -> tuple[tuple[str, int], ...]:
+    units: dict[str, int] = {}
+    for move in moves:
+        if move.state == "done" and move.sku and move.quantity > 0:
+            units[move.sku] = units.get(move.sku, 0) + int(move.quantity)
+    return tuple(units.items())
 
 
 def _with_unapplied_edits(conn: Connection, store: str, order_ids: list[str]) -> set[str]:
