@@ -136,6 +136,60 @@ def refund_order(
     )
 
 
+ADMIN_TRANSITION = f"""mutation($id: ID!, $state: String!) {{
+  transitionOrderToState(id: $id, state: $state) {{
+  ... on Order {{ id state }} {ERROR_FIELDS} ... on OrderStateTransitionError {{ transitionError }} }} }}"""
+MODIFY = f"""mutation($input: ModifyOrderInput!) {{ modifyOrder(input: $input) {{
+  ... on Order {{ id state totalWithTax modifications {{ id priceChange isSettled refund {{ id state total }}
+  lines {{ orderLineId quantity }} }} }} {ERROR_FIELDS} }} }}"""
+MANUAL_PAYMENT = f"""mutation($input: ManualPaymentInput!) {{ addManualPaymentToOrder(input: $input) {{
+  ... on Order {{ id state }} {ERROR_FIELDS} }} }}"""
+
+
+def modify_order(
+    admin: VendureApi,
+    order_id: str,
+    *,
+    adjust: dict[str, int] | None = None,
+    add: list[tuple[str, int]] | None = None,
+    note: str = "Changed at the customer's request",
+) -> dict[str, Any]:
+    """Modify a placed order as a merchant does in Vendure's admin: move it to Modifying, set the lines
+    of `adjust` ({order line id: new quantity}) and add `add` ([(variant id, units)]), then settle the
+    difference and move it back to the state it was in. A higher price is paid by a manual payment (the
+    order passes through ArrangingAdditionalPayment); a lower one is refunded from the order's settled
+    payment in the same call (Vendure refuses a modification that lowers the price without one) and the
+    refund is settled as staff do. The modification (id, priceChange, lines, refund)."""
+    order = admin.data(ORDER, {"id": order_id})["order"]
+    prior = order["state"]
+    payment = next(p for p in order["payments"] if p["state"] == "Settled")
+    admin.mutate(ADMIN_TRANSITION, {"id": order_id, "state": "Modifying"})
+    change: dict[str, Any] = {"orderId": order_id, "note": note}
+    if adjust:
+        change["adjustOrderLines"] = [{"orderLineId": line, "quantity": q} for line, q in adjust.items()]
+    if add:
+        change["addItems"] = [{"productVariantId": variant, "quantity": q} for variant, q in add]
+    preview = admin.mutate(MODIFY, {"input": {**change, "dryRun": True}})
+    delta = preview["totalWithTax"] - order["totalWithTax"]
+    if delta < 0:
+        change["refund"] = {"paymentId": payment["id"], "amount": -delta, "reason": note}
+    modified = admin.mutate(MODIFY, {"input": {**change, "dryRun": False}})
+    modification = max(modified["modifications"], key=lambda m: int(m["id"]))
+    if modification["priceChange"] > 0:
+        admin.mutate(ADMIN_TRANSITION, {"id": order_id, "state": "ArrangingAdditionalPayment"})
+        admin.mutate(MANUAL_PAYMENT, {"input": {"orderId": order_id, "method": PAYMENT_METHOD,
+                                                "transactionId": f"modification-{modification['id']}",
+                                                "metadata": {}}})
+    refund = modification.get("refund")
+    if refund and refund["state"] != "Settled":
+        admin.mutate(SETTLE_REFUND,
+                     {"input": {"id": refund["id"], "transactionId": f"refund-{refund['id']}"}})
+    current = admin.data(ORDER, {"id": order_id})["order"]["state"]
+    if current != prior:
+        admin.mutate(ADMIN_TRANSITION, {"id": order_id, "state": prior})
+    return modification
+
+
 @dataclass(slots=True)
 class ShopperConfig:
     rate: float = 1.0  # actions per second

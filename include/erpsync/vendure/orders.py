@@ -16,6 +16,11 @@ own row is left to reconciliation.
 ship (ordered, not cancelled, not yet in a fulfillment); its location is Vendure's own choice (its stock
 allocation), so it is not said. A fulfillment is created with the manual handler (carrier and tracking
 code) and moved to Shipped.
+
+**Order modifications** (the Admin API's ``modifyOrder`` while the order is ``Modifying``) are the order's
+edits: one :class:`StoreOrderEdit` per modification that changed lines (see :func:`order_edits`). A
+refund given with a modification pays back what the modification took off, which its edit already takes
+off the ERP's sales: it is not read as a refund of its own (it still counts in ``refunded_total``).
 """
 
 from __future__ import annotations
@@ -31,7 +36,9 @@ from erpsync.store.records import (
     OrderStamp,
     StoreAddress,
     StoreCustomer,
+    StoreEditLine,
     StoreOrder,
+    StoreOrderEdit,
     StoreOrderLine,
     StoreRefund,
     StoreRefundLine,
@@ -63,6 +70,7 @@ def last_change(node: dict[str, Any]) -> dt.datetime:
         moments.append(payment["updatedAt"])
         moments.extend(refund["updatedAt"] for refund in payment.get("refunds") or ())
     moments.extend(f["updatedAt"] for f in node.get("fulfillments") or ())
+    moments.extend(m["createdAt"] for m in node.get("modifications") or ())
     moments.extend(entry["createdAt"] for entry in (node.get("history") or {}).get("items") or ())
     return max(vendure_time(moment) for moment in moments)
 
@@ -182,27 +190,39 @@ class VendureOrders:
         money, tax = self._money, self._with_tax()
         amount = (lambda n, field: money(n[f"{field}WithTax"] if tax else n[field]))
         history = (node.get("history") or {}).get("items") or ()
-        cancellation = next((e for e in history if e["type"] == "ORDER_CANCELLATION"), None)
+        # The last cancellation entry: a modification lowering a line writes one of its own (measured).
+        cancellation = next((e for e in reversed(history) if e["type"] == "ORDER_CANCELLATION"), None)
         cancelled = node["state"] == "Cancelled"
+        edits = order_edits(node, money, tax)
+        # A modification's refund gives back what its edit takes off the order (see the module).
+        edit_refunds = {(m.get("refund") or {}).get("id") for m in node.get("modifications") or ()} - {None}
         refunds = tuple(
             StoreRefund(refund["id"], vendure_time(refund["createdAt"]), money(refund["total"]), tuple(
                 StoreRefundLine(line["orderLineId"], line["quantity"], False, self._refund_subtotal(node, line))
                 for line in refund["lines"]))
-            for payment in node["payments"] or () for refund in payment["refunds"] if refund["state"] == SETTLED)
+            for payment in node["payments"] or () for refund in payment["refunds"]
+            if refund["state"] == SETTLED and refund["id"] not in edit_refunds)
+        all_refunded = sum((money(refund["total"]) for payment in node["payments"] or ()
+                            for refund in payment["refunds"] if refund["state"] == SETTLED), Decimal(0))
+        changed, new = _edited_units(node), _new_lines(node)
         lines = tuple(
             StoreOrderLine(
                 line_id=line["id"], sku=line["productVariant"]["sku"], title=line["productVariant"]["name"],
-                quantity=_placed(line), current_quantity=line["quantity"],
+                # Every unit ever ordered (placed or added by a modification; removed ones too), as
+                # Shopify counts a line's quantity: the edits tell how many were added and removed.
+                quantity=_placed(line, line["id"] in new) + changed[line["id"]][0],
+                current_quantity=line["quantity"],
                 unit_price=amount(line, "unitPrice"),
-                # Per unit, times the quantity placed: a cancelled line keeps what it was sold at.
-                discount_total=(amount(line, "unitPrice") - amount(line, "proratedUnitPrice")) * _placed(line),
+                # Per unit, times the quantity placed and edited: a cancelled line keeps what it was sold at.
+                discount_total=((amount(line, "unitPrice") - amount(line, "proratedUnitPrice"))
+                                * _booked(line, changed)),
                 requires_shipping=True)
             for line in node["lines"])
-        figures = _as_placed(node, money) if cancelled else {
+        figures = _as_placed(node, money, changed) if cancelled else {
             "subtotal": amount(node, "subTotal"), "shipping": amount(node, "shipping"),
             "tax": money(node["totalWithTax"]) - money(node["total"]), "total": money(node["totalWithTax"])}
         total = figures["total"]
-        refunded = sum((r.total for r in refunds), Decimal(0))
+        refunded = all_refunded
         customer = node.get("customer") or {}
         return StoreOrder(
             order_id=node["id"], name=node["code"], created_at=vendure_time(node["orderPlacedAt"] or node["createdAt"]),
@@ -218,7 +238,7 @@ class VendureOrders:
             subtotal=figures["subtotal"],
             discount_total=sum((line.discount_total for line in lines), Decimal(0)),
             shipping_total=figures["shipping"], tax_total=figures["tax"],
-            total=total, refunded_total=refunded, lines=lines, refunds=refunds,
+            total=total, refunded_total=refunded, lines=lines, refunds=refunds, edits=edits,
             taxes_included=tax and not cancelled,  # a cancelled order's figures are without tax (_as_placed)
         )
 
@@ -228,17 +248,99 @@ class VendureOrders:
         return self._money(line[field] * refund_line["quantity"])
 
 
-def _placed(line: dict[str, Any]) -> int:
-    return line["orderPlacedQuantity"] or line["quantity"]
+def _placed(line: dict[str, Any], added: bool = False) -> int:
+    """The units the line was placed with: a line a modification put on the order keeps an
+    ``orderPlacedQuantity`` of 0 (measured), and was placed with none."""
+    return 0 if added else line["orderPlacedQuantity"] or line["quantity"]
 
 
-def _as_placed(node: dict[str, Any], money) -> dict[str, Decimal]:
+def _modifications(node: dict[str, Any]) -> list[dict[str, Any]]:
+    """The order's modifications, oldest first."""
+    return sorted(node.get("modifications") or (), key=lambda m: (m["createdAt"], _id_key(m["id"])))
+
+
+def _id_key(text: str) -> tuple[int, int | str]:
+    return (0, int(text)) if text.isdigit() else (1, text)
+
+
+def _edited_units(node: dict[str, Any]) -> dict[str, tuple[int, int]]:
+    """Per line id: (units the order's modifications added, their net change of the line)."""
+    found = {line["id"]: (0, 0) for line in node["lines"]}
+    for modification in _modifications(node):
+        for change in modification["lines"]:
+            added, net = found.get(change["orderLineId"], (0, 0))
+            found[change["orderLineId"]] = (added + max(change["quantity"], 0), net + change["quantity"])
+    return found
+
+
+def _new_lines(node: dict[str, Any]) -> set[str]:
+    """The lines a modification put on the order: placed with none (``orderPlacedQuantity`` 0) and
+    raised by a modification."""
+    changed = _edited_units(node)
+    return {line["id"] for line in node["lines"]
+            if not line["orderPlacedQuantity"] and changed[line["id"]][0]}
+
+
+def _booked(line: dict[str, Any], changed: dict[str, tuple[int, int]]) -> int:
+    """The units of the line as placed and then modified (before any cancellation)."""
+    added, net = changed.get(line["id"], (0, 0))
+    return max(_placed(line, bool(added and not line["orderPlacedQuantity"])) + net, 0)
+
+
+def order_edits(node: dict[str, Any], money, with_tax: bool) -> tuple[StoreOrderEdit, ...]:
+    """The order's modifications as edits, oldest first: per modification that changed lines, each
+    line's units (Vendure's ``OrderModificationLine.quantity`` is the change, negative for units taken
+    off), and whether the line is new with it (the first modification to raise a line the order was not
+    placed with).
+
+    Vendure keeps no discount or tax of a modification, only its ``priceChange`` (with tax, shipping and
+    surcharges). What a line's change adds to the order's discounts and taxes is worked out from the
+    line's current prices, per unit times the units changed (negative when units come off):
+    discount = ``unitPrice`` - ``proratedUnitPrice`` per unit (the ``...WithTax`` prices when the
+    channel shows prices with tax, as the line's ``discount_total``), tax = ``proratedUnitPriceWithTax``
+    - ``proratedUnitPrice`` per unit. Surcharges and a modification's shipping change are not read.
+
+    Vendure 3.7.3 records ``addItems`` of a variant already on the order with the line's quantity before
+    subtracted from the units asked for (``quantity - initialQuantity``), not the units added: a merchant
+    raising a line should adjust it (``adjustOrderLines``); this reads what Vendure recorded."""
+    lines = {line["id"]: line for line in node["lines"]}
+    new = _new_lines(node)
+    seen: set[str] = set()
+    unit_discount = {
+        line_id: (money(line["unitPriceWithTax"] - line["proratedUnitPriceWithTax"]) if with_tax
+                  else money(line["unitPrice"] - line["proratedUnitPrice"]))
+        for line_id, line in lines.items()}
+    unit_tax = {line_id: money(line["proratedUnitPriceWithTax"] - line["proratedUnitPrice"])
+                for line_id, line in lines.items()}
+    edits = []
+    for modification in _modifications(node):
+        units: dict[str, int] = {}
+        for change in modification["lines"]:
+            units[change["orderLineId"]] = units.get(change["orderLineId"], 0) + change["quantity"]
+        edit_lines = tuple(
+            StoreEditLine(line_id, quantity, added=line_id in new and line_id not in seen and quantity > 0,
+                          discount=unit_discount.get(line_id, Decimal(0)) * quantity,
+                          tax=unit_tax.get(line_id, Decimal(0)) * quantity)
+            for line_id, quantity in units.items() if quantity)
+        seen.update(line_id for line_id, quantity in units.items() if quantity)
+        if edit_lines:
+            edits.append(StoreOrderEdit(modification["id"], vendure_time(modification["createdAt"]),
+                                        edit_lines))
+    return tuple(edits)
+
+
+def _as_placed(node: dict[str, Any], money,
+               changed: dict[str, tuple[int, int]] | None = None) -> dict[str, Decimal]:
     """A cancelled order's figures as it was placed (the flows book and compare orders as placed, like
     Shopify keeps them): Vendure zeroes a cancelled order's lines, shipping and totals but keeps each
     line's unit prices and placed quantity and each shipping line's price. Prices excluding tax (the
-    channel's pricesIncludeTax false); a shipping discount is not known any more and is not subtracted."""
-    goods = sum((money(line["proratedUnitPrice"]) * _placed(line) for line in node["lines"]), Decimal(0))
-    line_tax = sum((money(line["proratedUnitPriceWithTax"] - line["proratedUnitPrice"]) * _placed(line)
+    channel's pricesIncludeTax false); a shipping discount is not known any more and is not subtracted.
+    A modified order's lines count as modified (its edits are undone with it)."""
+    changed = changed if changed is not None else _edited_units(node)
+    goods = sum((money(line["proratedUnitPrice"]) * _booked(line, changed) for line in node["lines"]),
+                Decimal(0))
+    line_tax = sum((money(line["proratedUnitPriceWithTax"] - line["proratedUnitPrice"])
+                    * _booked(line, changed)
                     for line in node["lines"]), Decimal(0))
     shipping = sum((money(s["price"]) for s in node["shippingLines"]), Decimal(0))
     shipping_tax = sum((money(s["priceWithTax"] - s["price"]) for s in node["shippingLines"]), Decimal(0))

@@ -11,11 +11,12 @@ from sqlalchemy import select
 
 from erpsync.tryton.client import TrytonClient
 from erpsync.warehouse.schema import order_ledger
-from sandbox.vendure.shopper import Guest, cancel_order, guest_checkout
+from sandbox.vendure.shopper import Guest, cancel_order, guest_checkout, modify_order
 from sandbox.tryton import catalog
 from tests.sandbox.conftest_vendure import *  # noqa: F403 - the `vendure` and `erp_seeded` fixtures
 from tests.sandbox.conftest_vendure import product_store
 from tests.support.clock import next_second
+from tests.integration.flows.test_order_edits import goods
 from tests.support.erp import last_sale_id, sales_of
 from tests.support.flows import CatalogSteps, OrderSteps
 
@@ -70,6 +71,62 @@ def test_a_vendure_order_is_booked_once_and_its_cancellation_follows(vendure_sto
     (shipments,) = admin.model("sale.sale", "read", [sale["id"]], ["shipments.state"])
     assert {s["state"] for s in shipments["shipments."]} == {"cancelled"}, "the cancelled order ships nothing"
     assert dt.datetime.now(dt.UTC) > booked["extracted"].window_end
+
+
+def _with_edits(admin: TrytonClient, order_id: str, after_id: int) -> list[dict]:
+    """The order's ERP sales, its own and its edits', made after sale ``after_id``, oldest first."""
+    domain = [("id", ">", after_id),
+              ["OR", ("web_id", "=", order_id), ("web_id", "like", f"{order_id}#edit:%")]]
+    return admin.model("sale.sale", "search_read", domain, 0, None, [("id", "ASC")],
+                       ["id", "web_id", "state", "lines", "total_amount"])
+
+
+def test_a_vendure_order_modification_is_followed_by_the_erp_once(vendure_store, erp_seeded, erp_settings,
+                                                                 erp_admin, warehouse):
+    """A merchant lowers a line and adds another to a booked order (Vendure's modifyOrder): the order's
+    sale loses the units, the new line is the edit's own sale, and a second run books nothing again. The
+    price falls (the dearest line lowered, the cheapest added): the refund Vendure gives with the
+    modification is the edit's, not booked again as a refund."""
+    admin = TrytonClient(erp_admin, web_shop=catalog.WEB_SHOP_NAME)
+    before = last_sale_id(admin)
+    catalog_steps = CatalogSteps(erp=erp_settings.client(), store=vendure_store, engine=warehouse)
+    catalog_steps.extract_and_stage(full=True)
+    steps = OrderSteps(erp=erp_settings.client(), store=vendure_store, engine=warehouse)
+    first, second, third = sorted(_in_stock(vendure_store, 3), key=lambda v: v.price, reverse=True)
+    assert first.price > third.price, "the seeded catalog has prices that differ"
+    placed = guest_checkout(erp_seeded.shop(), [(first.variant_id, 3), (second.variant_id, 1)], GUEST)
+    next_second()
+    assert steps.run()["ingest"].created == 1
+    (main,) = _with_edits(admin, placed["id"], before)
+    assert goods(admin, main) == {first.sku: 3, second.sku: 1}
+
+    lines = {line["productVariant"]["id"]: line["id"] for line in placed["lines"]}
+    modification = modify_order(erp_seeded.admin(), placed["id"], adjust={lines[first.variant_id]: 1},
+                                add=[(third.variant_id, 2)])
+    next_second()
+    assert modification["refund"] is not None and modification["priceChange"] < 0
+    followed, again = steps.run()["changes"], steps.run()["changes"]
+    assert (followed.edits, followed.edits_impossible, again.edits) == (1, 0, 0)
+    assert (followed.refunds, again.refunds) == (0, 0), "the modification's refund is the edit's"
+    assert sales_of(admin, f"{placed['id']}#refund:{modification['refund']['id']}", before) == []
+
+    sales = _with_edits(admin, placed["id"], before)
+    assert [s["web_id"] for s in sales] == [placed["id"], f"{placed['id']}#edit:{modification['id']}"]
+    assert goods(admin, sales[0]) == {first.sku: 1, second.sku: 1}, "the order's sale follows: 3 down to 1"
+    assert goods(admin, sales[1]) == {third.sku: 2}, "the added line is the edit's own sale"
+    # 0% tax, flat shipping (seed.py): what Vendure's order totals now, worked out from the prices.
+    now_total = first.price + second.price + 2 * third.price + Decimal("5.99")
+    assert sum((Decimal(str(s["total_amount"])) for s in sales), Decimal(0)) == now_total
+    node = erp_seeded.admin().data("query($id: ID!) { order(id: $id) { totalWithTax lines { quantity "
+                                   "productVariant { sku } } } }", {"id": placed["id"]})["order"]
+    assert Decimal(node["totalWithTax"]) / 100 == now_total
+    current = {line["productVariant"]["sku"]: line["quantity"] for line in node["lines"] if line["quantity"]}
+    erp_goods: dict[str, float] = {}
+    for sale in sales:
+        for sku, units in goods(admin, sale).items():
+            erp_goods[sku] = erp_goods.get(sku, 0) + units
+    assert erp_goods == current, "the ERP's goods are Vendure's current lines"
+    assert len(_with_edits(admin, placed["id"], before)) == 2, "nothing booked twice"
 
 
 def test_the_catalog_publishes_to_vendure_and_a_second_run_sends_nothing(erp_seeded, erp_settings, tmp_path):
