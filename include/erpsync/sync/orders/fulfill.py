@@ -153,24 +153,28 @@ def _create(store: Store, config: OrdersConfig, there: list[FulfillmentOrder], t
 
 def _orders(conn: Connection, store: str) -> list[_Order]:
     """Booked orders not fulfilled yet, and fulfilled ones with an exchange the ERP has to ship; each with
-    all its ERP sales (its own, its edits' and its exchanges')."""
+    all its ERP sales (its own, its edits' and its exchanges'). Orders fulfilled long ago are not read."""
+    ledger_row = select(order_ledger.c.store_order_id, order_ledger.c.erp_sale_id, order_ledger.c.state).where(
+        order_ledger.c.store == store, order_ledger.c.erp_sale_id.is_not(None))
     orders = {order_id: _Order(order_id, state, [sale_id]) for order_id, sale_id, state in conn.execute(
-        select(order_ledger.c.store_order_id, order_ledger.c.erp_sale_id, order_ledger.c.state).where(
-            order_ledger.c.store == store, order_ledger.c.state.in_((*OPEN, "fulfilled")),
-            order_ledger.c.erp_sale_id.is_not(None)))}
-    with_exchange: set[str] = set()
-    for order_id, kind, ref, state, sale_id in conn.execute(
-            select(order_adjustment.c.store_order_id, order_adjustment.c.kind, order_adjustment.c.store_ref,
-                   order_adjustment.c.state, order_adjustment.c.erp_sale_id).where(
-                order_adjustment.c.store == store, order_adjustment.c.kind.in_(("edit", "exchange")),
-                order_adjustment.c.state.in_(("applied", "fulfilled")), order_adjustment.c.erp_sale_id.is_not(None))
-            .order_by(order_adjustment.c.erp_sale_id)):
-        if order_id in orders:
+        ledger_row.where(order_ledger.c.state.in_(OPEN)))}
+    orders.update((order_id, _Order(order_id, state, [sale_id])) for order_id, sale_id, state in conn.execute(
+        ledger_row.where(order_ledger.c.state == "fulfilled", order_ledger.c.store_order_id.in_(
+            select(order_adjustment.c.store_order_id).where(
+                order_adjustment.c.store == store, order_adjustment.c.kind == "exchange",
+                order_adjustment.c.state == "applied", order_adjustment.c.erp_sale_id.is_not(None))))))
+    for chunk in db.chunks(sorted(orders)):
+        for order_id, kind, ref, state, sale_id in conn.execute(
+                select(order_adjustment.c.store_order_id, order_adjustment.c.kind, order_adjustment.c.store_ref,
+                       order_adjustment.c.state, order_adjustment.c.erp_sale_id).where(
+                    order_adjustment.c.store == store, order_adjustment.c.store_order_id.in_(chunk),
+                    order_adjustment.c.kind.in_(("edit", "exchange")),
+                    order_adjustment.c.state.in_(("applied", "fulfilled")), order_adjustment.c.erp_sale_id.is_not(None))
+                .order_by(order_adjustment.c.erp_sale_id)):
             orders[order_id].sales.append(sale_id)
             if kind == "exchange" and state == "applied":
                 orders[order_id].exchanges[sale_id] = ref
-                with_exchange.add(order_id)
-    return [o for o in orders.values() if o.state in OPEN or o.order_id in with_exchange]
+    return list(orders.values())
 
 
 def _shipped_all(order: _Order, shipping: dict[int, SaleShipping]) -> bool:
