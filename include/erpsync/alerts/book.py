@@ -23,7 +23,7 @@ Sender = Callable[[str, str], list[str]]
 @dataclass(frozen=True)
 class Alert:
     key: str  # the ongoing problem: the same key from run to run is the same problem
-    kind: str  # failure | quarantine | guardrail | stale | row_errors | drift | not_applied
+    kind: str  # failure | quarantine | guardrail | stale | row_errors | drift | not_applied | waiting
     title: str
     details: list[str] = field(default_factory=list)  # never secrets or personal data
     dag_id: str | None = None

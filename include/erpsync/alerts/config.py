@@ -27,6 +27,9 @@ class AlertConfig(BaseModel):
     max_order_gaps: int = Field(default=0, ge=0)
     # Order changes the ERP could not follow (goods already left) are alerted for this many hours.
     not_applied_hours: float = Field(default=24, gt=0)
+    # A return processed in the store but not settled (goods not disposed of, return not closed) for this
+    # many hours is alerted: the ERP books it only once it is settled.
+    returns_waiting_hours: float = Field(default=72, gt=0)
     # A problem still going on is sent again after this many hours.
     renotify_hours: float = Field(default=6, gt=0)
     # The channels the team relies on ("slack", "email"): one whose Connection is missing or cannot be read

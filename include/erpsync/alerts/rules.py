@@ -333,3 +333,42 @@ def check_not_applied(book: AlertBook, engine: Engine, *, within_hours: float,
             "sale).",
         ], store=store), now)
     return {store: len(changes) for store, changes in found.items()}
+
+
+def check_returns_waiting(book: AlertBook, engine: Engine, *, after_hours: float,
+                          now: dt.datetime) -> dict[str, int]:
+    """*WAITING returns* per store: returns the store processed longer than ``after_hours`` ago (by the
+    store's clock) that are still not settled (units not processed or not disposed of, and the return
+    not closed). The ERP books a return only once it is settled, so until someone in the store disposes
+    of the goods (restocked or not) or closes the return, its goods and money stay out of the ERP.
+    Clears once none waits that long. Returns the count per store."""
+    from erpsync.warehouse.schema import stg_order
+
+    before = now - dt.timedelta(hours=after_hours)
+    found: dict[str, list[tuple[str, str, dt.datetime]]] = {}
+    stores: set[str] = set()
+    with engine.connect() as conn:
+        rows = conn.execute(select(stg_order.c.store, stg_order.c.order_name, stg_order.c.returns)
+                            .where(stg_order.c.returns.is_not(None))
+                            .order_by(stg_order.c.store, stg_order.c.order_name)).all()
+    for row in rows:
+        for ret in row.returns or ():
+            stores.add(row.store)
+            since = dt.datetime.fromisoformat(ret["happened_at"])
+            if not ret.get("settled", True) and since <= before:
+                found.setdefault(row.store, []).append((row.order_name, ret["return_id"], since))
+    for store in sorted(stores):
+        key = store_key(store, "orders/returns_waiting")
+        waiting = found.get(store)
+        if not waiting:
+            book.clear(key, now)
+            continue
+        where = f" in {store}" if store else ""
+        title = f"WAITING returns{where}: {len(waiting)} return(s) not settled after {after_hours:g} h"
+        book.fire(Alert(key, "waiting", title, [
+            *(f"{name or '?'} return {ret_id}: processed {_ago(now - since)} ago"
+              for name, ret_id, since in sorted(waiting, key=lambda w: w[2])[:QUARANTINE_SAMPLE]),
+            "The ERP books a return once every unit is processed and disposed of (restocked or not), or "
+            "the return is closed: dispose of the goods or close the return in the store's admin.",
+        ], store=store), now)
+    return {store: len(waiting) for store, waiting in found.items()}

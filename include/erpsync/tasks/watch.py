@@ -33,8 +33,10 @@ def check_sync_health(**context: Any) -> dict[str, Any]:
     stuck = rules.check_stuck_rows(book, engine, max_attempts=config.stuck_after_attempts, now=now)
     silent = rules.check_webhooks(book, engine, silence_minutes=config.webhook_silence_minutes, now=now)
     not_applied = rules.check_not_applied(book, engine, within_hours=config.not_applied_hours, now=now)
+    returns_waiting = rules.check_returns_waiting(book, engine, after_hours=config.returns_waiting_hours, now=now)
     book.raise_undelivered()
     return {"data_age_s": {flow: {step: round(age, 1) if age is not None else None for step, age in by_step.items()}
                            for flow, by_step in ages.items()},
             "stuck_rows": stuck, "webhooks_silent_min": silent, "orders_not_applied": not_applied,
+            "returns_waiting": returns_waiting,
             "firing": [a["alert_key"] for a in book.firing()]}
