@@ -18,11 +18,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Text, cast, func, select
 
 from erpsync.alerts.book import Alert, AlertBook, duration, store_key
 from erpsync.sync.state.step_log import StepState, describe
-from erpsync.warehouse.schema import NOT_OF_A_STORE, quarantine
+from erpsync.warehouse.schema import NOT_OF_A_STORE, alert_state, quarantine
 
 GUARDRAILS = ("price_swing", "catalog_shrink")
 QUARANTINE_SAMPLE = 5
@@ -346,11 +346,15 @@ def check_returns_waiting(book: AlertBook, engine: Engine, *, after_hours: float
 
     before = now - dt.timedelta(hours=after_hours)
     found: dict[str, list[tuple[str, str, dt.datetime]]] = {}
-    stores: set[str] = set()
     with engine.connect() as conn:
+        # Only orders with an unsettled return: not every staged order (their returns are mostly []).
+        # Both engines render the JSON as text with ": " (SQLAlchemy's json.dumps, PostgreSQL's jsonb).
         rows = conn.execute(select(stg_order.c.store, stg_order.c.order_name, stg_order.c.returns)
-                            .where(stg_order.c.returns.is_not(None))
+                            .where(cast(stg_order.c.returns, Text).like('%"settled": false%'))
                             .order_by(stg_order.c.store, stg_order.c.order_name)).all()
+        # Stores whose alert fires, to clear it once none of their returns waits any more.
+        stores = set(conn.execute(select(alert_state.c.store).where(
+            alert_state.c.kind == "waiting", alert_state.c.status == "firing")).scalars())
     for row in rows:
         for ret in row.returns or ():
             stores.add(row.store)
