@@ -155,3 +155,47 @@ def test_the_catalog_publishes_to_vendure_and_a_second_run_sends_nothing(erp_see
     second = steps.run()
     assert [second[step].applied for step in publish] == [0, 0, 0]
     engine.dispose()
+
+
+def test_a_vendure_order_the_erp_ships_in_two_parts_is_fulfilled_in_two_parts(vendure_store, erp_seeded, erp_settings,
+                                                                              erp_admin, warehouse):
+    """The ERP's warehouse ships one of two units, then the rest (Tryton's new shipment): Vendure gets a
+    fulfillment of exactly that unit with its tracking code (the order PartiallyShipped), then one of the
+    other, once each whatever the reruns."""
+    from sandbox.tryton.shipper import ship as ship_shipments, ship_part
+
+    admin = TrytonClient(erp_admin, web_shop=catalog.WEB_SHOP_NAME)
+    before = last_sale_id(admin)
+    CatalogSteps(erp=erp_settings.client(), store=vendure_store, engine=warehouse).extract_and_stage(full=True)
+    steps = OrderSteps(erp=erp_settings.client(), store=vendure_store, engine=warehouse)
+    (variant,) = _in_stock(vendure_store, 1)
+    placed = guest_checkout(erp_seeded.shop(), [(variant.variant_id, 2)], GUEST)
+    next_second()
+    steps.run()
+    (sale,) = sales_of(admin, placed["id"], before)
+    (shipment,) = admin.model("sale.sale", "read", [sale["id"]], ["shipments"])[0]["shipments"]
+    admin.model("stock.shipment.out", "write", [shipment], {"reference": "VPART-1"})
+    ship_part(admin, shipment, {variant.sku: 1})
+
+    def fulfillments() -> list[tuple[str, list[int]]]:
+        node = erp_seeded.admin().data(
+            "query($id: ID!) { order(id: $id) { state fulfillments { state trackingCode lines { quantity } } } }",
+            {"id": placed["id"]})["order"]
+        return node["state"], [(f["trackingCode"], [line["quantity"] for line in f["lines"]], f["state"])
+                               for f in node["fulfillments"]]
+
+    once, again = steps.fulfill(), steps.fulfill()
+    assert (once.partly, once.fulfillments, again.fulfillments) == (1, 1, 0)
+    assert fulfillments() == ("PartiallyShipped", [("VPART-1", [1], "Shipped")])
+
+    (rest,) = [s for s in admin.model("sale.sale", "read", [sale["id"]], ["shipments"])[0]["shipments"]
+               if s != shipment]
+    admin.model("stock.shipment.out", "write", [rest], {"reference": "VPART-2"})
+    ship_shipments(admin, [rest])
+    once, again = steps.fulfill(), steps.fulfill()
+    assert (once.fulfilled, once.fulfillments, again.fulfillments) == (1, 1, 0)
+    state, made = fulfillments()
+    assert (state, sorted(made)) == ("Shipped", [("VPART-1", [1], "Shipped"), ("VPART-2", [1], "Shipped")])
+    with warehouse.connect() as conn:
+        assert conn.execute(select(order_ledger.c.state).where(
+            order_ledger.c.store_order_id == placed["id"])).scalar_one() == "fulfilled"
