@@ -14,7 +14,7 @@ from sandbox.shopify.errors import UserErrors
 from sandbox.shopify.ids import gid
 from sandbox.shopify.settings import ADMIN_PREFIX, Plan
 from sandbox.shopify.shopper import Shopper, ShopperConfig
-from sandbox.shopify.state import catalog, edits, orders, returns
+from sandbox.shopify.state import catalog, customers, edits, orders, returns
 from sandbox.shopify.state.records import Address, Order, WebhookSubscription
 
 if TYPE_CHECKING:
@@ -152,6 +152,7 @@ class AdminApi:
             ("GET", r"/variants", self.list_variants),
             ("GET", r"/orders", self.list_orders),
             ("POST", r"/orders", self.place_order),
+            ("POST", r"/customers", self.register_customer),
             ("POST", r"/orders/(\d+)/cancel", self.cancel_order),
             ("POST", r"/orders/(\d+)/refund", self.refund_order),
             ("POST", r"/orders/(\d+)/edit", self.edit_order),
@@ -271,6 +272,33 @@ class AdminApi:
         with self.store.lock:
             latest = list(self.store.orders.by_id.values())[-limit:]
             return {"count": len(self.store.orders), "orders": [_order_summary(o) for o in reversed(latest)]}
+
+    # -- customers -------------------------------------------------------------------------------------
+
+    def register_customer(self, query: dict[str, str], body: Any) -> dict[str, Any]:
+        """A shopper registering an account in the shop: the same checks and customers/create as
+        customerCreate, the account ENABLED. `{"email"?, "phone"?, "first_name"?, "last_name"?,
+        "address"?: {...as for orders}, "tags"?, "note"?}`; 422 with customerCreate's userErrors."""
+        spec = customers.CustomerSpec(state="ENABLED")
+        for key in ("email", "phone", "first_name", "last_name", "note"):
+            if key in body:
+                setattr(spec, key, body[key])
+        if "tags" in body:
+            spec.tags = list(body["tags"] or [])
+        if body.get("address"):
+            first, last = body.get("first_name") or "", body.get("last_name") or ""
+            spec.addresses = [_address(body["address"], first, last)]
+        with self.store.transaction():
+            customer = customers.create_customer(self.store, spec)
+            return {
+                "id": gid("Customer", customer.id),
+                "email": customer.email,
+                "phone": customer.phone,
+                "first_name": customer.first_name,
+                "last_name": customer.last_name,
+                "state": customer.state,
+                "created_at": customer.created_at.isoformat(),
+            }
 
     # -- orders ----------------------------------------------------------------------------------------
 

@@ -249,11 +249,14 @@ class Shopper:
         lines = [LineRequest(variant.id, rng.randint(1, min(3, units))) for variant, units in chosen]
         if rng.random() < config.line_discount_rate:
             lines[0].discount = Decimal(rng.choice(("2.00", "5.00")))
-        customers = list(self.store.customers.by_id.values())
+        # A returning shopper is a customer with an address to ship to (one the merchant made without
+        # any, by customerCreate, does not come back by itself).
+        customers = [c for c in self.store.customers.by_id.values() if c.default_address is not None]
+        phone = None
         if customers and rng.random() < config.returning_rate:
             customer = rng.choice(customers)
-            first, last, email = customer.first_name, customer.last_name, customer.email
-            address = customer.default_address
+            first, last, email = customer.first_name or "", customer.last_name or "", customer.email
+            address, phone = customer.default_address, customer.phone
         else:
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
             email = f"{first}.{last}.{rng.randint(1, 99999)}@example.com".lower()
@@ -272,7 +275,7 @@ class Shopper:
         code = rng.choice(DISCOUNT_CODES) if rng.random() < config.discount_code_rate else None
         return OrderRequest(
             email=email,
-            phone=address.phone if email is None else None,
+            phone=(phone or address.phone) if email is None else None,
             first_name=first,
             last_name=last,
             shipping_address=address,

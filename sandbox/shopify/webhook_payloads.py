@@ -16,6 +16,7 @@ from sandbox.shopify.state import orders as domain
 from sandbox.shopify.state.inventory import total_available
 from sandbox.shopify.state.records import (
     Address,
+    Customer,
     DiscountApplication,
     Fulfillment,
     InventoryLevel,
@@ -457,6 +458,39 @@ def _reverse_fulfillment_order(store: Store, reverse_id: int) -> dict[str, Any] 
     }
 
 
+def customer_body(customer: Customer) -> dict[str, Any]:
+    """customers/create, customers/update: the REST Admin API's customer (tags a comma-separated string,
+    the state lowercase, the default address among the addresses)."""
+    book = customer.addresses or ([customer.default_address] if customer.default_address else [])
+    addresses = [
+        {"customer_id": customer.id, "default": index == 0, **_address(address)}
+        for index, address in enumerate(book)
+    ]
+    return {
+        "id": customer.id,
+        "admin_graphql_api_id": gid("Customer", customer.id),
+        "email": customer.email,
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "phone": customer.phone,
+        "created_at": timestamp(customer.created_at),
+        "updated_at": timestamp(customer.updated_at),
+        "state": customer.state.lower(),
+        "note": customer.note,
+        "tags": ", ".join(customer.tags),
+        "verified_email": True,
+        "tax_exempt": False,
+        "currency": SHOP_CURRENCY,
+        "addresses": addresses,
+        "default_address": addresses[0] if addresses else None,
+    }
+
+
+def _customer(store: Store, customer_id: int) -> dict[str, Any] | None:
+    customer = store.customers.get(customer_id)
+    return customer_body(customer) if customer else None
+
+
 BUILDERS: dict[str, Callable[[Store, Any], dict[str, Any] | None]] = {
     "orders/create": _order,
     "orders/updated": _order,
@@ -476,6 +510,8 @@ BUILDERS: dict[str, Callable[[Store, Any], dict[str, Any] | None]] = {
     "products/create": _product,
     "products/update": _product,
     "products/delete": lambda _store, _id: None,  # always from the event's snapshot
+    "customers/create": _customer,
+    "customers/update": _customer,
 }
 
 

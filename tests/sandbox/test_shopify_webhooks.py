@@ -246,7 +246,7 @@ def test_unmodelled_destinations_and_topics_are_refused_loudly(shop: Shop) -> No
     pubsub = shop.gql(SUBSCRIBE, {"topic": "ORDERS_CREATE", "subscription": {"uri": "pubsub://p:t"}})
     assert pubsub["errors"][0]["extensions"]["code"] == "NOT_MODELLED_BY_EMULATOR"
     https = {"uri": "https://app.example/hooks"}
-    other = shop.gql(SUBSCRIBE, {"topic": "CUSTOMERS_CREATE", "subscription": https})
+    other = shop.gql(SUBSCRIBE, {"topic": "CUSTOMERS_DELETE", "subscription": https})
     assert other["errors"][0]["extensions"]["code"] == "NOT_MODELLED_BY_EMULATOR"
 
 

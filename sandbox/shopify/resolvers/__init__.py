@@ -6,6 +6,7 @@ from graphql import GraphQLSchema
 from sandbox.shopify.resolvers import (  # noqa: F401 (registration)
     base,
     catalog,
+    customers,
     edits,
     inventory,
     orders,

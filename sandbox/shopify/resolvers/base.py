@@ -240,6 +240,15 @@ def search_connection(
     return paginate(info, page, keys, collection.by_id.get, predicate)
 
 
+def search_roots(connection: str, counter: str | None, spec: Searchable, default_sort: str = "ID") -> None:
+    """Register a QueryRoot connection searched and sorted by `spec`, and its `xxxCount` if any."""
+    resolver("QueryRoot", connection)(
+        lambda _root, info, **args: search_connection(info, args, spec, default_sort)
+    )
+    if counter is not None:
+        resolver("QueryRoot", counter)(lambda _root, info, **args: count_matching(info, spec, args))
+
+
 def count_matching(info: GraphQLResolveInfo, spec: Searchable, args: Mapping[str, Any]) -> dict[str, Any]:
     """The `xxxCount(query:, limit:)` root fields: Shopify counts up to `limit` and says AT_LEAST beyond."""
     compiled = spec.compile(store_of(info), args.get("query"))

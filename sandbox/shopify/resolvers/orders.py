@@ -13,11 +13,10 @@ from sandbox.shopify.errors import UserErrors
 from sandbox.shopify.ids import gid
 from sandbox.shopify.resolvers.base import (
     Searchable,
-    count_matching,
     graphql_type,
     paginate_list,
     resolver,
-    search_connection,
+    search_roots,
     store_of,
 )
 from sandbox.shopify.resolvers.common import id_resolver, legacy_id, money, money_bag, numeric_id
@@ -128,14 +127,7 @@ def resolve_order(_root: Any, info: GraphQLResolveInfo, id: str) -> Order | None
     return store_of(info).orders.get(numeric_id(id, "Order"))
 
 
-@resolver("QueryRoot", "orders")
-def resolve_orders(_root: Any, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
-    return search_connection(info, args, ORDER_SEARCH, "PROCESSED_AT")
-
-
-@resolver("QueryRoot", "ordersCount")
-def resolve_orders_count(_root: Any, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
-    return count_matching(info, ORDER_SEARCH, args)
+search_roots("orders", "ordersCount", ORDER_SEARCH, "PROCESSED_AT")
 
 
 @resolver("QueryRoot", "customer")
@@ -560,7 +552,7 @@ def resolve_formatted(
         " ".join(p for p in (address.city, address.province_code or "", address.zip) if p),
         COUNTRIES.get(address.country_code, address.country_code),
     ]
-    return lines
+    return [line for line in lines if line]  # a customer's address may lack parts (MailingAddressInput)
 
 
 @resolver("MailingAddress", "formattedArea")
@@ -585,7 +577,9 @@ resolver("Customer", "legacyResourceId")(legacy_id)
 
 @resolver("Customer", "displayName")
 def resolve_customer_name(customer: Customer, _info: GraphQLResolveInfo) -> str:
-    return f"{customer.first_name} {customer.last_name}".strip() or customer.email
+    """The name, else the e-mail, else the phone (a customer has at least one of them)."""
+    name = " ".join(p for p in (customer.first_name, customer.last_name) if p)
+    return name or customer.email or customer.phone or ""
 
 
 @resolver("Customer", "defaultEmailAddress")
@@ -631,9 +625,6 @@ def resolve_last_order(customer: Customer, info: GraphQLResolveInfo) -> Order | 
 
 
 for _name, _value in {
-    "tags": [],
-    "note": None,
-    "state": "ENABLED",
     "verifiedEmail": True,
     "taxExempt": False,
     "locale": "en",

@@ -26,6 +26,7 @@ from sandbox.shopify.state.records import (
     ShippingLine,
     TaxLine,
 )
+from sandbox.shopify.state.customers import normalize_phone
 from sandbox.shopify.state.store import Store
 
 CENT = Decimal("0.01")
@@ -324,15 +325,19 @@ def _pick_location(store: Store, item_id: int, quantity: int, oversell: bool) ->
 
 def _customer(store: Store, request: OrderRequest) -> Customer | None:
     """The order's customer, found by e-mail, else by phone, else new; None for a guest who gave neither
-    (Shopify then has no customer on the order)."""
+    (Shopify then has no customer on the order). A customer the merchant made (customerCreate) or who
+    registered is found the same way. A new one is a customers/create, a found one a customers/update
+    (its `updatedAt` moves); the order's address joins the customer's addresses when it is a new one."""
     now = store.now()
     if request.email:
         found = store.customers.equal["email"].get(request.email.lower())
     elif request.phone:
-        found = store.customers.equal["phone"].get(request.phone)
+        phones = store.customers.equal["phone"]
+        found = phones.get(request.phone) or phones.get(normalize_phone(request.phone))
     else:
         return None
     customer = store.customers.get(min(found)) if found else None
+    address = request.shipping_address or request.billing_address
     if customer is None:
         customer = Customer(
             store.next_id("customer"),
@@ -342,8 +347,15 @@ def _customer(store: Store, request: OrderRequest) -> Customer | None:
             now,
             now,
             request.phone,
-            request.shipping_address or request.billing_address,
+            address,
+            addresses=[address] if address else [],
         )
+        store.emit("customers/create", customer.id)
+    else:
+        if address is not None and address not in customer.addresses:
+            customer.addresses.append(address)
+            customer.default_address = customer.default_address or address
+        store.emit("customers/update", customer.id)
     customer.updated_at = now
     return customer
 

@@ -192,14 +192,20 @@ class Address:
 class Customer:
     KIND = "customer"
     id: int
-    first_name: str
-    last_name: str
+    first_name: str | None
+    last_name: str | None
     email: str | None  # None: a customer known by phone only
     created_at: datetime
     updated_at: datetime
     phone: str | None = None
     default_address: Address | None = None
     order_ids: list[int] = field(default_factory=list)
+    # customerCreate/customerUpdate: the address book (the default address first), the note, the tags and
+    # the account state (DISABLED: no account, as for a customer a checkout made; ENABLED: registered).
+    addresses: list[Address] = field(default_factory=list)
+    note: str | None = None
+    tags: list[str] = field(default_factory=list)
+    state: str = "DISABLED"
 
     @property
     def key(self) -> str:

@@ -90,7 +90,7 @@ class Store:
         self.items: Collection[InventoryItem] = Collection({"ID": _by_id})
         self.media: Collection[Media] = Collection({"ID": _by_id})
         self.customers: Collection[Customer] = Collection(
-            {"ID": _by_id, "UPDATED_AT": _by_updated},
+            {"ID": _by_id, "UPDATED_AT": _by_updated, "CREATED_AT": _by_created},
             {"email": lambda c: (c.email or "").lower(), "phone": lambda c: c.phone or ""},
         )
         self.orders: Collection[Order] = Collection(

@@ -29,6 +29,8 @@ TOPICS = {
     "PRODUCTS_CREATE": "products/create",
     "PRODUCTS_UPDATE": "products/update",
     "PRODUCTS_DELETE": "products/delete",
+    "CUSTOMERS_CREATE": "customers/create",
+    "CUSTOMERS_UPDATE": "customers/update",
 }
 # Destinations Shopify accepts that the emulator cannot deliver to.
 UNDELIVERABLE_SCHEMES = ("pubsub", "arn")
