@@ -2,7 +2,9 @@
 to the store. Every few seconds it takes the outgoing shipments waiting longer than a delay and does
 what a warehouse does in Tryton (assign, pick, pack, done), with a carrier tracking number; and it
 receives the goods customers sent back (customer return shipments: receive, done), which puts them back
-into the warehouse's stock.
+into the warehouse's stock. With ``--partial-every N`` every Nth shipment holding several units of a
+product ships half of them first, as a warehouse short of goods does (Tryton's sale makes a shipment for
+the rest, shipped on a later round), so the demo shows partial fulfillments.
 
 ``python -m sandbox.tryton.shipper --every 20 --after 30`` (the demo starts it in the background);
 ``ErpShipper(home)`` starts and stops it by pid file, like the other sandbox processes.
