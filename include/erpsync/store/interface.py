@@ -9,6 +9,9 @@ from typing import Protocol
 
 from erpsync.common.window import Window
 from erpsync.store.records import (
+    CustomerAccount,
+    CustomerDraft,
+    CustomerOutcome,
     FulfillmentOrder,
     InventoryChange,
     InventoryLevel,
@@ -81,6 +84,20 @@ class Store(Protocol):
     def subscribe_webhooks(self, uri: str) -> WebhookSubscriptions:
         """Make sure the store delivers its order events to ``uri`` (each topic once; only when
         ``capabilities().webhooks``)."""
+
+    # -- customer accounts: only when ``capabilities().customers`` (the optional customers flow) --------
+
+    def iter_customers(self, window: Window) -> Iterator[list[CustomerAccount]]:
+        """The customer accounts created or changed in ``window`` (by the store's clock), oldest change
+        first, a page at a time."""
+
+    def customers_by_contact(self, emails: Sequence[str], phones: Sequence[str]) -> list[CustomerAccount]:
+        """The accounts with any of these e-mails (lower-cased) or phones (``+`` and digits), whatever their
+        state: how a draft whose creation answer was lost is found again."""
+
+    def create_customer(self, draft: CustomerDraft) -> CustomerOutcome:
+        """Create one account. A refusal (e-mail taken, invalid phone, ...) is an outcome, not an
+        exception; an unreachable store raises."""
 
 
 class StoreHook(Protocol):

@@ -18,6 +18,8 @@ class StoreCapabilities:
     cost_model: str  # how the store meters us: "query_cost" (points per query), "requests" (calls per second)
     # announces its order changes by webhooks (``subscribe_webhooks``); else polled only
     webhooks: bool = False
+    # has customer accounts the optional customers flow can read and create (iter_customers, ...)
+    customers: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,3 +321,38 @@ class WebhookSubscriptions:
     kept: tuple[str, ...] = ()
     created: tuple[str, ...] = ()
     failed: tuple[tuple[str, str], ...] = ()  # (topic, why)
+
+
+# -- customer accounts (the optional customers flow, erpsync.sync.customers) -----------------------------
+
+@dataclass(frozen=True, slots=True)
+class CustomerAccount:
+    """A customer account as the store has it (not an order's customer: the account itself)."""
+
+    customer_id: str
+    email: str | None  # as the store has it (the flows compare it trimmed and lower-cased)
+    phone: str | None  # as the store has it (the flows compare it in E.164-like form)
+    first_name: str | None
+    last_name: str | None
+    address: StoreAddress | None  # the default address, if any
+    updated_at: dt.datetime  # the store's clock
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerDraft:
+    """A customer account to create in a store (from an ERP party)."""
+
+    email: str | None
+    phone: str | None
+    first_name: str | None
+    last_name: str | None
+    address: StoreAddress | None
+    note: str | None = None  # what made it, e.g. "ERP party 42"
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerOutcome:
+    """What the store did with one draft: its new customer's id, or why it refused (its own words)."""
+
+    customer_id: str | None
+    error: str | None = None
