@@ -12,6 +12,7 @@ from typing import Any
 
 from erpsync.shopify import operations
 from erpsync.shopify.client import ShopifyClient
+from erpsync.shopify.values import address, quoted, when, window_query
 from erpsync.common.window import Window
 from erpsync.store.errors import StoreRequestError
 from erpsync.store.records import (
@@ -28,7 +29,6 @@ from erpsync.store.records import (
     REFUND_PENDING,
     REFUND_SETTLED,
     ProductOutcome,
-    StoreAddress,
     StoreCustomer,
     StoreEditLine,
     StoreExchangeLine,
@@ -107,7 +107,7 @@ class ShopifyStore:
 
     def iter_variants(self, *, skus: Sequence[str] | None = None) -> Iterator[list[StoreVariant]]:
         queries: list[str | None] = [None] if skus is None else [
-            " OR ".join(f"sku:{_quoted(sku)}" for sku in skus[start:start + SKUS_PER_QUERY])
+            " OR ".join(f"sku:{quoted(sku)}" for sku in skus[start:start + SKUS_PER_QUERY])
             for start in range(0, len(skus), SKUS_PER_QUERY)
         ]
         for query in queries:
@@ -172,7 +172,7 @@ class ShopifyStore:
         errors = data["inventorySetQuantities"]["userErrors"]
         if not errors:
             group = data["inventorySetQuantities"].get("inventoryAdjustmentGroup") or {}
-            confirmed_at = _when(group.get("createdAt"))
+            confirmed_at = when(group.get("createdAt"))
             return [InventoryOutcome(change, applied=True, confirmed_at=confirmed_at) for change in changes]
         by_index = _errors_by_index(errors, "quantities")
         batch_error = "; ".join(f"{e.get('code')}: {e['message']}" for e in errors)
@@ -246,7 +246,7 @@ class ShopifyStore:
         return ProductOutcome(draft, product["id"], tuple(
             StoredVariant(node["sku"], node["id"], node["inventoryItem"]["id"])
             for node in product["variants"]["nodes"] if node.get("sku")
-        ), confirmed_at=_when(product.get("updatedAt")))
+        ), confirmed_at=when(product.get("updatedAt")))
 
 
     def iter_orders(self, window: Window, *, order_ids: Sequence[str] | None = None
@@ -258,7 +258,7 @@ class ShopifyStore:
         whole seconds, so an order stamped in the window's last second is read now, not one run later
         (the next window reads it again: duplicates at the edges are deduplicated downstream).
         """
-        queries = [_window_query(window)] if order_ids is None else [
+        queries = [window_query(window)] if order_ids is None else [
             " OR ".join(f"id:{order_id.rsplit('/', 1)[-1]}" for order_id in order_ids[start:start + IDS_PER_QUERY])
             for start in range(0, len(order_ids), IDS_PER_QUERY)
         ]
@@ -314,8 +314,8 @@ class ShopifyStore:
 
     def order_stamps(self, window: Window) -> Iterator[list[OrderStamp]]:
         for nodes in self.client.paginate(operations.load("OrderStamps"),
-                                          {"first": STAMP_PAGE, "query": _window_query(window)}, "orders"):
-            yield [OrderStamp(node["id"], _when(node["updatedAt"]), node["name"], node.get("cancelledAt") is not None)
+                                          {"first": STAMP_PAGE, "query": window_query(window)}, "orders"):
+            yield [OrderStamp(node["id"], when(node["updatedAt"]), node["name"], node.get("cancelledAt") is not None)
                    for node in nodes]
 
     def fulfillment_orders(self, order_ids: Sequence[str]) -> dict[str, list[FulfillmentOrder]]:
@@ -381,46 +381,20 @@ class ShopifyStore:
         return payload["fulfillment"]["id"]
 
 
-def _window_query(window: Window) -> str:
-    query = f"updated_at:<'{_second(window.end, up=True)}'"
-    if window.start is not None:
-        query = f"updated_at:>='{_second(window.start)}' AND {query}"
-    return query
-
-
-def _second(moment: dt.datetime, *, up: bool = False) -> str:
-    moment = moment.astimezone(dt.UTC)
-    if up and moment.microsecond:
-        moment = moment.replace(microsecond=0) + dt.timedelta(seconds=1)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _money(bag: dict[str, Any] | None) -> Decimal:
     return Decimal(bag["shopMoney"]["amount"]) if bag else Decimal(0)
-
-
-def _when(text: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
-
-
-def _address(data: dict[str, Any] | None) -> StoreAddress | None:
-    if not data:
-        return None
-    return StoreAddress(data.get("firstName"), data.get("lastName"), data.get("company"), data.get("address1"),
-                        data.get("address2"), data.get("city"), data.get("zip"), data.get("provinceCode"),
-                        data.get("countryCodeV2"), data.get("phone"))
 
 
 def _order(node: dict[str, Any]) -> StoreOrder:
     customer = node.get("customer") or {}
     return StoreOrder(
-        order_id=node["id"], name=node["name"], created_at=_when(node["createdAt"]),
-        updated_at=_when(node["updatedAt"]), cancelled_at=_when(node.get("cancelledAt")),
+        order_id=node["id"], name=node["name"], created_at=when(node["createdAt"]),
+        updated_at=when(node["updatedAt"]), cancelled_at=when(node.get("cancelledAt")),
         cancel_reason=node.get("cancelReason"), currency=node["currencyCode"],
         financial_status=node.get("displayFinancialStatus"), fulfillment_status=node.get("displayFulfillmentStatus"),
         customer=StoreCustomer(customer.get("id"), customer.get("email") or node.get("email"),
                                customer.get("firstName"), customer.get("lastName")),
-        shipping_address=_address(node.get("shippingAddress")), billing_address=_address(node.get("billingAddress")),
+        shipping_address=address(node.get("shippingAddress")), billing_address=address(node.get("billingAddress")),
         subtotal=_money(node["subtotalPriceSet"]), discount_total=_money(node["totalDiscountsSet"]),
         shipping_total=_money(node["totalShippingPriceSet"]), tax_total=_money(node["totalTaxSet"]),
         total=_money(node["totalPriceSet"]), refunded_total=_money(node.get("totalRefundedSet")),
@@ -432,7 +406,7 @@ def _order(node: dict[str, Any]) -> StoreOrder:
             for line in node["lineItems"]["nodes"]
         ),
         refunds=tuple(
-            StoreRefund(refund["id"], _when(refund["createdAt"]), _money(refund["totalRefundedSet"]), tuple(
+            StoreRefund(refund["id"], when(refund["createdAt"]), _money(refund["totalRefundedSet"]), tuple(
                 StoreRefundLine(item["lineItem"]["id"], int(item["quantity"]), item.get("restockType") != "NO_RESTOCK",
                                 _money(item["subtotalSet"]))
                 for item in refund["refundLineItems"]["nodes"]
@@ -466,7 +440,7 @@ def order_edits(agreements: list[dict[str, Any]]) -> tuple[StoreOrderEdit, ...]:
             money[line_id] = [discount + _money(sale.get("totalDiscountAmountBeforeTaxes")),
                               tax + _money(sale.get("totalTaxAmount"))]
         if agreement["reason"] == "ORDER_EDIT" and not agreement.get("return"):
-            edits.append(StoreOrderEdit(agreement["id"], _when(agreement["happenedAt"]), tuple(
+            edits.append(StoreOrderEdit(agreement["id"], when(agreement["happenedAt"]), tuple(
                 StoreEditLine(line_id, quantity, added=line_id not in seen, discount=money[line_id][0],
                               tax=money[line_id][1])
                 for line_id, quantity in units.items() if quantity)))
@@ -522,7 +496,7 @@ def order_returns(agreements: list[dict[str, Any]], returns: list[dict[str, Any]
         unprocessed = any(int(item.get("unprocessedQuantity") or 0)
                           for kind in ("returnLineItems", "exchangeLineItems") for item in ret[kind]["nodes"])
         found.append(StoreReturn(
-            ret["id"], _when(processings[-1]["happenedAt"]),
+            ret["id"], when(processings[-1]["happenedAt"]),
             returned=tuple(StoreReturnLine(line_id, -units, discount, tax,
                                            _restocked(restocked.get(line_id), -units))
                            for line_id, (units, discount, tax) in moved.items() if units < 0),
@@ -536,7 +510,7 @@ def _agreement_order(agreement: dict[str, Any]) -> tuple:
     """Agreements in the order they happened: by time (whole seconds), the order's own placement first
     within its second, then by id as a number (as text, "SalesAgreement/10" would sort before ".../9")."""
     number = agreement["id"].rsplit("/", 1)[-1]
-    return (_when(agreement["happenedAt"]), agreement.get("reason") != "ORDER",
+    return (when(agreement["happenedAt"]), agreement.get("reason") != "ORDER",
             int(number) if number.isdigit() else 0, agreement["id"])
 
 
@@ -594,11 +568,6 @@ def _variant(node: dict[str, Any]) -> StoreVariant:
         product_status=node["product"]["status"],
         updated_at=dt.datetime.fromisoformat(node["updatedAt"].replace("Z", "+00:00")),
     )
-
-
-def _quoted(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
 
 
 def _index_of(error: dict[str, Any], collection: str) -> int | None:
