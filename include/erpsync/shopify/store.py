@@ -12,10 +12,14 @@ from typing import Any
 
 from erpsync.shopify import operations
 from erpsync.shopify.client import ShopifyClient
+from erpsync.shopify.customers import ShopifyCustomers
 from erpsync.shopify.values import address, quoted, when, window_query
 from erpsync.common.window import Window
 from erpsync.store.errors import StoreRequestError
 from erpsync.store.records import (
+    CustomerAccount,
+    CustomerDraft,
+    CustomerOutcome,
     StoreCapabilities,
     FulfillmentOrder,
     InventoryChange,
@@ -68,6 +72,7 @@ class ShopifyStore:
         self.client = client
         self.name = name
         self.reference_uri = reference_uri
+        self._customers = ShopifyCustomers(client)
 
     def usage(self) -> dict[str, float]:
         return self.client.stats.as_dict(self.client.bucket)
@@ -75,12 +80,13 @@ class ShopifyStore:
     @functools.cached_property
     def _capabilities(self) -> StoreCapabilities:
         return StoreCapabilities(kind="shopify", currency=self.shop_info()["currencyCode"], compare_and_swap=True,
-                                 webhooks=True,
+                                 webhooks=True, customers=True,
                                  inventory_batch=MAX_INVENTORY_CHANGES, cost_model="query_cost")
 
     def capabilities(self) -> StoreCapabilities:
         """Shopify sets stock with compare-and-swap (``changeFromQuantity``), 250 changes a call, and meters
-        by calculated query cost; the currency is the shop's (one call, then remembered)."""
+        by calculated query cost; it has customer accounts; the currency is the shop's (one call, then
+        remembered)."""
         return self._capabilities
 
     def server_clock(self) -> dt.datetime | None:
@@ -379,6 +385,17 @@ class ShopifyStore:
         if payload["userErrors"]:
             raise StoreRequestError("fulfillmentCreate: " + "; ".join(e["message"] for e in payload["userErrors"]))
         return payload["fulfillment"]["id"]
+
+    # -- customer accounts (erpsync.shopify.customers) ---------------------------------------------------
+
+    def iter_customers(self, window: Window) -> Iterator[list[CustomerAccount]]:
+        return self._customers.iter_customers(window)
+
+    def customers_by_contact(self, emails: Sequence[str], phones: Sequence[str]) -> list[CustomerAccount]:
+        return self._customers.customers_by_contact(emails, phones)
+
+    def create_customer(self, draft: CustomerDraft) -> CustomerOutcome:
+        return self._customers.create_customer(draft)
 
 
 def _money(bag: dict[str, Any] | None) -> Decimal:
