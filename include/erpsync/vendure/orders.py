@@ -54,7 +54,8 @@ DONE_STATES = ("Shipped", "Delivered")  # every line shipped
 SETTLED = "Settled"
 
 
-def _iso(moment: dt.datetime) -> str:
+def vendure_iso(moment: dt.datetime) -> str:
+    """A moment as Vendure's DateTime input (UTC, ``...Z``)."""
     return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
@@ -97,10 +98,11 @@ class VendureOrders:
         start = window.start.replace(microsecond=0) if window.start is not None else None
         placed = {"active": {"eq": False}}
         if start is None:  # from the beginning: every placed order changed before the end
-            scans = [{**placed, "updatedAt": {"before": _iso(window.end)}}]
+            scans = [{**placed, "updatedAt": {"before": vendure_iso(window.end)}}]
         else:
-            scans = [{**placed, "updatedAt": {"between": {"start": _iso(start), "end": _iso(window.end)}}},
-                     {**placed, "orderPlacedAt": {"after": _iso(window.end - self.follow)}}]
+            between = {"start": vendure_iso(start), "end": vendure_iso(window.end)}
+            scans = [{**placed, "updatedAt": {"between": between}},
+                     {**placed, "orderPlacedAt": {"after": vendure_iso(window.end - self.follow)}}]
         for order_filter in scans:
             for page in self._stamps({"filter": order_filter, "sort": {"id": "ASC"}}):
                 for node in page:
@@ -233,8 +235,8 @@ class VendureOrders:
             fulfillment_status="FULFILLED" if node["state"] in DONE_STATES else "UNFULFILLED",
             customer=StoreCustomer(customer.get("id"), customer.get("emailAddress"), customer.get("firstName"),
                                    customer.get("lastName")),
-            shipping_address=_address(node.get("shippingAddress")),
-            billing_address=_address(node.get("billingAddress")),
+            shipping_address=store_address(node.get("shippingAddress")),
+            billing_address=store_address(node.get("billingAddress")),
             subtotal=figures["subtotal"],
             discount_total=sum((line.discount_total for line in lines), Decimal(0)),
             shipping_total=figures["shipping"], tax_total=figures["tax"],
@@ -362,7 +364,8 @@ def _financial(node: dict[str, Any], refunded: Decimal, total: Decimal) -> str:
     return "PENDING"
 
 
-def _address(data: dict[str, Any] | None) -> StoreAddress | None:
+def store_address(data: dict[str, Any] | None) -> StoreAddress | None:
+    """One of Vendure's addresses (an order's, with ``countryCode``) as ours; None when it is empty."""
     if not data or not any(data.values()):
         return None
     first, _, last = (data.get("fullName") or "").partition(" ")
