@@ -1,5 +1,6 @@
 """Vendure behind the store interface (:class:`erpsync.store.interface.Store`): stock and prices here,
-products in :mod:`erpsync.vendure.content`, orders and fulfillment in :mod:`erpsync.vendure.orders`.
+products in :mod:`erpsync.vendure.content`, orders and fulfillment in :mod:`erpsync.vendure.orders`,
+customer accounts in :mod:`erpsync.vendure.customers`.
 
 Vendure's terms, in ours: a variant carries its own stock, so a variant's id is also its inventory
 item's id; stock is kept per stock location as ``stockOnHand`` and ``stockAllocated`` (units of orders
@@ -30,6 +31,9 @@ from typing import Any
 from erpsync.common.window import Window
 from erpsync.store.errors import StoreRequestError
 from erpsync.store.records import (
+    CustomerAccount,
+    CustomerDraft,
+    CustomerOutcome,
     FulfillmentOrder,
     InventoryChange,
     InventoryLevel,
@@ -46,6 +50,7 @@ from erpsync.store.records import (
     WebhookSubscriptions,
 )
 from erpsync.vendure.client import VendureClient
+from erpsync.vendure.customers import VendureCustomers
 from erpsync.vendure.errors import VendureGraphQLError
 from erpsync.vendure.operations import load
 from erpsync.vendure.orders import VendureOrders, vendure_time
@@ -61,6 +66,7 @@ class VendureStore:
         self.name = name
         self._orders = VendureOrders(client, follow_days=follow_orders_days, money=from_minor,
                                      prices_include_tax=lambda: self._channel["pricesIncludeTax"])
+        self._customers = VendureCustomers(client)
 
     def usage(self) -> dict[str, float]:
         return self.client.stats.as_dict(self.client.pacer)
@@ -71,9 +77,10 @@ class VendureStore:
 
     def capabilities(self) -> StoreCapabilities:
         """No compare-and-swap (see the module), our own pacing in requests per second, the channel's
-        default currency."""
+        default currency; customer accounts."""
         return StoreCapabilities(kind="vendure", currency=self._channel["defaultCurrencyCode"],
-                                 compare_and_swap=False, inventory_batch=INVENTORY_BATCH, cost_model="requests")
+                                 compare_and_swap=False, inventory_batch=INVENTORY_BATCH,
+                                 cost_model="requests", customers=True)
 
     def server_clock(self) -> dt.datetime | None:
         """Vendure's clock when it answered this thread's last call; one cheap call first when this
@@ -203,6 +210,18 @@ class VendureStore:
                            tracking_company: str | None, units: Mapping[str, int] | None = None) -> str:
         return self._orders.create_fulfillment(fulfillment_orders, tracking_number=tracking_number,
                                                tracking_company=tracking_company, units=units)
+
+    # -- customer accounts (erpsync.vendure.customers) ----------------------------------------------------
+
+    def iter_customers(self, window: Window) -> Iterator[list[CustomerAccount]]:
+        return self._customers.changed(window)
+
+    def customers_by_contact(self, emails: Sequence[str], phones: Sequence[str]) -> list[CustomerAccount]:
+        return self._customers.by_contact(emails, phones)
+
+    def create_customer(self, draft: CustomerDraft) -> CustomerOutcome:
+        """Vendure needs an e-mail address; see erpsync.vendure.customers for a lost address answer."""
+        return self._customers.create(draft)
 
 
 def to_minor(amount: Decimal) -> int:
