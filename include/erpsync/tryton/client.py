@@ -170,9 +170,9 @@ class TrytonClient:
         elif window is not None:
             # Images are records of their own: adding one touches neither the variant nor the template.
             domain.append(["OR",
-                           _changed_in("last_modified_at", window),
-                           _changed_in("template.last_modified_at", window),
-                           _changed_in("template.images.last_modified_at", window)])
+                           changed_in("last_modified_at", window),
+                           changed_in("template.last_modified_at", window),
+                           changed_in("template.images.last_modified_at", window)])
         others = [self.other_web_shop(name) for name in dict.fromkeys(offers_for) if name != self.web_shop.name]
         for rows in self.iter_search_read(
             "product.product", domain, PRODUCT_FIELDS, context=self._catalog_context()
@@ -227,7 +227,7 @@ class TrytonClient:
         price_list = (shop or self.web_shop).sale_price_list_id
         if price_list is None or window.start is None:
             return window.start is None
-        in_window = _changed_in("last_modified_at", window)
+        in_window = changed_in("last_modified_at", window)
         changed_list = self.model(
             "product.price_list", "search_count", [("id", "=", price_list), in_window]
         )
@@ -258,7 +258,7 @@ class TrytonClient:
         Stock moves never touch the product's own write date, so moves are the change log of stock.
         """
         seen: set[int] = set()
-        for rows in self.iter_search_read("stock.move", [_changed_in("last_modified_at", window)], ["product"]):
+        for rows in self.iter_search_read("stock.move", [changed_in("last_modified_at", window)], ["product"]):
             fresh = sorted({row["product"] for row in rows} - seen)
             seen.update(fresh)
             if fresh:
@@ -462,7 +462,7 @@ def _reason(error: ErpError) -> str:
     return getattr(error, "message", None) or str(error)
 
 
-def _changed_in(field: str, window: Window) -> list[Any]:
+def changed_in(field: str, window: Window) -> list[Any]:
     """A Tryton domain: ``field`` in ``[window.start, window.end)``."""
     bounds: list[Any] = [(field, "<", window.end)]
     if window.start is not None:

@@ -30,12 +30,12 @@ from sqlalchemy import Connection, Engine, and_, or_, select
 
 from erpsync.common.progress import Progress
 from erpsync.sync.catalog.config import CatalogConfig
-from erpsync.sync.orders import customers, edit_plan, ledger
+from erpsync.sync.orders import edit_plan, ledger, parties
 from erpsync.sync.orders.config import OrdersConfig
 from erpsync.sync.state.row_errors import RowFailure, due_keys, record_failures, resolve, waiting_keys
 from erpsync.tryton.client import TrytonClient
 from erpsync.tryton.records import ErpWarehouse, SaleDraft, SaleLineDraft
-from erpsync.tryton.sales import AddressSpec, NewParty, TrytonSales, address_text
+from erpsync.tryton.sales import AddressSpec, TrytonSales
 from erpsync.warehouse import db
 from erpsync.warehouse.schema import order_ledger, stg_order, stg_order_line, stg_product
 
@@ -256,22 +256,23 @@ class _Booker:
                       if (f := _unbookable(o, lines[o["store_order_id"]], products, missing_services, countries))]
         held = {f.key for f in unbookable}
         orders = [o for o in orders if o["store_order_id"] not in held]
-        parties = self._parties(orders)
+        party_of = self._parties(orders)
         # A digital order (nothing to ship) may come without a shipping address: its billing address serves
         # for both. With neither, the customer's address in the ERP, and for a customer with none (a guest
         # buying a download), an address that carries the customer's name only (found again next time).
         specs = {}
         for order in orders:
             for kind, fallback in (("shipping_address", "billing_address"), ("billing_address", "shipping_address")):
-                spec = _spec(parties[order["store_order_id"]], order, order.get(kind) or order.get(fallback))
+                spec = parties.address_spec(party_of[order["store_order_id"]], order,
+                                            order.get(kind) or order.get(fallback))
                 if spec:
                     specs[(order["store_order_id"], kind)] = spec
         without = [o for o in orders if (o["store_order_id"], "billing_address") not in specs]
-        known = self.sales.first_addresses(parties[o["store_order_id"]] for o in without)
+        known = self.sales.first_addresses(party_of[o["store_order_id"]] for o in without)
         for order in without:
-            party = parties[order["store_order_id"]]
+            party = party_of[order["store_order_id"]]
             if party not in known:
-                name_only = AddressSpec(party, _customer_name(order), "", None, None, None, None)
+                name_only = AddressSpec(party, parties.customer_name(order), "", None, None, None, None)
                 specs[(order["store_order_id"], "shipping_address")] = name_only
                 specs[(order["store_order_id"], "billing_address")] = name_only
         addresses = self.sales.addresses(list(specs.values()))
@@ -280,14 +281,14 @@ class _Booker:
         for order in orders:
             order_id = order["store_order_id"]
             shipping, billing = (addresses[specs[(order_id, kind)].key] if (order_id, kind) in specs
-                                 else known[parties[order_id]] for kind in ("shipping_address", "billing_address"))
+                                 else known[party_of[order_id]] for kind in ("shipping_address", "billing_address"))
             goods = tuple(
                 SaleLineDraft(product_id=products[line["sku"]], quantity=line["quantity"], unit_price=line["unit_price"],
                               unit_id=units[products[line["sku"]]], description=line["title"])
                 for line in lines[order_id]
             )
             drafts[order_id] = SaleDraft(
-                web_id=order_id, party_id=parties[order_id], invoice_address_id=billing, shipment_address_id=shipping,
+                web_id=order_id, party_id=party_of[order_id], invoice_address_id=billing, shipment_address_id=shipping,
                 sale_date=order["store_created_at"].date(), reference=order["order_name"],
                 lines=goods + self._service_lines(order, services, units),
                 # The warehouse of the location the store took the goods from; unknown or unmapped: the
@@ -309,48 +310,8 @@ class _Booker:
         )
 
     def _parties(self, orders: list[dict[str, Any]]) -> dict[str, int]:
-        """The ERP party of each order by the matching rule (:mod:`erpsync.sync.orders.customers`): found by
-        e-mail, phone, or name and address, else created (once per identity in the batch) with what
-        identifies it, in the same call."""
-        who = {o["store_order_id"]: customers.identity(o) for o in orders}
-        known = self._known_parties(orders, who)
-        new: dict[customers.Identity, NewParty] = {}
-        for order in orders:
-            found = who[order["store_order_id"]]
-            if found not in known and found not in new:
-                new[found] = self._new_party(order, found)
-        created = dict(zip(new, self.sales.create_parties(list(new.values())), strict=True))
-        return {order_id: known.get(found) or created[found] for order_id, found in who.items()}
-
-    def _known_parties(self, orders: list[dict[str, Any]], who: dict[str, customers.Identity]
-                       ) -> dict[customers.Identity, int]:
-        by_kind: dict[str, set[str]] = {}
-        for found in who.values():
-            by_kind.setdefault(found.kind, set()).add(found.value)
-        known = {customers.Identity(customers.EMAIL, email): party
-                 for email, party in self.sales.parties_by_email(by_kind.get(customers.EMAIL, ())).items()}
-        phones = self.sales.parties_by_phone(by_kind.get(customers.PHONE, ()))
-        known.update((customers.Identity(customers.PHONE, phone), party) for phone, party in phones.items())
-        if wanted := by_kind.get(customers.ADDRESS):
-            postal_codes = {(customers.identifying_address(o) or {}).get("zip") for o in orders
-                            if who[o["store_order_id"]].kind == customers.ADDRESS}
-            for address in self.sales.addresses_at(p for p in postal_codes if p):
-                key = customers.address_key(address.party_name, address.street, address.postal_code,
-                                            address.country_code)
-                if key in wanted:
-                    known.setdefault(customers.Identity(customers.ADDRESS, key), address.party_id)
-        return known
-
-    @staticmethod
-    def _new_party(order: dict[str, Any], found: customers.Identity) -> NewParty:
-        name = _customer_name(order)
-        if found.kind == customers.EMAIL:
-            return NewParty(name, found.value)
-        if found.kind == customers.PHONE:
-            return NewParty(name, None, phone=found.value)
-        if found.kind == customers.ADDRESS:
-            return NewParty(name, None, address=_spec(0, order, customers.identifying_address(order)))
-        return NewParty(name, None)
+        """The ERP party of each order by the matching rule (:mod:`erpsync.sync.orders.parties`)."""
+        return {order_id: party for order_id, (party, _) in parties.parties_of(self.sales, orders).items()}
 
 
 def _service_amounts(order: dict[str, Any]) -> tuple[tuple[str, Decimal, str], ...]:
@@ -387,20 +348,6 @@ def _unbookable(order: dict[str, Any], lines: list[dict[str, Any]], products: di
             f"order {name} ({order_id}): country {', '.join(unknown_countries)} is not in the ERP: add it "
             "(Tryton: Countries); the order is booked on its next retry"))
     return None
-
-
-def _customer_name(order: dict[str, Any]) -> str:
-    return (customers.customer_name(order) or (order["customer"] or {}).get("email")
-            or f"Store customer ({order['order_name']})")
-
-
-def _spec(party_id: int, order: dict[str, Any], address: dict[str, Any] | None) -> AddressSpec | None:
-    if not address:
-        return None
-    name = " ".join(p for p in (address.get("first_name"), address.get("last_name")) if p) or None
-    return AddressSpec(party_id=party_id, party_name=name, street=address_text(address.get("address1"), address.get("address2")),
-                       postal_code=address.get("zip"), city=address.get("city"), country_code=address.get("country_code"),
-                       subdivision_code=address.get("province_code"))
 
 
 def _lines(conn: Connection, store: str, order_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
