@@ -2,7 +2,7 @@
 
 from airflow.sdk import DAG, Param
 
-from erpsync.tasks import reconcile, runlog
+from erpsync.tasks import customers, reconcile, runlog
 from erpsync.tasks.defaults import PRIORITY_BACKGROUND, TAGS_ERP, dag_defaults, schedule_for
 from erpsync.tasks.stores import StoreSlot, configured_stores
 
@@ -36,6 +36,15 @@ each other (its tag `store:<connection id>`).
    `webhook_secret`, makes sure the store delivers its order events (created, updated, cancelled,
    refunded) to `<webhook_base_url>/erpsync-webhooks/<connection id>`, creating what is missing (a store
    drops a subscription whose deliveries keep failing). Otherwise it says why it did nothing.
+4. *Customers* (`sync_customers`, beside the others; **off by default**): with `[erpsync]
+   store_customers` (or `store_customers__<connection id>`) set to `both`, `to_store` or `to_erp`, new or
+   changed ERP parties with an e-mail or phone become customer accounts of the store, and new store
+   accounts become ERP parties (found first by the orders' matching rule: e-mail, phone, or name and
+   address), each pair linked once in `customer_link`. An account is never made twice: the store is
+   asked for one with the party's e-mail (or phone) first, so a lost answer or a killed run is linked by
+   the next run. A refused account (invalid phone, say) or two parties sharing an e-mail wait in
+   `row_error` (flow `customers`) with the reason, and are retried. The first run looks one day back
+   (new customers, not the ERP's whole history): `customers_full_refresh` reads everything.
 
 Figures (drift per kind, gaps, what was repaired) are in the run log (`sync_run`, flow `reconcile`) and
 on the *Sync health* page.
@@ -53,6 +62,7 @@ the order flow or the next reconciliation. *reconcile_catalog*: as for `catalog_
 (store unreachable, a location of the mapping missing). Clearing either task is safe.
 
 **Params.** `orders_days`: how many days of orders to compare. `repair`: false = report only.
+`customers_full_refresh`: see 4.
 
 **Safe to rerun and to backfill.** It only ever brings the store to the desired state and books missing
 orders exactly once; a backfill compares each interval's orders again (the catalog part always looks at
@@ -77,6 +87,9 @@ def reconcile_dag(slot: StoreSlot) -> DAG:
         params={
             "orders_days": Param(3, type="number", minimum=0.01, description="Days of store orders to compare."),
             "repair": Param(True, type="boolean", description="Repair the catalog drift (false: report only)."),
+            "customers_full_refresh": Param(False, type="boolean", description=(
+                "Customers (when [erpsync] store_customers is on): read every ERP party and store account, "
+                "not only those changed since the last run.")),
         },
         **dag_defaults(PRIORITY_BACKGROUND),
     ) as dag:
@@ -85,11 +98,13 @@ def reconcile_dag(slot: StoreSlot) -> DAG:
         subscribed = reconcile.subscribe_webhooks.override(pool=slot.background_pool)(**store)
         orders = reconcile.reconcile_orders.override(pool=slot.background_pool)(**store)
         catalog = reconcile.reconcile_catalog.override(pool=slot.background_pool)(**store)
-        finished = runlog.finish_run(flow=reconcile.FLOW, steps=list(reconcile.STEPS))
-        # The subscriptions are independent of the rest: a refusal there holds back no repair.
-        started >> [subscribed, orders]
+        linked = customers.sync_customers.override(pool=slot.background_pool)(**store)
+        finished = runlog.finish_run(flow=reconcile.FLOW, steps=[*reconcile.STEPS, customers.STEP])
+        # The subscriptions and the customers are independent of the rest: a refusal there holds back no
+        # repair.
+        started >> [subscribed, orders, linked]
         orders >> catalog >> finished
-        subscribed >> finished
+        [subscribed, linked] >> finished
     return dag
 
 

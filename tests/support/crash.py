@@ -27,19 +27,21 @@ BOUNDARIES = {
     "store_set_inventory": "erpsync.shopify.store:ShopifyStore.set_inventory",
     "store_set_product": "erpsync.shopify.store:ShopifyStore.set_product",
     "store_created_fulfillment": "erpsync.shopify.store:ShopifyStore.create_fulfillment",
+    "store_created_customer": "erpsync.shopify.store:ShopifyStore.create_customer",
 }
 
 
 @dataclass
 class Crash:
     boundary: str  # a key of BOUNDARIES
-    step: str  # "book" (orders) or a catalog publish step ("publish_inventory", ...)
+    step: str  # "book", "fulfill" (orders), "customers" or a catalog publish step ("publish_inventory", ...)
     erp: dict[str, Any]  # TrytonSettings fields
     store: dict[str, str]  # {"url": ..., "token": ...}
     warehouse_url: str
     run_id: str
     after_calls: int = 1
-    staged: dict[str, Any] = field(default_factory=dict)  # catalog steps: {"run_id"}
+    # catalog steps: {"run_id"}; customers: {"direction"}
+    staged: dict[str, Any] = field(default_factory=dict)
     erp_options: dict[str, Any] = field(default_factory=dict)  # e.g. {"sale_batch_size": 10}
 
 
@@ -81,6 +83,15 @@ def main() -> None:
         OrderSteps(erp=erp, store=store, engine=engine).book(run_id=crash.run_id)
     elif crash.step == "fulfill":
         OrderSteps(erp=erp, store=store, engine=engine).fulfill(run_id=crash.run_id)
+    elif crash.step == "customers":
+        import datetime as dt
+
+        from erpsync.sync.customers.run import sync_customers
+
+        now = dt.datetime.now(dt.UTC)
+        sync_customers(erp, store, engine, direction=crash.staged["direction"],
+                       window_end=now + dt.timedelta(seconds=1), run_id=crash.run_id, now=now,
+                       lag=dt.timedelta(seconds=crash.staged.get("lag_s", 0)))
     else:
         CatalogSteps(erp=erp, store=store, engine=engine).publish(crash.staged, crash.step)
     sys.exit(3)  # the boundary was never reached: the test is wrong, not the product

@@ -35,3 +35,12 @@ def catalog_config():
     from erpsync.sync.catalog.config import VARIABLE, CatalogConfig
 
     return CatalogConfig.parse(Variable.get(VARIABLE, default=None))
+
+
+def store_customers(store_conn: str) -> str:
+    """Whether the customers flow runs for this store, and which way (``[erpsync] store_customers``, or
+    ``store_customers__<store connection id>`` for one store): ``off`` (the default), ``both``,
+    ``to_store`` (ERP parties become store accounts) or ``to_erp`` (store accounts become ERP parties)."""
+    conf = _conf()
+    value = conf.get("erpsync", "store_customers", fallback="off")
+    return conf.get("erpsync", f"store_customers__{store_conn}", fallback=value).strip().lower()

@@ -466,3 +466,20 @@ store_event = Table(
                     name="outcome"),
     Index(None, "store", "received_at"),
 )
+
+
+customer_link = Table(
+    "customer_link",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    store_column(),
+    Column("customer_id", String(128), nullable=False, comment="the store's customer account id"),
+    Column("party_id", Integer, nullable=False, comment="the ERP party of that account"),
+    Column("origin", String(8), nullable=False,
+           comment="erp: the account was made from the party; store: the party from the account; "
+                   "matched: both existed"),
+    ts("linked_at", nullable=False),
+    UniqueConstraint("store", "customer_id"),
+    CheckConstraint("origin IN ('erp', 'store', 'matched')", name="origin"),
+    Index(None, "store", "party_id"),
+)

@@ -1,0 +1,1 @@
+"""The optional customers flow: ERP parties <-> store customer accounts (off by default)."""
