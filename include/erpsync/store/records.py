@@ -20,6 +20,8 @@ class StoreCapabilities:
     webhooks: bool = False
     # has customer accounts the optional customers flow can read and create (iter_customers, ...)
     customers: bool = False
+    # a customer account must have an e-mail address (Vendure); else an e-mail or a phone will do (Shopify)
+    customer_needs_email: bool = False
 
 
 @dataclass(frozen=True, slots=True)

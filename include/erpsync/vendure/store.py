@@ -80,7 +80,8 @@ class VendureStore:
         default currency; customer accounts."""
         return StoreCapabilities(kind="vendure", currency=self._channel["defaultCurrencyCode"],
                                  compare_and_swap=False, inventory_batch=INVENTORY_BATCH,
-                                 cost_model="requests", customers=True)
+                                 cost_model="requests", customers=True,
+                                 customer_needs_email=True)
 
     def server_clock(self) -> dt.datetime | None:
         """Vendure's clock when it answered this thread's last call; one cheap call first when this

@@ -199,3 +199,68 @@ def test_a_vendure_order_the_erp_ships_in_two_parts_is_fulfilled_in_two_parts(ve
     with warehouse.connect() as conn:
         assert conn.execute(select(order_ledger.c.state).where(
             order_ledger.c.store_order_id == placed["id"])).scalar_one() == "fulfilled"
+
+
+def test_customers_both_ways_with_vendure_each_once(vendure_store, erp_seeded, erp_settings, erp_admin,
+                                                   warehouse):
+    """The optional customers flow with Vendure: an ERP party becomes a Vendure customer, a Vendure customer
+    an ERP party, each once however often it runs; a party with a phone only is skipped with the reason
+    (Vendure's customers need an e-mail), not failed."""
+    import uuid
+
+    from erpsync.sync.customers.run import sync_customers
+    from erpsync.warehouse import db
+    from erpsync.warehouse.schema import customer_link, row_error
+
+    admin = TrytonClient(erp_admin, web_shop=catalog.WEB_SHOP_NAME)
+    tag, lag = uuid.uuid4().hex[:8], dt.timedelta(seconds=5)
+    start = next_second().replace(microsecond=0)  # Vendure stamps whole seconds, rounded down
+    with warehouse.begin() as conn:  # this test's records only (the ERP and Vendure are shared)
+        for source in ("erp", "store"):
+            db.advance_cursor(conn, source, "customer", start + lag, run_id="setup", now=start,
+                              store=vendure_store.name)
+    mia = admin.model("party.party", "create", [{"name": "Mia Erp", "contact_mechanisms": [
+        ("create", [{"type": "email", "value": f"Mia.{tag}@example.com"}])]}])[0]
+    admin.model("party.party", "create", [{"name": "Ned Phone", "contact_mechanisms": [
+        ("create", [{"type": "phone", "value": f"+1512{uuid.uuid4().int % 10**7:07d}"}])]}])
+    made = erp_seeded.admin().data(
+        "mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { ... on Customer { id } } }",
+        {"input": {"emailAddress": f"ola.{tag}@example.com", "firstName": "Ola", "lastName": "Vendure"}})
+    ola = made["createCustomer"]["id"]
+
+    def vendure_customers(email: str) -> list[str]:
+        found = erp_seeded.admin().data(
+            "query($email: String) { customers(options: {filter: {emailAddress: {eq: $email}}}) "
+            "{ items { id } } }",
+            {"email": email})
+        return [c["id"] for c in found["customers"]["items"]]
+
+    def parties(email: str) -> list[int]:
+        rows = admin.model("party.contact_mechanism", "search_read", [("value", "=", email)], 0, None,
+                           [("id", "ASC")], ["party"])
+        return [row["party"] for row in rows]
+
+    def run(run_id: str):
+        return sync_customers(erp_settings.client(), vendure_store, warehouse, direction="both",
+                              window_end=next_second(), run_id=run_id, now=dt.datetime.now(dt.UTC),
+                              lag=lag)
+
+    first = run("run-1")
+    assert (first.to_store.created, first.to_store.skipped, first.to_store.failed) == (1, 1, 0)
+    assert (first.to_erp.created, first.to_erp.matched) == (1, 0)
+    assert len(vendure_customers(f"mia.{tag}@example.com")) == 1
+    assert len(parties(f"ola.{tag}@example.com")) == 1
+
+    again = run("run-2")
+    made = (again.to_store.created, again.to_erp.created, again.to_store.matched, again.to_erp.matched)
+    assert made == (0, 0, 0, 0)
+    assert len(vendure_customers(f"mia.{tag}@example.com")) == 1
+    assert len(parties(f"ola.{tag}@example.com")) == 1
+    with warehouse.connect() as conn:
+        links = conn.execute(select(customer_link.c.customer_id, customer_link.c.party_id,
+                                    customer_link.c.origin)).all()
+        errors = conn.execute(select(row_error.c.record_key).where(row_error.c.flow == "customers")).all()
+    assert sorted((party, origin) for _, party, origin in links) == sorted(
+        [(mia, "erp"), (parties(f"ola.{tag}@example.com")[0], "store")])
+    assert [customer for customer, _, origin in links if origin == "store"] == [ola]
+    assert errors == []

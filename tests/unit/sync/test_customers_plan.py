@@ -155,3 +155,9 @@ def test_no_account_is_ever_linked_to_two_parties(situation):
     for _ in range(3):
         store.run(parties, lost)
     assert len(set(store.links.values())) == len(store.links), "a party with two accounts"
+
+
+def test_a_store_whose_accounts_need_an_email_skips_a_phone_only_party_with_that_reason():
+    decided = plan.to_store([party(8, phone="+15125550100"), party(9, email="a@x.io")], set(), [], {},
+                            needs_email=True)
+    assert decided.skip == [(8, plan.NO_EMAIL)] and [p for p, _ in decided.create] == [9]

@@ -4,7 +4,8 @@
 account with the party's e-mail (without one, its phone) *is* the party's: it is linked, never made twice
 (this is also how a creation whose answer was lost is found again). Without such an account one is
 created from the party. A party with neither e-mail nor phone is skipped: nothing would tell its account
-from another's, nor find it again after a lost answer. Two parties sharing an e-mail or phone, or an
+from another's, nor find it again after a lost answer; so is one without an e-mail when the store's
+accounts need one (Vendure). Two parties sharing an e-mail or phone, or an
 account already linked to another party, are skipped with that reason: which one is the customer is for a
 person to say (merge the parties in the ERP).
 
@@ -24,6 +25,8 @@ from erpsync.sync.orders import customers
 from erpsync.tryton.parties import ErpParty
 
 NO_CONTACT = "has neither e-mail nor phone: add one in the ERP to create its store account"
+NO_EMAIL = "has no e-mail, which the store's accounts need: add one in the ERP to create its account"
+NOTHING_TO_MATCH = (NO_CONTACT, NO_EMAIL)  # skipped, counted: not errors (a person adds a contact or not)
 NO_IDENTITY = "has no e-mail, phone, or name with an address: nothing tells its ERP party"
 
 
@@ -41,10 +44,10 @@ def contact(party: ErpParty) -> tuple[str | None, str | None]:
 
 
 def to_store(parties: Sequence[ErpParty], linked: set[int], accounts: Sequence[CustomerAccount],
-             account_party: Mapping[str, int]) -> ToStore:
+             account_party: Mapping[str, int], *, needs_email: bool = False) -> ToStore:
     """What to do with each of ``parties`` (``linked``: those with an account already; ``accounts``: the
     store's accounts with their e-mails or phones; ``account_party``: the party each of those accounts is
-    linked to, if any)."""
+    linked to, if any; ``needs_email``: the store makes no account without one)."""
     by_email: dict[str, list[CustomerAccount]] = {}
     by_phone: dict[str, list[CustomerAccount]] = {}
     for account in accounts:
@@ -60,8 +63,8 @@ def to_store(parties: Sequence[ErpParty], linked: set[int], accounts: Sequence[C
             continue
         email, phone = contact(party)
         key = email or phone
-        if key is None:
-            plan.skip.append((party.party_id, NO_CONTACT))
+        if key is None or (needs_email and email is None):
+            plan.skip.append((party.party_id, NO_CONTACT if key is None else NO_EMAIL))
             continue
         if (other := claimed.get(key)) is not None:
             plan.skip.append((party.party_id, f"shares its e-mail or phone with party {other}: merge them in "

@@ -142,13 +142,14 @@ class _Flow:
                                                    sorted({p for e, p in contacts if p and not e}))
         with self.engine.connect() as conn:
             owners = customer_links.linked_accounts(conn, self.store.name, (a.customer_id for a in accounts))
-        decided = plan.to_store(parties, linked, accounts, owners)
+        decided = plan.to_store(parties, linked, accounts, owners,
+                                needs_email=self.store.capabilities().customer_needs_email)
         side.linked_already += decided.linked_already
-        side.skipped += sum(1 for _, reason in decided.skip if reason == plan.NO_CONTACT)
+        side.skipped += sum(1 for _, reason in decided.skip if reason in plan.NOTHING_TO_MATCH)
         self._link([Link(account, party, customer_links.MATCHED) for party, account in decided.link])
         side.matched += len(decided.link)
         failures = [RowFailure(str(party), "AmbiguousCustomer", f"ERP party {party} {reason}")
-                    for party, reason in decided.skip if reason != plan.NO_CONTACT]
+                    for party, reason in decided.skip if reason not in plan.NOTHING_TO_MATCH]
         done = [str(party) for party, _ in decided.link]
         for party, draft in decided.create:
             outcome = self.store.create_customer(draft)
