@@ -149,7 +149,10 @@ class Demo:
 
     @property
     def airflow(self) -> AirflowLocal:
-        settings = {"AIRFLOW__ERPSYNC__STORES": ",".join(self.store_conn_ids)}
+        # The optional customers flow (reconcile's sync_customers), on for the Shopify store: its checkouts'
+        # accounts are linked to the parties their orders made, and new ERP parties become accounts.
+        settings = {"AIRFLOW__ERPSYNC__STORES": ",".join(self.store_conn_ids),
+                    "AIRFLOW__ERPSYNC__STORE_CUSTOMERS__STORE_DEFAULT": "both"}
         if self.webhooks:  # reconcile subscribes the store (task subscribe_webhooks) to the API server
             settings.update({"AIRFLOW__ERPSYNC__WEBHOOK_BASE_URL": f"http://127.0.0.1:{self.airflow_port}",
                              "AIRFLOW__ERPSYNC__ORDERS_INTERVAL_SECONDS__STORE_DEFAULT":
