@@ -230,6 +230,18 @@ class TrytonSales:
                     for move in row.get("outgoing_moves.") or ())
         return found
 
+    def service_skus(self, sale_ids: Sequence[int]) -> dict[int, set[str]]:
+        """The codes of the services (products the ERP never ships) each sale sold, by sale."""
+        found: dict[int, set[str]] = {}
+        for start in range(0, len(sale_ids), self.client.page_size):
+            for row in self.client.model(
+                    "sale.line", "search_read", [("sale", "in", list(sale_ids[start:start + self.client.page_size])),
+                                                 ("product.type", "=", "service")],
+                    0, None, None, ["sale", "product.code"]):
+                if code := (row.get("product.") or {}).get("code"):
+                    found.setdefault(row["sale"], set()).add(code)
+        return found
+
     def undo_sale(self, sale_id: int) -> tuple[bool, str]:
         """Cancel a sale whatever its state, if nothing left the warehouse; return (done, why not).
 

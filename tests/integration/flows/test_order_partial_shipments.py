@@ -136,3 +136,29 @@ def test_an_edit_after_a_part_shipped_is_fulfilled_when_its_own_sale_ships(order
     ship_the_waiting_one(admin, added, "EDIT-1")
     assert order_steps.run()["fulfill"].fulfilled == 1
     assert fulfillments(shop, order["id"]) == [("MAIN-1", {a: 1}), ("EDIT-1", {b: 2})]
+
+
+def test_an_edit_the_run_that_fulfilled_the_order_did_not_know_of_is_fulfilled_when_its_sale_ships(
+        order_steps, store, shop, admin, warehouse):
+    """The ERP shipped all of the order, and the store added a line that the run telling the store did not
+    know of yet (its extract ran before the edit: seen in a day of trading). That run rightly fulfils the
+    shipped line and moves the order to fulfilled; the next books the edit in a sale of its own. When that
+    sale ships, the store is told of it too, once."""
+    from tests.integration.flows.test_order_edits import edit
+
+    a, b = in_stock(shop, 2)
+    order = place(store, [{"sku": a, "quantity": 1}], email="parts.late.edit@example.com")
+    order_steps.run()
+    (main,) = sales_of(admin, order["id"])
+    ship_the_waiting_one(admin, main, "MAIN-1")
+    edit(store, order, add=[(b, 2)])
+    assert order_steps.fulfill().fulfilled == 1  # the fulfill step alone: the edit is not staged yet
+    assert ledger_states(warehouse)[order["id"]] == "fulfilled"
+    assert fulfillments(shop, order["id"]) == [("MAIN-1", {a: 1})]
+    order_steps.run()
+    _, added = sales_of(admin, order["id"])
+    ship_the_waiting_one(admin, added, "EDIT-1")
+    order_steps.run()
+    assert fulfillments(shop, order["id"]) == [("MAIN-1", {a: 1}), ("EDIT-1", {b: 2})]
+    order_steps.run()
+    assert fulfillments(shop, order["id"]) == [("MAIN-1", {a: 1}), ("EDIT-1", {b: 2})], "once"

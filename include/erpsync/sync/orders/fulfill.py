@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, or_, select
 
 from erpsync.store.errors import StoreError
 from erpsync.store.interface import Store
@@ -83,15 +83,17 @@ def push_fulfillments(erp: TrytonClient, store: Store, engine: Engine, *, config
     moves = sales.shipment_moves(sorted({sh.shipment_id for o in orders for sale in o.sales
                                          for sh in shipping[sale].shipments if sh.state != "cancelled"}))
     fulfillment_orders = store.fulfillment_orders([o.order_id for o in orders]) if orders else {}
+    services = sales.service_skus(sorted({sale for o in orders for sale in o.sales}))
     for order in orders:
         complete = order.order_id not in unapplied and _shipped_all(order, shipping)
         done = [sh for sale in order.sales for sh in shipping[sale].shipments if sh.state == "done"]
         shipped = [Shipped(sh.shipment_id, sh.reference or sh.number, _units(moves.get(sh.shipment_id, ())))
                    for sh in done]
-        # SKUs the ERP sold but never ships (services): fulfilled with the rest once it shipped all.
-        moved = {m.sku for sale in order.sales for sh in shipping[sale].shipments for m in moves.get(sh.shipment_id, ())}
+        # SKUs the ERP sold as services (it never ships them): fulfilled with the rest once it shipped all.
+        # Only those: a line of goods the ERP has no sale of yet (an edit this run does not know of) waits.
         there = fulfillment_orders.get(order.order_id, [])
-        unshipped = frozenset(sku for fo in there for _, sku in fo.skus if sku and sku not in moved)
+        sold_services = {sku for sale in order.sales for sku in services.get(sale, ())}
+        unshipped = frozenset(sku for fo in there for _, sku in fo.skus if sku in sold_services)
         todo = plan(shipped, there, complete=complete, unshipped_skus=unshipped)
         try:
             made = _create(store, config, there, todo)
@@ -152,17 +154,25 @@ def _create(store: Store, config: OrdersConfig, there: list[FulfillmentOrder], t
 
 
 def _orders(conn: Connection, store: str) -> list[_Order]:
-    """Booked orders not fulfilled yet, and fulfilled ones with an exchange the ERP has to ship; each with
-    all its ERP sales (its own, its edits' and its exchanges'). Orders fulfilled long ago are not read."""
+    """Booked orders not fulfilled yet, and fulfilled ones with an exchange the ERP has to ship or an edit
+    applied after they were fulfilled; each with all its ERP sales (its own, its edits' and its exchanges').
+    Orders fulfilled long ago are not read."""
     ledger_row = select(order_ledger.c.store_order_id, order_ledger.c.erp_sale_id, order_ledger.c.state).where(
         order_ledger.c.store == store, order_ledger.c.erp_sale_id.is_not(None))
     orders = {order_id: _Order(order_id, state, [sale_id]) for order_id, sale_id, state in conn.execute(
         ledger_row.where(order_ledger.c.state.in_(OPEN)))}
+    # An edit the run that fulfilled the order did not know of yet (applied after it, in a sale of its own)
+    # is told when its sale ships: telling it stamps the ledger row, after which the order is left alone.
+    late_edit = select(order_adjustment.c.id).where(
+        order_adjustment.c.store == store, order_adjustment.c.store_order_id == order_ledger.c.store_order_id,
+        order_adjustment.c.kind == "edit", order_adjustment.c.state == "applied",
+        order_adjustment.c.erp_sale_id.is_not(None), order_adjustment.c.updated_at > order_ledger.c.updated_at)
     orders.update((order_id, _Order(order_id, state, [sale_id])) for order_id, sale_id, state in conn.execute(
-        ledger_row.where(order_ledger.c.state == "fulfilled", order_ledger.c.store_order_id.in_(
+        ledger_row.where(order_ledger.c.state == "fulfilled", or_(order_ledger.c.store_order_id.in_(
             select(order_adjustment.c.store_order_id).where(
                 order_adjustment.c.store == store, order_adjustment.c.kind == "exchange",
-                order_adjustment.c.state == "applied", order_adjustment.c.erp_sale_id.is_not(None))))))
+                order_adjustment.c.state == "applied", order_adjustment.c.erp_sale_id.is_not(None))),
+            late_edit.exists()))))
     for chunk in db.chunks(sorted(orders)):
         for order_id, kind, ref, state, sale_id in conn.execute(
                 select(order_adjustment.c.store_order_id, order_adjustment.c.kind, order_adjustment.c.store_ref,
