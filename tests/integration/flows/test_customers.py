@@ -92,10 +92,12 @@ def since(warehouse, shop):
 LAG = dt.timedelta(seconds=5)
 
 
-def run(erp_settings, shop, warehouse, direction: str, run_id: str = "run-1"):
+def run(erp_settings, shop, warehouse, direction: str, run_id: str = "run-1",
+        later: dt.timedelta = dt.timedelta(0)):
+    """One run; ``later``: as if it ran that much later by the error queue's clock (retries come due)."""
     return sync_customers(erp_settings.client(), shop, warehouse, direction=direction,
                           window_end=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1), run_id=run_id,
-                          now=dt.datetime.now(dt.UTC), lag=LAG)
+                          now=dt.datetime.now(dt.UTC) + later, lag=LAG)
 
 
 def test_erp_parties_become_store_accounts_once_and_one_refused_stops_no_other(
@@ -134,6 +136,17 @@ def test_erp_parties_become_store_accounts_once_and_one_refused_stops_no_other(
     assert len(accounts(store, f"email:{c.mail('ada.jensen')}")) == 1
     assert len(accounts(store, f"phone:{c.phone('+4420795')}")) == 1
     assert Counter(party for _, party, _ in links(warehouse)) == Counter({ada: 1, ben: 1, old: 1})
+
+    # The refused party's phone corrected in the ERP: its retry makes the account and resolves the error.
+    (phone_id,) = admin.model("party.contact_mechanism", "search",
+                              [("party", "=", bad), ("type", "=", "phone")], 0, None, None)
+    admin.model("party.contact_mechanism", "write", [phone_id], {"value": c.phone("+4420796")})
+    fixed = run(erp_settings, shop, warehouse, "to_store", run_id="run-3", later=dt.timedelta(minutes=5))
+    assert (fixed.to_store.created, fixed.to_store.failed) == (1, 0)
+    assert len(accounts(store, f"email:{c.mail('cy')}")) == 1
+    with warehouse.connect() as conn:
+        statuses = conn.execute(select(row_error.c.status).where(row_error.c.flow == "customers")).scalars()
+        assert statuses.all() == ["resolved"]
 
 
 def test_store_accounts_become_erp_parties_once(c, since, admin, store, shop, erp_settings, warehouse):
@@ -179,7 +192,8 @@ def test_killed_right_after_the_store_made_an_account_links_it_on_the_rerun_and_
     made = [new_party(admin, f"Kit {i}", ("email", c.mail(f"kit{i}"))) for i in range(3)]
     died = kill_at(Crash("store_created_customer", "customers", erp=asdict(erp_settings),
                          store={"url": store.url, "token": store.token()}, warehouse_url=warehouse_url,
-                         run_id="run-1", after_calls=2, staged={"direction": "to_store", "lag_s": LAG.total_seconds()}))
+                         run_id="run-1", after_calls=2,
+                         staged={"direction": "to_store", "lag_s": LAG.total_seconds()}))
     assert died.returncode == -signal.SIGKILL, died.stderr[-3000:]
     assert len(links(warehouse)) == 1, "the first account is linked, the second made but not linked"
 

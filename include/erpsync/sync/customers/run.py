@@ -150,7 +150,6 @@ class _Flow:
         side.matched += len(decided.link)
         failures = [RowFailure(str(party), "AmbiguousCustomer", f"ERP party {party} {reason}")
                     for party, reason in decided.skip if reason not in plan.NOTHING_TO_MATCH]
-        done = [str(party) for party, _ in decided.link]
         for party, draft in decided.create:
             outcome = self.store.create_customer(draft)
             if outcome.customer_id is None:
@@ -162,9 +161,9 @@ class _Flow:
             if outcome.error:  # made, with something left undone (Vendure: its address): not retried
                 log.warning("store %s made the account of ERP party %s, but: %s", self.store.name, party,
                             outcome.error)
-            done.append(str(party))
             side.created += 1
-        self._failed(failures, done, TO_STORE, side)
+        # Every party of the page that did not fail is done (linked now or before, or nothing to match by).
+        self._failed(failures, [str(p.party_id) for p in parties], TO_STORE, side)
 
     # -- store -> ERP ------------------------------------------------------------------------------------
 
@@ -185,7 +184,7 @@ class _Flow:
                         for key, (party, created) in found.items()])
             side.created += sum(1 for _, created in found.values() if created)
             side.matched += sum(1 for _, created in found.values() if not created)
-            self._failed(failures, list(found), TO_ERP, side)
+            self._failed(failures, [a.customer_id for a in page], TO_ERP, side)
         with self.engine.begin() as conn:
             db.advance_cursor(conn, "store", ENTITY, window.end, run_id=self.run_id, now=self.now,
                               store=self.store.name)
@@ -222,9 +221,13 @@ class _Flow:
             with self.engine.begin() as conn:
                 customer_links.link(conn, self.store.name, links, self.now)
 
-    def _failed(self, failures: list[RowFailure], done: Iterable[str], operation: str, side: Side) -> None:
+    def _failed(self, failures: list[RowFailure], looked_at: Iterable[str], operation: str,
+                side: Side) -> None:
+        """Record the failures; every other record looked at resolves its earlier error, if any."""
+        failed = {f.key for f in failures}
         with self.engine.begin() as conn:
-            resolve(conn, **self._step(operation), keys=done, now=self.now)
+            resolve(conn, **self._step(operation), keys=[k for k in looked_at if k not in failed],
+                    now=self.now)
             record_failures(conn, **self._step(operation), failures=failures, run_id=self.run_id,
                             now=self.now)
         side.failed += len(failures)
