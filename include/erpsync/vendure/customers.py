@@ -123,7 +123,7 @@ class VendureCustomers:
         try:
             customer_id = self.client.mutate(load("CreateCustomer"), {"input": _without_none(fields)})["id"]
         except StoreRequestError as refused:  # EmailAddressConflictError, or an input Vendure refused
-            return CustomerOutcome(None, error=f"Vendure refused the customer {email}: {refused}")
+            return CustomerOutcome(None, error=f"Vendure refused the customer of {_who(draft)}: {refused}")
         if draft.address is None:
             return CustomerOutcome(customer_id)
         return CustomerOutcome(customer_id, error=self._add_address(customer_id, draft.address))
@@ -185,5 +185,6 @@ def _without_none(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def _who(draft: CustomerDraft) -> str:
-    name = " ".join(part for part in (draft.first_name, draft.last_name) if part)
-    return draft.note or name or draft.phone or "the draft"
+    """The draft in an error text: its note (e.g. "ERP party 42"), never its name or contacts (error texts
+    reach the error queue, logs and alerts, which carry no customer data)."""
+    return draft.note or "a draft without a note"

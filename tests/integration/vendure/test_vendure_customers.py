@@ -4,7 +4,6 @@ stock Vendure 3.7.3 server: creating, finding by contact, and the changed accoun
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 import pytest
 
@@ -15,6 +14,7 @@ from erpsync.vendure import customers
 from sandbox.vendure.shopper import Guest, guest_checkout
 from tests.integration.vendure import test_vendure_store
 from tests.sandbox import conftest_vendure
+from tests.support.clock import next_second
 
 # The fixtures: a Vendure server of this module, with the store tests' catalog, and the product's store on it.
 vendure, seeded, store = conftest_vendure.vendure, test_vendure_store.seeded, test_vendure_store.store
@@ -39,20 +39,14 @@ def _count(server) -> int:
     return server.admin().data(COUNT)["customers"]["totalItems"]
 
 
-def _next_second() -> None:
-    """Sleep into the next whole second of the clock Vendure stamps with (this machine's)."""
-    now = time.time()
-    time.sleep(int(now) + 1 - now + 0.05)
-
-
 def test_creating_twice_with_the_same_email_makes_one_customer_then_refuses(seeded, store):
     before = _count(seeded)
     first = store.create_customer(_draft("Ann.Lee@Example.com", phone="+1 555 0100"))
-    second = store.create_customer(_draft("  ann.lee@EXAMPLE.com "))
+    second = store.create_customer(_draft("  ann.lee@EXAMPLE.com ", note="ERP party 8"))
 
     assert first.error is None and first.customer_id
     assert second == CustomerOutcome(None, error=(
-        "Vendure refused the customer ann.lee@EXAMPLE.com: CreateCustomer: EMAIL_ADDRESS_CONFLICT_ERROR: "
+        "Vendure refused the customer of ERP party 8: CreateCustomer: EMAIL_ADDRESS_CONFLICT_ERROR: "
         "The email address is not available."))
     assert _count(seeded) == before + 1
     (account,) = store.customers_by_contact(["ann.lee@example.com"], [])
@@ -145,9 +139,9 @@ def test_an_address_whose_answer_is_lost_is_noted_not_retried(seeded, store, mon
 def test_iter_customers_reads_exactly_the_window_a_page_at_a_time(seeded, store, monkeypatch):
     monkeypatch.setattr(customers, "CUSTOMER_PAGE", 2)
     early = [store.create_customer(_draft(f"early{n}@window.example")).customer_id for n in range(2)]
-    _next_second()
+    next_second()
     inside = [store.create_customer(_draft(f"inside{n}@window.example")).customer_id for n in range(3)]
-    _next_second()
+    next_second()
     late = store.create_customer(_draft("late@window.example")).customer_id
     names = ("early0", "early1", "inside0", "inside1", "inside2", "late")
     stamps = {a.customer_id: a.updated_at
