@@ -594,7 +594,9 @@ def run(quick: bool = False, *, size: str | None = None, orders: int | None = No
         demo.store.start()  # before `up`: the first publish at a lifted rate (set-up, not measured)
         demo.store.admin("PUT", "/plan", {"plan": "ENTERPRISE", "restore_rate": SET_UP_RESTORE})
         try:
-            demo.up(show_fulfillment=False)
+            # A 100k catalog's first run (its extract at the ERP's read rate, then its publish) is set-up.
+            demo.up(show_fulfillment=False, stage_timeout_s=SETTLE_TIMEOUT_S[size],
+                    run_timeout_s=SETTLE_TIMEOUT_S[size])
         except SystemExit as error:  # a start-up run failed: a failure of this section, not of the process
             raise RuntimeError(str(error)) from None
         demo.store.admin("POST", "/shopper/stop", {})

@@ -199,9 +199,12 @@ class Demo:
 
     # -- up -----------------------------------------------------------------------------------------
 
-    def up(self, *, show_fulfillment: bool = True) -> None:
+    def up(self, *, show_fulfillment: bool = True, stage_timeout_s: float = 1800,
+           run_timeout_s: float = 600) -> None:
         """Start everything and run each DAG once; ``show_fulfillment``: then wait until a shipment made
-        in the ERP has flowed back to the store (the demo shows it; a benchmark does not need it)."""
+        in the ERP has flowed back to the store (the demo shows it; a benchmark does not need it).
+        ``stage_timeout_s``: how long the first catalog run may take to stage it, ``run_timeout_s`` each
+        first run to finish after that (a 100k catalog's first extract and publish take most of an hour)."""
         started = time.monotonic()
         started_at = dt.datetime.now(dt.UTC)
         erp = self.erp
@@ -235,10 +238,10 @@ class Demo:
             log.info("triggered %s: %s", dag_id, runs[dag_id])
             if dag_id == "catalog_sync":  # the orders' SKUs must be staged before the orders are booked
                 wait_for(lambda: airflow.task_states(http, "catalog_sync", runs["catalog_sync"]).get("stage_catalog")
-                         in ("success", "failed", "upstream_failed"), timeout_s=1800, interval_s=2,
+                         in ("success", "failed", "upstream_failed"), timeout_s=stage_timeout_s, interval_s=2,
                          what="catalog_sync to stage the catalog")
         for dag_id in demo_dags:
-            state = airflow.wait_for_run(http, dag_id, runs[dag_id])
+            state = airflow.wait_for_run(http, dag_id, runs[dag_id], timeout_s=run_timeout_s)
             log.info("%s %s: %s", dag_id, runs[dag_id], state)
             if state != "success":
                 failed.append(f"{dag_id} ({airflow.task_states(http, dag_id, runs[dag_id])})")
