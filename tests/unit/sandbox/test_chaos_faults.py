@@ -119,3 +119,43 @@ def test_a_fault_that_needed_a_reconciliation_says_what_the_flows_had_left():
     assert outcome.ok
     assert ("after a reconciliation; the flows alone had left 0 missing, 3 levels over and 2 under"
             in outcome.line())
+
+
+def test_an_error_of_a_records_own_data_is_counted_apart_and_not_waited_for(warehouse_url, monkeypatch):
+    """A customer the store refuses for its data (a phone another account has) waits for a person whatever
+    the fault did: the drain counts it apart instead of waiting for it and calling the fault not survived;
+    an order's error opened by the fault is still waited for."""
+    import datetime as dt
+    import types
+
+    import sandbox.chaos_faults as chaos_faults
+    from erpsync.sync.state.row_errors import RowFailure, record_failures, resolve
+    from erpsync.warehouse.engine import make_engine
+
+    monkeypatch.setattr(chaos_faults, "DRAIN_TIMEOUT_S", 2)
+    since = dt.datetime(2026, 12, 6, 12, 0, tzinfo=dt.timezone.utc)
+    engine = make_engine(warehouse_url)
+    try:
+        with engine.begin() as conn:
+            for flow, entity, operation, kind in (
+                    ("orders", "order", "create_sale", "ErpUnavailable"),
+                    ("customers", "customer", "create_account", "StoreRefused")):
+                record_failures(conn, store="store_default", flow=flow, entity=entity, operation=operation,
+                                failures=[RowFailure("1001", kind, "why")], run_id="r",
+                                now=since + dt.timedelta(seconds=30))
+        suite = types.SimpleNamespace(demo=types.SimpleNamespace(warehouse_url=warehouse_url))
+
+        outcome = Outcome("store_5xx")
+        chaos_faults.Suite.drained(suite, outcome, since, healed=0.0)
+        assert (outcome.errors_opened, outcome.errors_of_data, outcome.errors_drained_s) == (1, 1, None)
+
+        with engine.begin() as conn:
+            resolve(conn, store="store_default", flow="orders", entity="order", operation="create_sale",
+                    keys=["1001"], now=since + dt.timedelta(seconds=90))
+        outcome = Outcome("store_5xx")
+        chaos_faults.Suite.drained(suite, outcome, since, healed=0.0)
+        assert (outcome.errors_opened, outcome.errors_of_data) == (1, 1)
+        assert outcome.errors_drained_s is not None
+        assert "(1 more for records' own data, left to a person)" in survived(errors_of_data=1).line()
+    finally:
+        engine.dispose()

@@ -52,6 +52,10 @@ TO_STORE, TO_ERP = "create_account", "create_party"  # the row_error operations 
 OFF, BOTH, ONLY_TO_STORE, ONLY_TO_ERP = "off", "both", "to_store", "to_erp"
 DIRECTIONS = (OFF, BOTH, ONLY_TO_STORE, ONLY_TO_ERP)
 FIRST_LOOKBACK = dt.timedelta(days=1)
+# The row errors of a record's own data (a shared e-mail, a phone the store has on another account): no
+# retry mends them until a person corrects the record, and no outage causes them.
+AMBIGUOUS, STORE_REFUSED, ERP_REFUSED = "AmbiguousCustomer", "StoreRefused", "ErpRefused"
+DATA_REFUSALS = (AMBIGUOUS, STORE_REFUSED, ERP_REFUSED)
 
 
 @dataclass
@@ -148,12 +152,12 @@ class _Flow:
         side.skipped += sum(1 for _, reason in decided.skip if reason in plan.NOTHING_TO_MATCH)
         self._link([Link(account, party, customer_links.MATCHED) for party, account in decided.link])
         side.matched += len(decided.link)
-        failures = [RowFailure(str(party), "AmbiguousCustomer", f"ERP party {party} {reason}")
+        failures = [RowFailure(str(party), AMBIGUOUS, f"ERP party {party} {reason}")
                     for party, reason in decided.skip if reason not in plan.NOTHING_TO_MATCH]
         for party, draft in decided.create:
             outcome = self.store.create_customer(draft)
             if outcome.customer_id is None:
-                failures.append(RowFailure(str(party), "StoreRefused", (
+                failures.append(RowFailure(str(party), STORE_REFUSED, (
                     f"store {self.store.name} refused an account for ERP party {party}: {outcome.error} "
                     "(correct the party's e-mail or phone in the ERP)")))
                 continue
@@ -206,7 +210,7 @@ class _Flow:
             try:
                 found.update(order_parties.parties_of(self.sales, [record]))
             except ErpUserError as error:
-                failures.append(RowFailure(record["store_order_id"], "ErpRefused", (
+                failures.append(RowFailure(record["store_order_id"], ERP_REFUSED, (
                     f"the ERP refused a party for store customer {record['store_order_id']}: "
                     f"{getattr(error, 'message', None) or error} (correct the account in the store)")))
         return found, failures
