@@ -52,6 +52,8 @@ class Compiled:
     warnings: list[dict[str, str]] = field(default_factory=list)
     equalities: dict[str, str] = field(default_factory=dict)  # top-level field:value terms
     ranges: dict[str, list[tuple[str, Any]]] = field(default_factory=dict)  # top-level comparisons
+    # top-level `field:a OR field:b ..` groups, one field each: any of their values
+    alternatives: dict[str, list[list[Any]]] = field(default_factory=dict)
 
 
 def _unquote(value: str) -> str:
@@ -196,6 +198,9 @@ def compile_query(
     compiled = Compiled(predicate, warnings)
     top_terms = root.children if root.kind == "and" else (root,)
     for node in top_terms:
+        group = _alternatives(node, fields)
+        if group is not None:
+            compiled.alternatives.setdefault(group[0], []).append(group[1])
         term = node.term if node.kind == "term" else None
         if term is None or term.field not in fields:
             continue
@@ -209,6 +214,31 @@ def compile_query(
         if term.op != "=" or spec.kind in ("datetime", "number", "id"):
             compiled.ranges.setdefault(term.field, []).append((term.op, value))
     return compiled
+
+
+WHOLE_VALUE = ("exact", "any", "id", "number", "enum")  # kinds whose `field:value` is the whole value
+
+
+def _alternatives(node: Node, fields: dict[str, SearchField]) -> tuple[str, list[Any]] | None:
+    """(field, values) for an OR of whole-value `field:value` terms on one field (`sku:A OR sku:B`), the
+    form a client asks for many records by key in; None for any other node."""
+    if node.kind != "or" or not node.children:
+        return None
+    terms = [child.term for child in node.children if child.kind == "term"]
+    names = {term.field for term in terms if term is not None}
+    if len(terms) != len(node.children) or len(names) != 1:
+        return None
+    name = names.pop()
+    spec = fields.get(name) if name is not None else None
+    if spec is None or spec.kind not in WHOLE_VALUE or any(term.op != "=" for term in terms):
+        return None
+    try:
+        values = [_coerce(spec, term.value) for term in terms]
+    except ValueError:
+        return None
+    if any(str(value).endswith("*") for value in values):
+        return None
+    return name, values
 
 
 def in_ranges(value: Any, bounds: list[tuple[str, Any]]) -> bool:

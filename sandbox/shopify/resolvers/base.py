@@ -295,8 +295,11 @@ def _plan(
     The predicate is applied on top either way, so this only ever narrows, never decides."""
     candidate_ids: set[int] | None = None
     for name, lookup in spec.candidates.items():
+        groups = compiled.alternatives.get(name, [])
         if name in compiled.equalities:
-            ids = lookup(store, compiled.equalities[name])
+            groups = [[compiled.equalities[name]], *groups]
+        for values in groups:  # each group: any of its values (`sku:A OR sku:B`), the groups all at once
+            ids = set().union(*(lookup(store, value) for value in values))
             candidate_ids = ids if candidate_ids is None else candidate_ids & ids
     for name, bounds in compiled.ranges.items():
         if name not in spec.range_fields:
