@@ -297,8 +297,14 @@ def _variants_in_store(run: PublishRun, skus: list[str]) -> list[StoreVariant]:
         return [v for page in run.store.iter_variants(skus=chunk) for v in page]
 
     workers = min(run.config.content_concurrency, len(chunks))
+    progress = Progress(log, "discover SKUs in the store", total=len(skus))
+    variants: list[StoreVariant] = []
     with ThreadPoolExecutor(workers, thread_name_prefix="discover") as pool:
-        return [v for found in pool.map(search, chunks) for v in found]
+        for chunk, found in zip(chunks, pool.map(search, chunks), strict=True):
+            variants.extend(found)
+            progress.add(len(chunk))
+    progress.finish()
+    return variants
 
 
 def store_locations(run: PublishRun) -> dict[str, str]:
