@@ -8,6 +8,7 @@ import json
 
 import pytest
 from graphql import build_client_schema, parse, validate
+from graphql.validation import NoDeprecatedCustomRule
 
 from erpsync.shopify import operations
 from erpsync.shopify.client import API_VERSION
@@ -25,6 +26,14 @@ def schema():
 @pytest.mark.parametrize("operation", operations.all_operations(), ids=lambda op: op.name)
 def test_operation_validates_against_the_real_schema(schema, operation):
     errors = validate(schema, parse(operation.document))
+    assert errors == [], [e.message for e in errors]
+
+
+@pytest.mark.parametrize("operation", operations.all_operations(), ids=lambda op: op.name)
+def test_operation_asks_for_nothing_shopify_deprecated(schema, operation):
+    """A deprecated field, argument or enum value is what Shopify removes in a later version: each one
+    has its replacement named in the schema (e.g. Customer.email: defaultEmailAddress.emailAddress)."""
+    errors = validate(schema, parse(operation.document), [NoDeprecatedCustomRule])
     assert errors == [], [e.message for e in errors]
 
 

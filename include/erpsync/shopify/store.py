@@ -404,12 +404,13 @@ def _money(bag: dict[str, Any] | None) -> Decimal:
 
 def _order(node: dict[str, Any]) -> StoreOrder:
     customer = node.get("customer") or {}
+    email = (customer.get("defaultEmailAddress") or {}).get("emailAddress")  # Customer.email is deprecated
     return StoreOrder(
         order_id=node["id"], name=node["name"], created_at=when(node["createdAt"]),
         updated_at=when(node["updatedAt"]), cancelled_at=when(node.get("cancelledAt")),
         cancel_reason=node.get("cancelReason"), currency=node["currencyCode"],
         financial_status=node.get("displayFinancialStatus"), fulfillment_status=node.get("displayFulfillmentStatus"),
-        customer=StoreCustomer(customer.get("id"), customer.get("email") or node.get("email"),
+        customer=StoreCustomer(customer.get("id"), email or node.get("email"),
                                customer.get("firstName"), customer.get("lastName")),
         shipping_address=address(node.get("shippingAddress")), billing_address=address(node.get("billingAddress")),
         subtotal=_money(node["subtotalPriceSet"]), discount_total=_money(node["totalDiscountsSet"]),

@@ -336,3 +336,17 @@ def test_webhook_subscriptions_are_created_once_kept_after_and_recreated_when_th
     assert (third.created, len(third.kept)) == (("ORDERS_UPDATED",), 3)
     listed = graphql(shop, "{ webhookSubscriptions(first: 50) { nodes { topic uri } } }")
     assert len(listed["webhookSubscriptions"]["nodes"]) == 5
+
+
+def test_an_orders_customer_e_mail_is_the_customers_default_e_mail_even_when_the_order_has_none(shop):
+    """Read through Customer.defaultEmailAddress (Customer.email is deprecated): a customer's later order
+    placed with a phone number alone has no e-mail of its own, and still names the customer's."""
+    store = shop.store()
+    lines = [{"sku": "P001-V1", "quantity": 1}]
+    first = shop.admin("POST", "/orders", {"email": "ada@example.com", "phone": "+4915112345678", "lines": lines})
+    by_phone = shop.admin("POST", "/orders", {"email": None, "phone": "+4915112345678", "lines": lines})
+    ids = [first["id"], by_phone["id"]]
+    read = [o for page in store.iter_orders(None, order_ids=ids) for o in page]
+    assert sorted((o.order_id, o.customer.email) for o in read) == sorted(
+        (order_id, "ada@example.com") for order_id in ids)
+    assert len({o.customer.customer_id for o in read}) == 1  # one customer, found again by the phone
