@@ -133,6 +133,17 @@ def pg_warehouse(request) -> Iterator[str]:
 
 
 @pytest.fixture
+def pg_engine(request):
+    """An engine on a fresh PostgreSQL warehouse migrated to head."""
+    from erpsync.warehouse.engine import make_engine
+
+    for url in pg_warehouse(request):
+        engine = make_engine(url)
+        yield engine
+        engine.dispose()
+
+
+@pytest.fixture
 def warehouse(warehouse_url):
     """An engine on a fresh migrated warehouse (each engine in turn)."""
     from erpsync.warehouse.engine import make_engine

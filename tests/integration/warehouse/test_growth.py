@@ -6,12 +6,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import create_engine
 
 from bench.growth import measure
 from erpsync.sync.housekeeping.policy import RetentionConfig
 from erpsync.warehouse.schema import published_inventory, raw_record, stg_order, stg_order_line, sync_run
-from tests.conftest import pg_warehouse
 
 pytestmark = pytest.mark.postgres
 
@@ -23,11 +21,8 @@ def at(minutes: float) -> dt.datetime:
 
 
 @pytest.fixture
-def engine(request):
-    for url in pg_warehouse(request):
-        engine = create_engine(url)
-        yield engine
-        engine.dispose()
+def engine(pg_engine):
+    return pg_engine
 
 
 def seed(engine) -> None:

@@ -56,17 +56,6 @@ def test_marking_nothing_or_for_no_store_writes_nothing(warehouse):
     assert due(warehouse) == {}
 
 
-@pytest.fixture
-def pg_engine(request):
-    from erpsync.warehouse.engine import make_engine
-    from tests.conftest import pg_warehouse
-
-    for url in pg_warehouse(request):
-        engine = make_engine(url)
-        yield engine
-        engine.dispose()
-
-
 @pytest.mark.postgres
 def test_a_first_publishs_many_marks_are_settled_in_one_pass(pg_engine):
     """A catalog's first publish settles every SKU's mark. Deleted 1,000 at a time, each chunk read all of
