@@ -6,7 +6,7 @@ Redis broker), event-driven as ``bench.freshness`` runs it (the store's webhooks
 the ERP change watcher the catalog flow, the polls every ``SAFETY_POLL_S`` as the safety net), the ERP
 of the chosen size cloned from its cached snapshot (``bench.systems``). The start-up's first publish runs
 with the store's rate lifted; the measurement runs at the demo's plan (``STORE_PLAN``, Standard), with
-the demo's shopper stopped so that orders come only from here.
+the demo's shoppers off (``Demo.shoppers``) so that orders come only from here, also during the start-up.
 
 Then, at once: ``orders`` orders placed at a steady rate over ``burst_s`` through the emulator's admin
 API (1-3 lines of one unit each, from well stocked SKUs, leaving ``UNIT_RESERVE`` units of each), and
@@ -550,7 +550,30 @@ def make_demo(home):
     return Demo(home=home, airflow_port=free_port(), erp_port=free_port(), store_port=free_port(),
                 warehouse_url=pg_database_url(pg_admin, demo_database(home, "warehouse")),
                 webhooks=True, erp_watch_s=ERP_WATCH_S, safety_poll_s=SAFETY_POLL_S, executor="celery",
-                pg_admin_url=pg_admin, broker_url=REDIS_URL, worker_log_ports=(free_port(), free_port()))
+                pg_admin_url=pg_admin, broker_url=REDIS_URL, worker_log_ports=(free_port(), free_port()),
+                shoppers=False)
+
+
+def reconcile_runs(demo, since: dt.datetime) -> list[dict]:
+    """Reconcile's runs that were in progress after ``since`` (the burst's start): they read the whole store
+    through the same app, and so the same rate limit, as the order reads. ``end_s`` None: still running."""
+    from sqlalchemy import or_, select
+
+    from erpsync.warehouse.engine import make_engine
+    from erpsync.warehouse.schema import sync_run
+
+    engine = make_engine(demo.warehouse_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(sync_run.c.started_at, sync_run.c.finished_at, sync_run.c.status)
+                                .where(sync_run.c.dag_id == "reconcile",
+                                       or_(sync_run.c.finished_at >= since, sync_run.c.finished_at.is_(None)))
+                                .order_by(sync_run.c.started_at)).all()
+    finally:
+        engine.dispose()
+    return [{"status": status, "start_s": round((started - since).total_seconds(), 1),
+             "end_s": None if finished is None else round((finished - since).total_seconds(), 1)}
+            for started, finished, status in rows]
 
 
 def _fresh(demo) -> None:
@@ -599,8 +622,7 @@ def run(quick: bool = False, *, size: str | None = None, orders: int | None = No
                     run_timeout_s=SETTLE_TIMEOUT_S[size])
         except SystemExit as error:  # a start-up run failed: a failure of this section, not of the process
             raise RuntimeError(str(error)) from None
-        demo.store.admin("POST", "/shopper/stop", {})
-        settled_s = settle(demo, timeout_s=SETTLE_TIMEOUT_S[size])
+        settled_s = settle(demo, timeout_s=SETTLE_TIMEOUT_S[size], reconcile_idle=False)
         skus = demo.store.admin("GET", "/state")["counts"]["variants"]
         rate = change_rate or skus * CHANGE_SHARE_PER_HOUR / 3600
         peak = PeakDay(demo, orders=orders, burst_s=burst_s, change_rate=rate, after_s=after_s,
@@ -614,6 +636,7 @@ def run(quick: bool = False, *, size: str | None = None, orders: int | None = No
         measured_s = time.monotonic() - t0
         peak.recount_sales()
         runs = order_runs(demo, peak.t0_wall)
+        reconciles = reconcile_runs(demo, peak.t0_wall)
         figures = summarize(peak.orders, peak.samples, peak.changes(t0), burst_s, ceilings(STORE_PLAN), runs)
         details = figures["details"]
         details.update(
@@ -623,7 +646,7 @@ def run(quick: bool = False, *, size: str | None = None, orders: int | None = No
             catalog_changes=len(peak.changes(t0)), skipped_changes=peak.skipped_changes,
             failed_changes=peak.failed_changes,
             refused_orders=peak.refused, settle_s=round(settled_s, 1), measured_s=round(measured_s, 1),
-            poll_s=POLL_S, sample_s=SAMPLE_S, order_runs=runs,
+            poll_s=POLL_S, sample_s=SAMPLE_S, order_runs=runs, reconcile_runs=reconciles,
             order_runs_wall_s=spread([r["wall_s"] for r in runs]),
             set_up={"plan": "ENTERPRISE", "restore_rate": SET_UP_RESTORE, "erp_workers": demo.erp.workers,
                     "webhooks": True, "erp_watch_s": demo.erp_watch_s, "safety_poll_s": demo.safety_poll_s})
