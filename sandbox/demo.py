@@ -216,10 +216,12 @@ class Demo:
         step("ERP: start the warehouse worker (ships sold goods)",
              lambda: ErpShipper(erp).start(**SHIPPER))
         step("store: start the emulator", self.store.start)
-        step("store: seed from the ERP catalog (first run only) and start the shopper", self.prepare_store)
+        seed = "seed from the ERP catalog (first run only)"
+        step(f"store: {seed}" + (" and start the shopper" if self.shoppers else ", no shopper"), self.prepare_store)
         if self.with_vendure:
             step("Vendure: start (a stock Vendure server)", self.vendure.start)
-            step("Vendure: seed from the ERP catalog (first run only) and start its shopper", self.prepare_vendure)
+            step(f"Vendure: {seed}" + (" and start its shopper" if self.shoppers else ", no shopper"),
+                 self.prepare_vendure)
         if self.pg_databases():
             step("PostgreSQL: create the demo's databases (first run only)", self.create_pg_databases)
         step("warehouse: migrate", self.migrate_warehouse)
