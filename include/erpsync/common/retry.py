@@ -36,12 +36,16 @@ class Backoff:
 
 
 class Retry(Exception):
-    """Raised by a classifier to ask for another attempt; ``wait_s`` overrides the backoff (Retry-After)."""
+    """Raised by a classifier to ask for another attempt; ``wait_s`` overrides the backoff (Retry-After).
 
-    def __init__(self, reason: str, wait_s: float | None = None):
+    ``counts`` False: the attempt does not use up one of the backoff's (the call was refused for now, not
+    failed, e.g. a rate limit other callers share); the classifier then bounds these retries itself."""
+
+    def __init__(self, reason: str, wait_s: float | None = None, *, counts: bool = True):
         super().__init__(reason)
         self.reason = reason
         self.wait_s = wait_s
+        self.counts = counts
 
 
 def call_with_retries(
@@ -56,19 +60,22 @@ def call_with_retries(
 
     ``classify`` returns None for a failure that must propagate as it is (a bad request, a business
     error): retrying those would only repeat them. After the last attempt the original error propagates.
+    A retry that does not count (``Retry.counts``) is not an attempt: the classifier stops those.
     """
-    for number in range(1, backoff.attempts + 1):
+    number = 1
+    while True:
         try:
             return attempt()
         except Exception as error:  # noqa: BLE001 - the classifier decides what is retryable
             decision = classify(error)
-            if decision is None or number == backoff.attempts:
+            if decision is None or (decision.counts and number == backoff.attempts):
                 raise
             wait = decision.wait_s if decision.wait_s is not None else backoff.delay(number)
             log.warning(
-                "%s failed (%s), attempt %d/%d, retrying in %.2fs",
-                what, decision.reason, number, backoff.attempts, wait,
+                "%s failed (%s), attempt %d/%d%s, retrying in %.2fs",
+                what, decision.reason, number, backoff.attempts, "" if decision.counts else " (not counted)",
+                wait,
             )
+            number += decision.counts
             if wait > 0:
                 sleep(wait)
-    raise AssertionError("unreachable: the loop returns or raises")

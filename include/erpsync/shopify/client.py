@@ -1,10 +1,12 @@
 """Shopify Admin GraphQL transport: pacing under the cost bucket, retries, pagination.
 
 Retries (:mod:`erpsync.common.retry`) cover what the store asks us to repeat or what cannot have been
-applied: ``THROTTLED`` (we wait exactly until the bucket holds the call again), HTTP 429 (Retry-After),
-connections that never reached the store. A call that may have been applied (a read timeout, a dropped
-connection, a 5xx) is repeated only when the caller says it is idempotent: queries, writes of absolute
-values, and ``inventorySetQuantities`` under an ``@idempotent`` key, which the store applies once.
+applied: ``THROTTLED`` (we wait exactly until the bucket holds the call again, for as long as
+``throttle_patience_s``: the bucket is the app's, and our other tasks draw from it too), HTTP 429
+(Retry-After), connections that never reached the store. A call that may have been applied (a read
+timeout, a dropped connection, a 5xx) is repeated only when the caller says it is idempotent: queries,
+writes of absolute values, and ``inventorySetQuantities`` under an ``@idempotent`` key, which the store
+applies once.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from erpsync.shopify.pacing import CostBucket
 log = logging.getLogger(__name__)
 
 API_VERSION = "2026-10"
+# How long a call may wait for its turn in the app's cost bucket while other calls of ours drain it.
+THROTTLE_PATIENCE_S = 300.0
 
 
 @dataclass
@@ -55,6 +59,7 @@ class ShopifyClient:
         connect_timeout_s: float = 5.0,
         read_timeout_s: float = 60.0,
         backoff: Backoff = Backoff(attempts=8, base_s=0.5, max_s=30.0),
+        throttle_patience_s: float = THROTTLE_PATIENCE_S,
         bucket: CostBucket | None = None,
         http: requests.Session | None = None,
     ):
@@ -63,6 +68,7 @@ class ShopifyClient:
         self._token = access_token
         self._timeout = (connect_timeout_s, read_timeout_s)
         self._backoff = backoff
+        self.throttle_patience_s = throttle_patience_s
         self.bucket = bucket or CostBucket()
         self._http = http or requests.Session()
         # What requests would take from the environment on every call (proxies, CA bundle), taken once:
@@ -87,12 +93,19 @@ class ShopifyClient:
         """Run ``operation`` and return its ``data``; queries are idempotent unless told otherwise."""
         if idempotent is None:
             idempotent = operation.kind == "query"
+        started = self.bucket.clock()
 
         def classify(error: Exception) -> Retry | None:
             if isinstance(error, _Throttled):
                 # Nothing ran. The next attempt waits in the bucket, which now knows the call's cost
-                # (without a cost report, fall back to the backoff).
-                return Retry("THROTTLED", wait_s=0.0 if self.bucket.restore_rate else None)
+                # (without a cost report, fall back to the backoff). The bucket is the app's: another of
+                # our tasks drawing from it (a flow beside a reconciliation) is no failure of the store, so
+                # the call waits its turn, up to the patience, without using up an attempt.
+                if not self.bucket.restore_rate:
+                    return Retry("THROTTLED", wait_s=None)
+                if self.bucket.clock() - started >= self.throttle_patience_s:
+                    return None
+                return Retry("THROTTLED", wait_s=0.0, counts=False)
             return transport_retry(error, idempotent=idempotent)
 
         def attempt() -> dict[str, Any]:
@@ -103,7 +116,12 @@ class ShopifyClient:
         try:
             return call_with_retries(attempt, self._count_retries(classify), self._backoff,
                                      what=f"store {operation.name}", sleep=self.bucket.sleep)
-        except (_Throttled, HttpRetryable, requests.ConnectionError, requests.Timeout) as error:
+        except _Throttled as error:
+            raise StoreTransportError(
+                f"store {operation.name} throttled for {self.bucket.clock() - started:.0f} s: the app's rate "
+                "limit is taken by its other calls (our other tasks, or another client with this token); "
+                "lower the flows' frequency or raise throttle_patience_s") from error
+        except (HttpRetryable, requests.ConnectionError, requests.Timeout) as error:
             raise StoreTransportError(
                 f"store {operation.name} failed after retries: {error}"
                 + ("" if idempotent else " (not idempotent: not repeated once it may have been applied)")

@@ -20,6 +20,9 @@ from erpsync.shopify.store import ShopifyStore
 from erpsync.store.events import Endpoint
 
 BACKGROUND_RESERVE_SHARE = 0.5
+# Background work yields to the flows: while they keep the bucket below the reserve (an order burst read at
+# the plan's rate), its calls wait, up to reconcile's interval, instead of failing the task.
+BACKGROUND_THROTTLE_PATIENCE_S = 900.0
 
 
 class ShopifyHook(BaseHook):
@@ -56,7 +59,8 @@ class ShopifyHook(BaseHook):
     def background_store(self) -> ShopifyStore:
         """The store for background work (reconciliation): its calls leave half of the cost bucket to
         the flows, so that a long read never delays what customers and the ERP are waiting for."""
-        return self.settings.store(bucket=CostBucket(reserve_share=BACKGROUND_RESERVE_SHARE))
+        return self.settings.store(bucket=CostBucket(reserve_share=BACKGROUND_RESERVE_SHARE),
+                                   throttle_patience_s=BACKGROUND_THROTTLE_PATIENCE_S)
 
     def get_conn(self) -> ShopifyStore:
         return self.store

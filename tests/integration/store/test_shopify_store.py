@@ -242,6 +242,65 @@ def test_a_throttled_call_waits_for_the_bucket_and_succeeds(tmp_path):
     assert store.client.bucket.waited_s > 0
 
 
+PRICEY = "query Pricey { products(first: 20) { nodes { id variants(first: 10) { nodes { id } } } } }"
+
+
+def background_reader_beside_a_flow(served: Emulated, clock: ManualClock, *, busy_waits: int | None,
+                                    patience_s: float):
+    """A background reader (reconciliation: half the bucket left to the flows) and the pricey query it
+    runs. Each time it waits for the bucket, a flow of the same app (the same token: the same bucket)
+    draws all the points that came back meanwhile, as an order burst's read at the plan's rate does, for
+    ``busy_waits`` of its waits (None: for ever); returns (reader, operation, the waits the flow drew in)."""
+    from erpsync.shopify.operations import Operation
+
+    pricey = Operation("Pricey", "query", PRICEY)
+    flow = served.store(manual_time=True).client
+    busy: list[float] = []
+
+    def drain() -> None:
+        while (left := flow.bucket.predicted()) is None or left >= flow._expected_cost.get("Pricey", 1):
+            flow.execute(pricey)
+
+    def the_flow_draws_while_the_reader_waits(seconds: float) -> None:
+        clock.advance(seconds)
+        if busy_waits is None or len(busy) < busy_waits:
+            busy.append(seconds)
+            drain()
+
+    drain()
+    bucket = CostBucket(clock=clock.monotonic, sleep=the_flow_draws_while_the_reader_waits, reserve_share=0.5)
+    reader = ShopifySettings(shop_url=served.url, access_token=served.token).client(
+        bucket=bucket, backoff=FAST_RETRIES, throttle_patience_s=patience_s)
+    return reader, pricey, busy
+
+
+def test_a_background_read_waits_its_turn_while_a_flow_drains_the_apps_bucket(tmp_path):
+    """The flow holds the bucket for 12 of the reader's waits, more than its 8 attempts: the reader is
+    throttled each time, waits its turn (not an attempt used up) and reads once the flow is through."""
+    clock = ManualClock()
+    with emulator(tmp_path, "STANDARD", clock=clock) as served:
+        reader, pricey, busy = background_reader_beside_a_flow(served, clock, busy_waits=12, patience_s=900)
+        data = reader.execute(pricey)
+    assert len(data["products"]["nodes"]) == 6
+    assert len(busy) == 12
+    # Its first call went before it knew the bucket (refused too), then one after each wait the flow drew in.
+    assert reader.stats.throttled == 1 + 12 > FAST_RETRIES.attempts
+
+
+def test_a_read_throttled_beyond_its_patience_fails_naming_the_cause(tmp_path):
+    from erpsync.shopify.errors import StoreTransportError
+
+    clock = ManualClock()
+    with emulator(tmp_path, "STANDARD", clock=clock) as served:
+        reader, pricey, busy = background_reader_beside_a_flow(served, clock, busy_waits=None, patience_s=300)
+        started = clock.monotonic()
+        with pytest.raises(StoreTransportError, match="throttled for 3[0-9][0-9] s: the app's rate limit"):
+            reader.execute(pricey)
+        waited = clock.monotonic() - started
+    assert 300 <= waited < 330, "it gives up once its patience is spent, not before"
+    assert reader.stats.throttled == 1 + len(busy) > FAST_RETRIES.attempts
+
+
 # -- faults -----------------------------------------------------------------------------------------
 
 FAULTS = {

@@ -62,3 +62,25 @@ def test_backoff_is_capped_and_jitter_stays_within_its_share():
     backoff = Backoff(base_s=1.0, max_s=4.0, jitter=0.25)
     assert backoff.delay(10) <= 5.0
     assert all(0.75 <= backoff.delay(1) <= 1.25 for _ in range(200))
+
+
+def test_a_retry_that_does_not_count_uses_up_no_attempt_and_counted_ones_stay_bounded():
+    sleeps = []
+    waiting = Flaky([ValueError()] * 5)  # refused for now, five times (another caller holds the limit)
+
+    def not_counted(error):
+        return Retry("busy", wait_s=1.0, counts=False) if isinstance(error, ValueError) else None
+
+    assert call_with_retries(waiting, not_counted, Backoff(attempts=2), what="x", sleep=sleeps.append) == "ok"
+    assert waiting.calls == 6 and sleeps == [1.0] * 5
+
+    mixed = Flaky([ValueError(), TypeError(), ValueError(), TypeError("second"), ValueError()])
+
+    def classify(error):
+        if isinstance(error, ValueError):
+            return Retry("busy", wait_s=0.0, counts=False)
+        return Retry("down", wait_s=0.0)
+
+    with pytest.raises(TypeError, match="second"):
+        call_with_retries(mixed, classify, Backoff(attempts=2), what="x", sleep=sleeps.append)
+    assert mixed.calls == 4, "the second counted failure is the last of two attempts"

@@ -74,3 +74,6 @@ def test_the_background_store_reserves_half_the_bucket_and_the_flows_none():
     hook.__dict__["settings"] = ShopifySettings(shop_url="http://127.0.0.1:1", access_token="shpat_x")
     assert hook.background_store.client.bucket.reserve_share == BACKGROUND_RESERVE_SHARE == 0.5
     assert hook.store.client.bucket.reserve_share == 0.0
+    # and it waits its turn longer: up to reconcile's interval (15 minutes), the flows 5 minutes
+    assert hook.background_store.client.throttle_patience_s == 900
+    assert hook.store.client.throttle_patience_s == 300
