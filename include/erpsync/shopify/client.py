@@ -101,7 +101,9 @@ class ShopifyClient:
                 # (without a cost report, fall back to the backoff). The bucket is the app's: another of
                 # our tasks drawing from it (a flow beside a reconciliation) is no failure of the store, so
                 # the call waits its turn, up to the patience, without using up an attempt.
-                if not self.bucket.restore_rate:
+                if not self.bucket.wait_time(self._expected_cost.get(operation.name, 0.0)):
+                    # No cost report, or one that says the call fits: refused for some other reason, so
+                    # the backoff's waits and attempts apply (never a tight loop of refusals).
                     return Retry("THROTTLED", wait_s=None)
                 if self.bucket.clock() - started >= self.throttle_patience_s:
                     return None

@@ -56,6 +56,15 @@ def test_a_throttled_call_waits_exactly_for_the_missing_points():
     assert client.stats.throttled == 1 and client.stats.requests == 2
 
 
+def test_a_throttle_the_cost_report_does_not_explain_uses_the_backoffs_attempts():
+    fits = (200, {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
+                  "extensions": {"cost": cost(requested=50, available=1500, actual=0)}})
+    client, transport, clock = client_with([fits] * 4)
+    with pytest.raises(StoreTransportError, match="throttled"):
+        client.execute(QUERY)
+    assert len(transport.requests) == 4, "the backoff's four attempts, not a loop until the patience runs out"
+
+
 def test_429_is_retried_after_retry_after_even_for_writes():
     client, _, clock = client_with([(429, {}, {"Retry-After": "2"}), ok()])
     client.execute(MUTATION, idempotent=False)
