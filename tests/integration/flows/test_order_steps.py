@@ -716,3 +716,41 @@ def ship(admin: TrytonClient, sale_id: int, *, tracking: str) -> None:
     (sale,) = admin.model("sale.sale", "read", [sale_id], ["shipments"])
     admin.model("stock.shipment.out", "write", sale["shipments"], {"reference": tracking})
     ship_shipments(admin, sale["shipments"])
+
+
+def test_an_order_whose_customer_the_erp_refuses_fails_alone_and_the_batch_goes_on(
+        order_steps, store, shop, admin, warehouse):
+    """The ERP creates a batch's new parties in one call, all or none. Here it refuses every new party (its
+    party code sequence points at a code in use, as seen when two bookers raced on a busy ERP): the order
+    of a customer the ERP knows is booked all the same, the new customer's order fails alone with its
+    reason, and it is booked once the ERP accepts the party again."""
+    skus = in_stock(shop, 2)
+    n = uuid.uuid4().hex[:8]
+    first = place(store, [{"sku": skus[0], "quantity": 1}], email=f"known-{n}@example.com")
+    order_steps.extract_and_stage()
+    assert order_steps.book(run_id="first").confirmed == 1
+    known = place(store, [{"sku": skus[0], "quantity": 1}], email=f"known-{n}@example.com")
+    new = place(store, [{"sku": skus[1], "quantity": 1}], email=f"new-{n}@example.com")
+    order_steps.extract_and_stage()
+
+    (config,) = admin.model("party.configuration", "read", [1], ["party_sequence"])
+    (sequence,) = admin.model("ir.sequence", "read", [config["party_sequence"]], ["number_next"])
+    (used,) = admin.model("party.party", "search_read", [], 0, 1, [("id", "ASC")], ["code"])
+    admin.model("ir.sequence", "write", [sequence["id"]], {"number_next": int(used["code"])})
+    try:
+        refused = order_steps.book(run_id="refused")  # no exception: the task goes on
+    finally:
+        admin.model("ir.sequence", "write", [sequence["id"]], {"number_next": sequence["number_next"]})
+
+    assert refused.confirmed == 1 and refused.failed == 1, refused
+    assert sales_per_order(admin, [known["id"], new["id"]]) == {known["id"]: 1}
+    with warehouse.connect() as conn:
+        state, error = conn.execute(select(order_ledger.c.state, order_ledger.c.last_error).where(
+            order_ledger.c.store_order_id == new["id"])).one()
+    assert state == "failed" and "the ERP refused its customer" in error and "#" in error, error
+    assert ledger_states(warehouse)[known["id"]] == "confirmed"
+
+    later = order_steps.book(run_id="later", now=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
+    assert later.confirmed == 1 and later.failed == 0, later
+    assert sales_per_order(admin, [first["id"], known["id"], new["id"]]) == {
+        first["id"]: 1, known["id"]: 1, new["id"]: 1}, "one sale each"

@@ -195,25 +195,13 @@ class _Flow:
 
     def _find_or_create(self, records: list[dict[str, Any]]
                         ) -> tuple[dict[str, tuple[int, bool]], list[RowFailure]]:
-        """Each record's party; the ERP creates a batch's new parties all or none, so a batch it refuses
-        is done again one record at a time, and only the refused ones fail."""
-        if not records:
-            return {}, []
-        try:
-            return order_parties.parties_of(self.sales, records), []
-        except ErpUserError:
-            if len(records) == 1:
-                raise
-        found: dict[str, tuple[int, bool]] = {}
-        failures = []
-        for record in records:
-            try:
-                found.update(order_parties.parties_of(self.sales, [record]))
-            except ErpUserError as error:
-                failures.append(RowFailure(record["store_order_id"], ERP_REFUSED, (
-                    f"the ERP refused a party for store customer {record['store_order_id']}: "
-                    f"{getattr(error, 'message', None) or error} (correct the account in the store)")))
-        return found, failures
+        """Each record's party, and a failure for each one the ERP refuses."""
+        def refused(record: dict[str, Any], error: ErpUserError) -> RowFailure:
+            return RowFailure(record["store_order_id"], ERP_REFUSED, (
+                f"the ERP refused a party for store customer {record['store_order_id']}: "
+                f"{getattr(error, 'message', None) or error} (correct the account in the store)"))
+
+        return order_parties.parties_or_refusals(self.sales, records, refused)
 
     # -- bookkeeping ---------------------------------------------------------------------------------------
 

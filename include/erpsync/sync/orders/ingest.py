@@ -256,7 +256,9 @@ class _Booker:
                       if (f := _unbookable(o, lines[o["store_order_id"]], products, missing_services, countries))]
         held = {f.key for f in unbookable}
         orders = [o for o in orders if o["store_order_id"] not in held]
-        party_of = self._parties(orders)
+        party_of, refused = self._parties(orders)
+        unbookable.extend(refused)
+        orders = [o for o in orders if o["store_order_id"] in party_of]
         # A digital order (nothing to ship) may come without a shipping address: its billing address serves
         # for both. With neither, the customer's address in the ERP, and for a customer with none (a guest
         # buying a download), an address that carries the customer's name only (found again next time).
@@ -309,9 +311,17 @@ class _Booker:
             for kind, amount, label in _service_amounts(order) if amount
         )
 
-    def _parties(self, orders: list[dict[str, Any]]) -> dict[str, int]:
-        """The ERP party of each order by the matching rule (:mod:`erpsync.sync.orders.parties`)."""
-        return {order_id: party for order_id, (party, _) in parties.parties_of(self.sales, orders).items()}
+    def _parties(self, orders: list[dict[str, Any]]) -> tuple[dict[str, int], list[RowFailure]]:
+        """The ERP party of each order by the matching rule (:mod:`erpsync.sync.orders.parties`), and a
+        failure for each order whose customer the ERP refuses to create (the batch's others go on)."""
+        def refused(order: dict[str, Any], error: Exception) -> RowFailure:
+            return RowFailure(order["store_order_id"], "PartyRefused", (
+                f"order {order['order_name']} ({order['store_order_id']}): the ERP refused its customer: "
+                f"{getattr(error, 'message', None) or error} (correct the customer in the store or the ERP; the "
+                "order is tried again after its backoff)"))
+
+        found, failures = parties.parties_or_refusals(self.sales, orders, refused)
+        return {order_id: party for order_id, (party, _) in found.items()}, failures
 
 
 def _service_amounts(order: dict[str, Any]) -> tuple[tuple[str, Decimal, str], ...]:

@@ -6,9 +6,12 @@ the shape of a staged order: ``store_order_id`` (the record's key), ``order_name
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from erpsync.sync.orders import customers
+from erpsync.sync.state.row_errors import RowFailure
+from erpsync.tryton.errors import ErpUserError
 from erpsync.tryton.sales import AddressSpec, NewParty, TrytonSales, address_text
 
 
@@ -24,6 +27,29 @@ def parties_of(sales: TrytonSales, records: list[dict[str, Any]]) -> dict[str, t
     created = dict(zip(new, sales.create_parties(list(new.values())), strict=True))
     return {key: (known[found], False) if found in known else (created[found], True)
             for key, found in who.items()}
+
+
+def parties_or_refusals(sales: TrytonSales, records: list[dict[str, Any]],
+                        refused: Callable[[dict[str, Any], ErpUserError], RowFailure],
+                        ) -> tuple[dict[str, tuple[int, bool]], list[RowFailure]]:
+    """As :func:`parties_of`, one bad record never stopping the others: the ERP creates a batch's new parties
+    all or none, so a batch it refuses is done again one record at a time, and each record it still refuses
+    is a failure (``refused`` names the record and the fix) instead of the whole batch's error."""
+    if not records:
+        return {}, []
+    try:
+        return parties_of(sales, records), []
+    except ErpUserError as error:
+        if len(records) == 1:
+            return {}, [refused(records[0], error)]
+    found: dict[str, tuple[int, bool]] = {}
+    failures = []
+    for record in records:
+        try:
+            found.update(parties_of(sales, [record]))
+        except ErpUserError as error:
+            failures.append(refused(record, error))
+    return found, failures
 
 
 def _known_parties(sales: TrytonSales, records: list[dict[str, Any]], who: dict[str, customers.Identity]
