@@ -119,10 +119,16 @@ class ShopifyClient:
             return call_with_retries(attempt, self._count_retries(classify), self._backoff,
                                      what=f"store {operation.name}", sleep=self.bucket.sleep)
         except _Throttled as error:
+            waited = self.bucket.clock() - started
+            if waited < self.throttle_patience_s:  # the backoff's attempts ran out first (see classify)
+                raise StoreTransportError(
+                    f"store {operation.name} throttled after retries although its cost report left room "
+                    "for the call: the store limits it for another reason (check the app's API limits)"
+                ) from error
             raise StoreTransportError(
-                f"store {operation.name} throttled for {self.bucket.clock() - started:.0f} s: the app's rate "
-                "limit is taken by its other calls (our other tasks, or another client with this token); "
-                "lower the flows' frequency or raise throttle_patience_s") from error
+                f"store {operation.name} throttled for {waited:.0f} s: the app's rate limit is taken by its "
+                "other calls (our other tasks, or another client with this token); lower the flows' "
+                "frequency or raise throttle_patience_s") from error
         except (HttpRetryable, requests.ConnectionError, requests.Timeout) as error:
             raise StoreTransportError(
                 f"store {operation.name} failed after retries: {error}"

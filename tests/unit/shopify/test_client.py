@@ -60,7 +60,7 @@ def test_a_throttle_the_cost_report_does_not_explain_uses_the_backoffs_attempts(
     fits = (200, {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
                   "extensions": {"cost": cost(requested=50, available=1500, actual=0)}})
     client, transport, clock = client_with([fits] * 4)
-    with pytest.raises(StoreTransportError, match="throttled"):
+    with pytest.raises(StoreTransportError, match="throttled after retries although its cost report"):
         client.execute(QUERY)
     assert len(transport.requests) == 4, "the backoff's four attempts, not a loop until the patience runs out"
 
