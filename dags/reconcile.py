@@ -15,9 +15,12 @@ each other (its tag `store:<connection id>`).
 **What it does.** On its own schedule (every 15 minutes by default), independently of the live flows:
 1. *Orders*: reads the stamps (id, number, cancelled: ~1 point of the store's rate limit each) of the
    store's orders changed over the last `orders_days` (3), compares them with the ERP's sales (by the
-   external key web shop + store order id) and with the ledger. Orders missing in the ERP are read whole,
-   staged and booked through the normal exactly-once ingest (so this also heals an outage the
-   order flow did not see); a ledger row claiming a sale the ERP no longer has is reopened and booked;
+   external key web shop + store order id) and with the ledger. Orders the ERP lacks that the order flow
+   is on its way to book (changed after its cursor, or staged and not booked yet) are left to it for
+   `in_flight_minutes` (30) after their last change: counted `in_flight`, neither booked here nor alerted
+   on, so that a backlog (a sale's burst) is not booked twice over on a busy ERP. The other orders missing
+   in the ERP are read whole, staged and booked through the normal exactly-once ingest (so this also
+   heals an outage the order flow did not see, or a flow stuck for longer than that); a ledger row claiming a sale the ERP no longer has is reopened and booked;
    ERP sales carrying a store order's number without its key are reported as *duplicates* (booked by
    hand as well: cancel one in the ERP).
 2. *Catalog*: reads every variant, price, status and inventory level of the store and compares them with
@@ -61,7 +64,8 @@ service product missing in the ERP); the orders it could not book wait in `row_e
 the order flow or the next reconciliation. *reconcile_catalog*: as for `catalog_sync`'s publish steps
 (store unreachable, a location of the mapping missing). Clearing either task is safe.
 
-**Params.** `orders_days`: how many days of orders to compare. `repair`: false = report only.
+**Params.** `orders_days`: how many days of orders to compare. `in_flight_minutes`: see 1 (0: book
+every missing order now, e.g. with the order flow paused). `repair`: false = report only.
 `customers_full_refresh`: see 4.
 
 **Safe to rerun and to backfill.** It only ever brings the store to the desired state and books missing
@@ -86,6 +90,9 @@ def reconcile_dag(slot: StoreSlot) -> DAG:
         tags=["reconciliation", slot.tag, TAGS_ERP],
         params={
             "orders_days": Param(3, type="number", minimum=0.01, description="Days of store orders to compare."),
+            "in_flight_minutes": Param(30, type="number", minimum=0, description=(
+                "How long an order the ERP lacks is left to the order flow while it is on its way to it (not "
+                "yet read, or staged and not yet booked): 0 books every missing order now.")),
             "repair": Param(True, type="boolean", description="Repair the catalog drift (false: report only)."),
             "customers_full_refresh": Param(False, type="boolean", description=(
                 "Customers (when [erpsync] store_customers is on): read every ERP party and store account, "

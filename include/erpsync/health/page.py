@@ -357,6 +357,7 @@ def _drift(drift: dict[str, Any] | None) -> str:
         ("Repaired (changes published)", sum((catalog.get("repaired") or {}).values()) if catalog else None),
         ("Store orders compared", orders.get("orders_in_store")),
         ("Orders missing in the ERP (found)", orders.get("missing_in_erp")),
+        ("Not in the ERP yet, left to the order flow (in flight)", orders.get("in_flight")),
         ("Booked by reconciliation", orders.get("booked")),
         ("Still missing", orders.get("still_missing")), ("Duplicates in the ERP", orders.get("duplicates")),
     ]

@@ -10,7 +10,7 @@ from typing import Any
 from airflow.sdk import task
 
 from erpsync.store.hook import DEFAULT_CONN_ID
-from erpsync.tasks.config import catalog_config
+from erpsync.tasks.config import catalog_config, order_lag
 from erpsync.tasks.runtime import RunInfo
 
 FLOW = "reconcile"
@@ -86,7 +86,9 @@ def reconcile_orders(store_conn: str = DEFAULT_CONN_ID, **context: Any) -> dict[
     gaps = reconcile(store, erp_hook(store_conn).client, WarehouseHook().get_conn(),
                      config=OrdersConfig.parse(Variable.get(VARIABLE, default=None)), since=since, until=until,
                      run_id=run.run_id, now=now, catalog=catalog_config(),
-                     share_with=other_store_names(store_conn))
+                     share_with=other_store_names(store_conn),
+                     patience=dt.timedelta(minutes=float(run.params.get("in_flight_minutes", 30))),
+                     flow_lag=order_lag())
     book, config = _book()
     rules.check_drift(book, dag_id=run.dag_id, run_id=run.run_id, area="orders", drift=gaps.gaps,
                       threshold=config.max_order_gaps, now=now, store=store.name)

@@ -17,15 +17,18 @@ from erpsync.sync.catalog.config import CatalogConfig
 from erpsync.sync.catalog.publish import PublishRun
 from erpsync.sync.orders.config import OrdersConfig
 from erpsync.sync.reconcile.run import reconcile_catalog, reconcile_orders
+from erpsync.warehouse import db
 from erpsync.tryton.client import TrytonClient
 from sandbox.airflow_local import wait_for
 from sandbox.tryton import catalog
 from tests.integration.flows.test_order_steps import erp_sales, in_stock, place
 from erpsync.warehouse.schema import publish_due, raw_record
-from tests.support.erp import list_in_web_shop, receive
+from tests.support.erp import list_in_web_shop, receive, sales_per_order
 from tests.support.flows import CatalogSteps, OrderSteps
 
 pytestmark = pytest.mark.erp
+
+LAG = dt.timedelta(seconds=120)  # the order flow's overlap (each read starts again that far before its cursor)
 
 DELETE = """mutation($input: ProductDeleteInput!) { productDelete(input: $input) { deletedProductId
   userErrors { field message } } }"""
@@ -134,22 +137,30 @@ def test_what_never_reached_a_publish_is_found_against_the_desired_state_and_rep
 
 def test_an_order_the_erp_never_got_is_found_and_booked_once(published, store, shop, erp_settings, erp_admin,
                                                              warehouse):
+    """Two orders the order flow read past without seeing them (the store's search showed them late) are
+    found and booked, once each; an order the flow has staged and not booked yet is left to it."""
     admin = TrytonClient(erp_admin, web_shop=catalog.WEB_SHOP_NAME)
     skus = in_stock(shop, 2)
     booked = place(store, [{"sku": skus[0], "quantity": 1}], email="booked@example.com")
     orders = OrderSteps(erp=erp_settings.client(), store=shop, engine=warehouse)
     orders.extract_and_stage()
     assert orders.book().created == 1
+    staged = place(store, [{"sku": skus[1], "quantity": 1}], email="staged@example.com")
+    orders.extract_and_stage()
     missed = [place(store, [{"sku": skus[0], "quantity": 1}, {"sku": skus[1], "quantity": 2, "discount": "1.50"}],
                     email=f"gap{i}@example.com", shipping_price="4.90") for i in range(2)]
     now = dt.datetime.now(dt.UTC)
+    # The flow's next read went past them (its cursor, less its overlap, beyond their last change).
+    with warehouse.begin() as conn:
+        db.advance_cursor(conn, "store", "order", now + LAG + dt.timedelta(seconds=2), run_id="read-past", now=now,
+                          store=shop.name)
     run_ids = []
 
     def run():
         run_ids.append(f"reconcile-{uuid.uuid4().hex[:8]}")
         return reconcile_orders(shop, erp_settings.client(), warehouse, config=OrdersConfig(),
                                 since=now - dt.timedelta(hours=1), until=now + dt.timedelta(seconds=5),
-                                run_id=run_ids[-1], now=dt.datetime.now(dt.UTC))
+                                run_id=run_ids[-1], now=dt.datetime.now(dt.UTC), flow_lag=LAG)
 
     def read_whole() -> list[str]:  # the orders this reconciliation read whole (landed raw)
         with warehouse.connect() as conn:
@@ -157,16 +168,61 @@ def test_an_order_the_erp_never_got_is_found_and_booked_once(published, store, s
                 raw_record.c.entity == "order", raw_record.c.run_id == run_ids[-1])).scalars())
 
     first = run()
-    assert first.orders_in_store == 3 and first.in_erp == 1, first.as_counts()
+    assert first.orders_in_store == 4 and first.in_erp == 1 and first.in_flight == 1, first.as_counts()
     assert first.missing_in_erp == 2 and first.booked == 2 and first.still_missing == 0, first.as_counts()
     assert read_whole() == sorted(o["id"] for o in missed), "only the missing orders are read whole"
     assert booked["id"] not in read_whole()
     assert first.duplicates == 0
     sales = erp_sales(admin, [o["id"] for o in missed])
     assert {web_id: s["total_amount"] for web_id, s in sales.items()} == {o["id"]: Decimal(o["total"]) for o in missed}
+    assert sales_per_order(admin, [staged["id"]]) == {}, "the flow's staged order is the flow's to book"
     second = run()
     assert second.missing_in_erp == 0 and second.booked == 0 and read_whole() == []
-    assert len(erp_sales(admin, [o["id"] for o in missed])) == 2
+    assert orders.book().created == 1
+    assert sales_per_order(admin, [o["id"] for o in (booked, staged, *missed)]) == {
+        o["id"]: 1 for o in (booked, staged, *missed)}
+
+
+def test_orders_the_flow_is_on_its_way_to_are_left_to_it_until_it_has_been_stuck_longer_than_the_patience(
+        published, store, shop, erp_settings, erp_admin, warehouse):
+    """During a backlog the ERP lacks the orders the flow has staged and not booked yet, and those it has not
+    read yet: reconciliation neither books them beside the flow nor counts them missing (no alert). Once
+    their last change is older than the patience (30 minutes), the flow is stuck: they are missing, and
+    booked, once each; the flow, running again, books nothing more."""
+    admin = TrytonClient(erp_admin, web_shop=catalog.WEB_SHOP_NAME)
+    (sku,) = in_stock(shop, 1)
+    orders = OrderSteps(erp=erp_settings.client(), store=shop, engine=warehouse)
+    staged = place(store, [{"sku": sku, "quantity": 1}], email="staged@example.com")
+    orders.extract_and_stage()
+    unread = place(store, [{"sku": sku, "quantity": 1}], email="unread@example.com")
+    placed = [staged["id"], unread["id"]]
+    now = dt.datetime.now(dt.UTC)
+    run_ids = []
+
+    def run(until: dt.datetime):
+        run_ids.append(f"reconcile-{uuid.uuid4().hex[:8]}")
+        return reconcile_orders(shop, erp_settings.client(), warehouse, config=OrdersConfig(),
+                                since=now - dt.timedelta(hours=1), until=until, run_id=run_ids[-1],
+                                now=dt.datetime.now(dt.UTC))
+
+    def read_whole() -> list[str]:
+        with warehouse.connect() as conn:
+            return sorted(conn.execute(select(raw_record.c.record_key).where(
+                raw_record.c.entity == "order", raw_record.c.run_id == run_ids[-1])).scalars())
+
+    waiting = run(now + dt.timedelta(seconds=5))
+    assert (waiting.in_erp, waiting.in_flight, waiting.missing_in_erp) == (0, 2, 0), waiting.as_counts()
+    assert waiting.booked == 0 and waiting.still_missing == 0 and waiting.gaps == {"missing_in_erp": 0,
+                                                                                  "duplicates": 0}
+    assert read_whole() == [] and sales_per_order(admin, placed) == {}
+
+    stuck = run(now + dt.timedelta(minutes=31))  # a run 31 minutes on: the flow has not booked them since
+    assert (stuck.in_flight, stuck.missing_in_erp, stuck.booked, stuck.still_missing) == (0, 2, 2, 0), \
+        stuck.as_counts()
+    assert read_whole() == sorted(placed)
+    orders.extract_and_stage()
+    assert orders.book().created == 0
+    assert sales_per_order(admin, placed) == {order_id: 1 for order_id in placed}
 
 
 def test_an_order_placed_just_before_the_read_is_not_repaired_away_whatever_the_workers_clock(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
@@ -64,13 +64,18 @@ class IngestResult:
 
 
 def ingest_orders(erp: TrytonClient, engine: Engine, *, store: str, config: OrdersConfig, run_id: str | None,
-                  now: dt.datetime, catalog: CatalogConfig | None = None) -> IngestResult:
-    """Book the staged orders; ``catalog`` maps store locations to ERP warehouses (default: same names):
-    each sale is booked in the warehouse of the location the store takes its goods from."""
+                  now: dt.datetime, catalog: CatalogConfig | None = None,
+                  only: Collection[str] | None = None) -> IngestResult:
+    """Book the staged orders (``only``: of these store order ids; reconciliation leaves the rest to the
+    order flow); ``catalog`` maps store locations to ERP warehouses (default: same names): each sale is
+    booked in the warehouse of the location the store takes its goods from."""
     started = time.monotonic()
     result = IngestResult()
     with engine.connect() as conn:
         orders = _to_book(conn, store, now)
+        if only is not None:
+            wanted = set(only)
+            orders = [order for order in orders if order["store_order_id"] in wanted]
         waiting = waiting_keys(conn, store=store, flow=FLOW, entity="order", operation="confirm_sale", now=now)
         unconfirmed = {sale_id: order_id for sale_id, order_id in conn.execute(
             select(order_ledger.c.erp_sale_id, order_ledger.c.store_order_id)

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Connection, Engine, delete, select
 
 from erpsync.common.window import Window
 from erpsync.store.interface import Store
@@ -41,11 +41,12 @@ from erpsync.sync.orders import ledger
 from erpsync.sync.orders import stage as orders_stage
 from erpsync.sync.orders.config import OrdersConfig
 from erpsync.sync.orders.ingest import ingest_orders
+from erpsync.sync.reconcile import in_flight
 from erpsync.sync.state import publish_due
 from erpsync.sync.state.row_errors import unresolved_keys
 from erpsync.tryton.client import TrytonClient
 from erpsync.warehouse import db
-from erpsync.warehouse.schema import order_ledger, published_inventory, published_variant, stg_product
+from erpsync.warehouse.schema import order_ledger, published_inventory, published_variant, stg_order, stg_product
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +220,7 @@ class OrderGaps:
     live_orders: int = 0
     in_erp: int = 0
     missing_in_erp: int = 0  # found missing before the repair
+    in_flight: int = 0  # the ERP lacks them, but the order flow is on its way (:mod:`.in_flight`): left to it
     ledger_without_sale: int = 0  # the ledger said booked, the ERP had no sale: reopened
     duplicates: int = 0  # ERP sales with a store order's number but not its external key
     booked: int = 0  # created by this reconciliation
@@ -239,9 +241,13 @@ class OrderGaps:
 
 def reconcile_orders(store: Store, erp: TrytonClient, engine: Engine, *, config: OrdersConfig, since: dt.datetime,
                      until: dt.datetime, run_id: str | None, now: dt.datetime,
-                     catalog: CatalogConfig | None = None, share_with: Sequence[str] = ()) -> OrderGaps:
+                     catalog: CatalogConfig | None = None, share_with: Sequence[str] = (),
+                     patience: dt.timedelta = in_flight.DEFAULT_PATIENCE,
+                     flow_lag: dt.timedelta = orders_extract.DEFAULT_LAG) -> OrderGaps:
     """Compare the store's orders changed in ``[since, until)`` with the ERP, book the missing ones
-    (``share_with``: the other stores, told which SKUs the orders staged here hold back).
+    (``share_with``: the other stores, told which SKUs the orders staged here hold back). Orders the order
+    flow is on its way to book, for up to ``patience`` after their last change, are left to it
+    (:mod:`.in_flight`; ``flow_lag``: how far before its cursor each of its reads starts).
 
     The store is read as stamps (id, number, cancelled: ~1 point of its rate limit per order, where a
     whole order costs ~250), and only the orders the ERP lacks are read whole, staged and booked: days of
@@ -254,14 +260,20 @@ def reconcile_orders(store: Store, erp: TrytonClient, engine: Engine, *, config:
     live = {stamp.order_id: stamp for stamp in stamps if not stamp.cancelled}
     result.live_orders = len(live)
     sales = erp.sales_by_web_id(live)
-    missing = sorted(set(live) - set(sales))
-    result.in_erp, result.missing_in_erp = len(sales), len(missing)
-    result.missing_sample = [live[m].name for m in missing[:10]]
+    lacking = sorted(set(live) - set(sales))
     with engine.connect() as conn:
-        recorded = [(order_id, state, sale_id) for order_id, state, sale_id in conn.execute(
-            select(order_ledger.c.store_order_id, order_ledger.c.state, order_ledger.c.erp_sale_id).where(
-                order_ledger.c.store == store.name, order_ledger.c.store_order_id.in_(missing or [""])))
-            if state in ledger.DONE]
+        states = _ledger_states(conn, store.name, lacking)
+        flow = in_flight.FlowPosition(
+            cursor=db.get_cursor(conn, orders_extract.SOURCE, orders_extract.ENTITY, store=store.name),
+            staged=_staged(conn, store.name, lacking),
+            settled={order_id for order_id, (state, _) in states.items() if state != "pending"}, overlap=flow_lag)
+    missing, flying = in_flight.split_in_flight([live[o] for o in lacking], flow, until=until, patience=patience)
+    recorded = [(order_id, *states[order_id]) for order_id in missing if states.get(order_id, ("",))[0] in ledger.DONE]
+    result.in_erp, result.missing_in_erp, result.in_flight = len(sales), len(missing), len(flying)
+    result.missing_sample = [live[m].name for m in missing[:10]]
+    if flying:
+        log.info("%d order(s) the ERP lacks are the order flow's to book (changed within %s, not yet booked "
+                 "by it): left to it", len(flying), patience)
     # Booked once, gone from the ERP since (a draft deleted there): book it again. The ERP is asked again
     # first, and a row is reopened only if it is still as read: the order flow, running beside this, may
     # have booked it since our first read (its sale then exists, or its row moved on).
@@ -280,11 +292,30 @@ def reconcile_orders(store: Store, erp: TrytonClient, engine: Engine, *, config:
         orders_stage.stage_orders(engine, store=store.name, batch_id=extracted.batch_id, currency=_currency(store),
                                   run_id=run_id, now=now, cursor_at=None, share_with=share_with)
         result.booked = ingest_orders(erp, engine, store=store.name, config=config, run_id=run_id, now=now,
-                                      catalog=catalog).created
+                                      catalog=catalog, only=missing).created
     result.still_missing = len(set(missing) - set(erp.sales_by_web_id(missing))) if missing else 0
     result.seconds = time.monotonic() - started
     log.info("order gaps: %s", result.as_counts())
     return result
+
+
+def _ledger_states(conn: Connection, store: str, order_ids: Sequence[str]) -> dict[str, tuple[str, int | None]]:
+    """Store order id -> (ledger state, ERP sale id) of those of ``order_ids`` with a ledger row."""
+    found: dict[str, tuple[str, int | None]] = {}
+    for chunk in db.chunks(order_ids):
+        found.update((order_id, (state, sale_id)) for order_id, state, sale_id in conn.execute(
+            select(order_ledger.c.store_order_id, order_ledger.c.state, order_ledger.c.erp_sale_id).where(
+                order_ledger.c.store == store, order_ledger.c.store_order_id.in_(chunk))))
+    return found
+
+
+def _staged(conn: Connection, store: str, order_ids: Sequence[str]) -> set[str]:
+    """Those of ``order_ids`` staged (read by the order flow or an event)."""
+    found: set[str] = set()
+    for chunk in db.chunks(order_ids):
+        found.update(conn.execute(select(stg_order.c.store_order_id).where(
+            stg_order.c.store == store, stg_order.c.store_order_id.in_(chunk))).scalars())
+    return found
 
 
 def _duplicates(erp: TrytonClient, names: dict[str, str]) -> tuple[int, list[str]]:
