@@ -57,7 +57,7 @@ QUICK_ORDERS, QUICK_BURST_S = 200, 120.0
 CHANGE_SHARE_PER_HOUR = 0.02  # of the catalog's SKUs
 AFTER_S, QUICK_AFTER_S = 300.0, 60.0  # catalog changes go on at least this long after the burst
 DRAIN_TIMEOUT_S = 1800.0  # after the burst: orders not booked by then count as missing
-CATALOG_DRAIN_S = 180.0  # after the last change: a change not seen by then counts as lost
+CATALOG_DRAIN_S = 180.0  # after the last change: a change not seen by then counts as unseen (late, maybe lost)
 POLL_S = 2.0
 SAMPLE_S = 10.0
 UNIT_RESERVE = 5  # units of each SKU the orders leave in the store (a level held back must not refuse one)
@@ -197,7 +197,7 @@ def summarize(orders: list[Order], samples: list[Sample], changes: list, burst_s
     for phase, inside in (("burst", lambda t: t < burst_end), ("after", lambda t: t >= burst_end)):
         phase_changes = [c for c in changes if inside(c.committed_at_s)]
         catalog[phase] = spread([c.latency for c in phase_changes if c.latency is not None]) | {
-            "lost": sum(1 for c in phase_changes if c.latency is None)}
+            "unseen_after_drain": sum(1 for c in phase_changes if c.latency is None)}
     twice = sorted(o.gid for o in orders if o.sales > 1)
     missing = sorted(o.gid for o in orders if o.sales == 0 or o.booked is None)
     booked_burst = throughput(orders, 0.0, burst_end)
