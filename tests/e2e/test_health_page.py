@@ -50,8 +50,8 @@ def known_state(engine) -> None:
                                            "unmanaged_in_store": 0, "repaired": {"publish_content": 1,
                                                                                  "publish_prices": 1,
                                                                                  "publish_inventory": 3}},
-                     "reconcile_orders": {"orders_in_store": 87, "missing_in_erp": 1, "booked": 1, "still_missing": 0,
-                                          "duplicates": 0}}})
+                     "reconcile_orders": {"orders_in_store": 87, "missing_in_erp": 1, "in_flight": 12, "booked": 1,
+                                          "still_missing": 0, "duplicates": 0}}})
     with engine.begin() as conn:
         conn.execute(sync_run.insert(), [by_event])
         conn.execute(sync_run.insert(), runs)
@@ -110,6 +110,7 @@ FIRST_STORE, SECOND_STORE = "demo-store.myshopify.com", "vendure-demo"  # rows c
 
 EXPECTED = ["JKT-0001-M", "list_price_positive: 2", "HELD by a guardrail", "PRK-0002-S", "SaleRefused",
             "country XK is not in the ERP", "QUARANTINE erp.product: 2 row(s) held back", "Inventory drift",
+            "Not in the ERP yet, left to the order flow (in flight)",
             "step(s) without a result: ingest_orders", "Data staleness at run end", "Throughput (rows/s)",
             "orders booked in the ERP (ingest_orders)", "ErpTransportError: the ERP did not answer",
             "/dags/orders_sync/runs/scheduled__orders2/tasks/ingest_orders?try_number=2",
