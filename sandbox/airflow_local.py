@@ -508,11 +508,16 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
 
 
 def _is_airflow(pid: int) -> bool:
-    """An Airflow process by its command line (the process titles all start "airflow ...")."""
+    """An Airflow process by its command line: the process titles all start "airflow ...", but for a Celery
+    worker's, which Celery sets (``[celeryd: worker-1@host:MainProcess] -active- (celery worker ...)``,
+    written over its command line and its environment alike). A crashed supervisor's Celery workers went
+    unseen by that test, lived on beside the next deployment's and took its tasks from the queue, each
+    failing at once: their output went to the dead supervisor (``make chaos``'s crash, 2026-12-07)."""
     try:
-        return b"airflow" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
+    return b"airflow" in cmdline or cmdline.startswith(b"[celeryd: ")
 
 
 def _live_processes() -> list[tuple[int, int]]:

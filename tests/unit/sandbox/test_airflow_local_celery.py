@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import stat
 
 import pytest
@@ -85,3 +88,39 @@ def test_a_worker_reports_its_own_hostname_and_others_the_machines(monkeypatch):
     assert sandbox_worker.hostname() == "127.0.0.2"
     monkeypatch.delenv("ERPSYNC_WORKER_HOSTNAME")
     assert sandbox_worker.hostname() == socket.getfqdn()
+
+
+LEFT_BEHIND = """
+import os, sys
+pid = os.fork()
+if pid == 0:  # what a crashed supervisor leaves: a worker with Celery's title, no Airflow in its environment
+    os.execve(sys.executable, [sys.argv[1], "-c", "import time; time.sleep(600)"], {"PATH": "/usr/bin:/bin"})
+print(pid, flush=True)  # then the supervisor is gone; its worker lives on in its process group
+"""
+
+
+def test_a_celery_worker_a_crashed_supervisor_left_running_is_found_and_stopped(tmp_path):
+    """Killed with SIGKILL, the supervisor leaves its Celery workers running in its process group; their
+    title (Celery's own, written over the command line and the environment) names neither Airflow nor the
+    home. The next start must stop them: left, they take the new deployment's tasks from the queue."""
+    import subprocess
+    import sys
+
+    from sandbox.airflow_local import _live_processes
+
+    airflow = AirflowLocal(home=tmp_path / "airflow", port=1, celery=CELERY)
+    airflow.home.mkdir(parents=True)
+    title = "[celeryd: worker-1@vm:MainProcess] -active- (celery worker --celery-hostname worker-1@%h)"
+    supervisor = subprocess.Popen([sys.executable, "-c", LEFT_BEHIND, title], stdout=subprocess.PIPE, text=True,
+                                  start_new_session=True)
+    worker = int(supervisor.stdout.readline())
+    assert supervisor.wait(timeout=30) == 0
+    airflow.pid_file.write_text(str(supervisor.pid))
+    try:
+        assert airflow.pid() is None, "the supervisor is gone"
+        assert airflow.processes() == [worker]
+        airflow.stop(timeout_s=30)
+        assert worker not in {pid for pid, _group in _live_processes()}
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(worker, signal.SIGKILL)
