@@ -20,9 +20,9 @@ each other (its tag `store:<connection id>`).
    `in_flight_minutes` (30) after their last change: counted `in_flight`, neither booked here nor alerted
    on, so that a backlog (a sale's burst) is not booked twice over on a busy ERP. The other orders missing
    in the ERP are read whole, staged and booked through the normal exactly-once ingest (so this also
-   heals an outage the order flow did not see, or a flow stuck for longer than that); a ledger row claiming a sale the ERP no longer has is reopened and booked;
-   ERP sales carrying a store order's number without its key are reported as *duplicates* (booked by
-   hand as well: cancel one in the ERP).
+   heals an outage the order flow did not see, or a flow stuck for longer than that); a ledger row
+   claiming a sale the ERP no longer has is reopened and booked; ERP sales carrying a store order's
+   number without its key are reported as *duplicates* (booked by hand as well: cancel one in the ERP).
 2. *Catalog*: reads every variant, price, status and inventory level of the store and compares them with
    what the ERP asks for (the desired state) and with what we published. What differs from the desired
    state and is not on its way (marked due for a publish step, or in the row error queue: `in_flight`)
