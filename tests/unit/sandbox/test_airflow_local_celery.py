@@ -94,7 +94,7 @@ LEFT_BEHIND = """
 import os, sys
 pid = os.fork()
 if pid == 0:  # what a crashed supervisor leaves: a worker with Celery's title, no Airflow in its environment
-    os.execve(sys.executable, [sys.argv[1], "-c", "import time; time.sleep(600)"], {"PATH": "/usr/bin:/bin"})
+    os.execve(sys.executable, [sys.argv[1], "-c", "import signal; signal.pause()"], {"PATH": "/usr/bin:/bin"})
 print(pid, flush=True)  # then the supervisor is gone; its worker lives on in its process group
 """
 
