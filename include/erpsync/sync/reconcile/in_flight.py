@@ -10,8 +10,8 @@ reconciliation neither books it nor counts it missing, when the flow is on its w
   up to which it has read and staged) less its overlap (each order read starts again ``order_lag`` before
   the cursor: the store stamps whole seconds, and its search may show an order late), or
 - the flow has read and staged it, and its booking has not failed yet (no ledger row, or one ``pending``:
-  claimed by a booking attempt); a failed booking is in the row error queue and stays reconciliation's
-  to try again;
+  claimed by a booking attempt); a failed booking is in the row error queue: missing here (counted,
+  alerted on, and booked again once its backoff is due);
 
 and only while the order's last change is younger than the *patience* (``in_flight_minutes``, a param of
 the reconcile DAG, 30 by default). Past it the flow is not on its way but stuck, and the order is missing:
