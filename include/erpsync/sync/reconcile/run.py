@@ -266,9 +266,11 @@ def reconcile_orders(store: Store, erp: TrytonClient, engine: Engine, *, config:
         flow = in_flight.FlowPosition(
             cursor=db.get_cursor(conn, orders_extract.SOURCE, orders_extract.ENTITY, store=store.name),
             staged=_staged(conn, store.name, lacking),
-            settled={order_id for order_id, (state, _) in states.items() if state != "pending"}, overlap=flow_lag)
+            settled={order_id for order_id, (state, _) in states.items() if state != "pending"},
+            overlap=flow_lag)
     missing, flying = in_flight.split_in_flight([live[o] for o in lacking], flow, until=until, patience=patience)
-    recorded = [(order_id, *states[order_id]) for order_id in missing if states.get(order_id, ("",))[0] in ledger.DONE]
+    recorded = [(order_id, *states[order_id]) for order_id in missing
+                if order_id in states and states[order_id][0] in ledger.DONE]
     result.in_erp, result.missing_in_erp, result.in_flight = len(sales), len(missing), len(flying)
     result.missing_sample = [live[m].name for m in missing[:10]]
     if flying:
