@@ -7,6 +7,7 @@ sizing), so that the file does not silently rot.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -18,6 +19,8 @@ from tests.conftest import REPO
 
 AIRFLOW_SERVICES = {"airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-worker",
                     "airflow-triggerer", "airflow-init"}
+# Airflow's CeleryExecutor, giving back the slots of tasks whose worker died after they ended.
+CELERY_EXECUTOR = "erpsync.celery_executor.CeleryExecutor"
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +55,7 @@ def test_has_the_official_celery_shape_plus_warehouse_and_sandboxes(compose):
     services = compose["services"]
     assert AIRFLOW_SERVICES | {"postgres", "redis", "erp", "store"} <= set(services)
     for name in AIRFLOW_SERVICES:
-        assert effective_env(services[name])["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        assert effective_env(services[name])["AIRFLOW__CORE__EXECUTOR"] == CELERY_EXECUTOR, name
     for name in AIRFLOW_SERVICES - {"airflow-init"}:
         depends = services[name]["depends_on"]
         assert depends["airflow-init"]["condition"] == "service_completed_successfully", name
@@ -65,6 +68,23 @@ def test_has_the_official_celery_shape_plus_warehouse_and_sandboxes(compose):
         "airflow-dag-processor": "dag-processor", "airflow-worker": "celery worker",
         "airflow-triggerer": "triggerer",
     }
+
+
+def test_the_executor_is_a_celery_executor_every_airflow_process_can_import():
+    """The scheduler loads ``[core] executor`` by its path, and `airflow celery worker` exists only for an
+    executor that offers it: both must hold for ours, in a process of its own (the scheduler's)."""
+    check = (
+        "from airflow.executors.executor_loader import ExecutorLoader\n"
+        "from airflow.providers.celery.executors.celery_executor import CeleryExecutor\n"
+        "cls, _ = ExecutorLoader.import_executor_cls(ExecutorLoader.get_executor_names()[0])\n"
+        "assert issubclass(cls, CeleryExecutor), cls\n"
+        "assert any(group.name == 'celery' for group in cls.get_cli_commands())\n"
+        "print(cls.__module__ + '.' + cls.__name__)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "AIRFLOW__CORE__EXECUTOR": CELERY_EXECUTOR})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split()[-1] == CELERY_EXECUTOR
 
 
 def test_every_referenced_path_exists(compose):

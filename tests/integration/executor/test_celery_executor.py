@@ -9,6 +9,9 @@ the test, with the tail of every process log in the message.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import errno
 import os
 import re
 import secrets
@@ -20,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.airflow_local import AirflowLocal, wait_for
+from sandbox.airflow_local import CELERY_SETTINGS, AirflowLocal, read_env_file, wait_for
 from tests.conftest import create_pg_database, drop_pg_database, free_port
 from tests.support.broker import flush
 
@@ -51,6 +54,26 @@ DAG_SOURCE = textwrap.dedent('''
         touch()
 
     probe()
+''')
+
+
+GATE_DAG_ID = "celery_executor_gate"
+# Its task ends when the test says so: it reads a FIFO, which blocks until the test writes to it.
+GATE_DAG_SOURCE = textwrap.dedent('''
+    from pathlib import Path
+
+    import pendulum
+    from airflow.sdk import dag, task
+
+    @dag(dag_id="{dag_id}", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False)
+    def gate():
+        @task(retries=0)
+        def pass_gate():
+            return Path({gate!r}).read_text()
+
+        pass_gate()
+
+    gate()
 ''')
 
 
@@ -115,9 +138,10 @@ def _killpg(pgid: int, sig: signal.Signals) -> None:
         pass
 
 
-@pytest.fixture
-def celery_airflow(tmp_path, pg_server):
-    """A CeleryExecutor Airflow of this test's own: metadata DB on PostgreSQL, broker on Redis."""
+@contextlib.contextmanager
+def _deployment(tmp_path: Path, pg_server, **settings: str):
+    """A CeleryExecutor Airflow of a test's own: metadata DB on PostgreSQL, broker on Redis, the executor
+    the product ships (docker/airflow-celery.env), ``settings`` on top; its DAGs: the probe and the gate."""
     from sqlalchemy.engine import make_url
 
     db_url = create_pg_database(pg_server)
@@ -125,12 +149,15 @@ def celery_airflow(tmp_path, pg_server):
     dags.mkdir()
     marker = tmp_path / "marker.txt"
     (dags / f"{DAG_ID}.py").write_text(DAG_SOURCE.format(dag_id=DAG_ID, marker=str(marker), mark=WORKER_MARK))
+    gate = tmp_path / "gate"
+    os.mkfifo(gate)
+    (dags / f"{GATE_DAG_ID}.py").write_text(GATE_DAG_SOURCE.format(dag_id=GATE_DAG_ID, gate=str(gate)))
     port = free_port()
     backend_url = make_url(db_url).render_as_string(hide_password=False)
     airflow = AirflowLocal(
         home=tmp_path / "airflow-home", port=port, dags_folder=dags, plugins_folder=tmp_path / "plugins",
         extra_env={
-            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+            "AIRFLOW__CORE__EXECUTOR": read_env_file(CELERY_SETTINGS)["AIRFLOW__CORE__EXECUTOR"],
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db_url,
             "AIRFLOW__CELERY__BROKER_URL": REDIS_URL,
             "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{backend_url}",
@@ -141,6 +168,7 @@ def celery_airflow(tmp_path, pg_server):
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.5",
+            **settings,
         },
     )
     (tmp_path / "plugins").mkdir()
@@ -153,7 +181,7 @@ def celery_airflow(tmp_path, pg_server):
         processes.start("dag-processor", ["dag-processor"])
         processes.start("celery-worker", ["celery", "worker", "--celery-hostname", "w1@%h", "--concurrency", "1"],
                         extra_env={WORKER_MARK: "celery-worker"})
-        yield airflow, processes, db_url, marker
+        yield _Deployment(airflow, processes, db_url, marker, gate)
     finally:
         processes.stop()
         try:
@@ -162,30 +190,49 @@ def celery_airflow(tmp_path, pg_server):
             drop_pg_database(pg_server, db_url)
 
 
-def test_celery_executor_runs_a_task_on_a_celery_worker(celery_airflow):
-    from sqlalchemy import create_engine, text
+@dataclasses.dataclass
+class _Deployment:
+    airflow: AirflowLocal
+    processes: _Processes
+    db_url: str
+    marker: Path
+    gate: Path
 
-    airflow, processes, db_url, marker = celery_airflow
-
-    def up_or_dead(check):
-        def condition():
-            if processes.dead():
-                return True
-            return check()
-        return condition
-
-    def wait(check, *, timeout_s: float, what: str, interval_s: float = 1) -> None:
+    def wait(self, check, *, timeout_s: float, what: str, interval_s: float = 1) -> None:
+        """Until ``check`` holds; fails, with every process's log, on the timeout or a process's death."""
+        processes = self.processes
         try:
-            wait_for(up_or_dead(check), timeout_s=timeout_s, what=what, interval_s=interval_s)
+            wait_for(lambda: processes.dead() or check(), timeout_s=timeout_s, what=what,
+                     interval_s=interval_s)
         except TimeoutError as error:
             pytest.fail(f"{error}\n{processes.report()}", pytrace=False)
         assert not processes.dead(), f"Airflow processes died {processes.dead()} while waiting for {what}:\n" \
                                      f"{processes.report()}"
 
-    # No triggerer in this deployment: the other components must be healthy.
-    wait(lambda: airflow.healthy(("metadatabase", "scheduler", "dag_processor")), timeout_s=120, what=f"Airflow to become healthy at {airflow.url}")
-    worker_ready = lambda: " ready." in processes.log_text("celery-worker")  # noqa: E731
-    wait(worker_ready, timeout_s=90, what="the Celery worker to be ready")
+    def wait_until_up(self, worker: str = "celery-worker") -> None:
+        # No triggerer in this deployment: the other components must be healthy.
+        self.wait(lambda: self.airflow.healthy(("metadatabase", "scheduler", "dag_processor")), timeout_s=120,
+                  what=f"Airflow to become healthy at {self.airflow.url}")
+        self.wait_for_worker(worker)
+
+    def wait_for_worker(self, worker: str) -> None:
+        self.wait(lambda: " ready." in self.processes.log_text(worker), timeout_s=90,
+                  what=f"the Celery worker {worker} to be ready")
+
+
+@pytest.fixture
+def celery_airflow(tmp_path, pg_server):
+    with _deployment(tmp_path, pg_server) as deployment:
+        yield deployment
+
+
+def test_celery_executor_runs_a_task_on_a_celery_worker(celery_airflow):
+    from sqlalchemy import create_engine, text
+
+    airflow, processes, db_url, marker = (celery_airflow.airflow, celery_airflow.processes,
+                                          celery_airflow.db_url, celery_airflow.marker)
+    wait = celery_airflow.wait
+    celery_airflow.wait_until_up()
 
     engine = create_engine(db_url)
     try:
@@ -227,3 +274,106 @@ def test_celery_executor_runs_a_task_on_a_celery_worker(celery_airflow):
         wait(logged, timeout_s=30, what=f"the Celery worker to log a task {event}", interval_s=0.5)
     dead = processes.dead()
     assert not dead, f"Airflow processes died {dead} during the run:\n{processes.report()}"
+
+
+@pytest.fixture
+def celery_airflow_one_slot(tmp_path, pg_server):
+    with _deployment(tmp_path, pg_server, AIRFLOW__CORE__PARALLELISM="1") as deployment:
+        yield deployment
+
+
+def test_a_worker_killed_after_its_task_ended_gives_its_executor_slot_back(celery_airflow_one_slot):
+    """A worker killed after its task ended, before it stored the task's Celery result, must not keep the
+    task's executor slot taken for ever (Airflow's own CeleryExecutor does, until the scheduler restarts).
+
+    Made to happen for sure: the Celery result table is locked against writes while the task ends; the
+    worker, blocked storing the result, is killed (``kill -9`` of its process group); then the lock goes.
+    With one executor slot in all, another DAG's task can only run once that slot is given back."""
+    from sqlalchemy import create_engine, text
+
+    deployment = celery_airflow_one_slot
+    airflow, processes = deployment.airflow, deployment.processes
+    deployment.wait_until_up()
+    engine = create_engine(deployment.db_url)
+
+    def scalar(sql: str, **params):
+        with engine.connect() as conn:
+            return conn.execute(text(sql), params).scalar()
+
+    def trigger(dag_id: str, run_id: str) -> None:
+        deployment.wait(lambda: scalar("SELECT count(*) FROM serialized_dag WHERE dag_id = :d", d=dag_id),
+                        timeout_s=90, what=f"DAG {dag_id} to be parsed")
+        airflow._cli(["dags", "unpause", dag_id], timeout_s=120)
+        airflow._cli(["dags", "trigger", dag_id, "--run-id", run_id], timeout_s=120)
+
+    def task_state(run_id: str) -> str | None:
+        return scalar("SELECT state FROM task_instance WHERE run_id = :r", r=run_id)
+
+    def run_state(run_id: str) -> str | None:
+        return scalar("SELECT state FROM dag_run WHERE run_id = :r", r=run_id)
+
+    def open_gate() -> None:
+        """Write to the gate's FIFO once the waiting task has it open (ENXIO until then)."""
+        opened: list[int] = []
+
+        def reader_there() -> bool:
+            try:
+                opened.append(os.open(deployment.gate, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError as error:
+                if error.errno != errno.ENXIO:
+                    raise
+                return False
+            return True
+
+        deployment.wait(reader_there, timeout_s=60, what="the task to open its gate", interval_s=0.2)
+        os.write(opened[0], b"go")
+        os.close(opened[0])
+
+    def waiting_on_the_lock() -> int:
+        return scalar("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                      "WHERE c.relname = 'celery_taskmeta' AND NOT l.granted")
+
+    try:
+        # A first run end to end: the worker stores its results, so the Celery result table exists.
+        trigger(GATE_DAG_ID, "first")
+        open_gate()
+        deployment.wait(lambda: run_state("first") == "success", timeout_s=180,
+                        what="the first run to succeed")
+
+        trigger(GATE_DAG_ID, "killed")
+        deployment.wait(lambda: task_state("killed") == "running", timeout_s=180,
+                        what="the second run's task to run")
+        worker = processes.started["celery-worker"][0]
+        with engine.connect() as lock:
+            lock.execute(text("LOCK TABLE celery_taskmeta IN SHARE MODE"))  # reads pass, writes wait
+            open_gate()
+            deployment.wait(lambda: task_state("killed") == "success", timeout_s=60,
+                            what="the second run's task instance to succeed")
+            deployment.wait(waiting_on_the_lock, timeout_s=60, interval_s=0.2,
+                            what="the worker to wait on the lock, storing the task's result")
+            del processes.started["celery-worker"]  # killed on purpose: not a death to report
+            _killpg(worker.pid, signal.SIGKILL)
+            worker.wait(timeout=30)
+            lock.rollback()
+        stored = scalar("SELECT count(*) FROM celery_taskmeta WHERE status = 'SUCCESS'")
+        assert stored == 1, f"{stored} results stored: the killed worker stored its own, nothing was tested"
+
+        # The only slot is the killed try's until the executor gives it back: a new worker, another DAG.
+        processes.start("celery-worker-2", ["celery", "worker", "--celery-hostname", "w2@%h",
+                                            "--concurrency", "1"], extra_env={WORKER_MARK: "celery-worker-2"})
+        deployment.wait_for_worker("celery-worker-2")
+        trigger(DAG_ID, "after")
+        deployment.wait(lambda: run_state("after") == "success", timeout_s=180,
+                        what="a task to run after the kill (its slot given back)")
+        killed = scalar("SELECT state || ' ' || try_number FROM task_instance WHERE run_id = 'killed'")
+        earlier_tries = scalar("SELECT count(*) FROM task_instance_history WHERE run_id = 'killed'")
+    finally:
+        engine.dispose()
+
+    assert (killed, earlier_tries) == ("success 1", 0), "the killed worker's task ran more than once"
+    assert deployment.marker.read_text() == "celery-worker-2 after"
+    given_back = re.findall(r"Giving back the executor slot of (\(.*?\)) try (\d+)",
+                            processes.log_text("scheduler"))
+    assert given_back == [(f"('{GATE_DAG_ID}', 'pass_gate', 'killed', -1)", "1")], given_back
+    dead = processes.dead()
+    assert not dead, f"Airflow processes died {dead}:\n{processes.report()}"

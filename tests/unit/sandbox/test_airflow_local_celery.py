@@ -35,7 +35,7 @@ def test_an_env_file_is_read_as_compose_reads_it_and_a_bad_line_is_named(tmp_pat
 
 def test_every_shared_setting_reaches_the_celery_deployment_as_written(tmp_path):
     shared = read_env_file(CELERY_SETTINGS)
-    assert shared["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert shared["AIRFLOW__CORE__EXECUTOR"] == "erpsync.celery_executor.CeleryExecutor"
     env = AirflowLocal(home=tmp_path, celery=CELERY).env()
     assert {key: env[key] for key in shared} == shared
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == CELERY.metadata_url

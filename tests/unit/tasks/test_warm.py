@@ -29,6 +29,7 @@ def test_only_the_scheduler_warms(argv, expected):
     ("CeleryExecutor,LocalExecutor", True),
     ("CeleryExecutor", False),
     ("airflow.providers.celery.executors.celery_executor.CeleryExecutor", False),
+    ("erpsync.celery_executor.CeleryExecutor", False),
     ("KubernetesExecutor", False),
     ("", False),
 ])
