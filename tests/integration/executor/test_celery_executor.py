@@ -5,6 +5,9 @@ and one `airflow celery worker` run as separate processes on a PostgreSQL metada
 broker, a DAG of this test's own is triggered, and its task must run on the worker. A component that dies
 (e.g. the scheduler crash-looping on ``ImportError: cannot import name 'retry'`` with celery 5.7.0) fails
 the test, with the tail of every process log in the message.
+
+The executor is the one the product ships (``erpsync.celery_executor``): a worker killed after its task
+ended, before it stored the task's Celery result, must not keep that task's executor slot for ever.
 """
 
 from __future__ import annotations
