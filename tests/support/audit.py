@@ -313,13 +313,15 @@ def _shipping(erp: _Erp, orders: list[dict], sales: list[dict], report: Report, 
     for start in range(0, len(ids), 500):
         rows = erp.call("sale.sale", "read", ids[start:start + 500], ["shipments"])
         shipment_order = {shipment: order_of[row["id"]] for row in rows for shipment in row["shipments"]}
-        # The moves by id, as a search: the ERP reads without one snapshot (SQLite's read-only calls), so a
-        # move of a shipment not done yet can be gone by the time it is read (measured in a chaos run: the
-        # shipments' dotted read failed on moves that no longer existed). A done move is never deleted.
+        # The shipments and their moves by id, as searches: the ERP reads without one snapshot (SQLite's
+        # read-only calls), so a shipment or a move not done yet can be gone by the time it is read
+        # (measured in chaos runs: the shipments' dotted read failed on moves that no longer existed, and
+        # a read of the sales' shipments on a shipment deleted meanwhile). A done one is never deleted.
         move_order = {move: shipment_order[shipment["id"]]
-                      for shipment in erp.call("stock.shipment.out", "read", list(shipment_order),
-                                               ["state", "outgoing_moves"])
-                      if shipment["state"] == "done" for move in shipment["outgoing_moves"]}
+                      for shipment in erp.call("stock.shipment.out", "search_read",
+                                               [("id", "in", list(shipment_order)), ("state", "=", "done")],
+                                               0, None, None, ["outgoing_moves"])
+                      for move in shipment["outgoing_moves"]}
         for chunk in range(0, len(move_order), 500):
             for move in erp.call("stock.move", "search_read",
                                  [("id", "in", list(move_order)[chunk:chunk + 500]), ("state", "=", "done")],
