@@ -114,6 +114,6 @@ def _instances_now(keys: Iterable) -> dict[tuple, InstanceNow]:
             select(*columns, TaskInstance.try_number, TaskInstance.state, TaskInstance.end_date)
             .where(tuple_(*columns).in_(wanted))
         ).all()
-    # The state as its plain value (a str enum's hash is its name's, so it would never match ENDED).
+    # The state as its plain value, whether the column gives a string or Airflow's TaskInstanceState.
     return {tuple(row[:4]): InstanceNow(row.try_number, getattr(row.state, "value", row.state), row.end_date)
             for row in rows}
