@@ -51,7 +51,8 @@ def test_there_is_one_operation_per_file_named_after_it():
 # The page sizes the product asks for, where an operation takes them as a variable: (module of
 # erpsync.shopify, its constant).
 PAGES = {"ProductVariants": ("store", "VARIANT_PAGE"), "Orders": ("store", "ORDER_PAGE"),
-         "OrderStamps": ("store", "STAMP_PAGE"), "Customers": ("customers", "CUSTOMER_PAGE")}
+         "OrderStamps": ("store", "STAMP_PAGE"), "OrderVersions": ("store", "IDS_PER_QUERY"),
+         "Customers": ("customers", "CUSTOMER_PAGE")}
 
 
 @pytest.mark.parametrize("operation", [op for op in operations.all_operations() if op.document.lstrip("# \n")

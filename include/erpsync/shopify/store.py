@@ -17,6 +17,7 @@ from erpsync.shopify.values import address, quoted, when, window_query
 from erpsync.common.window import Window
 from erpsync.store.errors import StoreRequestError
 from erpsync.store.records import (
+    CreatedFulfillment,
     CustomerAccount,
     CustomerDraft,
     CustomerOutcome,
@@ -264,10 +265,7 @@ class ShopifyStore:
         whole seconds, so an order stamped in the window's last second is read now, not one run later
         (the next window reads it again: duplicates at the edges are deduplicated downstream).
         """
-        queries = [window_query(window)] if order_ids is None else [
-            " OR ".join(f"id:{order_id.rsplit('/', 1)[-1]}" for order_id in order_ids[start:start + IDS_PER_QUERY])
-            for start in range(0, len(order_ids), IDS_PER_QUERY)
-        ]
+        queries = [window_query(window)] if order_ids is None else _id_queries(order_ids)
         for query in queries:
             for nodes in self.client.paginate(operations.load("Orders"), {"first": ORDER_PAGE, "query": query},
                                               "orders"):
@@ -324,6 +322,15 @@ class ShopifyStore:
             yield [OrderStamp(node["id"], when(node["updatedAt"]), node["name"], node.get("cancelledAt") is not None)
                    for node in nodes]
 
+    def order_versions(self, order_ids: Sequence[str]) -> list[OrderStamp]:
+        found: list[OrderStamp] = []
+        for query in _id_queries(order_ids):
+            for nodes in self.client.paginate(operations.load("OrderVersions"),
+                                              {"first": IDS_PER_QUERY, "query": query}, "orders"):
+                found.extend(OrderStamp(node["id"], when(node["updatedAt"]), node["name"],
+                                        node.get("cancelledAt") is not None, order_version(node)) for node in nodes)
+        return found
+
     def fulfillment_orders(self, order_ids: Sequence[str]) -> dict[str, list[FulfillmentOrder]]:
         found: dict[str, list[FulfillmentOrder]] = {}
         for start in range(0, len(order_ids), ORDERS_PER_FULFILLMENT_QUERY):
@@ -365,11 +372,12 @@ class ShopifyStore:
                                     created=tuple(created), failed=tuple(failed))
 
     def create_fulfillment(self, fulfillment_orders: Sequence[FulfillmentOrder], *, tracking_number: str | None,
-                           tracking_company: str | None, units: Mapping[str, int] | None = None) -> str:
+                           tracking_company: str | None, units: Mapping[str, int] | None = None
+                           ) -> CreatedFulfillment:
         """Fulfil fulfillment orders of one order at one location (Shopify's rule for a fulfillment):
-        ``units`` of their line items, or all that remains of each; returns the fulfillment's id. Not
-        repeated after it may have been applied: the caller reads the fulfillment orders again before
-        asking again."""
+        ``units`` of their line items, or all that remains of each; returns the fulfillment's id and the
+        order's ``updatedAt`` after it. Not repeated after it may have been applied: the caller reads the
+        fulfillment orders again before asking again."""
         tracking = {"number": tracking_number, "company": tracking_company} if tracking_number else None
         wanted = [(fo, list(fo.fulfillable) if units is None else
                    [(line_id, units[line_id]) for line_id, _ in fo.remaining if units.get(line_id, 0) > 0])
@@ -384,7 +392,8 @@ class ShopifyStore:
         payload = data["fulfillmentCreate"]
         if payload["userErrors"]:
             raise StoreRequestError("fulfillmentCreate: " + "; ".join(e["message"] for e in payload["userErrors"]))
-        return payload["fulfillment"]["id"]
+        fulfillment = payload["fulfillment"]
+        return CreatedFulfillment(fulfillment["id"], when((fulfillment.get("order") or {}).get("updatedAt")))
 
     # -- customer accounts (erpsync.shopify.customers) ---------------------------------------------------
 
@@ -402,6 +411,20 @@ def _money(bag: dict[str, Any] | None) -> Decimal:
     return Decimal(bag["shopMoney"]["amount"]) if bag else Decimal(0)
 
 
+def _id_queries(order_ids: Sequence[str]) -> list[str]:
+    """Search strings for these orders, ``IDS_PER_QUERY`` a string."""
+    return [" OR ".join(f"id:{order_id.rsplit('/', 1)[-1]}" for order_id in order_ids[start:start + IDS_PER_QUERY])
+            for start in range(0, len(order_ids), IDS_PER_QUERY)]
+
+
+def order_version(node: dict[str, Any]) -> str:
+    """An order's version (:attr:`StoreOrder.version`) from the fields Orders and OrderVersions both read."""
+    return "|".join(str(part) for part in (
+        node.get("cancelledAt") or "", bool(node.get("edited")), node.get("returnStatus") or "",
+        node.get("displayFinancialStatus") or "", node.get("currentSubtotalLineItemsQuantity"),
+        _money(node.get("totalRefundedSet")), _money(node.get("currentTotalPriceSet"))))
+
+
 def _order(node: dict[str, Any]) -> StoreOrder:
     customer = node.get("customer") or {}
     email = (customer.get("defaultEmailAddress") or {}).get("emailAddress")  # Customer.email is deprecated
@@ -416,7 +439,7 @@ def _order(node: dict[str, Any]) -> StoreOrder:
         subtotal=_money(node["subtotalPriceSet"]), discount_total=_money(node["totalDiscountsSet"]),
         shipping_total=_money(node["totalShippingPriceSet"]), tax_total=_money(node["totalTaxSet"]),
         total=_money(node["totalPriceSet"]), refunded_total=_money(node.get("totalRefundedSet")),
-        taxes_included=bool(node.get("taxesIncluded")),
+        taxes_included=bool(node.get("taxesIncluded")), version=order_version(node),
         lines=tuple(
             StoreOrderLine(line["id"], line.get("sku"), line.get("title"), int(line["quantity"]),
                            int(line["currentQuantity"]), _money(line["originalUnitPriceSet"]),

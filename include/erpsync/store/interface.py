@@ -9,6 +9,7 @@ from typing import Protocol
 
 from erpsync.common.window import Window
 from erpsync.store.records import (
+    CreatedFulfillment,
     CustomerAccount,
     CustomerDraft,
     CustomerOutcome,
@@ -71,14 +72,20 @@ class Store(Protocol):
     def order_stamps(self, window: Window) -> Iterator[list[OrderStamp]]:
         """The stamps of the orders whose last change falls in ``window``: cheap to read."""
 
+    def order_versions(self, order_ids: Sequence[str]) -> list[OrderStamp]:
+        """The stamps of these orders with their ``version`` (:attr:`StoreOrder.version`), a few points an
+        order where a whole one costs dozens; orders gone are left out. A store without such a read returns
+        none: its orders are then read whole."""
+
     def fulfillment_orders(self, order_ids: Sequence[str]) -> dict[str, list[FulfillmentOrder]]:
         """Each order's fulfillment orders, with the fulfillments already made."""
 
     def create_fulfillment(self, fulfillment_orders: Sequence[FulfillmentOrder], *, tracking_number: str | None,
-                           tracking_company: str | None, units: Mapping[str, int] | None = None) -> str:
+                           tracking_company: str | None, units: Mapping[str, int] | None = None
+                           ) -> CreatedFulfillment:
         """Fulfil these fulfillment orders (one order, one location), with tracking: ``units`` of their
         line items (fulfillment order line item id -> units), or, without it, all that is still
-        fulfillable; returns the fulfillment's id."""
+        fulfillable; returns the fulfillment's id and, where the store says, the order's change it made."""
 
 
     def subscribe_webhooks(self, uri: str) -> WebhookSubscriptions:

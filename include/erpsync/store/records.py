@@ -281,6 +281,10 @@ class StoreOrder:
     # Prices include the tax (a tax-inclusive shop or channel): line, discount and shipping amounts hold
     # it, ``tax_total`` is the part of them that is tax, and ``total`` adds nothing for it.
     taxes_included: bool = False
+    # What of the order the flows act on, in one comparable string (cancelled, edited, refunded, returned,
+    # current total and units), as the store's cheap version read (:meth:`Store.order_versions`) says it
+    # too; None where the store has no such read. Our own fulfillment leaves it as it was.
+    version: str | None = None
 
     @property
     def requires_shipping(self) -> bool:
@@ -289,12 +293,23 @@ class StoreOrder:
 
 @dataclass(frozen=True, slots=True)
 class OrderStamp:
-    """What a cheap read of an order tells: which, when it last changed, its number, whether cancelled."""
+    """What a cheap read of an order tells: which, when it last changed, its number, whether cancelled
+    (and, from :meth:`Store.order_versions`, its ``version``: see :attr:`StoreOrder.version`)."""
 
     order_id: str
     updated_at: dt.datetime
     name: str
     cancelled: bool
+    version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedFulfillment:
+    """A fulfillment the store made for us, with the order's last change as the store's answer said it:
+    that change is ours (None: the store does not say)."""
+
+    fulfillment_id: str
+    order_updated_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

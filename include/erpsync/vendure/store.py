@@ -31,6 +31,7 @@ from typing import Any
 from erpsync.common.window import Window
 from erpsync.store.errors import StoreRequestError
 from erpsync.store.records import (
+    CreatedFulfillment,
     CustomerAccount,
     CustomerDraft,
     CustomerOutcome,
@@ -199,6 +200,11 @@ class VendureStore:
     def order_stamps(self, window: Window) -> Iterator[list[OrderStamp]]:
         return self._orders.stamps(window)
 
+    def order_versions(self, order_ids: Sequence[str]) -> list[OrderStamp]:
+        """Always empty: an order's last change here is worked out from its history and payments (see
+        erpsync.vendure.orders), which only a whole read has, so its orders are always read whole."""
+        return []
+
     def fulfillment_orders(self, order_ids: Sequence[str]) -> dict[str, list[FulfillmentOrder]]:
         return self._orders.fulfillment_orders(order_ids)
 
@@ -208,9 +214,11 @@ class VendureStore:
         raise StoreRequestError(f"store {self.name}: Vendure sends no webhooks; its orders are polled")
 
     def create_fulfillment(self, fulfillment_orders: Sequence[FulfillmentOrder], *, tracking_number: str | None,
-                           tracking_company: str | None, units: Mapping[str, int] | None = None) -> str:
-        return self._orders.create_fulfillment(fulfillment_orders, tracking_number=tracking_number,
-                                               tracking_company=tracking_company, units=units)
+                           tracking_company: str | None, units: Mapping[str, int] | None = None
+                           ) -> CreatedFulfillment:
+        """The fulfillment's id only: Vendure's answer has no order version (see :meth:`order_versions`)."""
+        return CreatedFulfillment(self._orders.create_fulfillment(
+            fulfillment_orders, tracking_number=tracking_number, tracking_company=tracking_company, units=units))
 
     # -- customer accounts (erpsync.vendure.customers) ----------------------------------------------------
 

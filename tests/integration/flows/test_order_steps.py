@@ -250,6 +250,59 @@ def test_the_overlap_is_read_as_stamps_and_an_order_shown_late_is_read_whole(ord
     assert again["extracted"].rows == len(read_whole)
 
 
+def test_our_own_fulfillment_is_not_read_back_and_a_change_beside_it_is(order_steps, store, shop, admin, warehouse):
+    """Fulfilling an order moves its ``updatedAt``: the next run finds it by its stamp and reads only its
+    version (a few points), not the whole order, when nothing else changed. An order refunded between
+    the staged read and our fulfillment (the stamp is still ours) is read whole, and so is one changed
+    after it, and their changes are staged."""
+    skus = in_stock(shop, 3, at_least=10)
+    quiet = place(store, [{"sku": skus[0], "quantity": 1}], email="echo1@example.com")
+    refunded_first = place(store, [{"sku": skus[1], "quantity": 2}], email="echo2@example.com")
+    refunded_after = place(store, [{"sku": skus[2], "quantity": 2}], email="echo3@example.com")
+    orders = [quiet, refunded_first, refunded_after]
+    order_steps.run()
+    sales = erp_sales(admin, [o["id"] for o in orders])
+    for order in orders:
+        ship(admin, sales[order["id"]]["id"], tracking=f"1Z{number(order)}")
+    # Refunded in the store before we tell it of the shipment; nobody has read that change yet.
+    store.admin("POST", f"/orders/{number(refunded_first)}/refund",
+                {"lines": [{"sku": skus[1], "quantity": 1, "restock": False}]})
+    assert order_steps.fulfill().fulfillments == 3
+    stamps = {s.order_id: s.updated_at for s in shop.order_versions([o["id"] for o in orders])}
+    with warehouse.connect() as conn:
+        echoes = dict(conn.execute(select(order_ledger.c.store_order_id, order_ledger.c.store_echo_at)).all())
+    assert [echoes[o["id"]] for o in orders] == [stamps[o["id"]] for o in orders], "the store's answer, kept"
+    # Changed after our fulfillment, in a later second of the store's clock (it stamps whole seconds).
+    wait_for(lambda: dt.datetime.now(dt.UTC) >= stamps[refunded_after["id"]] + dt.timedelta(seconds=1),
+             timeout_s=10, what="a second past our fulfillment", interval_s=0.05)
+    store.admin("POST", f"/orders/{number(refunded_after)}/refund",
+                {"lines": [{"sku": skus[2], "quantity": 1, "restock": False}]})
+
+    read_whole, versions_read = [], []
+    original_orders, original_versions = shop.iter_orders, shop.order_versions
+
+    def recording_orders(window, **kwargs):
+        for page in original_orders(window, **kwargs):
+            read_whole.extend(o.order_id for o in page)
+            yield page
+
+    def recording_versions(order_ids):
+        versions_read.extend(order_ids)
+        return original_versions(order_ids)
+
+    shop.iter_orders, shop.order_versions = recording_orders, recording_versions
+    try:
+        order_steps.extract_and_stage()
+    finally:
+        shop.iter_orders, shop.order_versions = original_orders, original_versions
+    assert sorted(read_whole) == sorted([refunded_first["id"], refunded_after["id"]]), "each read once"
+    assert sorted(versions_read) == sorted([quiet["id"], refunded_first["id"]])
+    with warehouse.connect() as conn:
+        staged = dict(conn.execute(select(stg_order.c.store_order_id, stg_order.c.refunded_total)).all())
+    assert staged[quiet["id"]] == 0
+    assert staged[refunded_first["id"]] > 0 and staged[refunded_after["id"]] > 0, "both refunds staged"
+
+
 def test_many_orders_with_one_timestamp_and_an_order_changed_while_the_extract_pages(order_steps, store, shop, warehouse,
                                                                                     admin):
     skus = in_stock(shop, 1, at_least=20)

@@ -8,15 +8,16 @@ import datetime as dt
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from erpsync.common.jsonable import jsonable
 from erpsync.common.window import Window
 from erpsync.store.interface import Store
 from erpsync.store.records import StoreOrder
 from erpsync.sync.landing import ExtractResult, land
+from erpsync.sync.orders import reread
 from erpsync.warehouse import db
-from erpsync.warehouse.schema import stg_order
+from erpsync.warehouse.schema import order_ledger, stg_order
 
 log = logging.getLogger(__name__)
 
@@ -31,20 +32,19 @@ def extract_orders(store: Store, engine: Engine, *, window_end: dt.datetime, run
     """Land the orders changed since the order cursor. ``window_start`` (a backfill) reads that window
     whatever the cursor says; the cursor never moves back (staging only ever moves it forward).
 
-    The part of the window before the cursor (the overlap with the previous run, ``lag`` long) is read
-    again for orders the store showed late; there only the stamps (id, last change) are read, and an
-    order is read whole only if staging does not hold that version of it. Re-reading the overlap whole
-    cost four times what the new orders did (measured: an order is ~30 points of the store's rate limit,
-    its stamp ~1)."""
+    After the first run the window is read as stamps (id, last change: ~1 point of the store's rate
+    limit an order, where a whole one is ~40), and an order is read whole unless its change is only our
+    own fulfillment (:mod:`.reread`) or, before the cursor's second, staging holds that version of it. So
+    the part of the window before the cursor (the overlap with the previous run, ``lag`` long, read again
+    for orders the store showed late) costs a point an order, and an order our fulfillment touched a few."""
     with engine.connect() as conn:
         cursor = None if full_refresh else db.get_cursor(conn, SOURCE, ENTITY, store=store.name)
     window = Window.after_cursor(cursor, window_end, lag)
     if window_start is not None:
         window = Window(window_start, window_end)
         pages = _orders(store.iter_orders(window))
-    elif cursor is not None and window.start < cursor < window.end:
-        pages = _new_then_overlap(store, engine, overlap=Window(window.start, cursor),
-                                  new=Window(cursor, window.end))
+    elif cursor is not None:
+        pages = _stamps_first(store, engine, window, settled=cursor.replace(microsecond=0))
     else:
         pages = _orders(store.iter_orders(window))
     return land(engine, SOURCE, ENTITY, pages, window=window, run_id=run_id, now=now, store=store.name)
@@ -58,26 +58,44 @@ def extract_order_ids(store: Store, engine: Engine, order_ids: Sequence[str], *,
                 run_id=run_id, now=now, move_cursor=False, scope=f"{len(order_ids)} order(s) by id", store=store.name)
 
 
+def extract_recent_orders(store: Store, engine: Engine, *, window: Window, run_id: str | None,
+                          now: dt.datetime) -> ExtractResult:
+    """Land the orders of ``window`` that staging lacks in the version the store shows (reconciliation
+    makes sure every sale the store counted is staged); read as stamps first, the cursor left alone."""
+    return land(engine, SOURCE, ENTITY, _stamps_first(store, engine, window, settled=window.end), window=window,
+                run_id=run_id, now=now, move_cursor=False, store=store.name)
+
+
 def _orders(pages: Iterable[list[StoreOrder]]) -> Iterator[list[db.RawRow]]:
     return ([db.RawRow(order.order_id, jsonable(order), order.updated_at) for order in orders] for orders in pages)
 
 
-def _new_then_overlap(store: Store, engine: Engine, *, overlap: Window, new: Window) -> Iterator[list[db.RawRow]]:
-    read: set[str] = set()
-    for page in _orders(store.iter_orders(new)):
-        read.update(row.record_key for row in page)
-        yield page
-    stamps = {stamp.order_id: stamp.updated_at for page in store.order_stamps(overlap) for stamp in page
-              if stamp.order_id not in read}
+def _stamps_first(store: Store, engine: Engine, window: Window, *, settled: dt.datetime
+                  ) -> Iterator[list[db.RawRow]]:
+    """The orders of ``window`` to read whole (:mod:`.reread`; staging trusted for stamps before ``settled``)."""
+    stamps = {stamp.order_id: stamp.updated_at for page in store.order_stamps(window) for stamp in page}
     with engine.connect() as conn:
-        staged = {
-            order_id: updated_at for chunk in db.chunks(sorted(stamps))
-            for order_id, updated_at in conn.execute(
-                select(stg_order.c.store_order_id, stg_order.c.store_updated_at)
-                .where(stg_order.c.store == store.name, stg_order.c.store_order_id.in_(chunk)))
-        }
-    missing = [order_id for order_id, updated_at in stamps.items() if staged.get(order_id) != updated_at]
-    if missing:
-        log.info("%d of %d order(s) in the overlap %s not staged in that version: reading them", len(missing),
-                 len(stamps), overlap)
-        yield from _orders(store.iter_orders(overlap, order_ids=missing))
+        known = _known(conn, store.name, sorted(stamps))
+    todo = reread.plan(stamps, known, settled=settled)
+    again = reread.after_versions(todo.echo, store.order_versions(todo.echo), known) if todo.echo else []
+    read = todo.read + again
+    log.info("%d order(s) changed in %s: %d to read whole, %d staged in that version, %d changed only by our "
+             "fulfillment", len(stamps), window, len(read), len(stamps) - len(todo.read) - len(todo.echo),
+             len(todo.echo) - len(again))
+    if read:
+        yield from _orders(store.iter_orders(window, order_ids=read))
+
+
+def _known(conn: Connection, store: str, order_ids: list[str]) -> dict[str, reread.Known]:
+    staged = {}
+    echoes = {}
+    for chunk in db.chunks(order_ids):
+        staged.update((order_id, (at, version)) for order_id, at, version in conn.execute(
+            select(stg_order.c.store_order_id, stg_order.c.store_updated_at, stg_order.c.store_version)
+            .where(stg_order.c.store == store, stg_order.c.store_order_id.in_(chunk))))
+        echoes.update(conn.execute(
+            select(order_ledger.c.store_order_id, order_ledger.c.store_echo_at)
+            .where(order_ledger.c.store == store, order_ledger.c.store_order_id.in_(chunk),
+                   order_ledger.c.store_echo_at.is_not(None))).all())
+    return {order_id: reread.Known(*staged.get(order_id, (None, None)), echoes.get(order_id))
+            for order_id in order_ids}

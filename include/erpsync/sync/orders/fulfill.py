@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine, or_, select
 
 from erpsync.store.errors import StoreError
 from erpsync.store.interface import Store
-from erpsync.store.records import FulfillmentOrder
+from erpsync.store.records import CreatedFulfillment, FulfillmentOrder
 from erpsync.sync.orders import ledger
 from erpsync.sync.orders.config import OrdersConfig
 from erpsync.sync.orders.fulfill_plan import DONE, Fulfilment, Shipped, plan
@@ -118,20 +118,23 @@ def push_fulfillments(erp: TrytonClient, store: Store, engine: Engine, *, config
                 result.already += int(wholly) + len(exchanges)
         elif made:
             result.partly += 1
-        fulfillment_ids = [fid for fo in there for fid in fo.fulfillment_ids] + made
+        made_ids = [m.fulfillment_id for m in made]
+        fulfillment_ids = [fid for fo in there for fid in fo.fulfillment_ids] + made_ids
+        # The order's change our last fulfillment made: the order flow need not read the order back for it.
+        echo = {"store_echo_at": made[-1].order_updated_at} if made else {}
         with engine.begin() as conn:
             if wholly:
                 ledger.move(conn, store=store.name, order_id=order.order_id, to="fulfilled",
-                            store_fulfillment_ids=fulfillment_ids)
+                            store_fulfillment_ids=fulfillment_ids, **echo)
             elif made:
                 conn.execute(order_ledger.update().where(
                     order_ledger.c.store == store.name, order_ledger.c.store_order_id == order.order_id,
-                ).values(store_fulfillment_ids=fulfillment_ids, updated_at=now))
+                ).values(store_fulfillment_ids=fulfillment_ids, updated_at=now, **echo))
             for ref in exchanges:
                 conn.execute(order_adjustment.update().where(
                     order_adjustment.c.store == store.name, order_adjustment.c.store_order_id == order.order_id,
                     order_adjustment.c.kind == "exchange", order_adjustment.c.store_ref == ref,
-                ).values(state="fulfilled", detail=f"fulfilled: {', '.join(made) or 'found fulfilled'}",
+                ).values(state="fulfilled", detail=f"fulfilled: {', '.join(made_ids) or 'found fulfilled'}",
                          updated_at=now))
             resolve(conn, store=store.name, flow=FLOW, entity="order", operation="fulfill", keys=[order.order_id],
                     now=now)
@@ -140,7 +143,8 @@ def push_fulfillments(erp: TrytonClient, store: Store, engine: Engine, *, config
     return result
 
 
-def _create(store: Store, config: OrdersConfig, there: list[FulfillmentOrder], todo: list[Fulfilment]) -> list[str]:
+def _create(store: Store, config: OrdersConfig, there: list[FulfillmentOrder], todo: list[Fulfilment]
+            ) -> list[CreatedFulfillment]:
     """Create the planned fulfillments, in the ERP's order of shipments. A failure half way leaves the rest:
     the next run reads what the store has fulfilled and plans only what is still missing."""
     by_id = {fo.fulfillment_order_id: fo for fo in there}

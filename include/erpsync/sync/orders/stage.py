@@ -182,7 +182,7 @@ def _order_row(store: str, p: dict[str, Any], batch_id: str, now: dt.datetime) -
         "total": Decimal(p["total"]), "refunded_total": Decimal(p["refunded_total"]), "refunds": p.get("refunds") or [],
         "edits": p.get("edits") or [],
         "returns": p.get("returns") or [],
-        "taxes_included": bool(p.get("taxes_included")),
+        "taxes_included": bool(p.get("taxes_included")), "store_version": p.get("version"),
         "requires_shipping": any(line["requires_shipping"] for line in p["lines"]),
         # One location: the ERP books the sale there and only it holds the units back. Split over several
         # (or not said): unknown, held back everywhere, booked in the web shop's first warehouse.
