@@ -204,8 +204,8 @@ def reconcile_catalog(run: PublishRun) -> CatalogDrift:
 def _stage_recent_orders(store: Store, engine: Engine, *, since: dt.datetime, until: dt.datetime,
                          run_id: str | None, now: dt.datetime) -> None:
     """Stage the orders of ``[since, until)``, so that every sale the store has counted is pending."""
-    extracted = orders_extract.extract_orders(store, engine, window_end=until, window_start=since, run_id=run_id,
-                                              now=now)
+    extracted = orders_extract.extract_recent_orders(store, engine, window=Window(since, until), run_id=run_id,
+                                                     now=now)
     orders_stage.stage_orders(engine, store=store.name, batch_id=extracted.batch_id, currency=_currency(store),
                               run_id=run_id, now=now, cursor_at=None)
 
