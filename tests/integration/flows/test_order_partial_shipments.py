@@ -118,17 +118,24 @@ def test_a_run_killed_between_two_locations_fulfillments_makes_only_the_missing_
     assert ledger_states(warehouse)[order["id"]] == "fulfilled"
 
 
-def test_an_edit_after_a_part_shipped_is_fulfilled_when_its_own_sale_ships(order_steps, store, shop, admin):
-    """The ERP shipped the order's sale, then the store added a line (the ERP books it in a sale of its
-    own): the store is told at once of what left, and of the added line when its sale ships."""
+def shipped_then_edited(order_steps, store, shop, admin, email: str) -> tuple[dict, str, str]:
+    """An order of one unit of ``a`` booked and shipped by the ERP (tracking MAIN-1), then edited in the
+    store to add two of ``b``; not read again yet. Returns (order, a, b)."""
     from tests.integration.flows.test_order_edits import edit
 
     a, b = in_stock(shop, 2)
-    order = place(store, [{"sku": a, "quantity": 1}], email="parts.edit@example.com")
+    order = place(store, [{"sku": a, "quantity": 1}], email=email)
     order_steps.run()
     (main,) = sales_of(admin, order["id"])
     ship_the_waiting_one(admin, main, "MAIN-1")
     edit(store, order, add=[(b, 2)])
+    return order, a, b
+
+
+def test_an_edit_after_a_part_shipped_is_fulfilled_when_its_own_sale_ships(order_steps, store, shop, admin):
+    """The ERP shipped the order's sale, then the store added a line (the ERP books it in a sale of its
+    own): the store is told at once of what left, and of the added line when its sale ships."""
+    order, a, b = shipped_then_edited(order_steps, store, shop, admin, "parts.edit@example.com")
     result = order_steps.run()["fulfill"]
     assert (result.partly, result.fulfilled) == (1, 0)
     assert fulfillments(shop, order["id"]) == [("MAIN-1", {a: 1})]
@@ -144,19 +151,45 @@ def test_an_edit_the_run_that_fulfilled_the_order_did_not_know_of_is_fulfilled_w
     know of yet (its extract ran before the edit: seen in a day of trading). That run rightly fulfils the
     shipped line and moves the order to fulfilled; the next books the edit in a sale of its own. When that
     sale ships, the store is told of it too, once."""
-    from tests.integration.flows.test_order_edits import edit
-
-    a, b = in_stock(shop, 2)
-    order = place(store, [{"sku": a, "quantity": 1}], email="parts.late.edit@example.com")
-    order_steps.run()
-    (main,) = sales_of(admin, order["id"])
-    ship_the_waiting_one(admin, main, "MAIN-1")
-    edit(store, order, add=[(b, 2)])
+    order, a, b = shipped_then_edited(order_steps, store, shop, admin, "parts.late.edit@example.com")
     assert order_steps.fulfill().fulfilled == 1  # the fulfill step alone: the edit is not staged yet
     assert ledger_states(warehouse)[order["id"]] == "fulfilled"
     assert fulfillments(shop, order["id"]) == [("MAIN-1", {a: 1})]
     order_steps.run()
     _, added = sales_of(admin, order["id"])
+    ship_the_waiting_one(admin, added, "EDIT-1")
+    order_steps.run()
+    assert fulfillments(shop, order["id"]) == [("MAIN-1", {a: 1}), ("EDIT-1", {b: 2})]
+    order_steps.run()
+    assert fulfillments(shop, order["id"]) == [("MAIN-1", {a: 1}), ("EDIT-1", {b: 2})], "once"
+
+
+def test_an_edit_applied_beside_the_run_that_fulfilled_the_order_is_told_when_its_sale_ships(
+        order_steps, store, shop, admin, warehouse, monkeypatch):
+    """Two runs side by side (a retry beside its orphaned try, a run beside a manual one): the run telling
+    the store has read the orders when the other applies an edit that adds a line in a sale of its own.
+    The first run moves the order to fulfilled *after* the edit was applied, so no comparison of their
+    update times can tell that it did not cover the edit: when the edit's sale ships, the store is told
+    of it, once. (Seen in a chaos run: order 674, its edit's shipment never reached the store.)"""
+    order, a, b = shipped_then_edited(order_steps, store, shop, admin, "parts.beside.edit@example.com")
+    read_fulfillment_orders = order_steps.store.fulfillment_orders
+    applied = []
+
+    def the_other_run_applies_the_edit(order_ids):
+        if not applied:  # after this run read the orders, before it tells the store and moves the ledger
+            order_steps.extract_and_stage()
+            applied.append(order_steps.changes())
+        return read_fulfillment_orders(order_ids)
+
+    monkeypatch.setattr(order_steps.store, "fulfillment_orders", the_other_run_applies_the_edit)
+    assert order_steps.fulfill().fulfilled == 1
+    monkeypatch.undo()
+    assert len(applied) == 1 and not applied[0].failed
+    _, added = sales_of(admin, order["id"])  # the edit is in the ERP, in a sale of its own
+    assert ledger_states(warehouse)[order["id"]] == "fulfilled"
+    assert fulfillments(shop, order["id"]) == [("MAIN-1", {a: 1})]
+    order_steps.run()
+    assert fulfillments(shop, order["id"]) == [("MAIN-1", {a: 1})], "the edit's sale has not shipped"
     ship_the_waiting_one(admin, added, "EDIT-1")
     order_steps.run()
     assert fulfillments(shop, order["id"]) == [("MAIN-1", {a: 1}), ("EDIT-1", {b: 2})]

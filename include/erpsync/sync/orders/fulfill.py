@@ -7,8 +7,10 @@ later shipment the rest. Before creating anything the store is read, and what it
 (an earlier attempt whose answer was lost, a person in the store's admin) counts against the ERP's
 shipments, so nothing is fulfilled twice; of the open lines only what is still fulfillable is asked for
 (a refunded or cancelled line is not). When the ERP has shipped all of an order, the order moves to
-``fulfilled`` (and its exchanges too). An order the store refused waits for its retry in the error queue
-(with backoff) and gives up there after its last attempt.
+``fulfilled`` (and its exchanges too), and its edits' sales that run read are stamped as told
+(``order_adjustment.told_at``): an edit applied beside that run, after its read, stays untold, so its sale
+is told when it ships, whatever the clocks of the two runs say. An order the store refused waits for its
+retry in the error queue (with backoff) and gives up there after its last attempt.
 """
 
 from __future__ import annotations
@@ -36,7 +38,10 @@ from erpsync.warehouse.schema import order_adjustment, order_ledger, stg_order
 log = logging.getLogger(__name__)
 
 FLOW = "orders"
-EDIT_SHIPPED = ("sent", "none")  # none: an edit's sale whose lines a later edit removed again
+# A sale the ERP has processed and that needs no shipment (an edit's sale whose lines a later edit removed
+# again): shipped. A confirmed sale has no shipment yet either, until the ERP processes it (right after the
+# confirmation, or never when that failed): not shipped.
+PROCESSED = ("processing", "done")
 OPEN = ("confirmed", "cancel_failed")
 
 
@@ -130,6 +135,11 @@ def push_fulfillments(erp: TrytonClient, store: Store, engine: Engine, *, config
                 conn.execute(order_ledger.update().where(
                     order_ledger.c.store == store.name, order_ledger.c.store_order_id == order.order_id,
                 ).values(store_fulfillment_ids=fulfillment_ids, updated_at=now, **echo))
+            if complete:  # the edits' sales this run knew of are shipped, and the store has them all now
+                conn.execute(order_adjustment.update().where(
+                    order_adjustment.c.store == store.name, order_adjustment.c.store_order_id == order.order_id,
+                    order_adjustment.c.kind == "edit", order_adjustment.c.erp_sale_id.in_(order.sales[1:]),
+                    order_adjustment.c.told_at.is_(None)).values(told_at=now))
             for ref in exchanges:
                 conn.execute(order_adjustment.update().where(
                     order_adjustment.c.store == store.name, order_adjustment.c.store_order_id == order.order_id,
@@ -159,24 +169,24 @@ def _create(store: Store, config: OrdersConfig, there: list[FulfillmentOrder], t
 
 def _orders(conn: Connection, store: str) -> list[_Order]:
     """Booked orders not fulfilled yet, and fulfilled ones with an exchange the ERP has to ship or an edit
-    applied after they were fulfilled; each with all its ERP sales (its own, its edits' and its exchanges').
+    the store was not told of yet; each with all its ERP sales (its own, its edits' and its exchanges').
     Orders fulfilled long ago are not read."""
     ledger_row = select(order_ledger.c.store_order_id, order_ledger.c.erp_sale_id, order_ledger.c.state).where(
         order_ledger.c.store == store, order_ledger.c.erp_sale_id.is_not(None))
     orders = {order_id: _Order(order_id, state, [sale_id]) for order_id, sale_id, state in conn.execute(
         ledger_row.where(order_ledger.c.state.in_(OPEN)))}
-    # An edit the run that fulfilled the order did not know of yet (applied after it, in a sale of its own)
-    # is told when its sale ships: telling it stamps the ledger row, after which the order is left alone.
-    late_edit = select(order_adjustment.c.id).where(
+    # An edit whose sale no run has told the store of yet (one the run that fulfilled the order did not
+    # know of: applied after its read, whatever the clocks say) is told when its sale ships, and stamped.
+    untold_edit = select(order_adjustment.c.id).where(
         order_adjustment.c.store == store, order_adjustment.c.store_order_id == order_ledger.c.store_order_id,
         order_adjustment.c.kind == "edit", order_adjustment.c.state == "applied",
-        order_adjustment.c.erp_sale_id.is_not(None), order_adjustment.c.updated_at > order_ledger.c.updated_at)
+        order_adjustment.c.erp_sale_id.is_not(None), order_adjustment.c.told_at.is_(None))
     orders.update((order_id, _Order(order_id, state, [sale_id])) for order_id, sale_id, state in conn.execute(
         ledger_row.where(order_ledger.c.state == "fulfilled", or_(order_ledger.c.store_order_id.in_(
             select(order_adjustment.c.store_order_id).where(
                 order_adjustment.c.store == store, order_adjustment.c.kind == "exchange",
                 order_adjustment.c.state == "applied", order_adjustment.c.erp_sale_id.is_not(None))),
-            late_edit.exists()))))
+            untold_edit.exists()))))
     for chunk in db.chunks(sorted(orders)):
         for order_id, kind, ref, state, sale_id in conn.execute(
                 select(order_adjustment.c.store_order_id, order_adjustment.c.kind, order_adjustment.c.store_ref,
@@ -197,7 +207,8 @@ def _shipped_all(order: _Order, shipping: dict[int, SaleShipping]) -> bool:
 
 
 def _sale_shipped(sale: SaleShipping) -> bool:
-    return sale.shipment_state in EDIT_SHIPPED or sale.sale_state == "cancelled"
+    return (sale.shipment_state == "sent" or sale.sale_state == "cancelled"
+            or (sale.shipment_state == "none" and sale.sale_state in PROCESSED))
 
 
 def _units(moves) -> tuple[tuple[str, int], ...]:
