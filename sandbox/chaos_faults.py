@@ -52,7 +52,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from sandbox.airflow_local import component_tree, wait_for
-from sandbox.chaos import BURSTS, reconcile
+from sandbox.chaos import BURSTS, level_histories, reconcile
 from sandbox.demo import SHOPPER, Demo
 from sandbox.shopify.control import ShopifyEmulator
 
@@ -365,11 +365,11 @@ class Suite:
         store.admin("POST", "/shopper/stop")
         try:
             found = self._audit(settle_s)
-            outcome.audit = {"flows_alone": _audit_figures(found)}
+            outcome.audit = {"flows_alone": _audit_figures(found, store)}
             if found.levels_off or found.orders_missing:
                 state = reconcile(self.demo, quiet_s=0, minutes=60)["reconcile"]
                 found = self._audit(settle_s)
-                outcome.audit["after_reconcile"] = {"reconcile": state, **_audit_figures(found)}
+                outcome.audit["after_reconcile"] = {"reconcile": state, **_audit_figures(found, store)}
         finally:
             store.admin("POST", "/shopper/start", SHOPPER)
         figures = _audit_figures(found)
@@ -406,9 +406,11 @@ class Suite:
         return outcomes
 
 
-def _audit_figures(found) -> dict:
-    """The audit's counts, its levels off split by direction, and a few of them as samples."""
+def _audit_figures(found, store=None) -> dict:
+    """The audit's counts, its levels off split by direction, and a few of them as samples (with the
+    store's history of each level when ``store`` is given)."""
     over = [level for level in found.levels_off if level["store"] > level["desired"]]
+    under = [level for level in found.levels_off if level["store"] <= level["desired"]]
     summary = found.summary()
     return {"orders_missing": summary["orders_missing"],
             "orders_booked_twice": summary["orders_booked_twice"],
@@ -416,8 +418,9 @@ def _audit_figures(found) -> dict:
             "levels_over": len(over),
             "levels_under": len(found.levels_off) - len(over),
             "outside_assortment": summary["outside_assortment"],
-            "samples": {"over": over[:5], "missing": found.orders_missing[:5],
-                        "twice": found.orders_booked_twice[:5]}}
+            "samples": {"over": level_histories(store, over) if store else over[:5],
+                        "under": level_histories(store, under) if store else under[:5],
+                        "missing": found.orders_missing[:5], "twice": found.orders_booked_twice[:5]}}
 
 
 def _running_since(warehouse, flow: str, since: dt.datetime) -> bool:

@@ -149,6 +149,7 @@ class AdminApi:
             ("POST", r"/reset", self.reset),
             ("GET", r"/products", self.product_by_sku),
             ("GET", r"/inventory", self.inventory),
+            ("GET", r"/inventory/history", self.inventory_history),
             ("GET", r"/variants", self.list_variants),
             ("GET", r"/orders", self.list_orders),
             ("POST", r"/orders", self.place_order),
@@ -257,6 +258,20 @@ class AdminApi:
     def inventory(self, query: dict[str, str], body: Any) -> dict[str, Any]:
         with self.store.lock:
             return {"sku": query["sku"], "levels": self._levels(self._variants_by_sku(query["sku"])[0])}
+
+    def inventory_history(self, query: dict[str, str], body: Any) -> dict[str, Any]:
+        """Every change of the SKU's levels since the emulator started (after seeding), oldest first: when,
+        where, by how much, the level after, and what made it (``set_quantities``: a write through the API;
+        the other names are the store's own steps: a sale, a cancellation, a refund's or a return's
+        restock)."""
+        with self.store.lock:
+            items = {v.inventory_item_id for v in self._variants_by_sku(query["sku"])}
+            names = {loc.id: loc.name for loc in self.store.locations.by_id.values()}
+            return {"sku": query["sku"], "changes": [
+                {"at": at.isoformat(), "location": names.get(location_id), "deltas": dict(deltas),
+                 "available": available, "by": by}
+                for at, item_id, location_id, deltas, available, by in self.store.inventory_history
+                if item_id in items]}
 
     def list_variants(self, query: dict[str, str], body: Any) -> dict[str, Any]:
         """Every variant, its product's status and its availability per location: a whole-store read that

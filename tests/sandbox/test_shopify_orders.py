@@ -281,6 +281,31 @@ def test_shopper_places_orders_and_moves_stock_to_committed_reproducibly(shop: S
     assert replay["stats"] == result["stats"]
 
 
+def test_the_inventory_history_shows_each_change_of_a_level_with_what_made_it(shop: Shop) -> None:
+    order = shop.admin("POST", "/orders", {"lines": [{"sku": "SHOE-40", "quantity": 3}]})
+    shop.clock.advance(30)
+    shop.admin("POST", f"/orders/{order['id'].rsplit('/', 1)[1]}/cancel", {"reason": "INVENTORY"})
+    changes = shop.admin("GET", "/inventory/history?sku=SHOE-40")["changes"]
+    main = [c for c in changes if c["location"] == "Main Warehouse"]
+    assert [(c["deltas"].get("available"), c["available"]) for c in main] == [(-3, 7), (3, 10)]
+    assert [c["at"] for c in main] == ["2026-10-01T12:00:00+00:00", "2026-10-01T12:00:30+00:00"]
+    assert main[0]["by"] != main[1]["by"], "the sale and the cancellation's restock are told apart"
+    assert main[-1]["available"] == shop.level("SHOE-40")["available"]
+    assert shop.admin("GET", "/inventory/history?sku=HAT-1")["changes"] == [], "HAT-1 was only seeded"
+
+
+def test_the_chaos_audit_gives_each_level_off_with_its_history(shop: Shop) -> None:
+    from sandbox.chaos import level_histories
+
+    shop.admin("POST", "/orders", {"lines": [{"sku": "SHOE-40", "quantity": 3}]})
+    off = [{"sku": "SHOE-40", "location": "Main Warehouse", "store": 7, "desired": 6},
+           {"sku": "NO-SUCH-SKU", "location": "Main Warehouse", "store": 1, "desired": 0}]
+    found = level_histories(shop, off)
+    assert [level["sku"] for level in found] == ["SHOE-40", "NO-SUCH-SKU"]
+    assert [(c["deltas"], c["available"]) for c in found[0]["history"]] == [({"available": -3, "committed": 3}, 7)]
+    assert found[1]["history"].startswith("not read: "), "a sample that cannot be read does not stop the audit"
+
+
 def test_the_admin_variants_route_lists_every_variant_with_its_status_and_availability(shop: Shop) -> None:
     shop.admin("POST", "/orders", {"lines": [{"sku": "SHOE-40", "quantity": 2}]})
     listed = shop.admin("GET", "/variants")["variants"]

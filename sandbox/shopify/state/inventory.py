@@ -7,6 +7,7 @@ plus the unavailable states (committed, reserved, damaged, quality_control, safe
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -60,10 +61,14 @@ def ensure_level(store: Store, item_id: int, location_id: int) -> InventoryLevel
 
 
 def change(store: Store, level: InventoryLevel, deltas: dict[str, int]) -> None:
-    """Apply deltas to stored states (never to on_hand, which follows) and touch the level and item."""
+    """Apply deltas to stored states (never to on_hand, which follows) and touch the level and item. The
+    change goes to the store's inventory history, with what made it (the calling step: a sale, a restock,
+    a set)."""
     for name, delta in deltas.items():
         level.quantities[name] = level.quantities.get(name, 0) + delta
     now = store.now()
+    store.inventory_history.append((now, level.item_id, level.location_id, tuple(deltas.items()),
+                                    level.quantity("available"), sys._getframe(1).f_code.co_name))
     level.updated_at = now
     store.save(level)
     store.emit("inventory_levels/update", (level.item_id, level.location_id))

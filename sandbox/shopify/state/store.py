@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,6 +43,9 @@ FIRST_ORDER_NUMBER = 1001  # Shopify numbers a shop's first order #1001
 
 class WallClock(Protocol):
     def now(self) -> datetime: ...
+
+
+INVENTORY_HISTORY = 200_000  # level changes kept: (when, item id, location id, deltas, available, by)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +107,9 @@ class Store:
             {"ID": _by_id, "CREATED_AT": _by_created}
         )
         self.idempotency: dict[str, IdempotencyRecord] = {}
+        # Every change of an inventory level, newest last, in memory only (not kept across a restart): what
+        # the admin's inventory history shows a merchant, for looking into a level after the fact.
+        self.inventory_history: deque[tuple[Any, ...]] = deque(maxlen=INVENTORY_HISTORY)
         # (item id, location id) -> level; per location, item ids in order for location.inventoryLevels.
         self.levels: dict[tuple[int, int], InventoryLevel] = {}
         self.levels_by_item: dict[int, list[int]] = {}
@@ -308,6 +315,7 @@ class Store:
             ):
                 collection.clear()
             # Webhook subscriptions are the app's configuration, not store content: kept, like the plan.
+            self.inventory_history.clear()
             for mapping in (
                 self.idempotency,
                 self.levels,
