@@ -416,7 +416,7 @@ def _audit_figures(found, store=None) -> dict:
             "orders_booked_twice": summary["orders_booked_twice"],
             "levels_checked": summary["levels_checked"],
             "levels_over": len(over),
-            "levels_under": len(found.levels_off) - len(over),
+            "levels_under": len(under),
             "outside_assortment": summary["outside_assortment"],
             "samples": {"over": level_histories(store, over) if store else over[:5],
                         "under": level_histories(store, under) if store else under[:5],

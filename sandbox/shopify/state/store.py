@@ -314,8 +314,8 @@ class Store:
                 self.order_edits,
             ):
                 collection.clear()
-            # Webhook subscriptions are the app's configuration, not store content: kept, like the plan.
             self.inventory_history.clear()
+            # Webhook subscriptions are the app's configuration, not store content: kept, like the plan.
             for mapping in (
                 self.idempotency,
                 self.levels,
