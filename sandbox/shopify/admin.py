@@ -77,10 +77,20 @@ def _order_summary(order: Order) -> dict[str, Any]:
         ],
         "returns": [
             {"id": gid("Return", r.id), "status": r.status,
-             "exchanged": sum(x.processed_quantity for x in r.exchange_line_items)}
+             "exchanged": sum(x.processed_quantity for x in r.exchange_line_items),
+             "exchange_line_ids": [gid("LineItem", line_id) for x in r.exchange_line_items
+                                   for line_id in x.line_item_ids]}
             for r in order.returns
         ],
         "edits": sum(1 for a in order.agreements if a.reason == "ORDER_EDIT"),
+        # What each edit did to the order's lines, as its agreement itemizes it: units added (ORDER) or
+        # taken off (RETURN, negative).
+        "edit_lines": [
+            {"edit_id": gid("SalesAgreement", a.id), "line_id": gid("LineItem", sale.line_item_id),
+             "quantity": (1 if sale.action_type == "ORDER" else -1) * abs(sale.quantity or 0)}
+            for a in order.agreements if a.reason == "ORDER_EDIT"
+            for sale in a.sales if sale.line_type == "PRODUCT" and sale.line_item_id is not None
+        ],
     }
 
 

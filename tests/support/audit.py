@@ -8,8 +8,10 @@ the store should hold from the ERP's figures with its own arithmetic, and report
   more than one ERP sale (counted, never collapsed into a dict keyed by the order);
 - levels: store availability per (SKU, location) that is not what the ERP allows — on hand and not
   promised (``min(quantity, forecast)``) in the warehouse of the location's name, minus the units of store
-  orders the ERP does not count yet (no sale, or a sale not confirmed) at the location the store took
-  them from, minus the safety stock, floored at 0 (and 0 for the last units another store sells, when
+  orders the ERP does not count yet (no sale, or a sale not confirmed; or, for an order it counts, the
+  units an edit added or an exchange gave that it does not count: no confirmed sale or validated
+  amendment of that edit or exchange, while the order is not all fulfilled) at the location the store
+  took them from, minus the safety stock, floored at 0 (and 0 for the last units another store sells, when
   several stores sell the same stock: their documented rule, worked out here on its own);
 - assortment: variants the store sells (product ACTIVE) that the web shop does not sell (not listed, not
   active, not salable, unknown), and variants the web shop sells that the store does not have;
@@ -206,17 +208,27 @@ def _one_pass(erp: _Erp, store: _Store, target: Target, grace_s: float) -> Repor
     now = time.time()
     location_names = {loc["id"]: loc["name"] for loc in store.graphql(LOCATIONS, {})["locations"]["nodes"]}
     pending: Counter[tuple[str, str]] = Counter()  # (SKU, store location name) -> units
+    later_counted = _LaterCounted()
     for order in orders:
         live = order["cancelled_at"] is None
         if per_order[order["id"]] > 1:
             report.orders_booked_twice.append(order["name"])
         elif live and per_order[order["id"]] == 0 and now - _epoch(order["created_at"]) > grace_s:
             report.orders_missing.append(order["name"])
-        if live and order["id"] not in counted:
-            # Held back where the store committed it (an order split over locations: at each of them).
-            for name in {location_names[fo["location_id"]] for fo in order["fulfillment_orders"]}:
-                for line in order["lines"]:
-                    pending[(line["sku"], name)] += line["current_quantity"]
+        if not live:
+            continue
+        # Held back where the store committed it (an order split over locations: at each of them).
+        names = {location_names[fo["location_id"]] for fo in order["fulfillment_orders"]}
+        if order["id"] not in counted:
+            held = {line["id"]: line["current_quantity"] for line in order["lines"]}
+        elif order["fulfillment_status"] not in ("FULFILLED", "RESTOCKED"):
+            held = _later_units(order, later_counted(erp, shop["id"], orders))
+        else:
+            held = {}
+        sku_of = {line["id"]: line["sku"] for line in order["lines"]}
+        for name in names:
+            for line_id, units in held.items():
+                pending[(sku_of[line_id], name)] += units
 
     products = erp.call("product.product", "read", shop["products"],
                         ["code", "active", "template.active", "template.salable"])
@@ -252,6 +264,44 @@ def _one_pass(erp: _Erp, store: _Store, target: Target, grace_s: float) -> Repor
     report.missing_in_store = sorted(sold - in_store)
     _money(erp, shop["id"], orders, [s for s in by_id.values() if s["web_id"] in order_ids], report, now, grace_s)
     return report
+
+
+def _later_units(order: dict, counted: set[str]) -> dict[str, int]:
+    """Line id -> units of an order the ERP counts that the store committed after it was placed (an edit's
+    added units, a return's exchange items) and the ERP does not count yet: the edit (its own sale or its
+    amendment, keyed "<order id>#edit:<edit id>") or the exchange's sale ("<order id>#exchange:<return
+    id>") is not in ``counted``. An edit the ERP cannot follow (goods shipped) is never counted. Per line:
+    netted, never below 0, never more than the line holds now."""
+    net: Counter[str] = Counter()
+    for change in order.get("edit_lines") or ():
+        if f"{order['id']}#edit:{change['edit_id']}" not in counted:
+            net[change["line_id"]] += change["quantity"]
+    current = {line["id"]: line["current_quantity"] for line in order["lines"]}
+    for ret in order["returns"]:
+        if f"{order['id']}#exchange:{ret['id']}" not in counted:
+            for line_id in set(ret.get("exchange_line_ids") or ()):
+                net[line_id] += current[line_id]
+    held = {line_id: min(units, current[line_id]) for line_id, units in net.items()}
+    return {line_id: units for line_id, units in held.items() if units > 0}
+
+
+class _LaterCounted:
+    """The keys of the edits and exchanges the ERP counts, read once per pass and only when asked: the
+    sales of the shop keyed "<order id>#..." in a state the forecast counts, and validated amendments."""
+
+    def __init__(self) -> None:
+        self.keys: set[str] | None = None
+
+    def __call__(self, erp: _Erp, shop_id: int, orders: list[dict]) -> set[str]:
+        if self.keys is None:
+            sales = erp.call("sale.sale", "search_read", [("web_shop", "=", shop_id), ("web_id", "like", "%#%")],
+                             0, None, None, ["web_id", "state"])
+            self.keys = {s["web_id"] for s in sales if s["state"] not in NOT_COUNTED}
+            if any(order.get("edit_lines") for order in orders):
+                self.keys.update(a["description"] for a in erp.call(
+                    "sale.amendment", "search_read", [("state", "=", "validated"), ("description", "like", "%#edit:%")],
+                    0, None, None, ["description"]))
+        return self.keys
 
 
 SALE_KINDS = ("edit", "return", "exchange", "refund")

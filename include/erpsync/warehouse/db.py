@@ -222,6 +222,11 @@ def clock(conn: Connection) -> dt.datetime:
     return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
 
 
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """A naive time as UTC (SQLite hands back the warehouse's times without their zone)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 def chunks(values: Sequence, size: int = CHUNK_ROWS):
     for start in range(0, len(values), size):
         yield values[start:start + size]

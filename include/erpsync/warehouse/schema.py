@@ -339,6 +339,8 @@ order_adjustment = Table(
     Column("erp_sale_id", Integer, nullable=True, comment="the return sale that books a refund"),
     Column("detail", Text, nullable=True, comment="why it could not be applied, for people"),
     ts("told_at", nullable=True, comment="an edit: when the store was told of all its sale shipped"),
+    ts("erp_counted_at", nullable=True,
+       comment="an applied edit or exchange: from then on the ERP's stock forecast counts its units"),
     ts("created_at", nullable=False),
     ts("updated_at", nullable=False),
     UniqueConstraint("store", "store_order_id", "kind", "store_ref"),

@@ -5,14 +5,22 @@ Expected quantities are worked out here from what the test placed and edited."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
 from erpsync.tryton.client import TrytonClient
+from erpsync.warehouse import db
 from erpsync.warehouse.schema import order_adjustment, order_ledger
-from tests.integration.flows.test_order_steps import in_stock, number, place, ship
+from tests.integration.flows.test_order_steps import (
+    book_and_wait_until_counted, erp_allows, in_stock, number, past_last_write, place, ship,
+    stocked_mostly_at, unpromised)
+from tests.support.audit import audit
+from tests.support.flows import CatalogSteps
+from tests.support.offers import offered_at
+from sandbox.airflow_local import wait_for
 from tests.support.flows import run_killed_after
 
 pytestmark = pytest.mark.erp
@@ -57,6 +65,18 @@ def adjustments(warehouse, order_id: str) -> list[tuple[str, str]]:
     with warehouse.connect() as conn:
         return sorted(conn.execute(select(order_adjustment.c.kind, order_adjustment.c.state).where(
             order_adjustment.c.store_order_id == order_id)).all())
+
+
+def catalog_runs(erp_settings, shop, warehouse):
+    def catalog_run() -> None:
+        CatalogSteps(erp=erp_settings.client(), store=shop, engine=warehouse).run()
+    return catalog_run
+
+
+def add_more(store, order: dict, sku: str, units: int) -> dict:
+    """Edit the order in the store to add ``units`` more of ``sku`` (a new line of the same variant)."""
+    return store.admin("POST", f"/orders/{number(order)}/edit", {
+        "add": [{"sku": sku, "quantity": units, "allow_duplicates": True}]})
 
 
 def test_an_edit_after_booking_is_applied_once_even_by_a_run_killed_half_way(
@@ -148,15 +168,7 @@ def test_an_edit_taking_back_a_unit_the_erp_shipped_leaves_the_store_at_what_the
     store puts the unit back on its shelf, the ERP cannot follow (the unit left) and allows what it did.
     The store must come back down to that, not sell a unit that is gone. The SKU is one the ERP promises
     nothing of, so what it allows is what it has."""
-    from tests.integration.flows.test_order_steps import (
-        book_and_wait_until_counted, erp_allows, past_last_write, stocked_mostly_at, unpromised)
-    from tests.support.audit import audit
-    from tests.support.flows import CatalogSteps
-    from tests.support.offers import offered_at
-
-    def catalog_run() -> None:
-        CatalogSteps(erp=erp_settings.client(), store=shop, engine=warehouse).run()
-
+    catalog_run = catalog_runs(erp_settings, shop, warehouse)
     sku = next(sku for sku in stocked_mostly_at(shop, 0, elsewhere=2) if unpromised(admin, sku))
     past_last_write(warehouse)
     order = place(store, [{"sku": sku, "quantity": 2}], email="edits.gone@example.com")
@@ -174,5 +186,72 @@ def test_an_edit_taking_back_a_unit_the_erp_shipped_leaves_the_store_at_what_the
     assert erp_allows(admin, sku) == allowed, "the unit left the ERP's warehouse: nothing comes back"
     catalog_run()
     assert offered_at(shop, sku) == booked
+    report = audit(target, passes=1, grace_s=0)
+    assert report.clean and report.levels_checked, report.summary()
+
+
+def test_units_an_edit_added_are_held_back_until_a_stock_read_counts_the_edit(
+        order_steps, store, shop, admin, erp_settings, warehouse, target):
+    """The store commits the units an edit adds at once; the ERP counts them only once the changes step
+    books the edit (here: its own sale). An order booked as placed is counted by the ERP for its own sale
+    alone: a publish in between must not offer the edit's units again. Once a stock read counts the edit's
+    sale, the store stays where it is: the ERP allows as much."""
+    catalog_run = catalog_runs(erp_settings, shop, warehouse)
+    sku = next(sku for sku in stocked_mostly_at(shop, 0, elsewhere=2) if unpromised(admin, sku))
+    catalog_run()
+    allowed = sum(erp_allows(admin, sku).values())
+    past_last_write(warehouse)
+    order = place(store, [{"sku": sku, "quantity": 1}], email="edits.held@example.com")
+    edited = add_more(store, order, sku, 2)  # before the flow saw the order: booked as placed (1)
+    committed = offered_at(shop, sku)
+
+    book_and_wait_until_counted(order_steps, warehouse)
+    (main,) = sales_of(admin, order["id"])
+    assert goods(admin, main) == {sku: 1}
+    assert sum(erp_allows(admin, sku).values()) == allowed - 1, "the ERP counts the order's own sale"
+    catalog_run()
+    catalog_run()
+    assert offered_at(shop, sku) == committed, "the edit's 2 units, which the ERP does not count, stay held"
+    report = audit(target, passes=1, grace_s=0)
+    assert report.clean and report.levels_checked, report.summary()
+
+    changes = order_steps.run()["changes"]
+    assert (changes.edits, changes.edits_impossible) == (1, 0)
+    main, added = sales_of(admin, order["id"])
+    assert goods(admin, added) == {sku: 2} and added["web_id"] == f"{order['id']}#edit:{edited['agreement_id']}"
+    assert sum(erp_allows(admin, sku).values()) == allowed - 3, "the ERP counts the edit's sale too"
+    with warehouse.connect() as conn:
+        counted = conn.execute(select(order_adjustment.c.erp_counted_at).where(
+            order_adjustment.c.store_order_id == order["id"], order_adjustment.c.kind == "edit")).scalar_one()
+    assert counted is not None
+    wait_for(lambda: dt.datetime.now(dt.UTC) > db.as_utc(counted), timeout_s=10,
+             what="the ERP's clock past the edit's sale", interval_s=0.05)
+    catalog_run()
+    assert offered_at(shop, sku) == committed
+    report = audit(target, passes=1, grace_s=0)
+    assert report.clean and report.levels_checked, report.summary()
+
+
+def test_an_edit_made_after_our_last_write_is_not_taken_off_twice_by_the_stale_compare(
+        order_steps, store, shop, admin, erp_settings, warehouse, target):
+    """The ERP counts the order and we wrote its level since; then the store commits the units an edit
+    adds. The next write holds them back and finds the store's level moved (a stale compare): the edit is
+    a sale it knows of, and its units must not be taken off a second time (the store would sit 2 below what
+    the ERP allows until the SKU's next change)."""
+    catalog_run = catalog_runs(erp_settings, shop, warehouse)
+    sku = next(sku for sku in stocked_mostly_at(shop, 0, elsewhere=2) if unpromised(admin, sku))
+    catalog_run()
+    order = place(store, [{"sku": sku, "quantity": 1}], email="edits.stale@example.com")
+    book_and_wait_until_counted(order_steps, warehouse)
+    catalog_run()
+    allowed = erp_allows(admin, sku)
+    past_last_write(warehouse)
+    add_more(store, order, sku, 2)
+    committed = offered_at(shop, sku)
+    order_steps.extract_and_stage()
+    catalog_run()
+    catalog_run()
+    assert offered_at(shop, sku) == committed, "the edit's units are held back once, not twice"
+    assert erp_allows(admin, sku) == allowed, "the ERP has not followed the edit"
     report = audit(target, passes=1, grace_s=0)
     assert report.clean and report.levels_checked, report.summary()

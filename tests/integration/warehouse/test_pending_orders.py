@@ -9,7 +9,7 @@ from decimal import Decimal
 from erpsync.sync.catalog.config import CatalogConfig
 from erpsync.sync.catalog.desired import desired_availability, pending_quantities
 from erpsync.warehouse import db
-from erpsync.warehouse.schema import order_ledger, stg_order, stg_order_line, stg_stock_level
+from erpsync.warehouse.schema import order_adjustment, order_ledger, stg_order, stg_order_line, stg_stock_level
 
 T0 = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.UTC)
 STORE = "test-store"
@@ -83,3 +83,59 @@ def test_every_stores_pending_orders_are_held_back_for_every_store(warehouse):
 
     assert for_this == for_outlet == {("SKU", "North"): Decimal(2 + 3), ("SKU", "Main"): Decimal(1)}
     assert levels == {("SKU", "North"): 10 - 5 - 1, ("SKU", "South"): 10 - 1}
+
+
+def later(conn, number: int, sku: str, *, confirmed_at: dt.datetime, location: str | None = "North",
+          edits=(), returns=(), adjustments=(), fulfillment: str | None = "UNFULFILLED",
+          lines: dict[str, int] | None = None) -> None:
+    """An order the ERP counts (its own sale of 1 ``sku``) whose store edits or returns committed more to the
+    lines ``lines`` (line suffix -> current units, all of ``sku``); ``adjustments``: (kind, ref, counted at)."""
+    order(conn, number, sku, 1, location=location, confirmed_at=confirmed_at)
+    order_id = f"gid://shopify/Order/{number}"
+    conn.execute(stg_order.update().where(stg_order.c.store_order_id == order_id).values(
+        edits=list(edits), returns=list(returns), fulfillment_status=fulfillment))
+    db.upsert(conn, stg_order_line, [{
+        "store": STORE, "store_order_id": order_id, "store_line_id": f"{order_id}/{suffix}", "sku": sku,
+        "quantity": units, "current_quantity": units, "unit_price": 1, "discount_total": 0, "tax_total": 0,
+        "requires_shipping": True, "batch_id": "b", "staged_at": T0} for suffix, units in (lines or {}).items()])
+    for kind, ref, counted_at in adjustments:
+        conn.execute(order_adjustment.insert().values(
+            store=STORE, store_order_id=order_id, kind=kind, store_ref=ref, state="applied" if counted_at else
+            "not_possible", erp_counted_at=counted_at, created_at=T0, updated_at=T0))
+
+
+def added(number: int, edit_id: str, units: int, suffix: str = "2") -> dict:
+    return {"edit_id": edit_id, "happened_at": T0.isoformat(),
+            "lines": [{"line_id": f"gid://shopify/Order/{number}/{suffix}", "quantity": units, "added": True}]}
+
+
+def test_the_units_an_edit_or_exchange_added_are_held_back_until_a_read_counts_them(warehouse):
+    """Orders the ERP counts (their own sale confirmed before the read of T0 + 10 min): the units their later
+    edits and exchanges committed are held back while no read counts the change, at the order's location,
+    and only while the store holds them (not cancelled, not all fulfilled)."""
+    minute = dt.timedelta(minutes=1)
+    read, counted = T0 + 10 * minute, T0 + 5 * minute
+    with warehouse.begin() as conn:
+        stock(conn, "EDIT", read)
+        later(conn, 11, "EDIT", confirmed_at=counted, edits=[added(11, "e1", 2)], lines={"2": 2})  # not applied: 2
+        later(conn, 12, "EDIT", confirmed_at=counted, edits=[added(12, "e1", 3)], lines={"2": 3},
+              adjustments=[("edit", "e1", T0 + 6 * minute)])  # counted before the read: 0
+        later(conn, 13, "EDIT", confirmed_at=counted, edits=[added(13, "e1", 4)], lines={"2": 4},
+              adjustments=[("edit", "e1", T0 + 11 * minute)], location="South")  # counted after the read: 4
+        later(conn, 14, "EDIT", confirmed_at=counted, edits=[added(14, "e1", 5)], lines={"2": 5},
+              adjustments=[("edit", "e1", None)], location=None)  # not possible: 5, everywhere
+        later(conn, 15, "EDIT", confirmed_at=counted, edits=[added(15, "e1", 6)], lines={"2": 6},
+              fulfillment="FULFILLED")  # the store holds none of it any more: 0
+        later(conn, 16, "EDIT", confirmed_at=counted, lines={"9": 7}, returns=[{
+            "return_id": "r1", "happened_at": T0.isoformat(), "returned": [],
+            "exchanged": [{"line_id": "gid://shopify/Order/16/9", "quantity": 7}]}])  # an exchange: 7
+        later(conn, 17, "EDIT", confirmed_at=T0 + 20 * minute, edits=[added(17, "e1", 8)], lines={"2": 8})
+        # ^ its own sale not counted by the read: held back whole (1 + 8) by the order's own rule
+
+    with warehouse.connect() as conn:
+        pending = pending_quantities(conn, STORE, ["EDIT"])
+        levels = desired_availability(conn, ["EDIT"], mapping=MAPPING, config=CatalogConfig(), pending=pending)
+
+    assert pending == {("EDIT", "North"): Decimal(2 + 7 + 1 + 8), ("EDIT", "South"): Decimal(4),
+                       ("EDIT", None): Decimal(5)}
+    assert levels == {("EDIT", "North"): max(0, 10 - 18 - 5), ("EDIT", "South"): 10 - 4 - 5}

@@ -10,25 +10,28 @@
 - Price: the store's web shop's price list price; compare-at: the list price when it is higher.
 - Availability per store location: what the mapped ERP warehouses have on hand and not promised
   (``min(quantity, forecast)``: stock still to come never counts), minus units on store orders the ERP
-  does not count yet taken from that location (or from an unknown one), minus the safety stock, floored
-  at 0.
+  does not count yet taken from that location (or from an unknown one), an order's own or those an edit
+  or an exchange added to it, minus the safety stock, floored at 0.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Connection, and_, false, func, select
+from sqlalchemy import Connection, and_, false, func, or_, select
 
 from erpsync.sync.catalog.config import CatalogConfig
 from erpsync.sync.catalog.stage import content_hash
+from erpsync.sync.orders.restocks import later_commitments
 from erpsync.warehouse import db
 from erpsync.warehouse.schema import (
+    order_adjustment,
     order_ledger,
     stg_order,
     stg_order_line,
@@ -169,6 +172,10 @@ def pending_quantities(conn: Connection, store: str, skus: Iterable[str]) -> Pen
     The store commits an order's stock at the location it assigns, and the ERP books the sale in that
     location's warehouse: the units are held back there only. An order whose location is unknown is held
     back at every location, which may undersell for a moment but never oversells.
+
+    What the store commits to an order after it was placed (an edit's added units, a return's exchange
+    items) the ERP counts only once it books that change, in a sale or amendment of its own: those units
+    are held back until a read after that (:func:`later_units`), though the order's own sale is counted.
     """
     pending: Pending = {}
     # When the ERP's figures of the order line's SKU were read: correlated with the outer query's line (left
@@ -187,7 +194,92 @@ def pending_quantities(conn: Connection, store: str, skus: Iterable[str]) -> Pen
             .group_by(stg_order_line.c.sku, stg_order.c.store_location)
         )
         pending.update(((sku, location), Decimal(quantity or 0)) for sku, location, quantity in conn.execute(query))
+    for key, units in later_units(conn, skus).items():
+        pending[key] = pending.get(key, Decimal(0)) + units
     return pending
+
+
+# A store order of this fulfillment status holds no units any more: all shipped, or all put back.
+CLOSED = ("FULFILLED", "RESTOCKED")
+
+
+def later_units(conn: Connection, skus: Iterable[str]) -> Pending:
+    """Units of each SKU that store orders the ERP counts committed after they were placed (an edit's
+    added units, an exchange's items: :func:`restocks.later_commitments`) and that the ERP's stock figures
+    do not count yet (:func:`uncounted_units`), per store location the order takes its goods from. An
+    order the ERP does not count at all is held back whole by :func:`pending_quantities` (its current
+    quantities hold these units), so only those whose sale the ERP counts are looked at here; and only
+    while the store still holds units of them (not cancelled, not all fulfilled or restocked)."""
+    wanted = sorted(set(skus))
+    read_at: dict[str, dt.datetime | None] = {}
+    orders: list = []
+    for chunk in db.chunks(wanted):
+        read_at.update(conn.execute(
+            select(stg_stock_level.c.sku, func.min(stg_stock_level.c.as_of))
+            .where(stg_stock_level.c.sku.in_(chunk)).group_by(stg_stock_level.c.sku)).all())
+        has_line = select(stg_order_line.c.store_line_id).where(
+            stg_order_line.c.store == stg_order.c.store, stg_order_line.c.store_order_id == stg_order.c.store_order_id,
+            stg_order_line.c.sku.in_(chunk)).exists()
+        held = or_(stg_order.c.fulfillment_status.is_(None), stg_order.c.fulfillment_status.not_in(CLOSED))
+        orders.extend(conn.execute(
+            select(stg_order.c.store, stg_order.c.store_order_id, stg_order.c.store_location,
+                   stg_order.c.edits, stg_order.c.returns, order_ledger.c.erp_confirmed_at)
+            .join(order_ledger, and_(order_ledger.c.store == stg_order.c.store,
+                                     order_ledger.c.store_order_id == stg_order.c.store_order_id))
+            .where(stg_order.c.cancelled_at.is_(None), order_ledger.c.erp_confirmed_at.is_not(None), held,
+                   has_line)).all())
+    pending: Pending = {}
+    seen: set[tuple[str, str]] = set()
+    for store, order_id, location, edits, returns, confirmed_at in orders:
+        if (store, order_id) in seen or not (commitments := later_commitments(edits, returns)):
+            continue
+        seen.add((store, order_id))
+        lines = {line_id: (sku, current) for line_id, sku, current in conn.execute(
+            select(stg_order_line.c.store_line_id, stg_order_line.c.sku, stg_order_line.c.current_quantity)
+            .where(stg_order_line.c.store == store, stg_order_line.c.store_order_id == order_id))}
+        counted = {(kind, ref): at for kind, ref, at in conn.execute(
+            select(order_adjustment.c.kind, order_adjustment.c.store_ref, order_adjustment.c.erp_counted_at)
+            .where(order_adjustment.c.store == store, order_adjustment.c.store_order_id == order_id,
+                   order_adjustment.c.kind.in_(("edit", "exchange"))))}
+        for sku, units in uncounted_units(commitments, lines, counted, read_at, confirmed_at).items():
+            if sku in read_at:  # one of ``skus`` (the order's other SKUs have no read here)
+                pending[(sku, location)] = pending.get((sku, location), Decimal(0)) + units
+    return pending
+
+
+def uncounted_units(commitments: Iterable[tuple[tuple[str, str], str, int]],
+                    lines: Mapping[str, tuple[str | None, Decimal]],
+                    counted: Mapping[tuple[str, str], dt.datetime | None],
+                    read_at: Mapping[str, dt.datetime | None],
+                    confirmed_at: dt.datetime) -> dict[str, Decimal]:
+    """Per SKU, the units an order's later commitments (``commitments``: (change key, line id, units)) hold
+    in the store that the ERP's stock figures do not count (pure).
+
+    ``lines``: line id -> (SKU, current quantity); ``counted``: change key -> from when the ERP counts it
+    (``order_adjustment.erp_counted_at``; None or missing: not yet, or never: an edit the ERP cannot
+    follow); ``read_at``: SKU -> when its stock figures were read (missing: never); ``confirmed_at``: from
+    when the ERP counts the order's own sale.
+
+    A change counts once its time is no later than the read of the line's SKU (the same rule as an
+    order's own sale). A line whose SKU was read before the order's own sale counted is left out: the
+    order is held back whole there. Per line, the units of the changes not counted are netted (units an
+    edit removed the store put back, and the ERP still counts them until it follows), never below 0, and
+    never more than the line holds now (a later refund or removal took the rest off)."""
+    net: dict[str, int] = {}
+    for key, line_id, units in commitments:
+        sku = lines.get(line_id, (None, Decimal(0)))[0]
+        read = read_at.get(sku) if sku else None
+        if read is None or db.as_utc(confirmed_at) > db.as_utc(read):
+            continue  # no figures of the SKU, or the order is held back whole (pending_quantities)
+        at = counted.get(key)
+        if at is None or db.as_utc(at) > db.as_utc(read):
+            net[line_id] = net.get(line_id, 0) + units
+    found: dict[str, Decimal] = {}
+    for line_id, units in net.items():
+        sku, current = lines[line_id]
+        if (held := min(Decimal(max(units, 0)), Decimal(current or 0))) > 0:
+            found[sku] = found.get(sku, Decimal(0)) + held
+    return found
 
 
 def with_unknown_locations(pending: Pending, locations: Iterable[str]) -> Pending:

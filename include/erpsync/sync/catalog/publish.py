@@ -49,7 +49,7 @@ from erpsync.store.records import (
 from erpsync.sync.catalog import desired as desired_state
 from erpsync.sync.catalog.cas import recompute
 from erpsync.sync.catalog.config import CatalogConfig
-from erpsync.sync.orders.restocks import edited_lines, restocked_lines, returned_lines
+from erpsync.sync.orders.restocks import committed_since, edited_lines, restocked_lines, returned_lines
 from erpsync.sync.state import publish_due, reviews
 from erpsync.sync.state.row_errors import HELD, RowFailure, due_keys, record_failures, resolve
 from erpsync.warehouse import db
@@ -830,15 +830,17 @@ class _Sales:
 
 def _known_sales(run: PublishRun, levels: Sequence[_Level]) -> dict[tuple[str, str], _Sales]:
     """Per stale level: units on staged store orders (not cancelled) that the store created after it
-    applied our last write of the level, i.e. sales the desired level already holds back; and those in
+    applied our last write of the level, and units an edit or an exchange committed after it to an older
+    order, i.e. sales the desired level already holds back (or the ERP's figure counts); and those in
     doubt.
 
-    Both times are the store's own (its stamp of our write, its orders' ``createdAt``), so no clock of
-    ours takes part. The store stamps whole seconds: an order of the same second as our write is in
-    doubt and counts as unknown (taken off: undersells for a moment, never oversells); so does every sale
-    of a level whose last write the store did not stamp. An order holds back its units at the location it
-    takes its goods from, or at every location when that is unknown (``desired_availability``): its sales
-    count as known there."""
+    Both times are the store's own (its stamp of our write, its orders' ``createdAt``, its edits' and
+    returns' ``happenedAt``), so no clock of ours takes part. The store stamps whole seconds: a change of
+    the same second as our write is in doubt and counts as unknown (taken off: undersells for a moment,
+    never oversells); so does every sale of a level whose last write the store did not stamp. An order
+    created after the write counts whole (its current quantities hold its edits' units): its edits are
+    not counted again. An order holds back its units at the location it takes its goods from, or at every
+    location when that is unknown (``desired_availability``): its sales count as known there."""
     with run.engine.connect() as conn:
         since = {(sku, loc): at for sku, loc, at in conn.execute(
             select(published_inventory.c.sku, published_inventory.c.location_key,
@@ -850,20 +852,29 @@ def _known_sales(run: PublishRun, levels: Sequence[_Level]) -> dict[tuple[str, s
             return {}
         lines = conn.execute(
             select(stg_order_line.c.sku, stg_order.c.store_location, stg_order.c.store_created_at,
-                   stg_order_line.c.current_quantity)
+                   stg_order_line.c.current_quantity, stg_order_line.c.store_line_id, stg_order.c.edits,
+                   stg_order.c.returns)
             .join(stg_order, (stg_order.c.store == stg_order_line.c.store)
                   & (stg_order.c.store_order_id == stg_order_line.c.store_order_id))
             .where(stg_order.c.store == run.store.name, stg_order.c.cancelled_at.is_(None),
                    stg_order_line.c.sku.in_(sorted({sku for sku, _ in since})),
-                   stg_order.c.store_created_at >= min(since.values()))).all()
+                   stg_order.c.store_updated_at >= min(since.values()))).all()
     known: dict[tuple[str, str], _Sales] = {}
     for lvl in levels:
         after = since.get((lvl.sku, lvl.location_id))
-        if after is not None:
-            here = [(created, qty) for sku, location, created, qty in lines
-                    if sku == lvl.sku and created >= after and location in (None, lvl.location)]
-            known[(lvl.sku, lvl.location_id)] = _Sales(known=int(sum(q for c, q in here if c > after)),
-                                                       in_doubt=int(sum(q for c, q in here if c == after)))
+        if after is None:
+            continue
+        sold: list[tuple[dt.datetime, int]] = []  # (when, units) of the level's sales since the write
+        for sku, location, created, quantity, line_id, edits, returns in lines:
+            if sku != lvl.sku or location not in (None, lvl.location):
+                continue
+            if db.as_utc(created) >= db.as_utc(after):
+                sold.append((created, int(quantity)))
+            else:
+                sold.extend(committed_since(edits, returns, line_id, after))
+        known[(lvl.sku, lvl.location_id)] = _Sales(
+            known=int(sum(q for c, q in sold if db.as_utc(c) > db.as_utc(after))),
+            in_doubt=int(sum(q for c, q in sold if db.as_utc(c) == db.as_utc(after))))
     return known
 
 

@@ -40,7 +40,7 @@ from erpsync.sync.orders import ledger
 from erpsync.sync.orders.edits import EditApplier, EditNotPossibleYet
 from erpsync.sync.orders.config import OrdersConfig
 from erpsync.sync.catalog.config import CatalogConfig
-from erpsync.sync.orders.ingest import product_ids_by_sku, sale_warehouses
+from erpsync.sync.orders.ingest import erp_counts_from, product_ids_by_sku, sale_warehouses
 from erpsync.sync.orders.returns import ReturnBooker, ReturnNotPossibleYet, refund_beyond
 from erpsync.sync.state.row_errors import RowFailure, record_failures, resolve, waiting_keys
 from erpsync.tryton.client import TrytonClient
@@ -183,11 +183,14 @@ def _apply_edits(erp: TrytonClient, engine: Engine, store: str, config: OrdersCo
         return
 
     def record(edit_id: str, state: str, detail: str, sale_id: int | None) -> None:
+        # An applied edit's units count in the ERP's stock figures from its last call's answer on: its sale
+        # confirmed, its amendments validated (the inventory flow holds them back until a read after it).
+        counted = erp_counts_from(erp) if state == "applied" else None
         with engine.begin() as conn:
-            _record(conn, store, order_id, "edit", edit_id, state, detail, sale_id, now)
+            _record(conn, store, order_id, "edit", edit_id, state, detail, sale_id, now, counted_at=counted)
         applied[(order_id, "edit", edit_id)] = (state, sale_id)
 
-    if undone:
+    if undone:  # the order is cancelled: its units are held back nowhere
         for edit in pending:
             record(edit["edit_id"], "applied", "covered by the cancellation of the sale", None)
         result.edits_covered += len(pending)
@@ -213,11 +216,12 @@ def _apply_returns(engine: Engine, store: str, order: dict[str, Any],
         return_sale, exchange_sale = booker.book(ret)
         location = booker.booking(ret).location
         detail = f"restocked at {location}" if location else "nothing restocked"
+        counted = erp_counts_from(booker.erp) if exchange_sale is not None else None  # its sale is confirmed
         with engine.begin() as conn:
             _record(conn, store, order_id, "return", ret["return_id"], "applied", detail, return_sale, now)
             if exchange_sale is not None:
                 _record(conn, store, order_id, "exchange", ret["return_id"], "applied", "booked", exchange_sale,
-                        now)
+                        now, counted_at=counted)
         applied[(order_id, "return", ret["return_id"])] = ("applied", return_sale)
         result.returns += 1
         result.exchanges += exchange_sale is not None
@@ -354,8 +358,9 @@ def _adjustments(conn: Connection, store: str, order_ids: list[str]
 
 
 def _record(conn: Connection, store: str, order_id: str, kind: str, ref: str, state: str, detail: str | None,
-            sale_id: int | None, now: dt.datetime) -> None:
+            sale_id: int | None, now: dt.datetime, *, counted_at: dt.datetime | None = None) -> None:
     db.upsert(conn, order_adjustment, [{
         "store": store, "store_order_id": order_id, "kind": kind, "store_ref": ref, "state": state, "detail": detail,
-        "erp_sale_id": sale_id, "created_at": now, "updated_at": now,
-    }], key=["store", "store_order_id", "kind", "store_ref"], update=["state", "detail", "erp_sale_id", "updated_at"])
+        "erp_sale_id": sale_id, "erp_counted_at": counted_at, "created_at": now, "updated_at": now,
+    }], key=["store", "store_order_id", "kind", "store_ref"],
+        update=["state", "detail", "erp_sale_id", "erp_counted_at", "updated_at"])

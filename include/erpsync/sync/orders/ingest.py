@@ -196,11 +196,7 @@ class _Booker:
         refused = self.erp.quote_sales(sale_ids)
         refused.update(self.erp.confirm_sales([s for s in sale_ids if s not in refused]))
         confirmed = {s.id: s for s in self.erp.read_sales(sale_ids) if s.state in ("confirmed", "processing", "done")}
-        # When the ERP's stock figures count these sales: by the ERP's clock, rounded up past the read that
-        # just saw them confirmed (their commit came before it). A stock level read at or after this
-        # time counts them (desired.pending_quantities); both times are the ERP's, never a worker's.
-        answered = self.erp.server_clock()
-        counted_from = answered + dt.timedelta(seconds=1) if answered else dt.datetime.now(dt.UTC)
+        counted_from = erp_counts_from(self.erp)  # after the read that just saw them confirmed
         with self.engine.begin() as conn:
             record_failures(conn, store=self.store, flow=FLOW, entity="order", operation="confirm_sale",
                             run_id=self.run_id, now=self.now, failures=[
@@ -373,6 +369,15 @@ def _lines(conn: Connection, store: str, order_ids: list[str]) -> dict[str, list
                                 .order_by(stg_order_line.c.store_order_id, stg_order_line.c.store_line_id)).mappings():
             lines[row["store_order_id"]].append(dict(row))
     return lines
+
+
+def erp_counts_from(erp: TrytonClient) -> dt.datetime:
+    """From when the ERP's stock figures count what this thread's calls so far committed (sales confirmed,
+    amendments validated): its clock when it answered the last of them, rounded up past that answer. A
+    stock level read at or after this time counts them (``desired.pending_quantities``); both times are
+    the ERP's, never a worker's (the worker's is the fallback of an ERP that did not say)."""
+    answered = erp.server_clock()
+    return answered + dt.timedelta(seconds=1) if answered else dt.datetime.now(dt.UTC)
 
 
 def product_ids_by_sku(conn: Connection, skus: set[str]) -> dict[str, int]:

@@ -13,6 +13,8 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from erpsync.warehouse import db
+
 
 def restocked_lines(refunds: Iterable[Mapping[str, Any]] | None,
                     since: dt.datetime | None = None) -> set[str]:
@@ -54,10 +56,38 @@ def _since(changes: Iterable[Mapping[str, Any]] | None, stamp: str,
     (all of them when it is None; an unstamped one counts)."""
     for change in changes or ():
         when = change.get(stamp)
-        if since is None or when is None or _aware(dt.datetime.fromisoformat(when)) >= _aware(since):
+        if since is None or when is None or db.as_utc(dt.datetime.fromisoformat(when)) >= db.as_utc(since):
             yield change
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
-    """A naive time as UTC (SQLite hands back the warehouse's times without their zone)."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+def later_commitments(edits: Iterable[Mapping[str, Any]] | None,
+                      returns: Iterable[Mapping[str, Any]] | None) -> list[tuple[tuple[str, str], str, int]]:
+    """The units the store committed to (or took off) an order's lines after it was placed, each with the
+    key of the change that did (``order_adjustment``'s kind and store ref): ``(("edit", edit id), line id,
+    units)`` for each line an edit added units to (positive) or removed units from (negative), and
+    ``(("exchange", return id), line id, units)`` for each item a return gave in exchange. The store commits
+    them at once; the ERP counts them when it books that change (the edit's sale or amendment, the
+    exchange's sale), or never (an edit of goods already shipped)."""
+    found: list[tuple[tuple[str, str], str, int]] = []
+    for edit in edits or ():
+        found.extend((("edit", edit["edit_id"]), line["line_id"], int(line["quantity"]))
+                     for line in edit.get("lines") or () if int(line.get("quantity") or 0))
+    for ret in returns or ():
+        found.extend((("exchange", ret["return_id"]), item["line_id"], int(item["quantity"]))
+                     for item in ret.get("exchanged") or () if int(item.get("quantity") or 0) > 0)
+    return found
+
+
+def committed_since(edits: Iterable[Mapping[str, Any]] | None, returns: Iterable[Mapping[str, Any]] | None,
+                    line_id: str, since: dt.datetime) -> list[tuple[dt.datetime, int]]:
+    """(when, units) the store committed to ``line_id`` at or after ``since`` (its own clock): units an edit
+    added to the line, items a return gave in exchange on it. An unstamped change is in doubt: at
+    ``since``."""
+    found: list[tuple[dt.datetime, int]] = []
+    for changes, items in ((edits, "lines"), (returns, "exchanged")):
+        for change in _since(changes, "happened_at", since):
+            when = db.as_utc(dt.datetime.fromisoformat(change["happened_at"])) if change.get("happened_at") \
+                else db.as_utc(since)
+            found.extend((when, int(item["quantity"])) for item in change.get(items) or ()
+                         if item["line_id"] == line_id and int(item.get("quantity") or 0) > 0)
+    return found

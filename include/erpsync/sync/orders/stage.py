@@ -144,21 +144,20 @@ def _newer_versions(conn: Connection, store: str, orders: list[dict[str, Any]]) 
         staged.update((row["store_order_id"], row) for row in conn.execute(
             select(stg_order.c.store_order_id, stg_order.c.store_updated_at, *(stg_order.c[c] for c in _MOVES))
             .where(stg_order.c.store == store, stg_order.c.store_order_id.in_(chunk))).mappings())
-    return {o["store_order_id"] for o in orders
-            if (old := staged.get(o["store_order_id"])) is None or _aware(o["store_updated_at"]) > _aware(
-                old["store_updated_at"]) or (_aware(o["store_updated_at"]) == _aware(old["store_updated_at"])
-                                             and any(_same(o[c]) != _same(old[c]) for c in _MOVES))}
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    """A naive time as UTC (SQLite hands back the warehouse's times without their zone)."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    newer = set()
+    for o in orders:
+        old = staged.get(o["store_order_id"])
+        stamp = db.as_utc(o["store_updated_at"])
+        if old is None or stamp > db.as_utc(old["store_updated_at"]) or (
+                stamp == db.as_utc(old["store_updated_at"]) and any(_same(o[c]) != _same(old[c]) for c in _MOVES)):
+            newer.add(o["store_order_id"])
+    return newer
 
 
 def _same(value: Any) -> Any:
     """A staged value as it compares: times in UTC, JSON documents as text, empty as None."""
     if isinstance(value, dt.datetime):
-        return _aware(value)
+        return db.as_utc(value)
     if isinstance(value, (list, dict)):
         return json.dumps(value, sort_keys=True, default=str) if value else None
     return value
