@@ -253,16 +253,24 @@ class TrytonClient:
     # -- stock --------------------------------------------------------------------------------------
 
     def iter_stock_moved_product_ids(self, window: Window) -> Iterator[list[int]]:
-        """Ids of the products with a stock move created or changed in ``window``.
+        """Ids of the products with a stock move created or changed in ``window``, or with a sale line
+        changed in it.
 
-        Stock moves never touch the product's own write date, so moves are the change log of stock.
+        Stock moves never touch the product's own write date, so moves are the change log of stock. A
+        deleted move leaves no trace there, and Tryton deletes the planned moves of a sale it amends
+        (``sale_amendment`` clears them and plans the lines again): a line amended down to nothing gets
+        no new move, and the units it released would never be read. The amended line itself is written,
+        so sale lines are read as a change log too.
         """
         seen: set[int] = set()
-        for rows in self.iter_search_read("stock.move", [changed_in("last_modified_at", window)], ["product"]):
-            fresh = sorted({row["product"] for row in rows} - seen)
-            seen.update(fresh)
-            if fresh:
-                yield fresh
+        changed = changed_in("last_modified_at", window)
+        for model, domain in (("stock.move", [changed]),
+                              ("sale.line", [changed, ("product.type", "=", "goods")])):
+            for rows in self.iter_search_read(model, domain, ["product"]):
+                fresh = sorted({row["product"] for row in rows if row["product"] is not None} - seen)
+                seen.update(fresh)
+                if fresh:
+                    yield fresh
 
     def iter_goods_ids(self) -> Iterator[list[int]]:
         """Ids of every goods variant, archived ones included, a page at a time (full stock refresh)."""

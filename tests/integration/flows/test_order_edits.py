@@ -255,3 +255,34 @@ def test_an_edit_made_after_our_last_write_is_not_taken_off_twice_by_the_stale_c
     assert erp_allows(admin, sku) == allowed, "the ERP has not followed the edit"
     report = audit(target, passes=1, grace_s=0)
     assert report.clean and report.levels_checked, report.summary()
+
+
+def test_the_units_of_a_line_an_edit_took_off_are_offered_again_once_the_erp_follows(
+        order_steps, store, shop, admin, erp_settings, warehouse, target):
+    """An edit takes a line off a booked order (restocked): the ERP follows with an amendment, and Tryton
+    deletes the line's planned move (it clears a sale's moves and plans the lines again, and a line of
+    nothing gets none). No move records the change, yet the ERP allows the units again: the next stock
+    read must see it, and the store keep them on offer."""
+    catalog_run = catalog_runs(erp_settings, shop, warehouse)
+    kept, dropped = [sku for sku in stocked_mostly_at(shop, 0, elsewhere=2) if unpromised(admin, sku)][:2]
+    catalog_run()
+    allowed = erp_allows(admin, dropped)
+    order = place(store, [{"sku": kept, "quantity": 1}, {"sku": dropped, "quantity": 2}],
+                  email="edits.dropped@example.com")
+    book_and_wait_until_counted(order_steps, warehouse)
+    catalog_run()
+    assert sum(erp_allows(admin, dropped).values()) == sum(allowed.values()) - 2
+    past_last_write(warehouse)
+    edit(store, order, lower=[(dropped, 0)])
+    restocked = offered_at(shop, dropped)
+
+    changes = order_steps.run()["changes"]
+    assert (changes.edits, changes.edits_impossible) == (1, 0)
+    (main,) = sales_of(admin, order["id"])
+    assert goods(admin, main) == {kept: 1, dropped: 0}
+    assert erp_allows(admin, dropped) == allowed, "the ERP allows the 2 units again"
+    catalog_run()
+    catalog_run()
+    assert offered_at(shop, dropped) == restocked
+    report = audit(target, passes=1, grace_s=0)
+    assert report.clean and report.levels_checked, report.summary()
