@@ -228,20 +228,28 @@ def later_units(conn: Connection, skus: Iterable[str]) -> Pending:
                                      order_ledger.c.store_order_id == stg_order.c.store_order_id))
             .where(stg_order.c.cancelled_at.is_(None), order_ledger.c.erp_confirmed_at.is_not(None), held,
                    has_line)).all())
+    changed = {(store, order_id): (location, commitments, confirmed_at)
+               for store, order_id, location, edits, returns, confirmed_at in orders
+               if (commitments := later_commitments(edits, returns))}
+    lines: dict[tuple[str, str], dict[str, tuple[str | None, Decimal]]] = defaultdict(dict)
+    counted: dict[tuple[str, str], dict[tuple[str, str], dt.datetime | None]] = defaultdict(dict)
+    for store in sorted({store for store, _ in changed}):
+        for chunk in db.chunks(sorted(order_id for s, order_id in changed if s == store)):
+            for order_id, line_id, sku, current in conn.execute(
+                select(stg_order_line.c.store_order_id, stg_order_line.c.store_line_id, stg_order_line.c.sku,
+                       stg_order_line.c.current_quantity)
+                .where(stg_order_line.c.store == store, stg_order_line.c.store_order_id.in_(chunk))):
+                lines[(store, order_id)][line_id] = (sku, current)
+            for order_id, kind, ref, at in conn.execute(
+                select(order_adjustment.c.store_order_id, order_adjustment.c.kind,
+                       order_adjustment.c.store_ref, order_adjustment.c.erp_counted_at)
+                .where(order_adjustment.c.store == store, order_adjustment.c.store_order_id.in_(chunk),
+                       order_adjustment.c.kind.in_(("edit", "exchange")))):
+                counted[(store, order_id)][(kind, ref)] = at
     pending: Pending = {}
-    seen: set[tuple[str, str]] = set()
-    for store, order_id, location, edits, returns, confirmed_at in orders:
-        if (store, order_id) in seen or not (commitments := later_commitments(edits, returns)):
-            continue
-        seen.add((store, order_id))
-        lines = {line_id: (sku, current) for line_id, sku, current in conn.execute(
-            select(stg_order_line.c.store_line_id, stg_order_line.c.sku, stg_order_line.c.current_quantity)
-            .where(stg_order_line.c.store == store, stg_order_line.c.store_order_id == order_id))}
-        counted = {(kind, ref): at for kind, ref, at in conn.execute(
-            select(order_adjustment.c.kind, order_adjustment.c.store_ref, order_adjustment.c.erp_counted_at)
-            .where(order_adjustment.c.store == store, order_adjustment.c.store_order_id == order_id,
-                   order_adjustment.c.kind.in_(("edit", "exchange"))))}
-        for sku, units in uncounted_units(commitments, lines, counted, read_at, confirmed_at).items():
+    for key, (location, commitments, confirmed_at) in changed.items():
+        held = uncounted_units(commitments, lines[key], counted[key], read_at, confirmed_at)
+        for sku, units in held.items():
             if sku in read_at:  # one of ``skus`` (the order's other SKUs have no read here)
                 pending[(sku, location)] = pending.get((sku, location), Decimal(0)) + units
     return pending
