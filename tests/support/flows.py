@@ -41,6 +41,9 @@ class CatalogSteps:
     other_web_shops: list[str] = field(default_factory=list)
     # The store's own ERP web shop when it is not ``erp``'s (publishing then reads that one's offers).
     web_shop: str | None = None
+    # How far back each order extract reads again: OrderSteps' lag (a level's hold on unstaged sales is
+    # over once the order staging has read that far past it).
+    order_lag: dt.timedelta = dt.timedelta(seconds=1)
 
     def extract_and_stage(self, *, full: bool = False, end: dt.datetime | None = None) -> dict:
         end = end or dt.datetime.now(dt.UTC)
@@ -70,7 +73,7 @@ class CatalogSteps:
             store=self.store, engine=self.engine, config=self.config, run_id=staged["run_id"],
             now=now or dt.datetime.now(dt.UTC),
             warehouses={w.code: w.name for w in self.erp.web_shop.warehouses}, channel=self.channel,
-            web_shop=self.web_shop, **options,
+            web_shop=self.web_shop, **{"order_lag": self.order_lag, **options},
         )
         return getattr(catalog_publish, step)(run)
 

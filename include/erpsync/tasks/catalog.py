@@ -8,7 +8,7 @@ from typing import Any
 from airflow.sdk import task
 
 from erpsync.store.hook import DEFAULT_CONN_ID
-from erpsync.tasks.config import catalog_config, extract_lag
+from erpsync.tasks.config import catalog_config, extract_lag, order_lag
 from erpsync.tasks.runtime import RunInfo
 
 FLOW = "catalog"
@@ -106,6 +106,7 @@ def _publish(step: str, store_conn: str, context: dict[str, Any]) -> dict[str, A
         # the next live run publishes them.
         dry_run=bool(run.params.get("dry_run")) or run.backfill_start is not None, approve_held=bool(run.params.get("approve_held")),
         warehouses=warehouses, channel=channel_of(store_conn), web_shop=own_web_shop(store_conn),
+        order_lag=order_lag(),
     )
     return {**getattr(catalog_publish, step)(publish).as_counts(), "store": publish.store.name}
 

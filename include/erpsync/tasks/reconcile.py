@@ -115,7 +115,7 @@ def reconcile_catalog(store_conn: str = DEFAULT_CONN_ID, **context: Any) -> dict
         store=store, engine=WarehouseHook().get_conn(),
         config=catalog_config(), run_id=run.run_id, now=now,
         dry_run=not run.params.get("repair", True), warehouses={w.code: w.name for w in erp.web_shop.warehouses},
-        channel=channel_of(store_conn), web_shop=own_web_shop(store_conn),
+        channel=channel_of(store_conn), web_shop=own_web_shop(store_conn), order_lag=order_lag(),
     ))
     book, config = _book()
     rules.check_drift(book, dag_id=run.dag_id, run_id=run.run_id, area="catalog", drift=drift.drift,

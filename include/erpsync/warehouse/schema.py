@@ -286,6 +286,14 @@ published_inventory = Table(
     ts("store_confirmed_at", nullable=True,
        comment="when the store applied our last write, by the store's clock; null: read, not written"),
     Column("run_id", String(250), nullable=True),
+    # A hold (erpsync.sync.catalog.cas.Hold): units stale compares took off that no staged order explained.
+    Column("held_units", Integer, nullable=True,
+           comment="units a stale compare took off that no staged order accounted for; null: no hold"),
+    ts("held_from", nullable=True,
+       comment="the store's time of our write the hold counts from (null: unstamped)"),
+    ts("held_until", nullable=True, comment="the store's time of the read that found the drop"),
+    Column("held_known", Integer, nullable=True,
+           comment="units of staged orders of the hold's window the desired level held back when it was set"),
 )
 
 publish_due = Table(

@@ -462,8 +462,8 @@ def test_an_order_split_over_two_locations_leaves_every_level_at_what_the_erp_al
       write, applied though its answer was lost): recorded as of the store's time of that re-read;
     - ``unstamped``: recorded with no store time at all (a row from before the store's times were kept):
       it may have moved with any sale, so it is written, which stamps it; not knowing which sales the
-      desired level holds back, that write takes them all off (low, never high), and the next run writes
-      it up."""
+      desired level holds back, that write takes them all off (low, never high) and holds them, and the
+      first run after the order staging has read past that write writes it up."""
     from erpsync.sync.state import publish_due
     from erpsync.warehouse.schema import published_inventory
     from tests.support.audit import audit
@@ -500,6 +500,9 @@ def test_an_order_split_over_two_locations_leaves_every_level_at_what_the_erp_al
         with warehouse.connect() as conn:
             assert set(publish_due.due(conn, store=shop.name, step=publish_due.INVENTORY)) == set(skus)
         assert len(audit(target, passes=1, grace_s=0).levels_off) == 2, "one location of each low"
+        catalog_run()
+        assert len(audit(target, passes=1, grace_s=0).levels_off) == 2, "held until staged past"
+        stage_past_holds(order_steps, warehouse)
         catalog_run()
 
     report = audit(target, passes=1, grace_s=0)
@@ -548,8 +551,9 @@ def test_an_order_split_over_two_locations_is_held_back_at_both_by_the_next_run_
 def test_a_level_written_low_on_an_order_of_the_same_second_is_written_up_by_the_next_run(
         order_steps, store, shop, admin, erp_settings, warehouse, target):
     """The store stamps whole seconds: an order of the same second as our last write of a level may have
-    been before or after it, so the compare-and-swap takes its units off once more (never oversell). The
-    level is then low; it must not stay low until a reconciliation: the next run writes it up."""
+    been before or after it, so the compare-and-swap takes its units off once more (never oversell) and
+    holds them. The level is then low; it must not stay low until a reconciliation: the first run after
+    the order staging has read past that write writes it up."""
     from erpsync.sync.state import publish_due
     from erpsync.warehouse.schema import published_inventory
     from tests.support.audit import audit
@@ -568,7 +572,10 @@ def test_a_level_written_low_on_an_order_of_the_same_second_is_written_up_by_the
     assert [(lvl["sku"], lvl["store"] - lvl["desired"]) for lvl in low.levels_off] == [(sku, -1)]
     with warehouse.connect() as conn:
         assert set(publish_due.due(conn, store=shop.name, step=publish_due.INVENTORY)) == {sku}, "in flight"
+    catalog.run()
+    assert len(audit(target, passes=1, grace_s=0).levels_off) == 1, "held until the staging reads past it"
 
+    stage_past_holds(order_steps, warehouse)
     catalog.run()
     report = audit(target, passes=1, grace_s=0)
     assert report.clean, report.summary()
@@ -679,6 +686,19 @@ def past_last_write(warehouse) -> None:
         return
     wait_for(lambda: dt.datetime.now(dt.UTC) >= last + dt.timedelta(seconds=1), timeout_s=10,
              what="a second past our last inventory write", interval_s=0.05)
+
+
+def stage_past_holds(order_steps, warehouse, lag: dt.timedelta = dt.timedelta(seconds=1)) -> None:
+    """Run the order staging once the store's clock is ``lag`` (CatalogSteps' order lag) and a second past
+    its last stamp of our writes and reads: every hold a stale compare left is then over."""
+    from erpsync.warehouse.schema import published_inventory
+
+    with warehouse.connect() as conn:
+        last = conn.execute(select(func.max(published_inventory.c.store_confirmed_at))).scalar_one()
+    if last is not None:
+        wait_for(lambda: dt.datetime.now(dt.UTC) > last + lag + dt.timedelta(seconds=1), timeout_s=10,
+                 what="the order lag past our last write", interval_s=0.05)
+    order_steps.extract_and_stage()
 
 
 def book_and_wait_until_counted(order_steps, warehouse) -> None:

@@ -47,9 +47,9 @@ from erpsync.store.records import (
     VariantDraft,
 )
 from erpsync.sync.catalog import desired as desired_state
-from erpsync.sync.catalog.cas import recompute
+from erpsync.sync.catalog import cas, holds
 from erpsync.sync.catalog.config import CatalogConfig
-from erpsync.sync.orders.restocks import committed_since, edited_lines, restocked_lines, returned_lines
+from erpsync.sync.orders.restocks import edited_lines, restocked_lines, returned_lines
 from erpsync.sync.state import publish_due, reviews
 from erpsync.sync.state.row_errors import HELD, RowFailure, due_keys, record_failures, resolve
 from erpsync.warehouse import db
@@ -86,6 +86,9 @@ class PublishRun:
     channel: desired_state.ChannelShare = field(default_factory=desired_state.ChannelShare)
     # The store's own ERP web shop when it is not erp_default's (its assortment and price list: stg_offer).
     web_shop: str | None = None
+    # The part of a window each order extract of this store reads again ([erpsync] order_lag_seconds): a
+    # level's hold (erpsync.sync.catalog.holds) is over once the order staging has read that far past it.
+    order_lag: dt.timedelta = dt.timedelta(seconds=120)
 
 
 @dataclass
@@ -594,6 +597,9 @@ class _Level:
     expected: int  # what the store had when we last looked
     location: str = ""  # the store location's name (what orders and the catalog mapping name)
     confirmed_at: dt.datetime | None = None  # when the store applied our write of it (the store's clock)
+    hold: cas.Hold | None = None  # units stale compares took off that no staged order accounted for
+    held: int = 0  # of them, what ``desired`` keeps off now
+    rehold: bool = False  # a stale compare changed ``hold``: recorded with the write
 
 
 def desired_levels(conn: Connection, run: PublishRun, skus: Iterable[str]) -> dict[tuple[str, str], int]:
@@ -659,12 +665,21 @@ def _inventory_changes(run: PublishRun, skus: Sequence[str], locations: dict[str
             if not run.dry_run:
                 _record_levels(conn, run, [(sku, loc, qty) for (sku, loc), qty in read.items()], at=read_at,
                                store_times=dict.fromkeys(read, stamp))
-        levels = [
-            _Level(sku, loc_id, published[sku]["store_inventory_item_id"], availability[(sku, name)],
-                   seen[(sku, loc_id)], location=name)
-            for sku in sorted(published) for name, loc_id in locations.items()
-            if (sku, loc_id) in seen and availability.get((sku, name)) is not None
-        ]
+        holding, over = holds.in_force(conn, run.store.name, [
+            (sku, loc_id, name) for sku in published for name, loc_id in locations.items()], run.order_lag)
+        if not run.dry_run:
+            holds.clear(conn, run.store.name, over)
+            # Looked at again by each run while a hold is in force: once it is over, the level may rise.
+            publish_due.mark(conn, stores=[run.store.name], steps=[publish_due.INVENTORY],
+                             skus={sku for sku, _ in holding}, now=run.now)
+        levels = []
+        for sku in sorted(published):
+            for name, loc_id in locations.items():
+                if (sku, loc_id) in seen and availability.get((sku, name)) is not None:
+                    hold, held = holding.get((sku, loc_id), (None, 0))
+                    levels.append(_Level(sku, loc_id, published[sku]["store_inventory_item_id"],
+                                         max(0, availability[(sku, name)] - held), seen[(sku, loc_id)],
+                                         location=name, hold=hold, held=held))
         moved = _sold_since_write(conn, run.store.name, published, locations)
         changes = [level for level in levels
                    if level.desired != level.expected or (level.sku, level.location_id) in moved]
@@ -741,6 +756,8 @@ def _write_levels(run: PublishRun, result: PublishResult, batch: list[_Level], n
     with run.engine.begin() as conn:
         _record_levels(conn, run, [(lvl.sku, lvl.location_id, lvl.desired) for lvl in applied], at=answered_at,
                        store_times={(lvl.sku, lvl.location_id): lvl.confirmed_at for lvl in applied})
+        holds.record(conn, run.store.name,
+                     {(lvl.sku, lvl.location_id): lvl.hold for lvl in applied if lvl.rehold})
         if doubtful:  # written low on a doubt: looked at again by the next run, which knows the orders by then
             publish_due.mark(conn, stores=[run.store.name], steps=[publish_due.INVENTORY], skus=doubtful, now=run.now)
         resolve(conn, store=run.store.name, flow=FLOW, entity="variant", operation="publish_inventory",
@@ -757,11 +774,13 @@ def _set_with_retries(run: PublishRun, batch: list[_Level],
     """Write a batch; after a stale compare, recompute the stale levels (:func:`cas.recompute`) and write
     again: a sale the store made since our last write is taken off unless the desired level already holds
     it back, and stock the store gained is never added. Known sales are the staged orders the store
-    created after it applied our last write (both by the store's clock, :func:`_known_sales`): an order
-    in doubt counts as unknown, which undersells for a moment and never oversells: its SKU comes back
-    (the fourth value) to be marked due, so the next run, which knows the orders of that moment by then,
-    writes the level up to what the ERP allows instead of leaving it low until a reconciliation. So does
-    every sale of a level the store never stamped: the write stamps it, and the next run knows."""
+    created after it applied our last write (both by the store's clock, :func:`_known_sales`). What is
+    taken off for unknown ones stays held on the level (:func:`_hold_unknown`) until orders staged since
+    account for it or the order staging has read past that read of the store. An order in doubt (of the
+    second of our last write) counts as unknown, which undersells for a while and never oversells; so
+    does every sale of a level the store never stamped. Their SKUs come back (the fourth value) to be
+    marked due, so that a later run writes the level up to what the ERP allows once it knows, instead
+    of leaving it low until a reconciliation."""
     applied: list[_Level] = []
     recomputed = 0
     known: dict[tuple[str, str], _Sales] | None = None
@@ -788,6 +807,9 @@ def _set_with_retries(run: PublishRun, batch: list[_Level],
         now = {(lvl.inventory_item_id, lvl.location_id): lvl.available for lvl in run.store.inventory_levels(
             [lvl.item_id for lvl in stale], sorted({lvl.location_id for lvl in stale}))}
         read_at = run.store.server_clock()  # the store's time of that read: no earlier than what it read
+        # (A store that does not say: ours. The hold it bounds lasts until the order staging, whose window
+        # ends compare with the store's stamps, is the order lag past it: skew within that is harmless.)
+        held_until = read_at or dt.datetime.now(dt.UTC)
         if known is None:  # once: what a later attempt finds sold happened after our own read
             known = _known_sales(run, stale)
         for lvl in [lvl for lvl in stale if (lvl.item_id, lvl.location_id) not in now]:
@@ -796,14 +818,19 @@ def _set_with_retries(run: PublishRun, batch: list[_Level],
                                    {"location": lvl.location_id}))
             stale.remove(lvl)
             pending.remove(lvl)
+        unknown: dict[tuple[str, str], tuple[int, dt.datetime | None]] = {}
         for lvl in stale:
             sales = known.get((lvl.sku, lvl.location_id))  # None: the store never stamped it
-            known[(lvl.sku, lvl.location_id)] = _Sales()  # for a later attempt: sold after this read
-            again = recompute(lvl.desired, lvl.expected, now[(lvl.item_id, lvl.location_id)],
-                              sales.known if sales else 0)
+            # For a later attempt: sold after this read.
+            known[(lvl.sku, lvl.location_id)] = _Sales(since=read_at)
+            current = now[(lvl.item_id, lvl.location_id)]
+            again = cas.recompute(lvl.desired, lvl.expected, current, sales.known if sales else 0)
             if (sales is None or sales.in_doubt) and again.desired < lvl.desired:
                 doubtful.add(lvl.sku)
+            unknown[(lvl.sku, lvl.location_id)] = (
+                cas.unknown_sales(lvl.expected, current, sales.known if sales else 0), sales and sales.since)
             lvl.desired, lvl.expected = again.desired, again.expected
+        _hold_unknown(run, stale, unknown, held_until, doubtful)
         recomputed += len(stale)
         # A level the store already holds as wanted (e.g. our own write, applied though its answer was
         # lost) needs no write: it is settled, and recorded as published at the store's figure, as of
@@ -822,10 +849,40 @@ def _set_with_retries(run: PublishRun, batch: list[_Level],
     ], doubtful
 
 
+def _hold_unknown(run: PublishRun, stale: Sequence[_Level],
+                  unknown: Mapping[tuple[str, str], tuple[int, dt.datetime | None]],
+                  until: dt.datetime, doubtful: set[str]) -> None:
+    """What the stale levels' recompute took off for sales no staged order accounts for stays off until the
+    order staging knows them (:class:`cas.Hold`): the next write compares with the store's figure, which
+    lacks them, and must not give them back. A held SKU is looked at again by the next runs (``doubtful``:
+    marked due) until its hold is over."""
+    windows = {}
+    for lvl in stale:
+        units, since = unknown[(lvl.sku, lvl.location_id)]
+        if units or lvl.hold:
+            windows[(lvl.sku, lvl.location_id)] = (lvl.sku, lvl.location, lvl.hold.since if lvl.hold else since,
+                                                   until)
+    if not windows:
+        return
+    with run.engine.connect() as conn:
+        staged = holds.explained(conn, run.store.name, windows)
+    for lvl in stale:
+        key = (lvl.sku, lvl.location_id)
+        if key not in windows:
+            continue
+        units, since = unknown[key]
+        hold = cas.widen(lvl.hold, lvl.held, units, since, until, staged[key])
+        if hold != lvl.hold:
+            lvl.hold, lvl.held, lvl.rehold = hold, hold.units if hold else 0, True
+            if hold is not None:
+                doubtful.add(lvl.sku)
+
+
 @dataclass(frozen=True, slots=True)
 class _Sales:
     known: int = 0  # units of staged orders the store created after our last write
     in_doubt: int = 0  # units of staged orders of the same (whole) second as our last write
+    since: dt.datetime | None = None  # the store's time of our last write (or of the read taken instead)
 
 
 def _known_sales(run: PublishRun, levels: Sequence[_Level]) -> dict[tuple[str, str], _Sales]:
@@ -842,40 +899,18 @@ def _known_sales(run: PublishRun, levels: Sequence[_Level]) -> dict[tuple[str, s
     not counted again. An order holds back its units at the location it takes its goods from, or at every
     location when that is unknown (``desired_availability``): its sales count as known there."""
     with run.engine.connect() as conn:
-        since = {(sku, loc): at for sku, loc, at in conn.execute(
+        since = {(sku, loc): db.as_utc(at) for sku, loc, at in conn.execute(
             select(published_inventory.c.sku, published_inventory.c.location_key,
                    published_inventory.c.store_confirmed_at)
             .where(published_inventory.c.store == run.store.name,
                    published_inventory.c.store_confirmed_at.is_not(None),
                    published_inventory.c.sku.in_(sorted({lvl.sku for lvl in levels}))))}
-        if not since:
-            return {}
-        lines = conn.execute(
-            select(stg_order_line.c.sku, stg_order.c.store_location, stg_order.c.store_created_at,
-                   stg_order_line.c.current_quantity, stg_order_line.c.store_line_id, stg_order.c.edits,
-                   stg_order.c.returns)
-            .join(stg_order, (stg_order.c.store == stg_order_line.c.store)
-                  & (stg_order.c.store_order_id == stg_order_line.c.store_order_id))
-            .where(stg_order.c.store == run.store.name, stg_order.c.cancelled_at.is_(None),
-                   stg_order_line.c.sku.in_(sorted({sku for sku, _ in since})),
-                   stg_order.c.store_updated_at >= min(since.values()))).all()
-    known: dict[tuple[str, str], _Sales] = {}
-    for lvl in levels:
-        after = since.get((lvl.sku, lvl.location_id))
-        if after is None:
-            continue
-        sold: list[tuple[dt.datetime, int]] = []  # (when, units) of the level's sales since the write
-        for sku, location, created, quantity, line_id, edits, returns in lines:
-            if sku != lvl.sku or location not in (None, lvl.location):
-                continue
-            if db.as_utc(created) >= db.as_utc(after):
-                sold.append((created, int(quantity)))
-            else:
-                sold.extend(committed_since(edits, returns, line_id, after))
-        known[(lvl.sku, lvl.location_id)] = _Sales(
-            known=int(sum(q for c, q in sold if db.as_utc(c) > db.as_utc(after))),
-            in_doubt=int(sum(q for c, q in sold if db.as_utc(c) == db.as_utc(after))))
-    return known
+        windows = {(lvl.sku, lvl.location_id): (lvl.sku, lvl.location, since[(lvl.sku, lvl.location_id)])
+                   for lvl in levels if (lvl.sku, lvl.location_id) in since}
+        sold = holds.sales_since(conn, run.store.name, windows, cancelled=False)
+    return {key: _Sales(known=sum(units for when, units in sold[key] if when > after),
+                        in_doubt=sum(units for when, units in sold[key] if when == after), since=after)
+            for key, (_, _, after) in windows.items()}
 
 
 def _idempotency_key(run_id: str | None, attempt: int, levels: Sequence[_Level]) -> str:
