@@ -26,13 +26,13 @@ K = TypeVar("K")
 Sold = list[tuple[dt.datetime, int]]  # (when, units), by the store's clock
 
 
-def sales_since(conn: Connection, store: str, windows: Mapping[K, tuple[str, str, dt.datetime]], *,
-                cancelled: bool) -> dict[K, Sold]:
-    """Per window (SKU, store location name, time): the units of the SKU on staged store orders taken
-    from that location or from one the store did not say, created at or after that time, each with its
-    ``createdAt``; of an order created before it, the units its edits and returns committed since
-    (:func:`committed_since`). Both by the store's clock. ``cancelled``: whether cancelled orders count
-    (their units left the store's level when they were placed, whatever came of them)."""
+def sales_since(conn: Connection, store: str,
+                windows: Mapping[K, tuple[str, str, dt.datetime]]) -> dict[K, Sold]:
+    """Per window (SKU, store location name, time): the units of the SKU on staged store orders (not
+    cancelled: the desired level does not hold those back) taken from that location or from one the store
+    did not say, created at or after that time, each with its ``createdAt``; of an order created before
+    it, the units its edits and returns committed since (:func:`committed_since`). Both by the store's
+    clock."""
     if not windows:
         return {}
     skus = sorted({sku for sku, _, _ in windows.values()})
@@ -46,9 +46,7 @@ def sales_since(conn: Connection, store: str, windows: Mapping[K, tuple[str, str
             .join(stg_order, (stg_order.c.store == stg_order_line.c.store)
                   & (stg_order.c.store_order_id == stg_order_line.c.store_order_id))
             .where(stg_order.c.store == store, stg_order_line.c.sku.in_(chunk),
-                   stg_order.c.store_updated_at >= earliest))
-        if not cancelled:
-            query = query.where(stg_order.c.cancelled_at.is_(None))
+                   stg_order.c.cancelled_at.is_(None), stg_order.c.store_updated_at >= earliest))
         lines.extend(conn.execute(query).all())
     sold: dict[K, Sold] = {}
     for key, (want_sku, want_location, after) in windows.items():
@@ -74,7 +72,7 @@ def explained(conn: Connection, store: str,
     may lie outside, so it does not count. A window from None (a write the store did not stamp): none."""
     bounded = {key: window for key, window in windows.items() if window[2] is not None}
     sold = sales_since(conn, store, {key: (sku, location, since)
-                                     for key, (sku, location, since, _) in bounded.items()}, cancelled=False)
+                                     for key, (sku, location, since, _) in bounded.items()})
     found = dict.fromkeys(windows, 0)
     for key, (_, _, since, until) in bounded.items():
         found[key] = sum(units for when, units in sold.get(key, ()) if since < when < until)

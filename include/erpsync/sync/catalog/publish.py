@@ -907,7 +907,7 @@ def _known_sales(run: PublishRun, levels: Sequence[_Level]) -> dict[tuple[str, s
                    published_inventory.c.sku.in_(sorted({lvl.sku for lvl in levels}))))}
         windows = {(lvl.sku, lvl.location_id): (lvl.sku, lvl.location, since[(lvl.sku, lvl.location_id)])
                    for lvl in levels if (lvl.sku, lvl.location_id) in since}
-        sold = holds.sales_since(conn, run.store.name, windows, cancelled=False)
+        sold = holds.sales_since(conn, run.store.name, windows)
     return {key: _Sales(known=sum(units for when, units in sold[key] if when > after),
                         in_doubt=sum(units for when, units in sold[key] if when == after), since=after)
             for key, (_, _, after) in windows.items()}
