@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TypeVar
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
 from erpsync.sync.catalog import cas
 from erpsync.sync.orders import extract as orders_extract
@@ -131,9 +131,13 @@ def clear(conn: Connection, store: str, keys: Iterable[tuple[str, str]]) -> None
 
 def record(conn: Connection, store: str, holds: Mapping[tuple[str, str], cas.Hold | None]) -> None:
     """Set (or, for None, lift) the holds of these levels (SKU, location id), which must be recorded."""
-    for (sku, location), hold in holds.items():
-        conn.execute(update(published_inventory).where(
-            published_inventory.c.store == store, published_inventory.c.sku == sku,
-            published_inventory.c.location_key == location,
-        ).values(held_units=hold and hold.units, held_from=hold and hold.since,
-                 held_until=hold and hold.until, held_known=hold and hold.known))
+    if not holds:
+        return
+    conn.execute(update(published_inventory).where(
+        published_inventory.c.store == store, published_inventory.c.sku == bindparam("b_sku"),
+        published_inventory.c.location_key == bindparam("b_location"),
+    ).values(held_units=bindparam("b_units"), held_from=bindparam("b_since"), held_until=bindparam("b_until"),
+             held_known=bindparam("b_known")), [
+        {"b_sku": sku, "b_location": location, "b_units": hold and hold.units, "b_since": hold and hold.since,
+         "b_until": hold and hold.until, "b_known": hold and hold.known}
+        for (sku, location), hold in holds.items()])
